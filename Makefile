@@ -47,6 +47,9 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Test helper programs (oracle dumpers and the like): tests/tool_*.c, not run by themselves.
+TESTTOOL_SRCS := $(wildcard tests/tool_*.c)
+TESTTOOLS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TESTTOOL_SRCS))
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZERS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 HDRS := $(wildcard include/*.h userspace/*.h userspace/*/*.h bpf/*.h)
@@ -60,7 +63,7 @@ all: bpf userspace tools
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 userspace: $(BUILD)/mcprobe
 tools: $(TOOLS)
-tests: $(TESTS)
+tests: $(TESTS) $(TESTTOOLS)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(HDRS)
 	@mkdir -p $(@D)
@@ -93,6 +96,11 @@ $(BUILD)/tests/test_%: tests/test_%.c $(LIB) $(HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  TEST    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcriterion -o $@
+
+$(BUILD)/tests/tool_%: tests/tool_%.c $(LIB) $(HDRS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 # libFuzzer targets: clang, ASan+UBSan, linked against the library sources directly.
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS)
