@@ -1,0 +1,9 @@
+/* record.c - names for flow record enums. */
+#include "record.h"
+
+const char *mcp_end_reason_name(enum mcp_end_reason r)
+{
+	static const char *const names[] = { "idle", "active", "fin", "rst", "flush", "evicted" };
+
+	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "unknown";
+}

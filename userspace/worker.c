@@ -1,0 +1,330 @@
+/* worker.c - user packets into flows: direction, subscriber attribution, counters, nDPI,
+ * timeouts, export.
+ *
+ * Direction: a GTP-U packet whose tunnel is known says uplink or downlink; otherwise a known
+ * UE IP marks the UE side; otherwise the first packet's sender (the initiator) is "up".
+ * The subscriber is resolved when the flow is created and kept for its lifetime, so a flow
+ * does not split or change owner at a handover; flows created before the control plane was
+ * seen stay "unknown subscriber" (docs/sessions.md).
+ */
+#include "worker.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpi.h"
+#include "flow.h"
+#include "log.h"
+
+#define TCP_FIN 0x01
+#define TCP_RST 0x04
+
+struct mcp_worker {
+	struct mcp_worker_cfg cfg;
+	struct mcp_flow_table *flows;
+	struct mcp_dpi *dpi;
+	uint64_t now_ms;
+	struct mcp_worker_stats stats;
+};
+
+void mcp_worker_cfg_defaults(struct mcp_worker_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_flows = 1000000;
+	cfg->idle_timeout_ms = 30000;
+	cfg->active_timeout_ms = 120000;
+	cfg->linger_ms = 2000;
+	cfg->dpi = 1;
+}
+
+struct mcp_worker *mcp_worker_create(const struct mcp_worker_cfg *cfg)
+{
+	struct mcp_worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->cfg = *cfg;
+	w->flows = mcp_flow_table_create(cfg->max_flows);
+	if (!w->flows)
+		goto err;
+	if (cfg->dpi) {
+		w->dpi = mcp_dpi_create();
+		if (!w->dpi)
+			goto err;
+	}
+	return w;
+err:
+	mcp_flow_table_destroy(w->flows);
+	free(w);
+	return NULL;
+}
+
+static void release_flow(void *ctx, struct mcp_flow *f)
+{
+	mcp_dpi_release(&f->dpi);
+}
+
+void mcp_worker_destroy(struct mcp_worker *w)
+{
+	if (!w)
+		return;
+	mcp_flow_table_foreach(w->flows, release_flow, NULL);
+	mcp_flow_table_destroy(w->flows);
+	mcp_dpi_destroy(w->dpi);
+	free(w);
+}
+
+static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
+			    struct mcp_flow_record *r)
+{
+	const struct mcp_subscriber *sub = NULL;
+
+	if (!(f->flags & MCP_FLOWF_HAS_SUB))
+		return;
+	if (w->cfg.sessions) {
+		sub = mcp_sessions_by_id(w->cfg.sessions, f->sub_id);
+		if (!sub || strcmp(sub->imsi, f->imsi))
+			sub = mcp_sessions_by_imsi(w->cfg.sessions, f->imsi);
+	}
+	snprintf(r->imsi, sizeof(r->imsi), "%s", f->imsi);
+	if (!sub)
+		return; /* removed since: the IMSI alone still names it */
+	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
+	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
+	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);
+	r->rat = sub->rat;
+	r->gtp_version = sub->gtp_version;
+	/* The UE address is the up side's inner address when it matches one of the UE's. */
+	r->ue_ip = r->src_ip;
+	r->has_ue_ip = 1;
+}
+
+static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
+{
+	struct mcp_flow_record r;
+	const struct mcp_flow_key *k = &f->key;
+	const char *user;
+
+	memset(&r, 0, sizeof(r));
+	r.ip_version = f->ip_version;
+	r.proto = k->proto;
+	r.vlan = f->vlan;
+	if (f->up_is_a) {
+		r.src_ip = k->a, r.src_port = k->pa, r.dst_ip = k->b, r.dst_port = k->pb;
+	} else {
+		r.src_ip = k->b, r.src_port = k->pb, r.dst_ip = k->a, r.dst_port = k->pa;
+	}
+	r.pkts_up = f->pkts[0];
+	r.pkts_down = f->pkts[1];
+	r.bytes_up = f->bytes[0];
+	r.bytes_down = f->bytes[1];
+	r.first_ms = f->first_ms;
+	r.last_ms = f->last_ms;
+	r.tcp_flags_up = f->tcp_flags[0];
+	r.tcp_flags_down = f->tcp_flags[1];
+	r.end_reason = why;
+	if (f->flags & MCP_FLOWF_TUNNELED) {
+		r.tunneled = 1;
+		r.teid_up = f->teid[0];
+		r.teid_down = f->teid[1];
+		r.outer_src = f->outer_src;
+		r.outer_dst = f->outer_dst;
+	}
+	r.dns_rcode = -1;
+	if (w->dpi) {
+		if (why != MCP_END_ACTIVE)
+			mcp_dpi_finish(w->dpi, &f->dpi);
+		mcp_dpi_fill_record(w->dpi, &f->dpi, &r);
+	}
+	fill_subscriber(w, f, &r);
+	if (w->cfg.user_by_ip && (user = w->cfg.user_by_ip(w->cfg.user_ctx, &r.src_ip)))
+		snprintf(r.user, sizeof(r.user), "%s", user);
+	for (int i = 0; i < w->cfg.nexporters; i++)
+		w->cfg.exporters[i].flow(w->cfg.exporters[i].ctx, &r);
+	w->stats.flows_exported++;
+	w->stats.exported_by_reason[why]++;
+}
+
+/* Exports and removes a flow. */
+static void end_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
+{
+	export_flow(w, f, why);
+	mcp_dpi_release(&f->dpi);
+	mcp_flow_table_remove(w->flows, f);
+}
+
+/* Decides the up side and the subscriber of a new flow. */
+static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			      int src_is_a)
+{
+	const struct mcp_subscriber *sub = NULL;
+	struct mcp_sessions *s = w->cfg.sessions;
+	int src_is_up = 1;
+	uint8_t dir;
+
+	f->up_is_a = (uint8_t)src_is_a; /* default: the initiator is up */
+	if (!s)
+		return;
+	if (pkt->tunnel == MCP_TUN_GTPU &&
+	    (sub = mcp_sessions_by_tunnel(s, pkt->teid, &pkt->outer_dst, &dir))) {
+		src_is_up = dir == MCP_DIR_UP;
+	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->src))) {
+		src_is_up = 1;
+	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
+		src_is_up = 0;
+	}
+	if (!sub)
+		return;
+	f->dir_known = 1;
+	f->up_is_a = (uint8_t)(src_is_up ? src_is_a : !src_is_a);
+	f->flags |= MCP_FLOWF_HAS_SUB;
+	f->sub_id = sub->id;
+	snprintf(f->imsi, sizeof(f->imsi), "%s", sub->imsi);
+	w->stats.flows_with_subscriber++;
+}
+
+static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt, int *is_up)
+{
+	struct mcp_flow_key key;
+	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
+	int src_is_a = mcp_flow_key_make(&key, &pkt->src, pkt->sport, &pkt->dst, pkt->dport,
+					 pkt->l4_proto, vlan);
+	uint32_t hash = mcp_flow_key_hash(&key);
+	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
+
+	if (!f) {
+		while (!(f = mcp_flow_table_insert(w->flows, &key, hash))) {
+			struct mcp_flow *old = mcp_flow_table_oldest(w->flows);
+
+			if (!old)
+				old = mcp_flow_table_oldest_closing(w->flows);
+			if (!old)
+				return NULL;
+			w->stats.flows_evicted++;
+			end_flow(w, old, MCP_END_EVICTED);
+		}
+		f->ip_version = pkt->ip_version;
+		f->vlan = pkt->vlan;
+		f->first_ms = pkt->ts_us / 1000;
+		if (pkt->tunnel == MCP_TUN_GTPU) {
+			f->flags |= MCP_FLOWF_TUNNELED;
+			f->outer_src = pkt->outer_src;
+			f->outer_dst = pkt->outer_dst;
+		}
+		classify_new_flow(w, f, pkt, src_is_a);
+		w->stats.flows_created++;
+		*is_up = f->up_is_a == src_is_a;
+		return f;
+	}
+	*is_up = f->up_is_a == src_is_a;
+	return f;
+}
+
+/* An active-timeout export: the record ends here and the flow goes on with fresh counters. */
+static void restart_flow(struct mcp_worker *w, struct mcp_flow *f, uint64_t ts_ms)
+{
+	export_flow(w, f, MCP_END_ACTIVE);
+	f->pkts[0] = f->pkts[1] = f->bytes[0] = f->bytes[1] = 0;
+	f->tcp_flags[0] = f->tcp_flags[1] = 0;
+	f->first_ms = ts_ms;
+}
+
+void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
+{
+	uint64_t ts_ms = pkt->ts_us / 1000;
+	struct mcp_flow *f;
+	int is_up, d;
+
+	if (ts_ms > w->now_ms) {
+		w->now_ms = ts_ms;
+		mcp_worker_expire(w, ts_ms);
+	}
+	f = flow_get(w, pkt, &is_up);
+	if (!f)
+		return;
+	d = is_up ? 0 : 1;
+	if (f->pkts[0] + f->pkts[1] && ts_ms >= f->first_ms + w->cfg.active_timeout_ms)
+		restart_flow(w, f, ts_ms);
+	if (!f->first_ms || ts_ms < f->first_ms)
+		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
+	if (ts_ms > f->last_ms)
+		f->last_ms = ts_ms;
+	f->pkts[d]++;
+	f->bytes[d] += pkt->ip_len;
+	f->tcp_flags[d] |= pkt->tcp_flags;
+	w->stats.packets++;
+	w->stats.bytes += pkt->ip_len;
+	if (pkt->tunnel == MCP_TUN_GTPU) {
+		w->stats.tunneled_packets++;
+		if (!f->teid[d])
+			f->teid[d] = pkt->teid;
+		if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
+			/* report the tunnel as the uplink sees it (eNB -> core) */
+			f->outer_src = pkt->outer_src;
+			f->outer_dst = pkt->outer_dst;
+			f->flags |= MCP_FLOWF_OUTER_UP;
+		}
+		if (!(f->flags & MCP_FLOWF_HAS_SUB))
+			w->stats.gtpu_unknown_sub_packets++;
+	}
+	if (w->dpi && !f->dpi.done)
+		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
+
+	if (pkt->l4_proto == IPPROTO_TCP && (pkt->tcp_flags & (TCP_FIN | TCP_RST))) {
+		int src_is_a = is_up ? f->up_is_a : !f->up_is_a;
+
+		if (pkt->tcp_flags & TCP_RST)
+			f->flags |= MCP_FLOWF_RST;
+		else
+			f->flags |= src_is_a ? MCP_FLOWF_FIN_A : MCP_FLOWF_FIN_B;
+		if ((f->flags & MCP_FLOWF_RST) ||
+		    (f->flags & (MCP_FLOWF_FIN_A | MCP_FLOWF_FIN_B)) ==
+			    (MCP_FLOWF_FIN_A | MCP_FLOWF_FIN_B)) {
+			if (!(f->flags & MCP_FLOWF_CLOSING))
+				f->close_ms = ts_ms;
+			mcp_flow_table_close(w->flows, f);
+		}
+	}
+	mcp_flow_table_touch(w->flows, f);
+}
+
+void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms)
+{
+	struct mcp_flow *f;
+
+	if (now_ms > w->now_ms)
+		w->now_ms = now_ms;
+	while ((f = mcp_flow_table_oldest_closing(w->flows)) &&
+	       f->close_ms + w->cfg.linger_ms <= now_ms)
+		end_flow(w, f, (f->flags & MCP_FLOWF_RST) ? MCP_END_RST : MCP_END_FIN);
+	while ((f = mcp_flow_table_oldest(w->flows)) &&
+	       f->last_ms + w->cfg.idle_timeout_ms <= now_ms)
+		end_flow(w, f, MCP_END_IDLE);
+}
+
+static void flush_one(void *ctx, struct mcp_flow *f)
+{
+	end_flow(ctx, f, MCP_END_FLUSH);
+}
+
+void mcp_worker_flush(struct mcp_worker *w)
+{
+	mcp_flow_table_foreach(w->flows, flush_one, w);
+}
+
+uint32_t mcp_worker_flow_count(const struct mcp_worker *w)
+{
+	return mcp_flow_table_count(w->flows);
+}
+
+const struct mcp_worker_stats *mcp_worker_stats(const struct mcp_worker *w)
+{
+	return &w->stats;
+}
+
+const struct mcp_dpi *mcp_worker_dpi(const struct mcp_worker *w)
+{
+	return w->dpi;
+}

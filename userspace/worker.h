@@ -1,0 +1,61 @@
+/* worker.h - the per-worker pipeline stage: user packets -> flows -> nDPI -> expiry -> records.
+ *
+ * A worker owns its flow table and DPI state alone (no locks on the packet path). Offline
+ * mode runs one worker; live mode runs one per thread, each owning disjoint subscribers.
+ */
+#ifndef MCP_WORKER_H
+#define MCP_WORKER_H
+
+#include <stdint.h>
+
+#include "pkt.h"
+#include "record.h"
+#include "session.h"
+
+#define MCP_MAX_EXPORTERS 4
+
+struct mcp_worker_cfg {
+	uint32_t max_flows;        /* table bound; the oldest idle flows are exported when full */
+	uint32_t idle_timeout_ms;  /* default 30000 */
+	uint32_t active_timeout_ms;/* default 120000 */
+	uint32_t linger_ms;        /* after both FINs or a RST (default 2000) */
+	int dpi;                   /* run nDPI (default on) */
+	struct mcp_sessions *sessions; /* subscriber lookups; may be NULL */
+	/* Fixed-network user lookup by IP (RADIUS); may be NULL. */
+	const char *(*user_by_ip)(void *ctx, const struct mcp_ip *ip);
+	void *user_ctx;
+	struct mcp_exporter exporters[MCP_MAX_EXPORTERS];
+	int nexporters;
+};
+
+#define MCP_END_REASONS 6
+
+struct mcp_worker_stats {
+	uint64_t packets, bytes;               /* user packets and inner IP bytes counted in flows */
+	uint64_t tunneled_packets;
+	uint64_t gtpu_unknown_sub_packets;     /* GTP-U packets of flows with no known subscriber */
+	uint64_t flows_created, flows_exported, flows_evicted;
+	uint64_t exported_by_reason[MCP_END_REASONS];
+	uint64_t flows_with_subscriber;
+};
+
+struct mcp_worker;
+
+void mcp_worker_cfg_defaults(struct mcp_worker_cfg *cfg);
+struct mcp_worker *mcp_worker_create(const struct mcp_worker_cfg *cfg);
+/* Flushes nothing: call mcp_worker_flush first to export what is left. */
+void mcp_worker_destroy(struct mcp_worker *w);
+
+/* Accounts one MCP_PKT_USER packet; time is the packet's (expiry runs from it too). */
+void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt);
+/* Exports flows idle, closed or past their active timeout at now_ms. */
+void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms);
+/* Exports every flow (end of input, shutdown) with end_reason flush. */
+void mcp_worker_flush(struct mcp_worker *w);
+
+uint32_t mcp_worker_flow_count(const struct mcp_worker *w);
+const struct mcp_worker_stats *mcp_worker_stats(const struct mcp_worker *w);
+struct mcp_dpi;
+const struct mcp_dpi *mcp_worker_dpi(const struct mcp_worker *w);
+
+#endif /* MCP_WORKER_H */
