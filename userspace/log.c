@@ -1,10 +1,9 @@
 /* log.c - level-filtered logging to stderr, prefixed with the program name. */
 #include "log.h"
 
-#include <errno.h>
+#include <errno.h> /* program_invocation_short_name (GNU) */
 #include <stdio.h>
 
-extern const char *program_invocation_short_name;
 
 static enum mcp_log_level log_level = MCP_LOG_WARN;
 

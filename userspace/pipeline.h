@@ -1,0 +1,55 @@
+/* pipeline.h - one probe pipeline: decoder -> (GTP-C -> sessions) / (user -> worker) ->
+ * exporters (JSON lines, microcloud), fed frame by frame from a pcap file or a socket.
+ */
+#ifndef MCP_PIPELINE_H
+#define MCP_PIPELINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode.h"
+#include "microcloud.h"
+#include "session.h"
+#include "worker.h"
+
+struct mcp_pipeline_cfg {
+	struct mcp_decoder_cfg decoder;
+	struct mcp_session_cfg sessions; /* on_event is the pipeline's own */
+	struct mcp_worker_cfg worker;    /* sessions and exporters are filled in by the pipeline */
+	const char *flows_json;          /* NULL = no flow records file */
+	const char *sessions_json;       /* NULL = no session log */
+	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
+	int redis_reload;                /* restore sessions from the microcloud at start */
+};
+
+#define MCP_MAX_SESSION_LISTENERS 4
+
+struct mcp_pipeline;
+
+void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg);
+/* NULL on failure (logged: e.g. the flow file cannot be created). */
+struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg);
+/* Adds a listener for subscriber changes (BPF tunnel map, ...). 0 or -ENOSPC. */
+int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn, void *ctx);
+
+/* Processes one captured frame. */
+void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+			uint32_t wire_len, uint64_t ts_us);
+/* Runs timeouts without traffic (live mode, wall clock). */
+void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms);
+
+/* Exports every flow, writes the final session dump, closes outputs. 0 or -errno (an output
+ * could not be written). The pipeline is then only good for stats and destroy. */
+int mcp_pipeline_finish(struct mcp_pipeline *p);
+void mcp_pipeline_destroy(struct mcp_pipeline *p);
+
+struct mcp_pipeline_totals {
+	uint64_t frames, frame_bytes;
+	uint32_t flows_active;
+};
+void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_totals *t);
+void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s);
+
+struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p);
+
+#endif /* MCP_PIPELINE_H */
