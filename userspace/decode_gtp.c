@@ -125,6 +125,8 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 		return sport_only ? NOT_GTP : mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_VERSION);
 	if (sport_only && (!gtpu_type_known(type) || 8 + glen != claimed))
 		return NOT_GTP;
+	if (type == MCP_GTPU_TPDU && !sport_only)
+		d->st.layer[MCP_LAYER_GTPU_TPDU]++; /* as tshark counts: before length checks */
 	end = 8 + glen;
 	if (end > claimed)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
@@ -171,7 +173,8 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 		return MCP_PKT_GTPU_SIGNAL;
 	}
 
-	d->st.layer[MCP_LAYER_GTPU_TPDU]++;
+	if (sport_only)
+		d->st.layer[MCP_LAYER_GTPU_TPDU]++;
 	if (end <= hlen)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_INNER);
 	cap = mcp_min_u32(cap, end);

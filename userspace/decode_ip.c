@@ -14,8 +14,24 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <string.h>
 
 #include "decode_int.h"
+
+/* Tunnel context of an inner fragment: which GTP-U tunnel carried it. */
+static uint32_t tun_ctx(const struct mcp_pkt *pkt)
+{
+	uint32_t h = pkt->teid * 2654435761u + 1, w;
+	int i;
+
+	for (i = 0; i < 16; i += 4) {
+		memcpy(&w, pkt->outer_src.b + i, 4);
+		h = (h ^ w) * 0x9e3779b1u;
+		memcpy(&w, pkt->outer_dst.b + i, 4);
+		h = (h ^ w) * 0x85ebca6bu;
+	}
+	return h ^ (h >> 15);
+}
 
 static int dec_frag(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp_ipfrag_key *k,
 		    const struct mcp_ipfrag_piece *pc, uint64_t ts_us, const uint8_t **out,
@@ -76,7 +92,8 @@ static int dec_ip4(struct mcp_decoder *d, struct mcp_pkt *pkt, const uint8_t *p,
 
 	if (frag & 0x3fff) {
 		struct mcp_ipfrag_key k = { .src = pkt->src, .dst = pkt->dst, .id = id,
-					    .proto = proto, .version = 4, .level = (uint8_t)level };
+					    .ctx = level ? tun_ctx(pkt) : 0, .proto = proto,
+					    .version = 4, .level = (uint8_t)level };
 		struct mcp_ipfrag_piece pc = { .hdr = p, .hdr_len = ihl, .more = !!(frag & 0x2000),
 					       .offset = (frag & 0x1fffu) * 8, .data = p + ihl,
 					       .len = tot - ihl };
@@ -175,6 +192,7 @@ static int dec_ip6(struct mcp_decoder *d, struct mcp_pkt *pkt, const uint8_t *p,
 			d->st.layer[MCP_LAYER_IPV6_FRAG]++;
 			if (fo & 0xfff9) {
 				struct mcp_ipfrag_key k = { .src = pkt->src, .dst = pkt->dst, .id = id,
+							    .ctx = level ? tun_ctx(pkt) : 0,
 							    .version = 6, .level = (uint8_t)level };
 				struct mcp_ipfrag_piece pc = {
 					.hdr = p, .hdr_len = off, .nh_off = nh_off,

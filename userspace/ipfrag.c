@@ -116,7 +116,8 @@ uint32_t mcp_ipfrag_pending(const struct mcp_ipfrag *f)
 
 static uint32_t key_hash(const struct mcp_ipfrag_key *k)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->id ^ ((uint64_t)k->proto << 32) ^
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->id ^ ((uint64_t)k->ctx << 16) ^
+		     ((uint64_t)k->proto << 32) ^
 		     ((uint64_t)k->level << 40) ^ ((uint64_t)k->version << 48);
 	uint64_t w;
 	int i;
@@ -133,7 +134,7 @@ static uint32_t key_hash(const struct mcp_ipfrag_key *k)
 
 static int key_eq(const struct mcp_ipfrag_key *a, const struct mcp_ipfrag_key *b)
 {
-	return a->id == b->id && a->proto == b->proto && a->version == b->version &&
+	return a->id == b->id && a->ctx == b->ctx && a->proto == b->proto && a->version == b->version &&
 	       a->level == b->level && !mcp_ip_cmp(&a->src, &b->src) &&
 	       !mcp_ip_cmp(&a->dst, &b->dst);
 }

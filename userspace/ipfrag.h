@@ -3,8 +3,10 @@
  * RFC 791 (IPv4 fragmentation), RFC 8200 4.5 (IPv6 Fragment header), RFC 5722 (overlapping
  * fragments are dropped). One table per decoder; not thread-safe. Time is packet time.
  *
- * A datagram is keyed by (version, src, dst, id, protocol for IPv4, level) where level
- * separates outer (0) and tunnelled inner (1) datagrams. The reassembled datagram is built
+ * A datagram is keyed by (version, src, dst, id, protocol for IPv4, level, ctx) where level
+ * separates outer (0) and tunnelled inner (1) datagrams and ctx the tunnels (a hash of the
+ * outer addresses and TEID): a probe tapping several hops sees the same inner fragments in
+ * different tunnels, and each copy is its own datagram. The reassembled datagram is built
  * as: the unfragmentable part of the offset-0 fragment (IPv4 header with options, or the
  * IPv6 header and extension headers before the Fragment header) followed by the payload.
  * IPv4: total length and fragment field rewritten, checksum recomputed. IPv6: the Fragment
@@ -30,6 +32,7 @@ struct mcp_ipfrag;
 struct mcp_ipfrag_key {
 	struct mcp_ip src, dst;
 	uint32_t id;     /* IPv4: 16-bit identification; IPv6: 32-bit */
+	uint32_t ctx;    /* tunnel context of an inner datagram, 0 for outer */
 	uint8_t proto;   /* IPv4 protocol; 0 for IPv6 (not part of the RFC 8200 key) */
 	uint8_t version; /* 4 or 6 */
 	uint8_t level;   /* 0 outer, 1 inner */
