@@ -18,6 +18,7 @@
 #include <pcap/pcap.h>
 
 #include "live.h"
+#include "pcapng.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -370,6 +371,32 @@ static pcap_t *open_capture(const char *path, int *dlt)
 	return pc;
 }
 
+/* Re-reads a pcapng file with mcp_pcapng, skipping the packets libpcap already gave. */
+static int run_pcapng_rest(struct options *o, struct mcp_pipeline *p, uint64_t skip,
+			   uint64_t *total)
+{
+	struct mcp_pcapng r;
+	struct mcp_pcapng_pkt pkt;
+	uint64_t n = 0;
+	int rc;
+
+	if (mcp_pcapng_open(&r, o->read_file)) {
+		mcp_err("%s: %s\n", o->read_file, r.err);
+		return 2;
+	}
+	while (!stop_requested && (rc = mcp_pcapng_next(&r, &pkt)) == 1) {
+		if (n++ < skip)
+			continue;
+		mcp_pipeline_frame(p, pkt.linktype, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
+	}
+	if (rc < 0)
+		mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n", o->read_file, n,
+			 r.err);
+	*total = n;
+	mcp_pcapng_close(&r);
+	return 0;
+}
+
 static int run_offline(struct options *o, pcap_t *pc, int dlt, struct mcp_pipeline *p,
 		       double *elapsed)
 {
@@ -396,6 +423,13 @@ static int run_offline(struct options *o, pcap_t *pc, int dlt, struct mcp_pipeli
 	*elapsed = now_s() - t0;
 	if (show_progress && n > 0xffff)
 		fprintf(stderr, "\r%*s\r", 70, "");
+	if (!stop_requested && rc == PCAP_ERROR && strstr(pcap_geterr(pc), "different from")) {
+		/* libpcap 1.10 stops at a second interface with another link type or snapshot
+		 * length; read the rest with our own pcapng reader. */
+		rc = run_pcapng_rest(o, p, n, &n);
+		*elapsed = now_s() - t0;
+		return rc;
+	}
 	if (!stop_requested && rc == PCAP_ERROR) {
 		/* libpcap stops at a record cut short: everything before it was processed. */
 		mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n", o->read_file, n,
