@@ -1,0 +1,204 @@
+/* test_worker.c - the worker stage: direction, counters, every end reason, eviction, and nDPI
+ * on a real DNS query. Packets are built by hand with known values; records are captured
+ * through a test exporter. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "worker.h"
+
+#define MAX_RECS 64
+static struct mcp_flow_record recs[MAX_RECS];
+static int nrecs;
+
+static void capture(void *ctx, const struct mcp_flow_record *r)
+{
+	cr_assert_lt(nrecs, MAX_RECS);
+	recs[nrecs++] = *r;
+}
+
+static struct mcp_worker *make_worker(uint32_t max_flows, int dpi)
+{
+	struct mcp_worker_cfg cfg;
+
+	mcp_worker_cfg_defaults(&cfg);
+	cfg.max_flows = max_flows;
+	cfg.dpi = dpi;
+	cfg.exporters[0] = (struct mcp_exporter){ .flow = capture };
+	cfg.nexporters = 1;
+	nrecs = 0;
+	return mcp_worker_create(&cfg);
+}
+
+static struct mcp_pkt pkt4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			   uint8_t proto, uint32_t ip_len, uint64_t ts_ms, uint8_t tcp_flags)
+{
+	struct mcp_pkt p;
+	uint8_t s[4] = { src >> 24, src >> 16, src >> 8, src };
+	uint8_t d[4] = { dst >> 24, dst >> 16, dst >> 8, dst };
+
+	memset(&p, 0, sizeof(p));
+	p.kind = MCP_PKT_USER;
+	p.ip_version = 4;
+	p.l4_proto = proto;
+	mcp_ip_from_v4(&p.src, s);
+	mcp_ip_from_v4(&p.dst, d);
+	p.sport = sport;
+	p.dport = dport;
+	p.ip_len = ip_len;
+	p.ts_us = ts_ms * 1000;
+	p.tcp_flags = tcp_flags;
+	p.flags = MCP_PKTF_HAS_PORTS;
+	return p;
+}
+
+#define UE 0x0a000001u
+#define SRV 0x08080808u
+
+Test(worker, initiator_is_up_and_counts_inner_bytes)
+{
+	struct mcp_worker *w = make_worker(16, 0);
+	struct mcp_pkt p;
+
+	p = pkt4(UE, 40000, SRV, 443, IPPROTO_TCP, 60, 1000, 0x02);
+	mcp_worker_packet(w, &p);
+	p = pkt4(SRV, 443, UE, 40000, IPPROTO_TCP, 60, 1010, 0x12);
+	mcp_worker_packet(w, &p);
+	p = pkt4(UE, 40000, SRV, 443, IPPROTO_TCP, 1400, 1020, 0x10);
+	mcp_worker_packet(w, &p);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].src_port, 40000);
+	cr_assert_eq(recs[0].dst_port, 443);
+	cr_assert_eq(recs[0].pkts_up, 2);
+	cr_assert_eq(recs[0].pkts_down, 1);
+	cr_assert_eq(recs[0].bytes_up, 1460);
+	cr_assert_eq(recs[0].bytes_down, 60);
+	cr_assert_eq(recs[0].first_ms, 1000);
+	cr_assert_eq(recs[0].last_ms, 1020);
+	cr_assert_eq(recs[0].tcp_flags_up, 0x12); /* SYN, then ACK */
+	cr_assert_eq(recs[0].tcp_flags_down, 0x12);
+	cr_assert_eq(recs[0].end_reason, MCP_END_FLUSH);
+	mcp_worker_destroy(w);
+}
+
+Test(worker, idle_timeout_exports)
+{
+	struct mcp_worker *w = make_worker(16, 0);
+	struct mcp_pkt p = pkt4(UE, 5000, SRV, 53, IPPROTO_UDP, 70, 1000, 0);
+
+	mcp_worker_packet(w, &p);
+	mcp_worker_expire(w, 1000 + 29999);
+	cr_assert_eq(nrecs, 0, "exported before the idle timeout");
+	mcp_worker_expire(w, 1000 + 30000);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].end_reason, MCP_END_IDLE);
+	cr_assert_eq(mcp_worker_flow_count(w), 0);
+	mcp_worker_destroy(w);
+}
+
+Test(worker, active_timeout_splits_and_totals_add_up)
+{
+	struct mcp_worker *w = make_worker(16, 0);
+	uint64_t pk = 0, by = 0;
+
+	/* one packet every 10 s for 300 s: never idle, exported every 120 s */
+	for (int i = 0; i <= 30; i++) {
+		struct mcp_pkt p = pkt4(UE, 6000, SRV, 80, IPPROTO_TCP, 100 + i, 10000u * i, 0x10);
+
+		mcp_worker_packet(w, &p);
+	}
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 3);
+	cr_assert_eq(recs[0].end_reason, MCP_END_ACTIVE);
+	cr_assert_eq(recs[1].end_reason, MCP_END_ACTIVE);
+	cr_assert_eq(recs[2].end_reason, MCP_END_FLUSH);
+	for (int i = 0; i < nrecs; i++) {
+		pk += recs[i].pkts_up;
+		by += recs[i].bytes_up;
+	}
+	cr_assert_eq(pk, 31);
+	cr_assert_eq(by, 31 * 100 + 30 * 31 / 2);
+	mcp_worker_destroy(w);
+}
+
+Test(worker, fin_both_sides_then_linger)
+{
+	struct mcp_worker *w = make_worker(16, 0);
+	struct mcp_pkt p;
+
+	p = pkt4(UE, 7000, SRV, 80, IPPROTO_TCP, 52, 1000, 0x11);
+	mcp_worker_packet(w, &p);
+	mcp_worker_expire(w, 5000);
+	cr_assert_eq(nrecs, 0, "one FIN must not end the flow");
+	p = pkt4(SRV, 80, UE, 7000, IPPROTO_TCP, 52, 5000, 0x11);
+	mcp_worker_packet(w, &p);
+	p = pkt4(UE, 7000, SRV, 80, IPPROTO_TCP, 40, 5001, 0x10); /* last ACK: same flow */
+	mcp_worker_packet(w, &p);
+	mcp_worker_expire(w, 5000 + 1999);
+	cr_assert_eq(nrecs, 0);
+	mcp_worker_expire(w, 5000 + 2000);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].end_reason, MCP_END_FIN);
+	cr_assert_eq(recs[0].pkts_up, 2);
+	cr_assert_eq(recs[0].pkts_down, 1);
+	mcp_worker_destroy(w);
+}
+
+Test(worker, rst_ends_flow)
+{
+	struct mcp_worker *w = make_worker(16, 0);
+	struct mcp_pkt p = pkt4(UE, 7001, SRV, 80, IPPROTO_TCP, 40, 1000, 0x04);
+
+	mcp_worker_packet(w, &p);
+	mcp_worker_expire(w, 3000);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].end_reason, MCP_END_RST);
+	mcp_worker_destroy(w);
+}
+
+Test(worker, full_table_evicts_oldest_and_counts)
+{
+	struct mcp_worker *w = make_worker(2, 0);
+	struct mcp_pkt p;
+
+	for (uint16_t i = 0; i < 3; i++) {
+		p = pkt4(UE, (uint16_t)(8000 + i), SRV, 53, IPPROTO_UDP, 60, 1000 + i, 0);
+		mcp_worker_packet(w, &p);
+	}
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].end_reason, MCP_END_EVICTED);
+	cr_assert_eq(recs[0].src_port, 8000);
+	cr_assert_eq(mcp_worker_stats(w)->flows_evicted, 1);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 3);
+	mcp_worker_destroy(w);
+}
+
+/* A DNS query for www.example.com (A) from 10.0.0.1 to 192.0.2.53 (a documentation address,
+ * so nDPI's IP lists name no owner), IPv4/UDP, checksums zero. */
+static const uint8_t dns_query[] = {
+	0x45, 0, 0, 61, 0x12, 0x34, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 192, 0, 2, 53,
+	0x9c, 0x40, 0, 53, 0, 41, 0, 0,
+	0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+	3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+	0, 1, 0, 1,
+};
+
+Test(worker, ndpi_classifies_dns_and_extracts_query)
+{
+	struct mcp_worker *w = make_worker(16, 1);
+	struct mcp_pkt p = pkt4(UE, 40000, 0xc0000235, 53, IPPROTO_UDP, sizeof(dns_query), 1000, 0);
+
+	cr_assert_not_null(w);
+	cr_assert_eq(sizeof(dns_query), 61);
+	p.l3 = dns_query;
+	p.l3_caplen = sizeof(dns_query);
+	mcp_worker_packet(w, &p);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_str_eq(recs[0].app, "DNS", "app=%s master=%s host=%s", recs[0].app, recs[0].master_app, recs[0].host);
+	cr_assert_str_eq(recs[0].host, "www.example.com");
+	cr_assert_str_eq(recs[0].category, "Network");
+	mcp_worker_destroy(w);
+}
