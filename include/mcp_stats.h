@@ -35,4 +35,28 @@
 enum mcp_parse_reason { MCP_PARSE_REASONS(MCP_ENUM_PARSE) MCP_PARSE__MAX };
 #undef MCP_ENUM_PARSE
 
+/* What the XDP program did with a frame (bpf/mcp_xdp.bpf.c). Verdicts: every frame counts in rx
+ * and in exactly one of redirected, bypassed, passed, dropped; the others are events. */
+#define MCP_XDP_COUNTERS(X)                                                                     \
+	X(RX)                /* frames seen */                                                      \
+	X(REDIRECTED)        /* sent to the AF_XDP socket of the rx queue */                        \
+	X(BYPASSED)          /* matched an installed flow: counted in the kernel only */            \
+	X(PASSED)            /* XDP_PASS: malformed, not IP, no socket bound, inline bypass */      \
+	X(DROPPED)           /* XDP_DROP (bypass in mirror mode is counted in bypassed, not here) */ \
+	X(GTPU)              /* GTP-U frames (any message type) */                                  \
+	X(GTPU_SIGNAL)       /* GTP-U echo, error indication, end marker, ... */                    \
+	X(GTPC)              /* GTP-C frames (UDP 2123): always for userspace */                    \
+	X(KNOWN_TUNNEL)      /* T-PDU whose TEID + endpoint is in the tunnel map */                 \
+	X(NO_TUNNEL)         /* T-PDU whose tunnel is unknown: sent up without a subscriber */      \
+	X(NOT_TUNNELED)      /* plain IP traffic (fixed network, or not GTP) */                     \
+	X(FRAGMENT)          /* (inner) IP fragment: sent up without L4 for reassembly */           \
+	X(CAPTURED)          /* copy of a captured subscriber's frame written to the ring buffer */ \
+	X(CAPTURE_LOST)      /* ring buffer full: capture copy lost */                              \
+	X(NO_XSK)            /* no AF_XDP socket bound on the rx queue: passed */                   \
+	X(META_FAILED)       /* bpf_xdp_adjust_meta refused (driver without metadata) */
+
+#define MCP_ENUM_XDP(n) MCP_XDP_##n,
+enum mcp_xdp_counter { MCP_XDP_COUNTERS(MCP_ENUM_XDP) MCP_XDP__MAX };
+#undef MCP_ENUM_XDP
+
 #endif /* MCP_STATS_H */

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mcp_xdp.bpf.c - the mcprobe XDP fast path: parse, attribute GTP-U to subscribers, count,
+ * bypass known flows, capture, and steer everything else to the AF_XDP socket of the queue.
+ *
+ * Ethernet / VLAN / MPLS / IPv4 / IPv6 / UDP / GTP-U (TS 29.281) with its extension chain
+ * (PDU Session Container, TS 38.415) / inner IP / ports; GTP-C (TS 29.060, TS 29.274) is
+ * recognised by port 2123 and always sent to userspace. Map layouts: include/mcp_maps.h;
+ * metadata: include/mcp_meta.h; counters: include/mcp_stats.h. docs/xdp.md explains it all.
+ *
+ * Verdicts: malformed, not IP, or no socket on the queue -> XDP_PASS; bypassed flow ->
+ * XDP_DROP (mirror mode) or XDP_PASS (inline mode); otherwise XDP_REDIRECT to mcp_xsks.
+ */
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "mcp_gtp.h"
+#include "mcp_maps.h"
+#include "mcp_meta.h"
+#include "mcp_stats.h"
+
+#include "consts.h"
+#include "maps.h"
+#include "parse_cursor.h"
+#include "parse_eth.h"
+#include "parse_ip.h"
+#include "parse_l4.h"
+#include "parse_gtp.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Write the last metadata into mcp_last_meta too (tests set it before load). */
+const volatile __u32 debug_meta = 0;
+
+static __always_inline void mcp_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&mcp_stats, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline __u32 mcp_fold(const struct mcp_ip *ip)
+{
+	const __u32 *w = (const __u32 *)ip->b;
+
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+/* Same value for both directions of a conversation. */
+static __always_inline __u32 mcp_sym_hash(const struct mcp_pinfo *pi)
+{
+	__u32 h = mcp_fold(&pi->src) ^ mcp_fold(&pi->dst) ^ (pi->sport ^ pi->dport) ^ pi->proto;
+
+	h ^= h >> 16;
+	h *= 0x7feb352d;
+	h ^= h >> 15;
+	h *= 0x846ca68b;
+	h ^= h >> 16;
+	return h;
+}
+
+/* The parse is split into global (separately verified) functions, one per layer group, so
+ * the verifier checks each once instead of every combination of VLAN, MPLS, IPv6 extension
+ * and GTP-U extension paths. Each takes the offset where its header starts in pi->next_off,
+ * re-derives the packet pointers from ctx, and stores where the next header starts. */
+#define MCP_MAX_OFF 1024 /* headers beyond this are not parsed (a page holds the frame) */
+
+static __always_inline int mcp_cur_at(struct xdp_md *ctx, struct mcp_cur *cur, __u32 off)
+{
+	void *data = (void *)(long)ctx->data;
+
+	if (off > MCP_MAX_OFF)
+		return MCP_STOP;
+	cur->start = data;
+	cur->pos = data + off;
+	return 0;
+}
+
+/* Ethernet, VLAN tags, MPLS: returns the EtherType of the IP header. */
+__noinline int mcp_parse_l2(struct xdp_md *ctx, struct mcp_pinfo *pi)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mcp_cur cur;
+	int proto;
+
+	if (!pi || mcp_cur_at(ctx, &cur, 0) < 0)
+		return MCP_STOP;
+	proto = parse_ethhdr(&cur, data_end, pi);
+	if (proto < 0)
+		return MCP_STOP;
+	proto = parse_vlans(&cur, data_end, pi, proto);
+	if (proto < 0)
+		return MCP_STOP;
+	proto = parse_mpls(&cur, data_end, pi, proto);
+	if (proto < 0)
+		return MCP_STOP;
+	pi->next_off = mcp_off(&cur, cur.pos);
+	return proto;
+}
+
+/* IPv4 or IPv6 at next_off: returns the L4 protocol. */
+__noinline int mcp_parse_l3(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mcp_cur cur;
+
+	if (!pi || mcp_cur_at(ctx, &cur, pi->next_off) < 0)
+		return MCP_STOP;
+	proto = parse_ip(&cur, data_end, pi, proto);
+	if (proto < 0)
+		return MCP_STOP;
+	pi->next_off = mcp_off(&cur, cur.pos);
+	return proto;
+}
+
+/* Outer UDP at next_off: returns the UDP payload length. */
+__noinline int mcp_parse_udp(struct xdp_md *ctx, struct mcp_pinfo *pi)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mcp_cur cur;
+	int plen;
+
+	if (!pi || mcp_cur_at(ctx, &cur, pi->next_off) < 0)
+		return MCP_STOP;
+	plen = parse_udp(&cur, data_end, pi, pi->outer_l3);
+	if (plen < 0)
+		return MCP_STOP;
+	pi->next_off = mcp_off(&cur, cur.pos);
+	return plen;
+}
+
+/* GTP-U at next_off: returns the inner EtherType, 0 for signalling. */
+__noinline int mcp_parse_gtpu(struct xdp_md *ctx, struct mcp_pinfo *pi, int udp_payload)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mcp_cur cur;
+	int proto;
+
+	if (!pi || udp_payload < 0 || mcp_cur_at(ctx, &cur, pi->next_off) < 0)
+		return MCP_STOP;
+	proto = parse_gtpu(&cur, data_end, pi, udp_payload);
+	if (proto < 0)
+		return MCP_STOP;
+	pi->next_off = mcp_off(&cur, cur.pos);
+	return proto;
+}
+
+/* User L4 header at next_off: ports. Returns 0. */
+__noinline int mcp_parse_l4(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mcp_cur cur;
+
+	if (!pi || mcp_cur_at(ctx, &cur, pi->next_off) < 0)
+		return MCP_STOP;
+	return parse_l4_ports(&cur, data_end, pi, proto);
+}
+
+/* Parses the whole frame into pi. Returns 0 when pi describes something worth sending up,
+ * MCP_STOP with pi->reason set otherwise. */
+static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
+{
+	int proto, udp_payload;
+
+	pi->reason = MCP_PARSE__MAX;
+	proto = mcp_parse_l2(ctx, pi);
+	if (proto < 0)
+		return MCP_STOP;
+	pi->outer_l3 = pi->next_off;
+	pi->inner_l3 = pi->next_off;
+	proto = mcp_parse_l3(ctx, pi, proto);
+	if (proto < 0)
+		return MCP_STOP;
+	if (pi->flags & MCP_META_F_FRAG) {
+		pi->proto = proto;
+		return 0; /* reassembly is userspace work */
+	}
+	if (proto != IPPROTO_UDP)
+		return mcp_parse_l4(ctx, pi, proto);
+
+	pi->inner_l4 = pi->next_off;
+	udp_payload = mcp_parse_udp(ctx, pi);
+	if (udp_payload < 0)
+		return MCP_STOP;
+	pi->proto = IPPROTO_UDP;
+	pi->flags |= MCP_META_F_PORTS;
+	if (pi->dport == MCP_GTPC_PORT || pi->sport == MCP_GTPC_PORT) {
+		if (pi->dport != MCP_GTPU_PORT) {
+			pi->flags |= MCP_META_F_GTPC;
+			return 0;
+		}
+	}
+	if (pi->dport != MCP_GTPU_PORT && pi->sport != MCP_GTPU_PORT)
+		return 0;
+
+	/* GTP-U: from here the outer addresses are the tunnel's, the user packet is inside. */
+	pi->outer_dst = pi->dst;
+	if (pi->flags & MCP_META_F_INNER_V6)
+		pi->flags |= MCP_META_F_OUTER_V6;
+	proto = mcp_parse_gtpu(ctx, pi, udp_payload);
+	if (proto <= 0)
+		return proto; /* 0: signalling, sent up as is */
+	pi->inner_l3 = pi->next_off;
+	pi->inner_l4 = 0;
+	pi->flags &= ~MCP_META_F_PORTS;
+	proto = mcp_parse_l3(ctx, pi, proto);
+	if (proto < 0)
+		return MCP_STOP;
+	return mcp_parse_l4(ctx, pi, proto);
+}
+
+/* Copies the first snaplen bytes of the frame to the capture ring. */
+static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
+					      const struct mcp_xdp_config *cfg)
+{
+	__u32 zero = 0, len = ctx->data_end - ctx->data, cap;
+	struct mcp_capture_rec *rec = bpf_map_lookup_elem(&mcp_capture_buf, &zero);
+
+	if (!rec)
+		return;
+	cap = cfg->snaplen;
+	if (cap == 0 || cap > MCP_CAPTURE_MAX_SNAP)
+		cap = MCP_CAPTURE_MAX_SNAP;
+	if (cap > len)
+		cap = len;
+	if (cap < 1)
+		return;
+	cap = ((cap - 1) & (MCP_CAPTURE_MAX_SNAP - 1)) + 1; /* no-op, but the verifier sees 1..max */
+	if (bpf_xdp_load_bytes(ctx, 0, rec->data, cap) < 0)
+		return;
+	rec->hdr.ts_ns = bpf_ktime_get_ns();
+	rec->hdr.wire_len = len;
+	rec->hdr.cap_len = cap;
+	rec->hdr.ifindex = ctx->ingress_ifindex;
+	rec->hdr.rx_queue = ctx->rx_queue_index;
+	rec->hdr.meta = *meta;
+	if (bpf_ringbuf_output(&mcp_capture_ring, rec, sizeof(rec->hdr) + cap, 0) == 0)
+		mcp_count(MCP_STAT_XDP(MCP_XDP_CAPTURED));
+	else
+		mcp_count(MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
+}
+
+/* Counts the frame on an installed bypass flow. Returns 1 if the flow is bypassed. */
+static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 sub_idx)
+{
+	struct mcp_flow_key key;
+	struct mcp_flow_val *fv;
+	int dir;
+
+	dir = mcp_flow_key_make(&key, &pi->src, &pi->dst, pi->sport, pi->dport, pi->proto,
+				pi->vlan);
+	fv = bpf_map_lookup_elem(&mcp_flows, &key);
+	if (!fv)
+		return 0;
+	dir &= 1;
+	__sync_fetch_and_add(&fv->pkts[dir], 1);
+	__sync_fetch_and_add(&fv->bytes[dir], pi->ip_len);
+	fv->last_ns = bpf_ktime_get_ns();
+	return 1;
+}
+
+SEC("xdp")
+int mcp_xdp_prog(struct xdp_md *ctx)
+{
+	struct mcp_pinfo pi = {};
+	struct mcp_meta meta = {};
+	struct mcp_xdp_config *cfg;
+	struct mcp_tunnel_val *tv;
+	__u32 zero = 0, q, nworkers;
+	int action = XDP_PASS;
+	__u32 verdict = MCP_XDP_PASSED;
+
+	mcp_count(MCP_STAT_XDP(MCP_XDP_RX));
+	cfg = bpf_map_lookup_elem(&mcp_config, &zero);
+	if (!cfg)
+		goto out;
+
+	if (mcp_parse(ctx, &pi) < 0) {
+		if (pi.reason < MCP_PARSE__MAX)
+			mcp_count(pi.reason);
+		goto out;
+	}
+
+	meta.magic = MCP_META_MAGIC;
+	meta.version = MCP_META_VERSION;
+	meta.dir = MCP_META_DIR_UNKNOWN;
+	meta.sub_idx = MCP_META_SUB_NONE;
+	meta.teid = pi.teid;
+	meta.outer_l3 = pi.outer_l3;
+	meta.inner_l3 = pi.inner_l3;
+	meta.inner_l4 = pi.inner_l4;
+	meta.inner_proto = pi.proto;
+	meta.qfi = pi.qfi;
+	meta.pdu_type = pi.pdu_type;
+	meta.vlan = pi.vlan;
+	meta.gtp_type = pi.gtp_type;
+	meta.hash = mcp_sym_hash(&pi);
+	nworkers = cfg->nworkers ? cfg->nworkers : 1;
+	meta.worker = meta.hash % nworkers;
+	if (cfg->flags & MCP_CFG_F_INLINE)
+		pi.flags |= MCP_META_F_INLINE;
+
+	if (pi.flags & MCP_META_F_GTPC) {
+		mcp_count(MCP_STAT_XDP(MCP_XDP_GTPC));
+	} else if (pi.flags & MCP_META_F_GTPU) {
+		mcp_count(MCP_STAT_XDP(MCP_XDP_GTPU));
+		if (!(pi.flags & MCP_META_F_TPDU))
+			mcp_count(MCP_STAT_XDP(MCP_XDP_GTPU_SIGNAL));
+	} else {
+		mcp_count(MCP_STAT_XDP(MCP_XDP_NOT_TUNNELED));
+	}
+	if (pi.flags & MCP_META_F_FRAG)
+		mcp_count(MCP_STAT_XDP(MCP_XDP_FRAGMENT));
+
+	if (pi.flags & MCP_META_F_TPDU) {
+		struct mcp_tunnel_key tk = { .teid = pi.teid, .pad = 0, .addr = pi.outer_dst };
+
+		tv = bpf_map_lookup_elem(&mcp_tunnels, &tk);
+		if (tv) {
+			struct mcp_sub_counters *sc;
+			__u32 idx = tv->sub_idx, *cap;
+
+			mcp_count(MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
+			pi.flags |= MCP_META_F_KNOWN;
+			meta.sub_idx = idx;
+			meta.dir = tv->dir;
+			meta.worker = tv->worker;
+			sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
+			if (sc) {
+				if (tv->dir == MCP_META_DIR_UP) {
+					sc->pkts_up++;
+					sc->bytes_up += pi.ip_len;
+				} else {
+					sc->pkts_down++;
+					sc->bytes_down += pi.ip_len;
+				}
+			}
+			cap = bpf_map_lookup_elem(&mcp_capture, &idx);
+			if (cap && *cap) {
+				pi.flags |= MCP_META_F_CAPTURE;
+				meta.flags = pi.flags;
+				mcp_capture_frame(ctx, &meta, cfg);
+			}
+		} else {
+			mcp_count(MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
+		}
+	}
+	meta.flags = pi.flags;
+
+	if ((pi.flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
+	    (!(pi.flags & MCP_META_F_GTPU) || (pi.flags & MCP_META_F_TPDU)) &&
+	    mcp_bypass(&pi, meta.sub_idx)) {
+		verdict = MCP_XDP_BYPASSED;
+		action = (cfg->flags & MCP_CFG_F_INLINE) ? XDP_PASS : XDP_DROP;
+		goto out;
+	}
+
+	if (debug_meta) {
+		struct mcp_meta *dm = bpf_map_lookup_elem(&mcp_last_meta, &zero);
+
+		if (dm)
+			*dm = meta;
+	}
+
+	q = ctx->rx_queue_index;
+	if (!bpf_map_lookup_elem(&mcp_xsks, &q)) {
+		mcp_count(MCP_STAT_XDP(MCP_XDP_NO_XSK));
+		goto out;
+	}
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(meta)) == 0) {
+		struct mcp_meta *m = (void *)(long)ctx->data_meta;
+
+		if ((void *)(m + 1) <= (void *)(long)ctx->data)
+			*m = meta;
+		else
+			mcp_count(MCP_STAT_XDP(MCP_XDP_META_FAILED));
+	} else {
+		mcp_count(MCP_STAT_XDP(MCP_XDP_META_FAILED));
+	}
+	action = bpf_redirect_map(&mcp_xsks, q, XDP_PASS);
+	verdict = action == XDP_REDIRECT ? MCP_XDP_REDIRECTED : MCP_XDP_PASSED;
+out:
+	if (action == XDP_DROP && verdict != MCP_XDP_BYPASSED)
+		verdict = MCP_XDP_DROPPED;
+	mcp_count(MCP_STAT_XDP(verdict));
+	return action;
+}

@@ -1,0 +1,185 @@
+/* mcp_maps.h - keys and values of the XDP maps, shared by bpf/ and userspace/.
+ *
+ * The maps are pinned by mcp-load under /sys/fs/bpf/mcprobe/<iface>/ with the names below
+ * (MCP_PIN_*). A pin does not say what its entries mean, so the loader stores MCP_MAP_ABI in
+ * the config map and refuses to reuse pins that carry another value: bump MCP_MAP_ABI whenever
+ * a key or value struct here changes. All keys are memset to zero before they are filled
+ * because padding is hashed too; padding is written out as fields.
+ */
+#ifndef MCP_MAPS_H
+#define MCP_MAPS_H
+
+#include <linux/types.h>
+
+#include "mcp_addr.h"
+#include "mcp_meta.h"
+#include "mcp_stats.h"
+
+#define MCP_MAP_ABI 1
+
+#define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
+
+/* Default sizes; mcp-load --max-* (bpf_map__set_max_entries before load) overrides them. */
+#define MCP_DEF_MAX_TUNNELS     1000000
+#define MCP_DEF_MAX_SUBSCRIBERS 500000
+#define MCP_DEF_MAX_FLOWS       1000000
+#define MCP_DEF_MAX_QUEUES      64
+#define MCP_DEF_CAPTURE_RING    (8u << 20) /* bytes, power of two */
+
+/* tunnels: GTP-U receiving endpoint -> subscriber. teid in host order; addr is the outer
+ * destination address (IPv4 as ::ffff:a.b.c.d). */
+struct mcp_tunnel_key {
+	__u32 teid;
+	__u32 pad;  /* zero */
+	struct mcp_ip addr;
+};
+
+struct mcp_tunnel_val {
+	__u32 sub_idx; /* index into subscribers / sub_counters / capture */
+	__u8 dir;      /* MCP_META_DIR_UP or MCP_META_DIR_DOWN */
+	__u8 ebi;      /* bearer (EBI / NSAPI), informational */
+	__u16 worker;  /* owning worker (sub_idx % nworkers, computed by userspace) */
+};
+
+/* subscribers: index -> identity, for humans (bpftool map dump shows the digits) and tools. */
+#define MCP_SUB_IMSI_LEN   16
+#define MCP_SUB_MSISDN_LEN 16
+#define MCP_SUB_IMEI_LEN   20
+#define MCP_SUB_APN_LEN    64 /* truncated copy; the session table has the full APN */
+
+struct mcp_sub_info {
+	char imsi[MCP_SUB_IMSI_LEN];     /* digits, NUL-terminated */
+	char msisdn[MCP_SUB_MSISDN_LEN];
+	char imei[MCP_SUB_IMEI_LEN];
+	char apn[MCP_SUB_APN_LEN];
+	struct mcp_ip ue_ipv4;           /* zero when not assigned */
+	struct mcp_ip ue_ipv6;
+	__u8 rat;
+	__u8 gtp_version;
+	__u8 ntunnels;
+	__u8 pad;
+};
+
+/* sub_counters (per-CPU array, index = sub_idx): bytes are inner IP lengths. */
+struct mcp_sub_counters {
+	__u64 pkts_up;
+	__u64 pkts_down;
+	__u64 bytes_up;
+	__u64 bytes_down;
+};
+
+/* flows: bypassed flows, keyed by the user 5-tuple in canonical order (lo = the smaller of
+ * (addr, port) pairs), so both directions hit one entry. Direction 0 = lo -> hi. */
+struct mcp_flow_key {
+	struct mcp_ip lo;
+	struct mcp_ip hi;
+	__u16 lo_port;  /* host order; 0 for protocols without ports */
+	__u16 hi_port;
+	__u8 proto;
+	__u8 pad;       /* zero */
+	__u16 vlan;     /* outermost VLAN id, 0 if untagged */
+};
+
+struct mcp_flow_val {
+	__u64 pkts[2];  /* [0] lo -> hi, [1] hi -> lo; atomically added by XDP */
+	__u64 bytes[2]; /* IP lengths */
+	__u64 last_ns;  /* bpf_ktime_get_ns() of the last packet, 0 = never */
+	__u32 sub_idx;  /* owner, set by userspace (informational) */
+	__u32 flags;    /* set by userspace (informational) */
+};
+
+/* capture (array, index = sub_idx): non-zero = copy this subscriber's frames to the ring. */
+#define MCP_CAPTURE_ON 1
+
+/* Capture ring record: header followed by cap_len bytes of the frame. */
+#define MCP_CAPTURE_MAX_SNAP 2048 /* power of two: the verifier bound is a mask */
+struct mcp_capture_hdr {
+	__u64 ts_ns;    /* bpf_ktime_get_ns() */
+	__u32 wire_len; /* frame length */
+	__u32 cap_len;  /* bytes that follow */
+	__u32 ifindex;
+	__u32 rx_queue;
+	struct mcp_meta meta;
+};
+
+/* config (array, one entry): set by the loader, read by XDP on every frame. */
+#define MCP_CFG_F_INLINE 0x1 /* bypass -> XDP_PASS instead of XDP_DROP */
+
+#define MCP_ATTACH_NONE    0
+#define MCP_ATTACH_LIBXDP  1 /* through the libxdp dispatcher */
+#define MCP_ATTACH_NETLINK 2 /* plain bpf_xdp_attach (dispatcher refused) */
+
+struct mcp_xdp_config {
+	__u32 abi;        /* MCP_MAP_ABI of the loader that created the pins */
+	__u32 flags;      /* MCP_CFG_F_* */
+	__u32 nworkers;   /* 0 is treated as 1 */
+	__u32 snaplen;    /* capture bytes per frame, <= MCP_CAPTURE_MAX_SNAP */
+	__u32 ifindex;
+	__u32 queues;     /* rx queues the loader expects sockets on */
+	__u8 xdp_mode;    /* enum xdp_attach_mode of libxdp (1 native, 2 skb, ...) */
+	__u8 attach;      /* MCP_ATTACH_* */
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* stats (per-CPU array): index i < MCP_PARSE__MAX counts parse reason i, index
+ * MCP_STAT_XDP(c) counts enum mcp_xdp_counter c. */
+#define MCP_STAT_XDP(c) (MCP_PARSE__MAX + (c))
+#define MCP_STATS__MAX  (MCP_PARSE__MAX + MCP_XDP__MAX)
+
+_Static_assert(sizeof(struct mcp_tunnel_key) == 24, "tunnel key layout");
+_Static_assert(sizeof(struct mcp_tunnel_val) == 8, "tunnel value layout");
+_Static_assert(sizeof(struct mcp_sub_info) == 152, "subscriber info layout");
+_Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layout");
+_Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
+_Static_assert(sizeof(struct mcp_flow_val) == 48, "flow value layout");
+_Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
+_Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");
+
+/* Canonical flow key shared by XDP and userspace: the (addr, port) pair that compares lower
+ * becomes lo. The order compares native-endian 32-bit words; it only has to be the same on
+ * both sides of one host, which it is because both use this function. Returns the direction
+ * of the packet: 0 if src is lo, 1 otherwise. key is fully written (padding zeroed). */
+#ifdef __bpf__
+#define MCP_MAPS_INLINE static __always_inline
+#else
+#define MCP_MAPS_INLINE static inline
+#endif
+
+MCP_MAPS_INLINE int mcp_ip_word_cmp(const struct mcp_ip *a, const struct mcp_ip *b)
+{
+#ifdef __bpf__
+	const __u32 *x = (const __u32 *)a->b, *y = (const __u32 *)b->b; /* 4-aligned in BPF */
+#else
+	__u32 x[4], y[4];
+
+	__builtin_memcpy(x, a->b, 16);
+	__builtin_memcpy(y, b->b, 16);
+#endif
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	}
+	return 0;
+}
+
+MCP_MAPS_INLINE int mcp_flow_key_make(struct mcp_flow_key *key, const struct mcp_ip *src,
+				      const struct mcp_ip *dst, __u16 sport, __u16 dport,
+				      __u8 proto, __u16 vlan)
+{
+	int c = mcp_ip_word_cmp(src, dst);
+	int dir = c > 0 || (c == 0 && sport > dport);
+
+	key->lo = dir ? *dst : *src;
+	key->hi = dir ? *src : *dst;
+	key->lo_port = dir ? dport : sport;
+	key->hi_port = dir ? sport : dport;
+	key->proto = proto;
+	key->pad = 0;
+	key->vlan = vlan;
+	return dir;
+}
+
+#endif /* MCP_MAPS_H */

@@ -1,0 +1,402 @@
+/* bpf_maps.c - userspace side of the XDP maps: session events -> tunnels/subscribers,
+ * capture flags, flow bypass install and batched readback, counters summed over CPUs.
+ *
+ * Layouts: include/mcp_maps.h. Keys are memset before they are filled (padding is hashed).
+ */
+#include "bpf_maps.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+#include "xdp_int.h"
+
+static const char *const stat_names[] = {
+#define MCP_STAT_NAME(n) #n,
+	MCP_PARSE_REASONS(MCP_STAT_NAME) MCP_XDP_COUNTERS(MCP_STAT_NAME)
+#undef MCP_STAT_NAME
+};
+
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == MCP_STATS__MAX, "stat names");
+
+const char *mcp_xdp_stat_name(unsigned int i)
+{
+	static char lower[MCP_STATS__MAX][32];
+	size_t j;
+
+	if (i >= MCP_STATS__MAX)
+		return NULL;
+	if (!lower[i][0]) {
+		for (j = 0; stat_names[i][j] && j < sizeof(lower[i]) - 1; j++)
+			lower[i][j] = (char)tolower((unsigned char)stat_names[i][j]);
+		lower[i][j] = 0;
+	}
+	return lower[i];
+}
+
+int mcp_xdp_map_fd(const struct mcp_xdp_obj *x, enum mcp_xdp_map m)
+{
+	return x && (unsigned int)m < MCP_XMAP__MAX ? x->map_fd[m] : -EINVAL;
+}
+
+int mcp_xdp_xsk_map_fd(const struct mcp_xdp_obj *x)
+{
+	return mcp_xdp_map_fd(x, MCP_XMAP_XSKS);
+}
+
+int mcp_xdp_prog_fd(const struct mcp_xdp_obj *x)
+{
+	return x ? x->prog_fd : -EINVAL;
+}
+
+int mcp_xdp_config_read(const struct mcp_xdp_obj *x, struct mcp_xdp_config *cfg)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(x->map_fd[MCP_XMAP_CONFIG], &zero, cfg))
+		return -errno;
+	return 0;
+}
+
+int mcp_xdp_set_workers(struct mcp_xdp_obj *x, uint32_t nworkers)
+{
+	struct mcp_xdp_config cfg;
+	__u32 zero = 0;
+	int err;
+
+	if (!nworkers || nworkers > 0xffff)
+		return -EINVAL;
+	err = mcp_xdp_config_read(x, &cfg);
+	if (err)
+		return err;
+	cfg.nworkers = nworkers;
+	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_CONFIG], &zero, &cfg, BPF_ANY))
+		return -errno;
+	x->nworkers = nworkers;
+	return 0;
+}
+
+int mcp_xdp_xsk_set(struct mcp_xdp_obj *x, uint32_t q, int xsk_fd)
+{
+	int fd = x->map_fd[MCP_XMAP_XSKS];
+
+	if (xsk_fd < 0)
+		return bpf_map_delete_elem(fd, &q) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &q, &xsk_fd, BPF_ANY) ? -errno : 0;
+}
+
+/* --- per-subscriber record of installed tunnels --- */
+
+static struct mcp_xdp_subrec **subrec_slot(struct mcp_xdp_obj *x, uint32_t id, int create)
+{
+	struct mcp_xdp_subrec **pp;
+
+	if (!x->subrecs) {
+		if (!create)
+			return NULL;
+		x->subrecs = calloc(MCP_XDP_SUBREC_BUCKETS, sizeof(*x->subrecs));
+		if (!x->subrecs)
+			return NULL;
+	}
+	pp = &x->subrecs[(id * 2654435761u) >> 16 & (MCP_XDP_SUBREC_BUCKETS - 1)];
+	while (*pp && (*pp)->id != id)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x)
+{
+	struct mcp_xdp_subrec *r, *n;
+	size_t i;
+
+	if (!x->subrecs)
+		return;
+	for (i = 0; i < MCP_XDP_SUBREC_BUCKETS; i++)
+		for (r = x->subrecs[i]; r; r = n) {
+			n = r->next;
+			free(r);
+		}
+	free(x->subrecs);
+	x->subrecs = NULL;
+}
+
+static void copy_str(char *dst, size_t len, const char *src, size_t src_size)
+{
+	size_t n = strnlen(src, len - 1 < src_size ? len - 1 : src_size);
+
+	memset(dst, 0, len);
+	memcpy(dst, src, n);
+}
+
+static void tunnel_key(struct mcp_tunnel_key *k, const struct mcp_tunnel *t)
+{
+	memset(k, 0, sizeof(*k));
+	k->teid = t->teid;
+	k->addr = t->addr;
+}
+
+static int key_in(const struct mcp_tunnel_key *k, const struct mcp_tunnel_key *set, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (!memcmp(k, &set[i], sizeof(*k)))
+			return 1;
+	return 0;
+}
+
+int mcp_xdp_tunnel_update(struct mcp_xdp_obj *x, const struct mcp_subscriber *sub)
+{
+	struct mcp_xdp_subrec **pp, *rec;
+	struct mcp_tunnel_key keys[MCP_MAX_TUNNELS];
+	struct mcp_tunnel_val val;
+	struct mcp_sub_info info;
+	uint32_t i, n = 0, idx = sub->id;
+	int err = 0;
+
+	if (x->max_subscribers && idx >= x->max_subscribers)
+		return -E2BIG;
+	memset(&info, 0, sizeof(info));
+	copy_str(info.imsi, sizeof(info.imsi), sub->imsi, sizeof(sub->imsi));
+	copy_str(info.msisdn, sizeof(info.msisdn), sub->msisdn, sizeof(sub->msisdn));
+	copy_str(info.imei, sizeof(info.imei), sub->imei, sizeof(sub->imei));
+	copy_str(info.apn, sizeof(info.apn), sub->apn, sizeof(sub->apn));
+	info.ue_ipv4 = sub->ue_ipv4;
+	info.ue_ipv6 = sub->ue_ipv6;
+	info.rat = sub->rat;
+	info.gtp_version = sub->gtp_version;
+	info.ntunnels = sub->ntunnels;
+	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_SUBSCRIBERS], &idx, &info, BPF_ANY))
+		return -errno;
+
+	for (i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
+		tunnel_key(&keys[n], &sub->tunnels[i]);
+		memset(&val, 0, sizeof(val));
+		val.sub_idx = idx;
+		val.dir = sub->tunnels[i].dir == MCP_DIR_DOWN ? MCP_META_DIR_DOWN : MCP_META_DIR_UP;
+		val.ebi = sub->tunnels[i].ebi;
+		val.worker = (__u16)(idx % (x->nworkers ? x->nworkers : 1));
+		if (bpf_map_update_elem(x->map_fd[MCP_XMAP_TUNNELS], &keys[n], &val, BPF_ANY)) {
+			err = -errno;
+			continue; /* the others still go in; the caller counts the failure */
+		}
+		n++;
+	}
+
+	pp = subrec_slot(x, idx, 1);
+	if (!pp)
+		return -ENOMEM;
+	rec = *pp;
+	if (rec) {
+		for (i = 0; i < rec->ntun; i++)
+			if (!key_in(&rec->keys[i], keys, n))
+				bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], &rec->keys[i]);
+	} else {
+		rec = calloc(1, sizeof(*rec));
+		if (!rec)
+			return -ENOMEM;
+		rec->id = idx;
+		*pp = rec;
+	}
+	memcpy(rec->keys, keys, n * sizeof(keys[0]));
+	rec->ntun = n;
+	return err;
+}
+
+int mcp_xdp_tunnel_remove(struct mcp_xdp_obj *x, const struct mcp_subscriber *sub)
+{
+	struct mcp_xdp_subrec **pp, *rec;
+	struct mcp_tunnel_key k;
+	uint32_t i, idx = sub->id, zero = 0;
+	int ncpu = libbpf_num_possible_cpus();
+
+	for (i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
+		tunnel_key(&k, &sub->tunnels[i]);
+		bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], &k);
+	}
+	pp = subrec_slot(x, idx, 0);
+	if (pp && *pp) {
+		rec = *pp;
+		for (i = 0; i < rec->ntun; i++)
+			bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], &rec->keys[i]);
+		*pp = rec->next;
+		free(rec);
+	}
+	bpf_map_delete_elem(x->map_fd[MCP_XMAP_SUBSCRIBERS], &idx);
+	if (x->max_subscribers && idx >= x->max_subscribers)
+		return 0;
+	bpf_map_update_elem(x->map_fd[MCP_XMAP_CAPTURE], &idx, &zero, BPF_ANY);
+	if (ncpu > 0) {
+		struct mcp_sub_counters *z = calloc(ncpu, sizeof(*z));
+
+		if (!z)
+			return -ENOMEM;
+		bpf_map_update_elem(x->map_fd[MCP_XMAP_SUB_COUNTERS], &idx, z, BPF_ANY);
+		free(z);
+	}
+	return 0;
+}
+
+void mcp_xdp_on_session_event(void *ctx, enum mcp_session_event ev,
+			      const struct mcp_subscriber *sub, uint64_t ts_ms)
+{
+	struct mcp_xdp_obj *x = ctx;
+	int err = 0;
+
+	switch (ev) {
+	case MCP_EV_ATTACH:
+	case MCP_EV_MODIFY:
+		err = mcp_xdp_tunnel_update(x, sub);
+		break;
+	case MCP_EV_REMOVE:
+		err = mcp_xdp_tunnel_remove(x, sub);
+		break;
+	case MCP_EV_DETACH:
+		break; /* tunnels stay resolvable until REMOVE (delete grace) */
+	}
+	if (err)
+		mcp_dbg("tunnel map update for IMSI %s: %s\n", sub->imsi, strerror(-err));
+}
+
+/* Deletes every key of a hash map, walking with get_next_key from the start each batch. */
+static int map_clear(int fd, size_t key_size)
+{
+	unsigned char key[64], next[64];
+	int n = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+		n++;
+	}
+	return n;
+}
+
+int mcp_xdp_tunnels_clear(struct mcp_xdp_obj *x)
+{
+	int err = map_clear(x->map_fd[MCP_XMAP_TUNNELS], sizeof(struct mcp_tunnel_key));
+
+	if (err >= 0)
+		err = map_clear(x->map_fd[MCP_XMAP_SUBSCRIBERS], sizeof(__u32));
+	mcp_xdp_subrecs_free(x);
+	return err < 0 ? err : 0;
+}
+
+int mcp_xdp_sub_counters(const struct mcp_xdp_obj *x, uint32_t sub_idx,
+			 struct mcp_sub_counters *sum)
+{
+	int i, ncpu = libbpf_num_possible_cpus();
+	struct mcp_sub_counters *v;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(x->map_fd[MCP_XMAP_SUB_COUNTERS], &sub_idx, v)) {
+		free(v);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		sum->pkts_up += v[i].pkts_up;
+		sum->pkts_down += v[i].pkts_down;
+		sum->bytes_up += v[i].bytes_up;
+		sum->bytes_down += v[i].bytes_down;
+	}
+	free(v);
+	return 0;
+}
+
+int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag)
+{
+	return bpf_map_update_elem(x->map_fd[MCP_XMAP_CAPTURE], &sub_idx, &flag, BPF_ANY) ?
+		       -errno : 0;
+}
+
+int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx)
+{
+	struct mcp_flow_val v;
+
+	memset(&v, 0, sizeof(v));
+	v.sub_idx = sub_idx;
+	return bpf_map_update_elem(x->map_fd[MCP_XMAP_FLOWS], key, &v, BPF_NOEXIST) ? -errno : 0;
+}
+
+int mcp_xdp_flow_remove(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)
+{
+	return bpf_map_delete_elem(x->map_fd[MCP_XMAP_FLOWS], key) ? -errno : 0;
+}
+
+int mcp_xdp_flow_read_batch(struct mcp_xdp_obj *x, uint32_t batch, mcp_xdp_flow_fn fn, void *ctx)
+{
+	struct mcp_flow_key *keys;
+	struct mcp_flow_val *vals;
+	__u32 in_batch, out_batch, count, i;
+	int fd = x->map_fd[MCP_XMAP_FLOWS], err = 0, total = 0, first = 1;
+
+	if (!batch)
+		batch = 4096;
+	keys = calloc(batch, sizeof(*keys));
+	vals = calloc(batch, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+
+		count = batch;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals,
+					   &count, &bo);
+		if (err)
+			err = -errno;
+		if (err && err != -ENOENT)
+			goto out;
+		for (i = 0; i < count; i++) {
+			total++;
+			if (fn && fn(ctx, &keys[i], &vals[i]))
+				goto done;
+		}
+		if (err == -ENOENT)
+			break; /* walked the whole map */
+		in_batch = out_batch;
+		first = 0;
+	}
+done:
+	err = 0;
+out:
+	free(keys);
+	free(vals);
+	return err ? err : total;
+}
+
+int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	__u64 *v;
+	__u32 i;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < MCP_STATS__MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(x->map_fd[MCP_XMAP_STATS], &i, v))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[i] += v[c];
+	}
+	free(v);
+	return 0;
+}

@@ -1,0 +1,129 @@
+/* bpf_maps.h - load, attach, pin and reuse the XDP program (bpf/mcp_xdp.bpf.c) and its maps.
+ *
+ * Used by mcp-load and by mcprobe: mcprobe attaches itself when mcp-load has not (or opens
+ * the pinned maps when it has), pushes session events into the tunnel/subscriber maps,
+ * installs bypassed flows and reads their counters back in batches. Map layouts are in
+ * include/mcp_maps.h; pins live under /sys/fs/bpf/mcprobe/<iface>/ (docs/xdp.md).
+ * All functions return 0 (or a count) on success and -errno on failure.
+ */
+#ifndef MCP_BPF_MAPS_H
+#define MCP_BPF_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcp_maps.h"
+#include "session.h"
+
+/* The pinned maps, in pin order; names are the pin file names. */
+#define MCP_XDP_MAPS(X)                                     \
+	X(TUNNELS, tunnels, mcp_tunnels)                    \
+	X(SUBSCRIBERS, subscribers, mcp_subscribers)        \
+	X(SUB_COUNTERS, sub_counters, mcp_sub_counters)     \
+	X(FLOWS, flows, mcp_flows)                          \
+	X(CAPTURE, capture, mcp_capture)                    \
+	X(CAPTURE_RING, capture_ring, mcp_capture_ring)     \
+	X(XSKS, xsks, mcp_xsks)                             \
+	X(STATS, stats, mcp_stats)                          \
+	X(CONFIG, config, mcp_config)
+
+#define MCP_ENUM_XMAP(e, pin, bpf) MCP_XMAP_##e,
+enum mcp_xdp_map { MCP_XDP_MAPS(MCP_ENUM_XMAP) MCP_XMAP__MAX };
+#undef MCP_ENUM_XMAP
+
+#define MCP_XDP_PIN_PROG "prog" /* the program itself, pinned next to the maps */
+
+enum mcp_xdp_mode { MCP_XDP_MODE_NATIVE = 1, MCP_XDP_MODE_SKB = 2 }; /* = libxdp's values */
+
+struct mcp_xdp_opts {
+	uint32_t max_tunnels;     /* default MCP_DEF_MAX_TUNNELS */
+	uint32_t max_subscribers; /* default MCP_DEF_MAX_SUBSCRIBERS (also capture, counters) */
+	uint32_t max_flows;       /* default MCP_DEF_MAX_FLOWS */
+	uint32_t queues;          /* rx queues with an AF_XDP socket (xsks size), default 64 */
+	uint32_t nworkers;        /* default 1 */
+	uint32_t snaplen;         /* capture bytes per frame, default MCP_CAPTURE_MAX_SNAP */
+	uint32_t ring_bytes;      /* capture ring size, default MCP_DEF_CAPTURE_RING */
+	int mode;                 /* enum mcp_xdp_mode, default native */
+	int inline_mode;          /* bypassed flows -> XDP_PASS instead of XDP_DROP */
+	int no_dispatcher;        /* skip libxdp, attach with bpf_xdp_attach directly */
+	int debug_meta;           /* keep a copy of the last metadata (tests) */
+};
+
+struct mcp_xdp_obj;
+
+void mcp_xdp_opts_default(struct mcp_xdp_opts *o);
+
+/* "/sys/fs/bpf/mcprobe/<ifname>" into buf. -ENAMETOOLONG. */
+int mcp_xdp_pin_dir(const char *ifname, char *buf, size_t len);
+
+/* Checks that /sys/fs/bpf is a bpffs, mounting it if it is not. -ENOTSUP if that fails. */
+int mcp_xdp_check_bpffs(void);
+
+/* Loads, attaches (libxdp dispatcher, else plain bpf_xdp_attach) and pins under the pin dir.
+ * -ENODEV unknown interface, -EEXIST already attached (pins present), -EPERM. */
+int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_xdp_obj **out);
+
+/* Opens the pinned maps of an attached interface. -ENOENT not attached, -EPROTO pins of
+ * another MCP_MAP_ABI (detach and attach again). */
+int mcp_xdp_open_pinned(const char *ifname, struct mcp_xdp_obj **out);
+
+/* Attaches unless attached already, then opens the pins (what mcprobe -i does). */
+int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
+			   struct mcp_xdp_obj **out);
+
+/* Detaches the program from ifname and removes the pins and the directory. Works when the
+ * interface is gone (pins only). -ENOENT if nothing is pinned. */
+int mcp_xdp_detach(const char *ifname);
+
+/* Closes descriptors; the program stays attached and the pins stay. NULL is fine. */
+void mcp_xdp_close(struct mcp_xdp_obj *x);
+
+int mcp_xdp_map_fd(const struct mcp_xdp_obj *x, enum mcp_xdp_map m);
+int mcp_xdp_xsk_map_fd(const struct mcp_xdp_obj *x);
+int mcp_xdp_prog_fd(const struct mcp_xdp_obj *x);
+const char *mcp_xdp_map_pin_name(enum mcp_xdp_map m);
+
+int mcp_xdp_config_read(const struct mcp_xdp_obj *x, struct mcp_xdp_config *cfg);
+/* Sets the worker count used for steering (tunnel values are written with it). */
+int mcp_xdp_set_workers(struct mcp_xdp_obj *x, uint32_t nworkers);
+
+/* Binds an AF_XDP socket fd to rx queue q (or removes it with fd < 0). */
+int mcp_xdp_xsk_set(struct mcp_xdp_obj *x, uint32_t q, int xsk_fd);
+
+/* Session table -> kernel: writes the subscriber's identity and all its tunnels, deleting
+ * tunnels it installed earlier for this subscriber that are no longer listed. -E2BIG when the
+ * subscriber index or a map is beyond its size. */
+int mcp_xdp_tunnel_update(struct mcp_xdp_obj *x, const struct mcp_subscriber *sub);
+/* Removes the subscriber's tunnels, identity and capture flag, and zeroes its counters. */
+int mcp_xdp_tunnel_remove(struct mcp_xdp_obj *x, const struct mcp_subscriber *sub);
+/* mcp_session_event_fn adapter (ctx = struct mcp_xdp_obj *): ATTACH/MODIFY update, REMOVE
+ * removes, DETACH keeps the tunnels for the grace period. */
+void mcp_xdp_on_session_event(void *ctx, enum mcp_session_event ev,
+			      const struct mcp_subscriber *sub, uint64_t ts_ms);
+/* Empties tunnels and subscribers (start of a run over reused pins, before restoring). */
+int mcp_xdp_tunnels_clear(struct mcp_xdp_obj *x);
+
+/* Per-subscriber counters summed over CPUs. */
+int mcp_xdp_sub_counters(const struct mcp_xdp_obj *x, uint32_t sub_idx,
+			 struct mcp_sub_counters *sum);
+/* Capture flag of a subscriber (MCP_CAPTURE_ON or 0). */
+int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag);
+
+/* Flow bypass: install (counters zero) or remove one canonical key (mcp_flow_key_make). */
+int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx);
+int mcp_xdp_flow_remove(struct mcp_xdp_obj *x, const struct mcp_flow_key *key);
+/* Reads every bypassed flow in batches of `batch` (bpf_map_lookup_batch) and calls fn for
+ * each; fn returning non-zero stops the walk. Returns the number of flows seen. */
+typedef int (*mcp_xdp_flow_fn)(void *ctx, const struct mcp_flow_key *key,
+			       const struct mcp_flow_val *val);
+int mcp_xdp_flow_read_batch(struct mcp_xdp_obj *x, uint32_t batch, mcp_xdp_flow_fn fn, void *ctx);
+
+/* Counters summed over CPUs: out[MCP_STATS__MAX], indexed like the stats map. */
+int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out);
+/* Name of stats index i ("trunc_gtpu", "redirected", ...), NULL beyond MCP_STATS__MAX. */
+const char *mcp_xdp_stat_name(unsigned int i);
+
+/* Routes libbpf and libxdp messages to mcp_log (debug level; warnings while not loading). */
+void mcp_xdp_route_logs(void);
+
+#endif /* MCP_BPF_MAPS_H */

@@ -1,0 +1,31 @@
+/* xdp_int.h - private state shared by xdp_attach.c (load/pin) and bpf_maps.c (map helpers). */
+#ifndef MCP_XDP_INT_H
+#define MCP_XDP_INT_H
+
+#include <net/if.h>
+
+#include "bpf_maps.h"
+
+/* Tunnels installed per subscriber, so an update can delete the ones that went away. */
+struct mcp_xdp_subrec {
+	uint32_t id;
+	uint32_t ntun;
+	struct mcp_tunnel_key keys[MCP_MAX_TUNNELS];
+	struct mcp_xdp_subrec *next;
+};
+
+#define MCP_XDP_SUBREC_BUCKETS 65536
+
+struct mcp_xdp_obj {
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	int map_fd[MCP_XMAP__MAX];
+	int prog_fd;
+	uint32_t nworkers;
+	uint32_t max_subscribers;
+	struct mcp_xdp_subrec **subrecs; /* MCP_XDP_SUBREC_BUCKETS heads, allocated lazily */
+};
+
+void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);
+
+#endif /* MCP_XDP_INT_H */
