@@ -58,9 +58,57 @@ static void write_obj(struct mcp_json_out *o, json_object *j)
 	json_object_put(j);
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
+static int utf8_seq_len(const unsigned char *s)
+{
+	int n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, out of range or a surrogate */
+	return n;
+}
+
+/* Strings come from packets: invalid UTF-8 bytes become U+FFFD so every line is valid JSON
+ * (json-c escapes quotes and control characters itself). */
 static void add_str(json_object *j, const char *k, const char *v)
 {
-	json_object_object_add(j, k, json_object_new_string(v));
+	const unsigned char *s = (const unsigned char *)v;
+	char buf[3 * 512 + 1];
+	size_t o = 0;
+	int n;
+
+	for (; *s; s += n) {
+		n = utf8_seq_len(s);
+		if (o + 4 >= sizeof(buf))
+			break;
+		if (n) {
+			memcpy(buf + o, s, (size_t)n);
+			o += (size_t)n;
+		} else {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			n = 1;
+		}
+	}
+	buf[o] = 0;
+	json_object_object_add(j, k, json_object_new_string(buf));
 }
 
 static void add_int(json_object *j, const char *k, int64_t v)
