@@ -73,6 +73,11 @@ struct mcp_session_stats {
 	uint64_t unknown_ies, unknown_msgs, malformed;
 	uint64_t malformed_reason[8];
 	uint64_t table_full;
+	/* Added by the GTP-C implementation (gtpc.h has the malformed_reason names). */
+	uint64_t unknown_session;  /* TEID-addressed exchange whose control TEID is not known */
+	uint64_t tunnels_full;     /* F-TEIDs dropped: subscriber already has MCP_MAX_TUNNELS */
+	uint64_t txn_full;         /* requests not tracked: too many pending transactions */
+	uint64_t accepted_exchanges; /* matched responses with an accepted cause */
 };
 
 struct mcp_sessions;

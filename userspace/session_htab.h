@@ -1,0 +1,39 @@
+/* session_htab.h - private to the session table: open-addressing hash map with fixed-size
+ * keys and 32-bit values, and a growable FIFO ring. Not thread-safe (one per control worker).
+ */
+#ifndef MCP_SESSION_HTAB_H
+#define MCP_SESSION_HTAB_H
+
+#include <stdint.h>
+
+/* Linear probing, backward-shift deletion, doubles past 50 % load. Slot: hash, value, key. */
+struct mcp_htab {
+	uint8_t *slots;
+	uint32_t mask;
+	uint32_t count;
+	uint32_t key_size;  /* multiple of 4 */
+	uint32_t slot_size;
+};
+
+int mcp_htab_init(struct mcp_htab *t, uint32_t key_size, uint32_t capacity);
+void mcp_htab_free(struct mcp_htab *t);
+/* Pointer to the value stored for key, or NULL. Valid until the next put/del. */
+uint32_t *mcp_htab_find(const struct mcp_htab *t, const void *key);
+/* Inserts or replaces. 0 or -ENOMEM. */
+int mcp_htab_put(struct mcp_htab *t, const void *key, uint32_t val);
+/* Removes key. 0 or -ENOENT. */
+int mcp_htab_del(struct mcp_htab *t, const void *key);
+
+/* FIFO of fixed-size records, growing by doubling. */
+struct mcp_ring {
+	uint8_t *buf;
+	uint32_t esz, cap, head, count;
+};
+
+int mcp_ring_init(struct mcp_ring *q, uint32_t esz, uint32_t capacity);
+void mcp_ring_free(struct mcp_ring *q);
+int mcp_ring_push(struct mcp_ring *q, const void *e); /* 0 or -ENOMEM */
+void *mcp_ring_front(struct mcp_ring *q);              /* NULL when empty */
+void mcp_ring_pop(struct mcp_ring *q);
+
+#endif /* MCP_SESSION_HTAB_H */
