@@ -45,6 +45,7 @@ struct mcp_mc_cfg {
 	uint32_t timeout_ms;       /* connect/command timeout, default 1000 */
 	uint32_t sync_timeout_ms;  /* synchronous reads, default 200 */
 	uint32_t max_counter_keys; /* in-memory counter keys between flushes, default 1,000,000 */
+	char host_buf[256];        /* mcp_mc_parse_endpoint stores a host taken from "h:p" here */
 };
 
 /* Writer and reader statistics (--stats). */
@@ -75,7 +76,7 @@ struct mcp_radius_user;
 void mcp_mc_cfg_defaults(struct mcp_mc_cfg *c);
 
 /* "HOST:PORT", "HOST" (port 6379), "[v6addr]:PORT" or "unix:/path". 0 or -EINVAL.
- * Points into arg: it must outlive the cfg. */
+ * c->host points into arg or c->host_buf; unix_path points into arg (keep arg alive). */
 int mcp_mc_parse_endpoint(struct mcp_mc_cfg *c, const char *arg);
 
 /* "[USER:]PASSWORD". If arg is NULL the environment variable MCP_REDIS_AUTH is used (absent:

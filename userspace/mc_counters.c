@@ -1,0 +1,271 @@
+/* mc_counters.c - microcloud volatile counters and per-IMSI application buckets.
+ *
+ * Flow records are summed in memory per (key, field) between flushes; each flush writes one
+ * HINCRBY per field and one EXPIRE per key (microcloud: counters are volatile, with a TTL).
+ *   P host.<addr>   bytes.up bytes.down pkts.up pkts.down flows [dns.queries]  (both ends of a
+ *                   flow; "up" is always UE -> network, i.e. the record's up direction)
+ *   P proto.<app>   bytes pkts flows
+ *   P agg.<epoch>.<IMSI>  <app>.pkts <app>.bytes <app>.flows <app>.duration_ms, period
+ * A record is credited whole to the bucket holding its last_ms (epoch = start of that period),
+ * so the sum over a subscriber's buckets equals its traffic in flow records exactly.
+ * While Redis is unreachable the sums keep growing in memory (bounded: max_counter_keys).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mc_internal.h"
+
+#define MC_CTR_BUCKETS 4096
+#define MC_FIELD_LEN 80
+
+enum mc_ctr_kind { MC_CTR_HOST, MC_CTR_PROTO, MC_CTR_AGG };
+
+struct mc_cfield {
+	struct mc_cfield *next;
+	int64_t v;
+	char name[MC_FIELD_LEN];
+};
+
+struct mc_ckey {
+	struct mc_ckey *next;
+	struct mc_cfield *fields;
+	uint8_t kind;
+	char key[];
+};
+
+struct mc_ctr_table {
+	struct mc_ckey **b;
+	size_t nb, nkeys;
+};
+
+struct mc_ctr_table *mc_ctr_create(void)
+{
+	struct mc_ctr_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->nb = MC_CTR_BUCKETS;
+	t->b = calloc(t->nb, sizeof(*t->b));
+	if (!t->b) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void mc_ctr_destroy(struct mc_ctr_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nb; i++) {
+		struct mc_ckey *k = t->b[i], *nk;
+
+		for (; k; k = nk) {
+			struct mc_cfield *f = k->fields, *nf;
+
+			for (; f; f = nf) {
+				nf = f->next;
+				free(f);
+			}
+			nk = k->next;
+			free(k);
+		}
+	}
+	free(t->b);
+	free(t);
+}
+
+size_t mc_ctr_keys(const struct mc_ctr_table *t)
+{
+	return t ? t->nkeys : 0;
+}
+
+static void mc_ctr_grow(struct mc_ctr_table *t)
+{
+	size_t nb = t->nb * 2, i;
+	struct mc_ckey **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (i = 0; i < t->nb; i++) {
+		struct mc_ckey *k = t->b[i], *next;
+
+		for (; k; k = next) {
+			uint64_t h = 1469598103934665603ull;
+			const char *s;
+
+			for (s = k->key; *s; s++)
+				h = (h ^ (uint8_t)*s) * 1099511628211ull;
+			next = k->next;
+			k->next = b[h & (nb - 1)];
+			b[h & (nb - 1)] = k;
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->nb = nb;
+}
+
+static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, const char *key,
+				  uint8_t kind)
+{
+	uint64_t h = 1469598103934665603ull;
+	struct mc_ckey *k;
+	const char *s;
+	size_t len;
+
+	for (s = key; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	for (k = t->b[h & (t->nb - 1)]; k; k = k->next)
+		if (!strcmp(k->key, key))
+			return k;
+	if (t->nkeys >= m->cfg.max_counter_keys) {
+		m->st.counter_keys_dropped++;
+		return NULL;
+	}
+	len = strlen(key);
+	k = calloc(1, sizeof(*k) + len + 1);
+	if (!k) {
+		m->st.counter_keys_dropped++;
+		return NULL;
+	}
+	memcpy(k->key, key, len + 1);
+	k->kind = kind;
+	k->next = t->b[h & (t->nb - 1)];
+	t->b[h & (t->nb - 1)] = k;
+	if (++t->nkeys > t->nb * 2)
+		mc_ctr_grow(t);
+	return k;
+}
+
+static void mc_ctr_add(struct mc_ckey *k, const char *field, int64_t v)
+{
+	struct mc_cfield *f;
+
+	if (!k)
+		return; /* zero increments still create the field: a bucket lists every app */
+	for (f = k->fields; f; f = f->next)
+		if (!strcmp(f->name, field)) {
+			f->v += v;
+			return;
+		}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return;
+	snprintf(f->name, sizeof(f->name), "%s", field);
+	f->v = v;
+	f->next = k->fields;
+	k->fields = f;
+}
+
+static int mc_is_dns(const struct mcp_flow_record *r)
+{
+	return !strcmp(r->app, "DNS") || !strcmp(r->master_app, "DNS") ||
+	       (r->proto == 17 && r->dst_port == 53);
+}
+
+/* A counter-safe application name: the nDPI name, "Unknown" when empty. Dots are kept
+ * (agg fields are "<app>.<what>": parse from the right). */
+static const char *mc_app(const struct mcp_flow_record *r)
+{
+	return r->app[0] ? r->app : "Unknown";
+}
+
+void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
+{
+	char hs[MC_KEY_LEN], hd[MC_KEY_LEN], pk[MC_KEY_LEN], ak[MC_KEY_LEN], f[MC_FIELD_LEN];
+	int64_t pkts = (int64_t)(r->pkts_up + r->pkts_down);
+	int64_t bytes = (int64_t)(r->bytes_up + r->bytes_down);
+	const char *app = mc_app(r);
+	int have_agg = 0, have_dst;
+	struct mc_ckey *k;
+	uint64_t epoch;
+
+	if (!m || !r)
+		return;
+	if (mc_key_ip(&m->keys, hs, sizeof(hs), &r->src_ip) < 0 ||
+	    mc_key_ip(&m->keys, hd, sizeof(hd), &r->dst_ip) < 0 ||
+	    mc_key_fmt(&m->keys, pk, sizeof(pk), "proto.%s", app) < 0)
+		return;
+	have_dst = strcmp(hs, hd) != 0;
+	if (m->cfg.agg_period_s && r->imsi[0]) {
+		epoch = r->last_ms / 1000 / m->cfg.agg_period_s * m->cfg.agg_period_s;
+		have_agg = mc_key_agg(&m->keys, ak, sizeof(ak), epoch, r->imsi) > 0;
+	}
+
+	pthread_mutex_lock(&m->ctr_lock);
+	k = mc_ctr_key(m, m->ctr, hs, MC_CTR_HOST);
+	mc_ctr_add(k, "bytes.up", (int64_t)r->bytes_up);
+	mc_ctr_add(k, "bytes.down", (int64_t)r->bytes_down);
+	mc_ctr_add(k, "pkts.up", (int64_t)r->pkts_up);
+	mc_ctr_add(k, "pkts.down", (int64_t)r->pkts_down);
+	mc_ctr_add(k, "flows", 1);
+	if (mc_is_dns(r))
+		mc_ctr_add(k, "dns.queries", 1);
+	if (have_dst) {
+		k = mc_ctr_key(m, m->ctr, hd, MC_CTR_HOST);
+		mc_ctr_add(k, "bytes.up", (int64_t)r->bytes_up);
+		mc_ctr_add(k, "bytes.down", (int64_t)r->bytes_down);
+		mc_ctr_add(k, "pkts.up", (int64_t)r->pkts_up);
+		mc_ctr_add(k, "pkts.down", (int64_t)r->pkts_down);
+		mc_ctr_add(k, "flows", 1);
+	}
+	k = mc_ctr_key(m, m->ctr, pk, MC_CTR_PROTO);
+	mc_ctr_add(k, "bytes", bytes);
+	mc_ctr_add(k, "pkts", pkts);
+	mc_ctr_add(k, "flows", 1);
+	if (have_agg) {
+		k = mc_ctr_key(m, m->ctr, ak, MC_CTR_AGG);
+		snprintf(f, sizeof(f), "%s.pkts", app);
+		mc_ctr_add(k, f, pkts);
+		snprintf(f, sizeof(f), "%s.bytes", app);
+		mc_ctr_add(k, f, bytes);
+		snprintf(f, sizeof(f), "%s.flows", app);
+		mc_ctr_add(k, f, 1);
+		snprintf(f, sizeof(f), "%s.duration_ms", app);
+		mc_ctr_add(k, f, r->last_ms > r->first_ms ? (int64_t)(r->last_ms - r->first_ms) : 0);
+	}
+	pthread_mutex_unlock(&m->ctr_lock);
+}
+
+void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r)
+{
+	mcp_mc_flow(ctx, r);
+}
+
+int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
+{
+	char v[24], ttl[16], per[16];
+	size_t i;
+	int err = 0;
+
+	snprintf(per, sizeof(per), "%u", m->cfg.agg_period_s);
+	for (i = 0; i < t->nb && !err; i++) {
+		struct mc_ckey *k;
+
+		for (k = t->b[i]; k && !err; k = k->next) {
+			struct mc_cfield *f;
+
+			for (f = k->fields; f; f = f->next) {
+				snprintf(v, sizeof(v), "%" PRId64, f->v);
+				err |= mc_batch_addf(b, k->key, "HINCRBY %s %s %s", k->key, f->name,
+						     v);
+			}
+			if (k->kind == MC_CTR_AGG) {
+				err |= mc_batch_addf(b, k->key, "HSET %s period %s", k->key, per);
+				snprintf(ttl, sizeof(ttl), "%u", m->cfg.agg_retention_s);
+			} else {
+				snprintf(ttl, sizeof(ttl), "%u", m->cfg.counter_ttl_s);
+			}
+			err |= mc_batch_addf(b, k->key, "EXPIRE %s %s", k->key, ttl);
+			if (!err && b->n >= m->cfg.flush_cmds)
+				err = mc_writer_flush(m, b);
+		}
+	}
+	return err < 0 ? err : err ? -ENOMEM : 0;
+}

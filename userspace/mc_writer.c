@@ -1,0 +1,521 @@
+/* mc_writer.c - microcloud asynchronous writer: local fact copy, bounded queue, writer thread.
+ *
+ * Producers (workers, the control thread) update the local copy of each persistent fact and
+ * queue a reference to it; the writer reads the latest value when it builds the commands, so
+ * a fact already queued is not queued twice (coalesced, counted). When the bounded ring is
+ * full, facts go to an overflow list (same latest-value rule, counted) and events are dropped
+ * (counted). The writer pipelines commands through mc_link and flushes at flush_cmds commands
+ * or every flush_ms. A failed pipeline is dropped and counted; the writer reconnects with
+ * exponential backoff and then re-writes every fact of the local copy (full resync), so Redis
+ * ends up with the facts it would hold had it never failed. Redis protocol: RESP2 pipelining.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mc_internal.h"
+
+#define MC_BACKOFF_MIN_MS 100
+#define MC_BACKOFF_MAX_MS 5000
+#define MC_RESYNC_CHUNK 64
+#define MC_GC_EVERY_MS 1000
+
+static uint64_t mc_clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t mc_wall_ms(void)
+{
+	return mc_clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t mc_mono_ms(void)
+{
+	return mc_clock_ms(CLOCK_MONOTONIC);
+}
+
+static uint64_t mc_hash(uint8_t kind, const char *s)
+{
+	uint64_t h = 1469598103934665603ull ^ kind;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static const char *mc_entry_name(const struct mc_entry *e)
+{
+	return e->kind == MC_ENTRY_SUB ? e->f.sub.sub.imsi : e->f.user.name;
+}
+
+static void mc_store_grow(struct mcp_mc *m)
+{
+	size_t nb = m->nbuckets * 2, i;
+	struct mc_entry **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return; /* keep the longer chains */
+	for (i = 0; i < m->nbuckets; i++) {
+		struct mc_entry *e = m->buckets[i], *next;
+
+		for (; e; e = next) {
+			size_t h = mc_hash(e->kind, mc_entry_name(e)) & (nb - 1);
+
+			next = e->next;
+			e->next = b[h];
+			b[h] = e;
+		}
+	}
+	free(m->buckets);
+	m->buckets = b;
+	m->nbuckets = nb;
+}
+
+struct mc_entry *mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, int create)
+{
+	size_t h = mc_hash(kind, name) & (m->nbuckets - 1);
+	struct mc_entry *e;
+
+	for (e = m->buckets[h]; e; e = e->next)
+		if (e->kind == kind && !strcmp(mc_entry_name(e), name))
+			return e;
+	if (!create)
+		return NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->kind = kind;
+	if (kind == MC_ENTRY_SUB)
+		snprintf(e->f.sub.sub.imsi, sizeof(e->f.sub.sub.imsi), "%s", name);
+	else
+		snprintf(e->f.user.name, sizeof(e->f.user.name), "%s", name);
+	e->next = m->buckets[h];
+	m->buckets[h] = e;
+	m->nentries++;
+	/* a resync walks the buckets by index: do not move entries under it */
+	if (m->nentries > m->nbuckets && !m->resync_active)
+		mc_store_grow(m);
+	return e;
+}
+
+void mc_entry_add_stale(struct mc_entry *e, const char *key)
+{
+	int i;
+
+	for (i = 0; i < e->nstale; i++)
+		if (!strcmp(e->stale[i], key))
+			return;
+	if (e->nstale == MC_MAX_STALE)
+		return; /* bounded: such a key keeps its value until it expires or is reused */
+	e->stale[e->nstale] = strdup(key);
+	if (e->stale[e->nstale])
+		e->nstale++;
+}
+
+static void mc_entry_free(struct mc_entry *e)
+{
+	int i;
+
+	for (i = 0; i < e->nstale; i++)
+		free(e->stale[i]);
+	free(e);
+}
+
+static uint64_t mc_ring_used(const struct mcp_mc *m)
+{
+	return m->head - m->tail;
+}
+
+void mc_wake(struct mcp_mc *m)
+{
+	m->urgent = 1;
+	pthread_cond_signal(&m->wake);
+}
+
+void mc_enqueue_fact(struct mcp_mc *m, struct mc_entry *e)
+{
+	if (e->queued) {
+		m->st.coalesced++;
+		return;
+	}
+	e->queued = 1;
+	if (mc_ring_used(m) >= m->cfg.queue_len) {
+		m->st.queue_full++;
+		m->st.coalesced++;
+		e->ovf_next = NULL;
+		if (m->ovf_tail)
+			m->ovf_tail->ovf_next = e;
+		else
+			m->ovf_head = e;
+		m->ovf_tail = e;
+		return;
+	}
+	m->ring[m->head++ % m->cfg.queue_len] = (struct mc_op){ .type = MC_OP_FACT, .e = e };
+	if (mc_ring_used(m) >= m->cfg.flush_cmds)
+		mc_wake(m);
+}
+
+void mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json)
+{
+	struct mc_op *op;
+
+	if (!json || mc_ring_used(m) >= m->cfg.queue_len) {
+		m->st.queue_full += json != NULL;
+		m->st.events_dropped++;
+		free(json);
+		return;
+	}
+	op = &m->ring[m->head++ % m->cfg.queue_len];
+	*op = (struct mc_op){ .type = MC_OP_EVENT, .ev = ev, .json = json };
+	snprintf(op->imsi, sizeof(op->imsi), "%s", imsi);
+	mc_wake(m); /* control events are rare and latency matters: flush now */
+}
+
+/* Sends the batch. 0, or -errno after counting the dropped commands. */
+int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
+{
+	size_t acked = 0;
+	int err;
+
+	if (!b->n)
+		return 0;
+	err = mc_link_run(&m->wl, b->cmds, b->n, 0, &acked);
+	m->st.cmds_sent += acked;
+	m->st.batches++;
+	if (err) {
+		m->st.batches_failed++;
+		m->st.cmds_dropped += b->n - acked;
+		mcp_dbg("microcloud: pipeline of %zu commands failed (%s), %zu written\n", b->n,
+			strerror(-err), acked);
+	}
+	mc_batch_reset(b);
+	return err;
+}
+
+/* Appends the commands for one entry snapshot (taken under the lock). */
+static int mc_entry_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_entry *snap,
+			 char **stale, int nstale, uint64_t now)
+{
+	char keys[MC_MAX_STALE][MC_KEY_LEN];
+	int i;
+
+	if (snap->kind == MC_ENTRY_USER)
+		return mc_user_cmds(&m->keys, b, &snap->f.user, now, stale, nstale);
+	for (i = 0; i < nstale; i++)
+		snprintf(keys[i], MC_KEY_LEN, "%s", stale[i]);
+	m->st.facts_written++;
+	return mc_fact_cmds(&m->keys, b, &snap->f.sub, now, keys, nstale);
+}
+
+/* Drains the ring and the overflow list into pipelines. */
+static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
+{
+	struct mc_entry *snap = malloc(sizeof(*snap));
+	char *stale[MC_MAX_STALE];
+	int err = 0, nstale, i;
+	struct mc_op op;
+
+	if (!snap)
+		return -ENOMEM;
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		if (m->head != m->tail) {
+			op = m->ring[m->tail++ % m->cfg.queue_len];
+		} else if (m->ovf_head) {
+			op = (struct mc_op){ .type = MC_OP_FACT, .e = m->ovf_head };
+			m->ovf_head = m->ovf_head->ovf_next;
+			if (!m->ovf_head)
+				m->ovf_tail = NULL;
+		} else {
+			pthread_mutex_unlock(&m->lock);
+			break;
+		}
+		nstale = 0;
+		if (op.type == MC_OP_FACT) {
+			*snap = *op.e;
+			nstale = op.e->nstale;
+			memcpy(stale, op.e->stale, sizeof(stale));
+			op.e->nstale = 0;
+			op.e->queued = 0;
+		}
+		pthread_mutex_unlock(&m->lock);
+
+		if (op.type == MC_OP_FACT) {
+			err = mc_entry_cmds(m, b, snap, stale, nstale, mc_wall_ms());
+			for (i = 0; i < nstale; i++)
+				free(stale[i]);
+		} else {
+			err = mc_event_cmds(m, b, &op);
+			free(op.json);
+		}
+		if (!err && b->n >= m->cfg.flush_cmds)
+			err = mc_writer_flush(m, b);
+		if (err)
+			break;
+	}
+	free(snap);
+	if (!err)
+		err = mc_writer_flush(m, b);
+	return err;
+}
+
+/* Re-writes every fact of the local copy (after a (re)connect). */
+static int mc_resync(struct mcp_mc *m, struct mc_batch *b)
+{
+	struct mc_entry *snap = malloc(MC_RESYNC_CHUNK * sizeof(*snap));
+	size_t bi = 0, n, i;
+	int err = 0;
+
+	if (!snap)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	m->resync_active = 1;
+	pthread_mutex_unlock(&m->lock);
+	while (!err) {
+		struct mc_entry *e;
+
+		n = 0;
+		pthread_mutex_lock(&m->lock);
+		for (; bi < m->nbuckets && n < MC_RESYNC_CHUNK; bi++) {
+			size_t cnt = 0;
+
+			for (e = m->buckets[bi]; e; e = e->next)
+				cnt++;
+			if (n && n + cnt > MC_RESYNC_CHUNK)
+				break;
+			for (e = m->buckets[bi]; e && n < MC_RESYNC_CHUNK; e = e->next)
+				snap[n++] = *e;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (!n)
+			break;
+		for (i = 0; i < n && !err; i++) {
+			/* stale keys stay with the entry: its queued write deletes them */
+			err = mc_entry_cmds(m, b, &snap[i], NULL, 0, mc_wall_ms());
+			if (!err && b->n >= m->cfg.flush_cmds)
+				err = mc_writer_flush(m, b);
+		}
+	}
+	if (!err)
+		err = mc_writer_flush(m, b);
+	pthread_mutex_lock(&m->lock);
+	m->resync_active = 0;
+	pthread_mutex_unlock(&m->lock);
+	free(snap);
+	if (!err)
+		m->st.resyncs++;
+	return err;
+}
+
+static int mc_flush_counters(struct mcp_mc *m, struct mc_batch *b)
+{
+	struct mc_ctr_table *t, *fresh = mc_ctr_create();
+	int err;
+
+	if (!fresh)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->ctr_lock);
+	t = m->ctr;
+	if (!mc_ctr_keys(t)) {
+		pthread_mutex_unlock(&m->ctr_lock);
+		mc_ctr_destroy(fresh);
+		return 0;
+	}
+	m->ctr = fresh;
+	pthread_mutex_unlock(&m->ctr_lock);
+	err = mc_ctr_cmds(m, b, t);
+	mc_ctr_destroy(t);
+	if (!err)
+		err = mc_writer_flush(m, b);
+	return err;
+}
+
+/* Frees detached facts whose grace is over and that have no write pending. */
+static void mc_gc(struct mcp_mc *m)
+{
+	uint64_t now = mc_wall_ms();
+	size_t i;
+
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; m->ndeleted && i < m->nbuckets; i++) {
+		struct mc_entry **pp = &m->buckets[i], *e;
+
+		while ((e = *pp)) {
+			int del = e->kind == MC_ENTRY_SUB ? e->f.sub.deleted : e->f.user.deleted;
+			uint64_t exp = e->kind == MC_ENTRY_SUB ? e->f.sub.expire_wall_ms :
+								  e->f.user.expire_wall_ms;
+
+			if (del && exp <= now && !e->queued) {
+				*pp = e->next;
+				mc_entry_free(e);
+				m->nentries--;
+				m->ndeleted--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void *mc_writer_main(void *arg)
+{
+	struct mcp_mc *m = arg;
+	struct mc_batch b = { .cluster = m->keys.cluster };
+	uint64_t backoff = MC_BACKOFF_MIN_MS, next_try = 0, next_cycle = 0, next_gc = 0;
+	int need_resync = 0, stop = 0, err;
+	uint64_t cyc;
+
+	for (;;) {
+		uint64_t now = mc_mono_ms(), until = next_cycle;
+		struct timespec ts;
+
+		if (!m->connected && next_try > until)
+			until = next_try;
+		pthread_mutex_lock(&m->lock);
+		while (!m->stop && !m->urgent && mc_mono_ms() < until) {
+			ts.tv_sec = (time_t)(until / 1000);
+			ts.tv_nsec = (long)(until % 1000) * 1000000;
+			pthread_cond_timedwait(&m->wake, &m->lock, &ts);
+		}
+		m->urgent = 0;
+		stop = m->stop;
+		cyc = m->flush_req;
+		m->st.connected = m->connected;
+		pthread_mutex_unlock(&m->lock);
+		now = mc_mono_ms();
+		next_cycle = now + m->cfg.flush_ms;
+
+		if (!m->connected) {
+			if (now < next_try && !stop)
+				continue;
+			err = mc_link_open(&m->wl);
+			if (err) {
+				m->st.connect_failures++;
+				if (m->st.connect_failures == 1 || backoff == MC_BACKOFF_MAX_MS / 2)
+					mcp_warn("microcloud: cannot reach Redis (%s), retrying\n",
+						 strerror(-err));
+				next_try = now + backoff;
+				backoff = backoff * 2 > MC_BACKOFF_MAX_MS ? MC_BACKOFF_MAX_MS : backoff * 2;
+				if (stop)
+					break;
+				continue;
+			}
+			m->connected = 1;
+			m->st.connects++;
+			need_resync = 1;
+			backoff = MC_BACKOFF_MIN_MS;
+			mcp_info("microcloud: connected\n");
+		}
+		err = 0;
+		if (need_resync) {
+			err = mc_resync(m, &b);
+			if (!err)
+				need_resync = 0;
+		}
+		if (!err)
+			err = mc_drain(m, &b);
+		if (!err)
+			err = mc_flush_counters(m, &b);
+		if (err) {
+			mc_batch_reset(&b);
+			mc_link_close(&m->wl);
+			m->connected = 0;
+			m->st.disconnects++;
+			next_try = now + backoff;
+			mcp_warn("microcloud: Redis connection lost (%s), reconnecting\n",
+				 strerror(-err));
+			if (stop)
+				break;
+			continue;
+		}
+		if (now >= next_gc) {
+			mc_gc(m);
+			next_gc = now + MC_GC_EVERY_MS;
+		}
+		pthread_mutex_lock(&m->lock);
+		m->cycle_done = cyc;
+		m->st.connected = 1;
+		pthread_cond_broadcast(&m->done);
+		pthread_mutex_unlock(&m->lock);
+		if (stop)
+			break;
+	}
+	mc_batch_free(&b);
+	mc_link_close(&m->wl);
+	pthread_mutex_lock(&m->lock);
+	m->st.connected = 0;
+	pthread_cond_broadcast(&m->done);
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+int mc_writer_start(struct mcp_mc *m)
+{
+	int err;
+
+	m->ring = calloc(m->cfg.queue_len, sizeof(*m->ring));
+	if (!m->ring)
+		return -ENOMEM;
+	err = pthread_create(&m->thread, NULL, mc_writer_main, m);
+	if (err)
+		return -err;
+	m->started = 1;
+	return 0;
+}
+
+void mc_writer_stop(struct mcp_mc *m)
+{
+	size_t i;
+
+	if (m->started) {
+		pthread_mutex_lock(&m->lock);
+		m->stop = 1;
+		mc_wake(m);
+		pthread_mutex_unlock(&m->lock);
+		pthread_join(m->thread, NULL);
+		m->started = 0;
+	}
+	for (; m->ring && m->tail != m->head; m->tail++)
+		if (m->ring[m->tail % m->cfg.queue_len].type == MC_OP_EVENT)
+			free(m->ring[m->tail % m->cfg.queue_len].json);
+	free(m->ring);
+	m->ring = NULL;
+	for (i = 0; m->buckets && i < m->nbuckets; i++) {
+		struct mc_entry *e = m->buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			mc_entry_free(e);
+		}
+	}
+	free(m->buckets);
+	m->buckets = NULL;
+}
+
+int mcp_mc_flush(struct mcp_mc *m, uint32_t timeout_ms)
+{
+	uint64_t req, deadline = mc_wall_ms() + timeout_ms;
+	struct timespec ts;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	req = ++m->flush_req;
+	mc_wake(m);
+	while (m->cycle_done < req && m->started && !m->stop) {
+		ts.tv_sec = (time_t)(deadline / 1000);
+		ts.tv_nsec = (long)(deadline % 1000) * 1000000;
+		if (pthread_cond_timedwait(&m->done, &m->lock, &ts) == ETIMEDOUT) {
+			err = m->cycle_done >= req ? 0 : -ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
