@@ -108,6 +108,7 @@ struct mcp_capture_hdr {
 #define MCP_ATTACH_NONE    0
 #define MCP_ATTACH_LIBXDP  1 /* through the libxdp dispatcher */
 #define MCP_ATTACH_NETLINK 2 /* plain bpf_xdp_attach (dispatcher refused) */
+#define MCP_ATTACH_LIBXDP_LEGACY 3 /* libxdp, but the kernel refused its dispatcher: alone */
 
 struct mcp_xdp_config {
 	__u32 abi;        /* MCP_MAP_ABI of the loader that created the pins */

@@ -179,6 +179,20 @@ static int attach_libxdp(struct mcp_xdp *s, int ifindex, int mode, struct xdp_pr
 	return 0;
 }
 
+/* Whether libxdp attached through its dispatcher or fell back to a single program. */
+static int attach_kind(int ifindex)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	int kind = MCP_ATTACH_LIBXDP;
+
+	if (!libxdp_get_error(mp) && mp) {
+		if (xdp_multiprog__is_legacy(mp))
+			kind = MCP_ATTACH_LIBXDP_LEGACY;
+		xdp_multiprog__close(mp);
+	}
+	return kind;
+}
+
 static int write_config(struct mcp_xdp *s, const struct mcp_xdp_opts *o, int ifindex,
 			int attach)
 {
@@ -259,8 +273,12 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 		}
 		err = attach_libxdp(s, ifindex, o->mode, &xp);
 		if (!err) {
-			attach = MCP_ATTACH_LIBXDP;
+			attach = attach_kind(ifindex);
 			prog_fd = xdp_program__fd(xp);
+			if (attach == MCP_ATTACH_LIBXDP_LEGACY)
+				mcp_warn("the kernel refused the libxdp dispatcher on %s: the program is "
+					 "attached alone (as with bpf_xdp_attach), other XDP programs "
+					 "cannot share the interface\n", ifname);
 		} else {
 			mcp_warn("libxdp dispatcher refused on %s (%s); attaching with bpf_xdp_attach\n",
 				 ifname, strerror(-err));
@@ -298,7 +316,8 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 		xdp_program__close(xp);
 	mcp_xdp__destroy(s);
 	mcp_info("attached to %s (%s, %s mode)\n", ifname,
-		 attach == MCP_ATTACH_LIBXDP ? "libxdp dispatcher" : "bpf_xdp_attach",
+		 attach == MCP_ATTACH_LIBXDP ? "libxdp dispatcher" :
+		 attach == MCP_ATTACH_LIBXDP_LEGACY ? "libxdp, no dispatcher" : "bpf_xdp_attach",
 		 o->mode == MCP_XDP_MODE_SKB ? "skb" : "native");
 	return out ? mcp_xdp_open_pinned(ifname, out) : 0;
 
@@ -417,7 +436,7 @@ static int detach_prog(const char *dir, const struct mcp_xdp_config *cfg, int if
 	fd = open_pin(dir, MCP_XDP_PIN_PROG);
 	if (fd < 0)
 		return fd;
-	if (cfg->attach == MCP_ATTACH_LIBXDP) {
+	if (cfg->attach == MCP_ATTACH_LIBXDP || cfg->attach == MCP_ATTACH_LIBXDP_LEGACY) {
 		xp = xdp_program__from_fd(fd);
 		err = libxdp_get_error(xp);
 		if (!err) {
