@@ -51,6 +51,12 @@ int mcp_pcapng_open(struct mcp_pcapng *r, const char *path)
 	return 0;
 }
 
+void mcp_pcapng_open_stream(struct mcp_pcapng *r, FILE *fp)
+{
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+}
+
 void mcp_pcapng_close(struct mcp_pcapng *r)
 {
 	if (r->fp)

@@ -30,6 +30,8 @@ struct mcp_pcapng_pkt {
 
 /* 0, or -errno with r->err set. */
 int mcp_pcapng_open(struct mcp_pcapng *r, const char *path);
+/* Same, on an open stream (taken over: closed by mcp_pcapng_close). */
+void mcp_pcapng_open_stream(struct mcp_pcapng *r, FILE *fp);
 /* 1 packet, 0 end of file, -EBADMSG/-EMSGSIZE (r->err says why: a cut block is truncation). */
 int mcp_pcapng_next(struct mcp_pcapng *r, struct mcp_pcapng_pkt *pkt);
 void mcp_pcapng_close(struct mcp_pcapng *r);
