@@ -8,6 +8,7 @@
  *  SLL:  0-1 pkttype  2-3 ARPHRD  4-5 addr len  6-13 addr  14-15 protocol
  *  SLL2: 0-1 protocol  2-3 reserved  4-7 ifindex  8-9 ARPHRD  10 pkttype  11 addr len  12-19
  *  MPLS: label(20) TC(3) S(1) TTL(8)       PPPoE: ver|type code session(2) length(2) PPP(2)
+ *  (RFC 1661: a PPP protocol field whose first byte is odd is the compressed 1-byte form)
  *
  * Layers are in decode_ip.c (IP, fragments, L4) and decode_gtp.c (GTP on UDP).
  */
@@ -199,7 +200,10 @@ static int dec_l2(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_rd *r, 
 			uint16_t proto;
 
 			mcp_rd_skip(r, 6);
-			proto = mcp_rd_be16(r);
+			/* PPP protocol, 2 bytes, or 1 with field compression (odd first byte) */
+			proto = mcp_rd_u8(r);
+			if (!(proto & 1))
+				proto = (uint16_t)(proto << 8 | mcp_rd_u8(r));
 			if (r->err)
 				return mcp_dec_fail(d, pkt, MCP_PARSE_TRUNC_PPPOE);
 			d->st.layer[MCP_LAYER_PPPOE]++;
