@@ -1,0 +1,58 @@
+/* xsk.h - one AF_XDP socket bound to one (interface, RX queue), on libxdp's <xdp/xsk.h>.
+ *
+ * Each socket owns its UMEM (frames of MCP_XSK_FRAME_SIZE bytes), fill, completion and RX
+ * rings; no TX. Binding tries zero-copy first and falls back to copy mode when the driver
+ * refuses it (veth, generic XDP). Frames are handed to a callback together with the metadata
+ * the XDP program wrote in front of them (include/mcp_meta.h), then go straight back to the
+ * fill ring. Kernel documentation: Documentation/networking/af_xdp.rst.
+ */
+#ifndef MCP_XSK_H
+#define MCP_XSK_H
+
+#include <stdint.h>
+
+#include "mcp_meta.h"
+
+#define MCP_XSK_FRAME_SIZE 4096u /* one page: any MTU-sized frame plus the 256-byte headroom */
+#define MCP_XSK_NUM_FRAMES 4096u /* per socket: all of them sit in the fill ring when idle */
+#define MCP_XSK_RX_SIZE    2048u
+
+struct mcp_xsk;
+
+struct mcp_xsk_stats {
+	uint64_t rx_frames;      /* frames taken from the RX ring */
+	uint64_t rx_bytes;
+	uint64_t with_meta;      /* frames carrying valid mcp_meta */
+	uint64_t rx_dropped;     /* kernel: dropped for other reasons */
+	uint64_t rx_ring_full;   /* kernel: RX ring full (userspace too slow) */
+	uint64_t fill_empty;     /* kernel: no free frame in the fill ring */
+	uint64_t rx_invalid;     /* kernel: invalid descriptors */
+};
+
+/* Called for each received frame. meta is NULL when the XDP program wrote none. The frame
+ * memory is only valid during the call. */
+typedef void (*mcp_xsk_frame_fn)(void *ctx, const uint8_t *frame, uint32_t len,
+				 const struct mcp_meta *meta);
+
+/* Creates the socket on ifname/queue. force_copy skips the zero-copy attempt (XDP skb mode).
+ * The XDP program must already be attached; the caller puts mcp_xsk_fd() in the XSKMAP.
+ * 0, or -errno (logged): -ENODEV, -EPERM, -ENOMEM, -EBUSY (queue bound by another socket). */
+int mcp_xsk_create(const char *ifname, uint32_t queue, int force_copy, struct mcp_xsk **out);
+void mcp_xsk_destroy(struct mcp_xsk *x);
+
+int mcp_xsk_fd(const struct mcp_xsk *x);
+uint32_t mcp_xsk_queue(const struct mcp_xsk *x);
+int mcp_xsk_is_zerocopy(const struct mcp_xsk *x);
+
+/* Takes up to budget frames from the RX ring, calls fn on each, refills. Returns the number
+ * of frames handled (0 when the ring is empty). Never blocks. */
+unsigned int mcp_xsk_rx(struct mcp_xsk *x, unsigned int budget, mcp_xsk_frame_fn fn, void *ctx);
+
+/* Userspace counters plus the kernel's XDP_STATISTICS for this socket. 0 or -errno. */
+int mcp_xsk_stats_read(const struct mcp_xsk *x, struct mcp_xsk_stats *st);
+
+/* Number of RX queues of ifname (ETHTOOL_GCHANNELS, else /sys/class/net/IF/queues/rx-*).
+ * Returns >= 1, or -errno (-ENODEV unknown interface). */
+int mcp_if_rx_queues(const char *ifname);
+
+#endif /* MCP_XSK_H */
