@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/run.sh - offline throughput and memory of mcprobe -r against its peers, one run.
+#
+# Builds bench/gen_bench_pcap.c and bench/pcap_floor.c into $BUILD/bench/, generates the
+# benchmark capture once (cached in $BUILD/bench/, regenerated when the generator or its
+# arguments change), then measures on ONE core (taskset -c $BENCH_CPU), best of $BENCH_RUNS:
+#   mcprobe     $BUILD/mcprobe -r FILE --flows-json /dev/null --sessions-json /dev/null
+#   ndpiReader  ndpiReader -t -q -i FILE   (nDPI 4.2's reader: -t dissects GTP tunnels)
+#   pcap_floor  libpcap pcap_loop that only counts frames (the ceiling for any reader)
+# pps = frames / wall time of the best run; peak RSS from /usr/bin/time -v of that run.
+# Prints a table with ratios against ndpiReader; the goal is mcprobe >= 3x ndpiReader's pps
+# at a lower RSS. Nothing here asserts timings: the exit status only reports failed runs.
+#
+# Then runs the other benchmarks if built: $BUILD/bench/bench_gtpc, bench_xdp, bench_redis
+# (add a name to HOOKS to extend).
+#
+# Env: BUILD (default build), BENCH_FRAMES (1000000), BENCH_SUBS (10000), BENCH_CONC (4000),
+# BENCH_RUNS (3), BENCH_CPU (1).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+B=$BUILD/bench
+FRAMES=${BENCH_FRAMES:-1000000}
+SUBS=${BENCH_SUBS:-10000}
+CONC=${BENCH_CONC:-4000}
+RUNS=${BENCH_RUNS:-3}
+CPU=${BENCH_CPU:-1}
+HOOKS="bench_gtpc bench_xdp bench_redis"
+CC=${CC:-gcc}
+mkdir -p "$B"
+status=0
+
+build_tool() { # src out [libs]
+	local src=$1 out=$2
+	shift 2
+	if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
+		$CC -O2 -g -Wall -Wextra -o "$out" "$src" "$@" || {
+			echo "bench: cannot build $src" >&2
+			exit 1
+		}
+	fi
+}
+build_tool bench/gen_bench_pcap.c "$B/gen_bench_pcap"
+build_tool bench/pcap_floor.c "$B/pcap_floor" -lpcap
+
+PCAP=$B/bench-$FRAMES-$SUBS-$CONC.pcap
+STAMP=$PCAP.stamp
+want_stamp="$(sha256sum bench/gen_bench_pcap.c | cut -c1-16) $FRAMES $SUBS $CONC"
+if [ ! -f "$PCAP" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
+	echo "bench: generating $PCAP ..."
+	rm -f "$B"/bench-*.pcap "$B"/bench-*.pcap.stamp
+	"$B/gen_bench_pcap" -o "$PCAP" -n "$FRAMES" -s "$SUBS" -c "$CONC" >"$PCAP.info" || exit 1
+	echo "$want_stamp" >"$STAMP"
+fi
+echo "bench: capture $PCAP: $(cat "$PCAP.info" 2>/dev/null), $(($(stat -c %s "$PCAP") / 1048576)) MiB"
+cat "$PCAP" >/dev/null # page cache: every tool reads from memory
+
+TASKSET=()
+if command -v taskset >/dev/null && taskset -c "$CPU" true 2>/dev/null; then
+	TASKSET=(taskset -c "$CPU")
+else
+	echo "bench: taskset -c $CPU unavailable, running unpinned"
+fi
+
+declare -A PPS RSS SEC
+# measure NAME CMD... : best of $RUNS by wall time; records pps and that run's peak RSS
+measure() {
+	local name=$1
+	shift
+	local best="" best_rss=0 i t0 t1 ns rss log
+	log=$(mktemp)
+	for ((i = 0; i < RUNS; i++)); do
+		t0=$(date +%s%N)
+		if ! /usr/bin/time -v -o "$log.time" "${TASKSET[@]}" "$@" >"$log" 2>&1; then
+			echo "bench: $name failed: $*" >&2
+			tail -5 "$log" >&2
+			status=1
+			rm -f "$log" "$log.time"
+			return
+		fi
+		t1=$(date +%s%N)
+		ns=$((t1 - t0))
+		rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log.time")
+		if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then
+			best=$ns
+			best_rss=$rss
+		fi
+	done
+	rm -f "$log" "$log.time"
+	SEC[$name]=$(awk -v n="$best" 'BEGIN {printf "%.3f", n / 1e9}')
+	PPS[$name]=$(awk -v n="$best" -v f="$FRAMES" 'BEGIN {printf "%.0f", f / (n / 1e9)}')
+	RSS[$name]=$best_rss
+}
+
+tools=()
+if [ -x "$BUILD/mcprobe" ]; then
+	measure mcprobe "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null
+	tools+=(mcprobe)
+else
+	echo "bench: $BUILD/mcprobe not built: skipping it (make BUILD=$BUILD)" >&2
+	status=1
+fi
+if command -v ndpiReader >/dev/null; then
+	measure ndpiReader ndpiReader -t -q -i "$PCAP"
+	tools+=(ndpiReader)
+else
+	echo "bench: ndpiReader missing (apt-get install libndpi-bin)" >&2
+	status=1
+fi
+measure pcap_floor "$B/pcap_floor" "$PCAP"
+tools+=(pcap_floor)
+
+echo
+printf "%-12s %10s %14s %12s %10s %10s\n" tool "best s" "frames/s" "peak RSS MiB" "pps/nDPI" "RSS/nDPI"
+for t in "${tools[@]}"; do
+	[ -n "${PPS[$t]:-}" ] || continue
+	pr="-" rr="-"
+	if [ -n "${PPS[ndpiReader]:-}" ]; then
+		pr=$(awk -v a="${PPS[$t]}" -v b="${PPS[ndpiReader]}" 'BEGIN {printf "%.2fx", a / b}')
+		rr=$(awk -v a="${RSS[$t]}" -v b="${RSS[ndpiReader]}" 'BEGIN {printf "%.2fx", a / b}')
+	fi
+	printf "%-12s %10s %14s %12s %10s %10s\n" "$t" "${SEC[$t]}" "${PPS[$t]}" \
+		"$(awk -v k="${RSS[$t]}" 'BEGIN {printf "%.1f", k / 1024}')" "$pr" "$rr"
+done
+if [ -n "${PPS[mcprobe]:-}" ] && [ -n "${PPS[ndpiReader]:-}" ]; then
+	awk -v a="${PPS[mcprobe]}" -v b="${PPS[ndpiReader]}" -v ra="${RSS[mcprobe]}" \
+		-v rb="${RSS[ndpiReader]}" 'BEGIN {
+		printf "goal mcprobe >= 3x ndpiReader pps at lower RSS: %s (%.2fx pps, RSS %s)\n",
+			(a >= 3 * b && ra < rb) ? "MET" : "NOT MET", a / b, ra < rb ? "lower" : "higher" }'
+fi
+
+for h in $HOOKS; do
+	if [ -x "$B/$h" ]; then
+		echo
+		echo "== $h"
+		"$B/$h" || status=1
+	fi
+done
+exit $status
