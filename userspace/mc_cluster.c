@@ -87,8 +87,9 @@ static int mc_node_hello(struct mc_link *l, redisContext *c)
 		if (!r)
 			return -EIO;
 		if (r->type == REDIS_REPLY_ERROR) {
-			/* the reply names no secret: safe to log */
-			mcp_warn("microcloud: AUTH refused: %s\n", r->str);
+			/* the reply names no secret: safe to log (once, retries are counted) */
+			if (!l->auth_warned++)
+				mcp_warn("microcloud: AUTH refused: %s\n", r->str);
 			err = -EACCES;
 		}
 		freeReplyObject(r);

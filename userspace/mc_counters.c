@@ -179,17 +179,20 @@ static const char *mc_app(const struct mcp_flow_record *r)
 void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 {
 	char hs[MC_KEY_LEN], hd[MC_KEY_LEN], pk[MC_KEY_LEN], ak[MC_KEY_LEN], f[MC_FIELD_LEN];
-	int64_t pkts = (int64_t)(r->pkts_up + r->pkts_down);
-	int64_t bytes = (int64_t)(r->bytes_up + r->bytes_down);
-	const char *app = mc_app(r);
+	int64_t pkts, bytes;
+	const char *app;
 	int have_agg = 0, have_dst;
 	struct mc_ckey *k;
 	uint64_t epoch;
+	char as[MCP_IP_STRLEN], ad[MCP_IP_STRLEN];
 
 	if (!m || !r)
 		return;
-	if (mc_key_ip(&m->keys, hs, sizeof(hs), &r->src_ip) < 0 ||
-	    mc_key_ip(&m->keys, hd, sizeof(hd), &r->dst_ip) < 0 ||
+	pkts = (int64_t)(r->pkts_up + r->pkts_down);
+	bytes = (int64_t)(r->bytes_up + r->bytes_down);
+	app = mc_app(r);
+	if (mc_key_fmt(&m->keys, hs, sizeof(hs), "host.%s", mcp_ip_str(&r->src_ip, as)) < 0 ||
+	    mc_key_fmt(&m->keys, hd, sizeof(hd), "host.%s", mcp_ip_str(&r->dst_ip, ad)) < 0 ||
 	    mc_key_fmt(&m->keys, pk, sizeof(pk), "proto.%s", app) < 0)
 		return;
 	have_dst = strcmp(hs, hd) != 0;

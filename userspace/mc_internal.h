@@ -49,6 +49,7 @@ struct mc_link {
 	struct mc_node nodes[MC_MAX_NODES];
 	int nnodes;
 	int have_slots;
+	int auth_warned;
 	uint8_t slot_node[MC_SLOTS]; /* index into nodes */
 };
 
