@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# it_live.sh - mcprobe -i (XDP + AF_XDP) on a 2-queue veth pair in a private network namespace
+# must report exactly what mcprobe -r reports for the same capture.
+#
+# The capture is the deterministic scenario of tests/gen_scenario.py (GTPv1/v2-C sessions,
+# GTP-U user traffic, plain VLAN traffic) followed by a real capture (nDPI's gtp_c.pcap, a
+# GTPv2-C Create/Delete Session) shifted in time to follow it. It is replayed with tcpreplay at
+# a modest rate into the peer of the probed veth. Checks:
+#   - the probe binds one AF_XDP socket per RX queue (XSKMAP has 2 entries) and pins the maps;
+#   - bpftool shows the subscribers' IMSIs in the pinned subscriber map while it runs;
+#   - a second probe on the same interface is refused (exit 2, clear message);
+#   - zero loss: frames seen == frames replayed, no socket drops;
+#   - SIGINT: exit 0, XDP detached, pins removed;
+#   - flow records (per 5-tuple totals of packets/bytes, subscriber, tunnel fields) and session
+#     records equal those of the offline run;
+#   - unknown interface: exit 2.
+# Needs root, iproute2, nsenter, tcpreplay, bpftool, editcap/mergecap/capinfos (tshark).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+PY=/usr/bin/python3
+MCP=$BUILD/mcprobe
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || fail "needs root (XDP, AF_XDP, network namespaces)"
+for t in ip nsenter tcpreplay bpftool editcap mergecap capinfos; do
+	command -v "$t" >/dev/null || fail "missing tool: $t"
+done
+[ -x "$MCP" ] || fail "$MCP not built"
+[ -f tests/gen_scenario.py ] || fail "tests/gen_scenario.py missing"
+REAL=/work/shared/pcaps/ndpi-gtp_c.pcap
+[ -f "$REAL" ] || REAL=../shared/pcaps/ndpi-gtp_c.pcap
+[ -f "$REAL" ] || fail "real capture ndpi-gtp_c.pcap not found"
+
+ID=$$
+NS=mcplive$ID
+IF=mlv${ID}a
+PEER=mlv${ID}b
+TMP=$(mktemp -d)
+PROBE_PID=
+PINS=/sys/fs/bpf/mcprobe/$IF
+
+cleanup() {
+	if [ -n "$PROBE_PID" ] && kill -0 "$PROBE_PID" 2>/dev/null; then
+		kill -KILL "$PROBE_PID" 2>/dev/null
+		wait "$PROBE_PID" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	if [ -d "$PINS" ]; then
+		rm -f "$PINS"/* 2>/dev/null
+		rmdir "$PINS" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# --- the capture ---
+$PY tests/gen_scenario.py --out "$TMP/sc.pcap" --expect "$TMP/sc.json" --subscribers 6 \
+	--spacing 0.2 --seed 7 >/dev/null || fail "gen_scenario.py failed"
+last=$(capinfos -e -S -T -r "$TMP/sc.pcap" | awk -F'\t' '{print int($2)}')
+first_real=$(capinfos -a -S -T -r "$REAL" | awk -F'\t' '{print int($2)}')
+editcap -t $((last + 5 - first_real)) "$REAL" "$TMP/real.pcap" || fail "editcap failed"
+mergecap -F pcap -a -w "$TMP/in.pcap" "$TMP/sc.pcap" "$TMP/real.pcap" || fail "mergecap failed"
+NFRAMES=$(capinfos -c -M -T -r "$TMP/in.pcap" | awk -F'\t' '{print $2}')
+[ "$NFRAMES" -gt 300 ] || fail "unexpected frame count $NFRAMES"
+OPTS=(--delete-grace 600 --idle-timeout 30)
+
+# --- offline reference ---
+"$MCP" -r "$TMP/in.pcap" "${OPTS[@]}" --flows-json "$TMP/off_flows.json" \
+	--sessions-json "$TMP/off_sessions.json" || fail "offline run failed"
+
+# --- network namespace with a 2-queue veth pair ---
+ip netns add "$NS" || fail "ip netns add"
+# No IPv6 on the veths: router/neighbour solicitations would add frames the capture lacks.
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip link add "$IF" numtxqueues 2 numrxqueues 2 type veth peer name "$PEER" numtxqueues 2 \
+	numrxqueues 2 || fail "ip link add veth"
+ip link set "$IF" netns "$NS" && ip link set "$PEER" netns "$NS" || fail "move veth"
+ip -n "$NS" link set "$IF" up && ip -n "$NS" link set "$PEER" up || fail "veth up"
+ip -n "$NS" link set lo up
+INNS=(nsenter --net=/run/netns/"$NS")
+
+# --- unknown interface ---
+"${INNS[@]}" "$MCP" -i nosuch$ID --flows-json "$TMP/x.json" 2>"$TMP/unknown.err"
+rc=$?
+[ $rc -eq 2 ] || fail "unknown interface: exit $rc, expected 2"
+grep -q "no such network interface" "$TMP/unknown.err" || fail "unknown interface message: $(cat "$TMP/unknown.err")"
+
+# --- start the probe ---
+"${INNS[@]}" "$MCP" -v -i "$IF" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
+	--sessions-json "$TMP/live_sessions.json" --stats >"$TMP/probe.out" 2>"$TMP/probe.err" &
+PROBE_PID=$!
+ok=0
+for _ in $(seq 1 100); do
+	if grep -q "live capture running" "$TMP/probe.err" 2>/dev/null; then
+		ok=1
+		break
+	fi
+	kill -0 "$PROBE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+[ $ok -eq 1 ] || fail "probe did not start: $(cat "$TMP/probe.err")"
+[ -e "$PINS/subscribers" ] || fail "no pinned subscriber map at $PINS"
+nxsk=$(bpftool map dump pinned "$PINS/xsks" 2>&1 | grep -c '^key')
+nbound=$(grep -c "AF_XDP socket bound" "$TMP/probe.err")
+[ "$nbound" -eq 2 ] || fail "expected 2 AF_XDP sockets (one per RX queue), log shows $nbound"
+[ "$nxsk" -ge 2 ] || fail "XSKMAP shows $nxsk keys"
+"${INNS[@]}" ip link show "$IF" | grep -q xdp || fail "no XDP program on $IF"
+
+# --- a second probe on the same interface is refused ---
+"${INNS[@]}" "$MCP" -i "$IF" --flows-json "$TMP/second.json" 2>"$TMP/second.err"
+rc=$?
+[ $rc -eq 2 ] || fail "second probe: exit $rc, expected 2 ($(cat "$TMP/second.err"))"
+grep -q "already capturing" "$TMP/second.err" || fail "second probe message: $(cat "$TMP/second.err")"
+kill -0 "$PROBE_PID" 2>/dev/null || fail "first probe died when the second was refused"
+
+# --- replay ---
+ip netns exec "$NS" tcpreplay -q -i "$PEER" --pps 2000 "$TMP/in.pcap" >"$TMP/replay.out" 2>&1 ||
+	fail "tcpreplay: $(cat "$TMP/replay.out")"
+sleep 1
+
+# subscribers visible in the kernel while running (IMSI digits as bpftool prints them)
+bpftool map dump pinned "$PINS/subscribers" >"$TMP/subs.dump" 2>&1 || fail "bpftool dump failed"
+for imsi in $($PY -c "
+import json
+for s in json.load(open('$TMP/sc.json'))['subscribers']:
+    if s['kind'] == 'normal' and s['state'] == 'active': print(s['imsi'])
+") 987654112233445; do
+	grep -q "\"$imsi\"" "$TMP/subs.dump" || fail "IMSI $imsi not in the pinned subscriber map: $(grep -o "imsi.*" "$TMP/subs.dump" | head -20)"
+done
+
+# --- stop ---
+kill -INT "$PROBE_PID"
+rc=
+for _ in $(seq 1 200); do
+	if ! kill -0 "$PROBE_PID" 2>/dev/null; then
+		wait "$PROBE_PID"
+		rc=$?
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$rc" ] || fail "probe did not stop within 20 s after SIGINT"
+PROBE_PID=
+[ "$rc" -eq 0 ] || fail "probe exit status $rc after SIGINT: $(tail -5 "$TMP/probe.err")"
+[ ! -e "$PINS" ] || fail "pins left behind in $PINS"
+"${INNS[@]}" ip link show "$IF" | grep -q xdp && fail "XDP program still attached after exit"
+
+# --- zero loss ---
+seen=$(awk '/^  packets /{print $2}' "$TMP/probe.err")
+[ "$seen" = "$NFRAMES" ] || fail "probe saw $seen frames, $NFRAMES replayed"
+grep -q "socket drops 0," "$TMP/probe.err" || fail "socket drops: $(grep 'live:' "$TMP/probe.err")"
+
+# --- records equal the offline run ---
+$PY - "$TMP" <<'EOF' || fail "live records differ from offline records"
+import json, sys
+tmp = sys.argv[1]
+# Fields that depend on timing (wall clock vs capture time, expiry moment, packet order across
+# RX queues), not on what was counted.
+TIMING = {"first_ms", "last_ms", "end_reason", "host", "http_url", "user_agent", "http_status",
+          "app", "master_app", "category", "dns_rcode", "tcp_flags_up", "tcp_flags_down"}
+COUNTS = ("pkts_up", "pkts_down", "bytes_up", "bytes_down")
+
+def flows(path):
+    d = {}
+    for line in open(path):
+        r = json.loads(line)
+        k = (r["proto"], r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"], r.get("vlan"))
+        e = d.setdefault(k, {c: 0 for c in COUNTS})
+        for c in COUNTS:
+            e[c] += r[c]
+        for f, v in r.items():
+            if f not in TIMING and f not in COUNTS:
+                e.setdefault("attrs", {})[f] = v
+    return d
+
+def sessions(path):
+    out = []
+    for line in open(path):
+        r = json.loads(line)
+        r.pop("last_change_ms", None)
+        r.pop("deleted_ms", None)
+        out.append(json.dumps(r, sort_keys=True))
+    return sorted(out)
+
+off, live = flows(f"{tmp}/off_flows.json"), flows(f"{tmp}/live_flows.json")
+bad = 0
+for k in sorted(set(off) | set(live), key=str):
+    if off.get(k) != live.get(k):
+        print("flow", k, "offline", off.get(k), "live", live.get(k))
+        bad += 1
+so, sl = sessions(f"{tmp}/off_sessions.json"), sessions(f"{tmp}/live_sessions.json")
+if so != sl:
+    for x in sorted(set(so) ^ set(sl)):
+        print("session only in", "offline" if x in so else "live", x)
+    bad += 1
+imsis = {json.loads(x)["imsi"] for x in so}
+print(f"{len(off)} flows, {len(so)} session lines, IMSIs {sorted(imsis)}")
+if len(off) < 30 or "987654112233445" not in imsis:
+    print("offline reference looks wrong")
+    bad += 1
+sys.exit(1 if bad else 0)
+EOF
+echo "PASS: live == offline ($NFRAMES frames, 2 queues)"
+exit 0
