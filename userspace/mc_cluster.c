@@ -377,9 +377,12 @@ int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_repli
 		for (i = 0; i < n; i++) {
 			struct mc_cmd *c = &cmds[i];
 
+			c->sent_node = -1;
 			if (c->done)
 				continue;
 			ni = mc_cmd_node(l, c);
+			c->sent_node = (int16_t)ni;
+			c->sent_asking = c->asking;
 			if ((err = mc_node_connect(l, &l->nodes[ni])))
 				goto out;
 			if (c->asking)
@@ -396,9 +399,9 @@ int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_repli
 				redisReply *r = NULL;
 				int slot, to;
 
-				if (c->done || mc_cmd_node(l, c) != ni)
+				if (c->done || c->sent_node != ni)
 					continue;
-				if (c->asking) {
+				if (c->sent_asking) {
 					if (redisGetReply(l->nodes[ni].c, (void **)&r) != REDIS_OK)
 						goto io_err;
 					freeReplyObject(r);

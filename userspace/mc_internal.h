@@ -36,6 +36,8 @@ struct mc_cmd {
 	uint8_t asking;     /* internal: resend to ask_node with ASKING first */
 	uint8_t done;
 	uint16_t ask_node;
+	int16_t sent_node;  /* internal: node written to in this round, -1 = not written */
+	uint8_t sent_asking;
 	redisReply *reply;  /* kept only when the batch asks for replies */
 };
 
