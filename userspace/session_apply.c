@@ -74,11 +74,15 @@ static int mcp_apply_ctrl_v2(struct mcp_sessions *s, struct mcp_sess_ent *e,
 {
 	int i, ch = 0;
 
-	for (i = 0; i < m->nctrl; i++) {
-		const struct mcp_gtpc_fteid *f = &m->ctrl[i];
+	/* instance 1 (the PGW's, carried on S11/S4) first, so that ctrl_teid[] ends up with
+	 * the sender's own F-TEID (instance 0) */
+	for (i = 0; i < 2 * m->nctrl; i++) {
+		const struct mcp_gtpc_fteid *f = &m->ctrl[i % m->nctrl];
 		enum mcp_gtpc_iface_role role = mcp_gtpc_iface_role(f->iface);
 		const struct mcp_ip *a = mcp_fteid_addr(f);
 
+		if ((f->instance == 0) != (i >= m->nctrl))
+			continue;
 		if (!a || (role != MCP_GTPC_ROLE_CTRL_CORE && role != MCP_GTPC_ROLE_CTRL_ACCESS))
 			continue;
 		ch |= mcp_sess_add_ctrl(s, e, f->teid, a, role == MCP_GTPC_ROLE_CTRL_ACCESS);
