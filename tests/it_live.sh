@@ -90,120 +90,126 @@ rc=$?
 [ $rc -eq 2 ] || fail "unknown interface: exit $rc, expected 2"
 grep -q "no such network interface" "$TMP/unknown.err" || fail "unknown interface message: $(cat "$TMP/unknown.err")"
 
-# --- start the probe ---
-"${INNS[@]}" "$MCP" -v -i "$IF" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
-	--sessions-json "$TMP/live_sessions.json" --stats >"$TMP/probe.out" 2>"$TMP/probe.err" &
-PROBE_PID=$!
-ok=0
-for _ in $(seq 1 100); do
-	if grep -q "live capture running" "$TMP/probe.err" 2>/dev/null; then
-		ok=1
-		break
-	fi
-	kill -0 "$PROBE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-[ $ok -eq 1 ] || fail "probe did not start: $(cat "$TMP/probe.err")"
-[ -e "$PINS/subscribers" ] || fail "no pinned subscriber map at $PINS"
-nxsk=$(bpftool map dump pinned "$PINS/xsks" 2>&1 | grep -c '^key')
-nbound=$(grep -c "AF_XDP socket bound" "$TMP/probe.err")
-[ "$nbound" -eq 2 ] || fail "expected 2 AF_XDP sockets (one per RX queue), log shows $nbound"
-[ "$nxsk" -ge 2 ] || fail "XSKMAP shows $nxsk keys"
-"${INNS[@]}" ip link show "$IF" | grep -q xdp || fail "no XDP program on $IF"
+# One live run with W socket threads: start, checks while running, replay, stop, compare.
+run_live() {
+	local W=$1
+	# --- start the probe ---
+	"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$W" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
+		--sessions-json "$TMP/live_sessions.json" --stats >"$TMP/probe.out" 2>"$TMP/probe.err" &
+	PROBE_PID=$!
+	ok=0
+	for _ in $(seq 1 100); do
+		if grep -q "live capture running" "$TMP/probe.err" 2>/dev/null; then
+			ok=1
+			break
+		fi
+		kill -0 "$PROBE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ $ok -eq 1 ] || fail "probe did not start: $(cat "$TMP/probe.err")"
+	[ -e "$PINS/subscribers" ] || fail "no pinned subscriber map at $PINS"
+	nxsk=$(bpftool map dump pinned "$PINS/xsks" 2>&1 | grep -c '^key')
+	nbound=$(grep -c "AF_XDP socket bound" "$TMP/probe.err")
+	[ "$nbound" -eq 2 ] || fail "expected 2 AF_XDP sockets (one per RX queue), log shows $nbound"
+	[ "$nxsk" -ge 2 ] || fail "XSKMAP shows $nxsk keys"
+	"${INNS[@]}" ip link show "$IF" | grep -q xdp || fail "no XDP program on $IF"
 
-# --- a second probe on the same interface is refused ---
-"${INNS[@]}" "$MCP" -i "$IF" --flows-json "$TMP/second.json" 2>"$TMP/second.err"
-rc=$?
-[ $rc -eq 2 ] || fail "second probe: exit $rc, expected 2 ($(cat "$TMP/second.err"))"
-grep -q "already capturing" "$TMP/second.err" || fail "second probe message: $(cat "$TMP/second.err")"
-kill -0 "$PROBE_PID" 2>/dev/null || fail "first probe died when the second was refused"
+	# --- a second probe on the same interface is refused ---
+	"${INNS[@]}" "$MCP" -i "$IF" --flows-json "$TMP/second.json" 2>"$TMP/second.err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "second probe: exit $rc, expected 2 ($(cat "$TMP/second.err"))"
+	grep -q "already capturing" "$TMP/second.err" || fail "second probe message: $(cat "$TMP/second.err")"
+	kill -0 "$PROBE_PID" 2>/dev/null || fail "first probe died when the second was refused"
 
-# --- replay ---
-ip netns exec "$NS" tcpreplay -q -i "$PEER" --pps 2000 "$TMP/in.pcap" >"$TMP/replay.out" 2>&1 ||
-	fail "tcpreplay: $(cat "$TMP/replay.out")"
-sleep 1
+	# --- replay ---
+	ip netns exec "$NS" tcpreplay -q -i "$PEER" --pps 2000 "$TMP/in.pcap" >"$TMP/replay.out" 2>&1 ||
+		fail "tcpreplay: $(cat "$TMP/replay.out")"
+	sleep 1
 
-# subscribers visible in the kernel while running (IMSI digits as bpftool prints them)
-bpftool map dump pinned "$PINS/subscribers" >"$TMP/subs.dump" 2>&1 || fail "bpftool dump failed"
-for imsi in $($PY -c "
-import json
-for s in json.load(open('$TMP/sc.json'))['subscribers']:
-    if s['kind'] == 'normal' and s['state'] == 'active': print(s['imsi'])
-") 987654112233445; do
-	grep -q "\"$imsi\"" "$TMP/subs.dump" || fail "IMSI $imsi not in the pinned subscriber map: $(grep -o "imsi.*" "$TMP/subs.dump" | head -20)"
-done
+	# subscribers visible in the kernel while running (IMSI digits as bpftool prints them)
+	bpftool map dump pinned "$PINS/subscribers" >"$TMP/subs.dump" 2>&1 || fail "bpftool dump failed"
+	imsis=$($PY -c "import json; print(' '.join(s['imsi'] for s in json.load(open('$TMP/sc.json'))['subscribers'] if s['kind'] == 'normal' and s['state'] == 'active'))")
+	[ -n "$imsis" ] || fail "no active subscriber in the scenario"
+	for imsi in $imsis 987654112233445; do
+		grep -q "\"$imsi\"" "$TMP/subs.dump" || fail "IMSI $imsi not in the pinned subscriber map: $(grep -o "imsi.*" "$TMP/subs.dump" | head -20)"
+	done
 
-# --- stop ---
-kill -INT "$PROBE_PID"
-rc=
-for _ in $(seq 1 200); do
-	if ! kill -0 "$PROBE_PID" 2>/dev/null; then
-		wait "$PROBE_PID"
-		rc=$?
-		break
-	fi
-	sleep 0.1
-done
-[ -n "$rc" ] || fail "probe did not stop within 20 s after SIGINT"
-PROBE_PID=
-[ "$rc" -eq 0 ] || fail "probe exit status $rc after SIGINT: $(tail -5 "$TMP/probe.err")"
-[ ! -e "$PINS" ] || fail "pins left behind in $PINS"
-"${INNS[@]}" ip link show "$IF" | grep -q xdp && fail "XDP program still attached after exit"
+	# --- stop ---
+	kill -INT "$PROBE_PID"
+	rc=
+	for _ in $(seq 1 200); do
+		if ! kill -0 "$PROBE_PID" 2>/dev/null; then
+			wait "$PROBE_PID"
+			rc=$?
+			break
+		fi
+		sleep 0.1
+	done
+	[ -n "$rc" ] || fail "probe did not stop within 20 s after SIGINT"
+	PROBE_PID=
+	[ "$rc" -eq 0 ] || fail "probe exit status $rc after SIGINT: $(tail -5 "$TMP/probe.err")"
+	[ ! -e "$PINS" ] || fail "pins left behind in $PINS"
+	"${INNS[@]}" ip link show "$IF" | grep -q xdp && fail "XDP program still attached after exit"
 
-# --- zero loss ---
-seen=$(awk '/^  packets /{print $2}' "$TMP/probe.err")
-[ "$seen" = "$NFRAMES" ] || fail "probe saw $seen frames, $NFRAMES replayed"
-grep -q "socket drops 0," "$TMP/probe.err" || fail "socket drops: $(grep 'live:' "$TMP/probe.err")"
+	# --- zero loss ---
+	seen=$(awk '/^  packets /{print $2}' "$TMP/probe.err")
+	[ "$seen" = "$NFRAMES" ] || fail "probe saw $seen frames, $NFRAMES replayed"
+	grep -q "socket drops 0," "$TMP/probe.err" || fail "socket drops: $(grep 'live:' "$TMP/probe.err")"
 
-# --- records equal the offline run ---
-$PY - "$TMP" <<'EOF' || fail "live records differ from offline records"
-import json, sys
-tmp = sys.argv[1]
-# Fields that depend on timing (wall clock vs capture time, expiry moment, packet order across
-# RX queues), not on what was counted.
-TIMING = {"first_ms", "last_ms", "end_reason", "host", "http_url", "user_agent", "http_status",
-          "app", "master_app", "category", "dns_rcode", "tcp_flags_up", "tcp_flags_down"}
-COUNTS = ("pkts_up", "pkts_down", "bytes_up", "bytes_down")
+	# --- records equal the offline run ---
+	$PY - "$TMP" <<-'EOF' || fail "live records differ from offline records"
+	import json, sys
+	tmp = sys.argv[1]
+	# Fields that depend on timing (wall clock vs capture time, expiry moment, packet order across
+	# RX queues), not on what was counted.
+	TIMING = {"first_ms", "last_ms", "end_reason", "host", "http_url", "user_agent", "http_status",
+	          "app", "master_app", "category", "dns_rcode", "tcp_flags_up", "tcp_flags_down"}
+	COUNTS = ("pkts_up", "pkts_down", "bytes_up", "bytes_down")
 
-def flows(path):
-    d = {}
-    for line in open(path):
-        r = json.loads(line)
-        k = (r["proto"], r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"], r.get("vlan"))
-        e = d.setdefault(k, {c: 0 for c in COUNTS})
-        for c in COUNTS:
-            e[c] += r[c]
-        for f, v in r.items():
-            if f not in TIMING and f not in COUNTS:
-                e.setdefault("attrs", {})[f] = v
-    return d
+	def flows(path):
+	    d = {}
+	    for line in open(path):
+	        r = json.loads(line)
+	        k = (r["proto"], r["src_ip"], r["src_port"], r["dst_ip"], r["dst_port"], r.get("vlan"))
+	        e = d.setdefault(k, {c: 0 for c in COUNTS})
+	        for c in COUNTS:
+	            e[c] += r[c]
+	        for f, v in r.items():
+	            if f not in TIMING and f not in COUNTS:
+	                e.setdefault("attrs", {})[f] = v
+	    return d
 
-def sessions(path):
-    out = []
-    for line in open(path):
-        r = json.loads(line)
-        r.pop("last_change_ms", None)
-        r.pop("deleted_ms", None)
-        out.append(json.dumps(r, sort_keys=True))
-    return sorted(out)
+	def sessions(path):
+	    out = []
+	    for line in open(path):
+	        r = json.loads(line)
+	        r.pop("last_change_ms", None)
+	        r.pop("deleted_ms", None)
+	        out.append(json.dumps(r, sort_keys=True))
+	    return sorted(out)
 
-off, live = flows(f"{tmp}/off_flows.json"), flows(f"{tmp}/live_flows.json")
-bad = 0
-for k in sorted(set(off) | set(live), key=str):
-    if off.get(k) != live.get(k):
-        print("flow", k, "offline", off.get(k), "live", live.get(k))
-        bad += 1
-so, sl = sessions(f"{tmp}/off_sessions.json"), sessions(f"{tmp}/live_sessions.json")
-if so != sl:
-    for x in sorted(set(so) ^ set(sl)):
-        print("session only in", "offline" if x in so else "live", x)
-    bad += 1
-imsis = {json.loads(x)["imsi"] for x in so}
-print(f"{len(off)} flows, {len(so)} session lines, IMSIs {sorted(imsis)}")
-if len(off) < 30 or "987654112233445" not in imsis:
-    print("offline reference looks wrong")
-    bad += 1
-sys.exit(1 if bad else 0)
-EOF
-echo "PASS: live == offline ($NFRAMES frames, 2 queues)"
+	off, live = flows(f"{tmp}/off_flows.json"), flows(f"{tmp}/live_flows.json")
+	bad = 0
+	for k in sorted(set(off) | set(live), key=str):
+	    if off.get(k) != live.get(k):
+	        print("flow", k, "offline", off.get(k), "live", live.get(k))
+	        bad += 1
+	so, sl = sessions(f"{tmp}/off_sessions.json"), sessions(f"{tmp}/live_sessions.json")
+	if so != sl:
+	    for x in sorted(set(so) ^ set(sl)):
+	        print("session only in", "offline" if x in so else "live", x)
+	    bad += 1
+	imsis = {json.loads(x)["imsi"] for x in so}
+	print(f"{len(off)} flows, {len(so)} session lines, IMSIs {sorted(imsis)}")
+	if len(off) < 30 or "987654112233445" not in imsis:
+	    print("offline reference looks wrong")
+	    bad += 1
+	sys.exit(1 if bad else 0)
+	EOF
+	echo "PASS: --workers $W: live == offline ($NFRAMES frames)"
+	grep "live: .*queue [0-9]*:" "$TMP/probe.err"
+}
+
+run_live 1
+run_live 2
 exit 0

@@ -549,6 +549,16 @@ static void log_summary(struct live *lv)
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_RX)], t.xdp[MCP_STAT_XDP(MCP_XDP_REDIRECTED)],
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_BYPASSED)], t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.rx,
 		 t.drops, lv->no_meta);
+	for (int i = 0; i < lv->nifs; i++)
+		for (int q = 0; q < lv->ifs[i].nxsks; q++) {
+			struct mcp_xsk_stats st;
+
+			if (!mcp_xsk_stats_read(lv->ifs[i].xsks[q], &st))
+				mcp_info("live: %s queue %d: %" PRIu64 " frames, %" PRIu64
+					 " with metadata, %" PRIu64 " ring full, %" PRIu64
+					 " fill empty\n", lv->ifs[i].name, q, st.rx_frames,
+					 st.with_meta, st.rx_ring_full, st.fill_empty);
+		}
 }
 
 int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
