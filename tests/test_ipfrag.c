@@ -43,7 +43,8 @@ static int add4(struct mcp_ipfrag *f, uint32_t id, uint32_t off, uint32_t len, i
 {
 	struct mcp_ipfrag_key k = key4(id, 0);
 	struct mcp_ipfrag_piece pc = { .hdr = ip4_hdr, .hdr_len = 20, .more = (uint8_t)more,
-				       .offset = off, .data = payload + off, .len = len };
+				       .offset = off, .data = payload + off % 2000,
+				       .len = len };
 
 	return mcp_ipfrag_add(f, &k, &pc, ts, out, out_len);
 }
@@ -76,7 +77,9 @@ Test(ipfrag, ipv4_out_of_order_and_header_rewrite, .init = init_payload)
 	cr_expect_eq(out[6] & 0x3f, 0, "MF/offset cleared");
 	cr_expect_eq(out[7], 0);
 	cr_expect_eq(csum(out, 20), 0, "header checksum valid");
-	cr_expect_eq(memcmp(out + 20, payload, 1700), 0, "payload in order");
+	cr_expect_eq(memcmp(out + 20, payload, 800), 0, "payload in order");
+	cr_expect_eq(memcmp(out + 820, payload + 800, 800), 0);
+	cr_expect_eq(memcmp(out + 1620, payload + 1600 % 2000, 100), 0);
 	cr_expect_eq(mcp_ipfrag_pending(f), 0);
 	cr_expect_eq(mcp_ipfrag_take_drops(f), 0);
 	mcp_ipfrag_destroy(f);

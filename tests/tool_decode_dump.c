@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 	struct mcp_pkt pkt;
 	unsigned long n = 0;
 	pcap_t *pc;
-	int dlt, i;
+	int dlt, i, rc;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	d = mcp_decoder_create(NULL);
 	if (!d)
 		return 1;
-	while (pcap_next_ex(pc, &h, &data) == 1) {
+	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
 		int k = mcp_decode(d, dlt, data, h->caplen, h->len,
 				   (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec, &pkt);
 
@@ -52,6 +52,10 @@ int main(int argc, char **argv)
 		       mcp_ip_str(&pkt.outer_dst, b), pkt.ip_version, mcp_ip_str(&pkt.src, c),
 		       mcp_ip_str(&pkt.dst, e), pkt.l4_proto, pkt.sport, pkt.dport, pkt.flags,
 		       pkt.qfi, pkt.pdu_type, pkt.ip_len, pkt.vlan);
+	}
+	if (rc == PCAP_ERROR) {
+		fprintf(stderr, "%s: %s\n", argv[1], pcap_geterr(pc));
+		return 1;
 	}
 	st = mcp_decoder_stats(d);
 	for (i = 0; i < MCP_LAYER__MAX; i++)

@@ -13,6 +13,8 @@
  * message type, length equal to the UDP payload, and for a T-PDU an IP packet of exactly the
  * remaining length), otherwise the datagram is ordinary UDP (zeek gtp3_false_gtp: DNS from 2152).
  */
+#include <string.h>
+
 #include "decode_int.h"
 #include "mcp_gtp.h"
 
@@ -125,6 +127,15 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 		return sport_only ? NOT_GTP : mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_VERSION);
 	if (sport_only && (!gtpu_type_known(type) || 8 + glen != claimed))
 		return NOT_GTP;
+	/* From here it is GTP-U: a malformed message still names its tunnel. */
+	pkt->tunnel = MCP_TUN_GTPU;
+	pkt->gtpu_msg = type;
+	pkt->teid = teid;
+	pkt->outer_ip_version = pkt->ip_version;
+	pkt->outer_src = pkt->src;
+	pkt->outer_dst = pkt->dst;
+	pkt->outer_sport = pkt->sport;
+	pkt->outer_dport = pkt->dport;
 	if (type == MCP_GTPU_TPDU && !sport_only)
 		d->st.layer[MCP_LAYER_GTPU_TPDU]++; /* as tshark counts: before length checks */
 	end = 8 + glen;
@@ -150,14 +161,6 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 	    (cap <= hlen || !inner_consistent(msg + hlen, cap - hlen, end - hlen)))
 		return NOT_GTP;
 
-	pkt->tunnel = MCP_TUN_GTPU;
-	pkt->gtpu_msg = type;
-	pkt->teid = teid;
-	pkt->outer_ip_version = pkt->ip_version;
-	pkt->outer_src = pkt->src;
-	pkt->outer_dst = pkt->dst;
-	pkt->outer_sport = pkt->sport;
-	pkt->outer_dport = pkt->dport;
 	if (x.n)
 		d->st.layer[MCP_LAYER_GTPU_EXT_HDR]++;
 	if (x.psc) {
@@ -230,6 +233,14 @@ int mcp_dec_udp_app(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 		rc = dec_gtpu(d, pkt, l4, ts_us, 1);
 		if (rc != NOT_GTP)
 			return rc;
+		/* Not GTP-U after all: forget what the header check filled in. */
+		pkt->tunnel = MCP_TUN_NONE;
+		pkt->gtpu_msg = 0;
+		pkt->teid = 0;
+		pkt->outer_ip_version = 0;
+		memset(&pkt->outer_src, 0, sizeof(pkt->outer_src));
+		memset(&pkt->outer_dst, 0, sizeof(pkt->outer_dst));
+		pkt->outer_sport = pkt->outer_dport = 0;
 	}
 	if ((pkt->dport == MCP_GTP_PRIME_PORT || pkt->sport == MCP_GTP_PRIME_PORT) &&
 	    pkt->payload_len)
