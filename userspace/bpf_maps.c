@@ -400,3 +400,33 @@ int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out)
 	free(v);
 	return 0;
 }
+
+int mcp_xdp_last_meta(struct mcp_xdp_obj *x, struct mcp_meta *meta)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, found = -ENOENT;
+	struct mcp_meta *v;
+	__u32 zero = 0;
+
+	if (x->last_meta_fd < 0)
+		return -EINVAL;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(x->last_meta_fd, &zero, v)) {
+		found = -errno;
+		goto out;
+	}
+	for (c = 0; c < ncpu; c++) {
+		if (v[c].magic == MCP_META_MAGIC && found) {
+			*meta = v[c];
+			found = 0;
+		}
+	}
+	memset(v, 0, ncpu * sizeof(*v));
+	bpf_map_update_elem(x->last_meta_fd, &zero, v, BPF_ANY);
+out:
+	free(v);
+	return found;
+}

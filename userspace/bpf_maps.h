@@ -75,6 +75,10 @@ int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
  * interface is gone (pins only). -ENOENT if nothing is pinned. */
 int mcp_xdp_detach(const char *ifname);
 
+/* Loads the program and creates its maps without attaching or pinning: for BPF_PROG_TEST_RUN
+ * (tests, benchmarks). mcp_xdp_prog_fd() is the program. */
+int mcp_xdp_load_detached(const struct mcp_xdp_opts *o, struct mcp_xdp_obj **out);
+
 /* Closes descriptors; the program stays attached and the pins stay. NULL is fine. */
 void mcp_xdp_close(struct mcp_xdp_obj *x);
 
@@ -122,6 +126,10 @@ int mcp_xdp_flow_read_batch(struct mcp_xdp_obj *x, uint32_t batch, mcp_xdp_flow_
 int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out);
 /* Name of stats index i ("trunc_gtpu", "redirected", ...), NULL beyond MCP_STATS__MAX. */
 const char *mcp_xdp_stat_name(unsigned int i);
+
+/* Detached loads with debug_meta: the metadata of the last frame that reached the socket
+ * step (then cleared). -ENOENT if none since the last call. */
+int mcp_xdp_last_meta(struct mcp_xdp_obj *x, struct mcp_meta *meta);
 
 /* Routes libbpf and libxdp messages to mcp_log (debug level; warnings while not loading). */
 void mcp_xdp_route_logs(void);

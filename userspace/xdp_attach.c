@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,49 @@ out:
 	return err;
 }
 
+static struct mcp_xdp_obj *obj_new(void)
+{
+	struct mcp_xdp_obj *x = calloc(1, sizeof(*x));
+	int i;
+
+	if (!x)
+		return NULL;
+	for (i = 0; i < MCP_XMAP__MAX; i++)
+		x->map_fd[i] = -1;
+	x->prog_fd = -1;
+	x->last_meta_fd = -1;
+	return x;
+}
+
+int mcp_xdp_load_detached(const struct mcp_xdp_opts *o, struct mcp_xdp_obj **out)
+{
+	struct mcp_xdp_obj *x;
+	struct mcp_xdp *s;
+	int i, err;
+
+	s = skel_open(o);
+	if (!s)
+		return -errno;
+	err = mcp_xdp__load(s);
+	if (!err)
+		err = write_config(s, o, 0, MCP_ATTACH_NONE);
+	x = err ? NULL : obj_new();
+	if (!err && !x)
+		err = -ENOMEM;
+	if (err)
+		goto out;
+	for (i = 0; i < MCP_XMAP__MAX; i++)
+		x->map_fd[i] = fcntl(bpf_map__fd(skel_map(s, i)), F_DUPFD_CLOEXEC, 3);
+	x->prog_fd = fcntl(bpf_program__fd(s->progs.mcp_xdp_prog), F_DUPFD_CLOEXEC, 3);
+	x->last_meta_fd = fcntl(bpf_map__fd(s->maps.mcp_last_meta), F_DUPFD_CLOEXEC, 3);
+	x->nworkers = o->nworkers ? o->nworkers : 1;
+	x->max_subscribers = o->max_subscribers;
+	*out = x;
+out:
+	mcp_xdp__destroy(s);
+	return err;
+}
+
 static int open_pin(const char *dir, const char *name)
 {
 	char p[PATH_MAX];
@@ -357,13 +401,10 @@ int mcp_xdp_open_pinned(const char *ifname, struct mcp_xdp_obj **out)
 	err = mcp_xdp_pin_dir(ifname, dir, sizeof(dir));
 	if (err)
 		return err;
-	x = calloc(1, sizeof(*x));
+	x = obj_new();
 	if (!x)
 		return -ENOMEM;
 	snprintf(x->ifname, sizeof(x->ifname), "%s", ifname);
-	for (i = 0; i < MCP_XMAP__MAX; i++)
-		x->map_fd[i] = -1;
-	x->prog_fd = -1;
 	for (i = 0; i < MCP_XMAP__MAX; i++) {
 		x->map_fd[i] = open_pin(dir, map_pin_names[i]);
 		if (x->map_fd[i] < 0) {
@@ -423,6 +464,8 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 			close(x->map_fd[i]);
 	if (x->prog_fd >= 0)
 		close(x->prog_fd);
+	if (x->last_meta_fd >= 0)
+		close(x->last_meta_fd);
 	mcp_xdp_subrecs_free(x);
 	free(x);
 }

@@ -21,6 +21,7 @@ struct mcp_xdp_obj {
 	int ifindex;
 	int map_fd[MCP_XMAP__MAX];
 	int prog_fd;
+	int last_meta_fd;   /* mcp_last_meta, detached (test) loads only, else -1 */
 	uint32_t nworkers;
 	uint32_t max_subscribers;
 	struct mcp_xdp_subrec **subrecs; /* MCP_XDP_SUBREC_BUCKETS heads, allocated lazily */

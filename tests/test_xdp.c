@@ -1,0 +1,580 @@
+/* test_xdp.c - the XDP program (bpf/mcp_xdp.bpf.c) run with BPF_PROG_TEST_RUN on scapy-built
+ * frames (tests/data/xdp_frames.txt, from tests/data/gen_xdp_frames.py): verdicts, metadata,
+ * per-subscriber, per-reason, bypass and capture counters, and every truncation at every
+ * header boundary. Also covers the map helpers in userspace/bpf_maps.c.
+ *
+ * Needs root (BPF) and an AF_XDP socket on lo queue 0 (so XDP_REDIRECT is reachable).
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <xdp/xsk.h>
+
+#include "bpf_maps.h"
+#include "log.h"
+
+#define MAX_FRAMES 64
+#define MAX_CUTS 16
+#define NWORKERS 4
+
+struct frame {
+	char name[64], verdict[16], reason[32];
+	unsigned int flags, len, hdr_end, teid, outer_l3, inner_l3, inner_l4, proto, ip_len;
+	unsigned int sport, dport, vlan, qfi, pdu, gtp_type;
+	int sub, dir, ncuts;
+	struct {
+		unsigned int start;
+		char reason[32];
+	} cuts[MAX_CUTS];
+	uint8_t data[2048];
+};
+
+struct tun {
+	uint32_t teid, sub, dir;
+	char addr[64];
+};
+
+static struct frame frames[MAX_FRAMES];
+static int nframes;
+static struct tun tuns[16];
+static int ntuns;
+static struct mcp_xdp_obj *x;
+static struct xsk_socket *xsk;
+static struct xsk_umem *umem;
+static void *umem_area;
+
+static void parse_frame(char *line, struct frame *f)
+{
+	char *tok, *save, *v;
+
+	memset(f, 0, sizeof(*f));
+	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		v = strchr(tok, '=');
+		if (!v)
+			continue;
+		*v++ = 0;
+#define U(k) else if (!strcmp(tok, #k)) f->k = (unsigned int)strtoul(v, NULL, 0)
+		if (!strcmp(tok, "name"))
+			snprintf(f->name, sizeof(f->name), "%s", v);
+		else if (!strcmp(tok, "verdict"))
+			snprintf(f->verdict, sizeof(f->verdict), "%s", v);
+		else if (!strcmp(tok, "reason"))
+			snprintf(f->reason, sizeof(f->reason), "%s", v);
+		else if (!strcmp(tok, "sub"))
+			f->sub = atoi(v);
+		else if (!strcmp(tok, "dir"))
+			f->dir = atoi(v);
+		U(flags); U(len); U(hdr_end); U(teid); U(outer_l3); U(inner_l3); U(inner_l4);
+		U(proto); U(ip_len); U(sport); U(dport); U(vlan); U(qfi); U(pdu); U(gtp_type);
+		else if (!strcmp(tok, "cuts") && strcmp(v, "-")) {
+			char *c, *s2;
+
+			for (c = strtok_r(v, ",", &s2); c && f->ncuts < MAX_CUTS;
+			     c = strtok_r(NULL, ",", &s2)) {
+				char *r = strchr(c, ':');
+
+				cr_assert(r, "bad cut %s", c);
+				*r++ = 0;
+				f->cuts[f->ncuts].start = strtoul(c, NULL, 0);
+				snprintf(f->cuts[f->ncuts].reason, 32, "%s", r);
+				f->ncuts++;
+			}
+		} else if (!strcmp(tok, "hex")) {
+			size_t i, n = strlen(v) / 2;
+
+			cr_assert(n <= sizeof(f->data));
+			for (i = 0; i < n; i++)
+				sscanf(v + 2 * i, "%2hhx", &f->data[i]);
+			cr_assert_eq(n, f->len, "%s: hex length", f->name);
+		}
+#undef U
+	}
+}
+
+static void load_data(void)
+{
+	char path[512], *line = NULL, *slash;
+	size_t cap = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s", __FILE__);
+	slash = strrchr(path, '/');
+	snprintf(slash ? slash + 1 : path, sizeof(path) - (slash ? slash + 1 - path : 0),
+		 "data/xdp_frames.txt");
+	fp = fopen(path, "r");
+	cr_assert(fp, "cannot open %s: %s (run from the repository root)", path, strerror(errno));
+	while (getline(&line, &cap, fp) > 0) {
+		if (!strncmp(line, "tunnel ", 7)) {
+			struct tun *t = &tuns[ntuns++];
+
+			cr_assert(sscanf(line, "tunnel teid=%u addr=%63s sub=%u dir=%u", &t->teid,
+					 t->addr, &t->sub, &t->dir) == 4);
+		} else if (!strncmp(line, "frame ", 6)) {
+			cr_assert(nframes < MAX_FRAMES);
+			parse_frame(line + 6, &frames[nframes++]);
+		}
+	}
+	free(line);
+	fclose(fp);
+	cr_assert(nframes > 20 && ntuns > 0, "data file looks empty");
+}
+
+static struct frame *frame(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nframes; i++)
+		if (!strcmp(frames[i].name, name))
+			return &frames[i];
+	cr_assert_fail("no frame %s in the data file", name);
+	return NULL;
+}
+
+/* Installs the data file's tunnels through the session-event path. */
+static void install_tunnels(void)
+{
+	struct mcp_subscriber sub;
+	uint32_t ids[16];
+	int i, j, nids = 0;
+
+	for (i = 0; i < ntuns; i++) {
+		for (j = 0; j < nids && ids[j] != tuns[i].sub; j++)
+			;
+		if (j == nids)
+			ids[nids++] = tuns[i].sub;
+	}
+	for (j = 0; j < nids; j++) {
+		memset(&sub, 0, sizeof(sub));
+		sub.id = ids[j];
+		snprintf(sub.imsi, sizeof(sub.imsi), "0010100000000%02u", ids[j]);
+		snprintf(sub.msisdn, sizeof(sub.msisdn), "3312345%04u", ids[j]);
+		for (i = 0; i < ntuns; i++) {
+			struct mcp_tunnel *t;
+
+			if (tuns[i].sub != ids[j])
+				continue;
+			t = &sub.tunnels[sub.ntunnels++];
+			t->teid = tuns[i].teid;
+			t->dir = tuns[i].dir;
+			cr_assert_eq(mcp_ip_parse(&t->addr, tuns[i].addr), 0);
+		}
+		cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0);
+	}
+}
+
+static void bind_xsk(void)
+{
+	struct xsk_socket_config cfg = {
+		.rx_size = 64, .tx_size = 64,
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_COPY,
+	};
+	static struct xsk_ring_prod fq, tx;
+	static struct xsk_ring_cons cq, rx;
+	size_t size = 64 * 4096;
+	int err;
+
+	cr_assert_eq(posix_memalign(&umem_area, getpagesize(), size), 0);
+	err = xsk_umem__create(&umem, umem_area, size, &fq, &cq, NULL);
+	cr_assert_eq(err, 0, "AF_XDP umem: %s", strerror(-err));
+	err = xsk_socket__create(&xsk, "lo", 0, umem, &rx, &tx, &cfg);
+	cr_assert_eq(err, 0, "AF_XDP socket on lo queue 0: %s", strerror(-err));
+	cr_assert_eq(mcp_xdp_xsk_set(x, 0, xsk_socket__fd(xsk)), 0);
+}
+
+static void setup(void)
+{
+	struct mcp_xdp_opts o;
+	int err;
+
+	mcp_xdp_route_logs();
+	load_data();
+	mcp_xdp_opts_default(&o);
+	o.max_tunnels = 1024;
+	o.max_subscribers = 1024;
+	o.max_flows = 1024;
+	o.ring_bytes = 1 << 20;
+	o.nworkers = NWORKERS;
+	o.debug_meta = 1;
+	err = mcp_xdp_load_detached(&o, &x);
+	cr_assert_eq(err, 0, "loading the XDP object: %s (root needed)", strerror(-err));
+	install_tunnels();
+	bind_xsk();
+}
+
+static void teardown(void)
+{
+	if (xsk)
+		xsk_socket__delete(xsk);
+	if (umem)
+		xsk_umem__delete(umem);
+	free(umem_area);
+	mcp_xdp_close(x);
+}
+
+TestSuite(xdp, .init = setup, .fini = teardown);
+
+static uint32_t run(const uint8_t *d, uint32_t len, uint8_t *out, uint32_t *outlen)
+{
+	static uint8_t buf[4096];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = d, .data_size_in = len,
+		    .data_out = out ? out : buf, .data_size_out = sizeof(buf), .repeat = 1);
+	int err = bpf_prog_test_run_opts(mcp_xdp_prog_fd(x), &o);
+
+	cr_assert_eq(err, 0, "test_run (%u bytes): %s", len, strerror(errno));
+	if (outlen)
+		*outlen = o.data_size_out;
+	return o.retval;
+}
+
+static int stat_index(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < MCP_STATS__MAX; i++)
+		if (!strcasecmp(mcp_xdp_stat_name(i), name))
+			return (int)i;
+	cr_assert_fail("no counter %s", name);
+	return -1;
+}
+
+/* Runs one frame and returns the counter deltas in d. */
+static uint32_t run_counted(const uint8_t *data, uint32_t len, int64_t *d)
+{
+	uint64_t before[MCP_STATS__MAX], after[MCP_STATS__MAX];
+	uint32_t ret;
+	int i;
+
+	cr_assert_eq(mcp_xdp_stats_read(x, before), 0);
+	ret = run(data, len, NULL, NULL);
+	cr_assert_eq(mcp_xdp_stats_read(x, after), 0);
+	for (i = 0; i < MCP_STATS__MAX; i++)
+		d[i] = (int64_t)(after[i] - before[i]);
+	return ret;
+}
+
+static int64_t parse_sum(const int64_t *d)
+{
+	int64_t s = 0;
+	int i;
+
+	for (i = 0; i < MCP_PARSE__MAX; i++)
+		s += d[i];
+	return s;
+}
+
+#define XDP_STAT(n) MCP_STAT_XDP(MCP_XDP_##n)
+
+static void check_meta(const struct frame *f, const struct mcp_meta *m)
+{
+	cr_expect_eq(m->magic, MCP_META_MAGIC, "%s: magic", f->name);
+	cr_expect_eq(m->version, MCP_META_VERSION, "%s: version", f->name);
+	cr_expect_eq(m->flags & ~MCP_META_F_INLINE, f->flags, "%s: flags %#x, want %#x", f->name,
+		     m->flags, f->flags);
+	cr_expect_eq(m->teid, f->teid, "%s: teid", f->name);
+	cr_expect_eq(m->outer_l3, f->outer_l3, "%s: outer_l3", f->name);
+	cr_expect_eq(m->inner_l3, f->inner_l3, "%s: inner_l3 %u want %u", f->name, m->inner_l3,
+		     f->inner_l3);
+	cr_expect_eq(m->inner_l4, f->inner_l4, "%s: inner_l4 %u want %u", f->name, m->inner_l4,
+		     f->inner_l4);
+	cr_expect_eq(m->inner_proto, f->proto, "%s: proto", f->name);
+	cr_expect_eq(m->vlan, f->vlan, "%s: vlan", f->name);
+	cr_expect_eq(m->gtp_type, f->gtp_type, "%s: gtp type", f->name);
+	if (f->flags & MCP_META_F_QFI) {
+		cr_expect_eq(m->qfi, f->qfi, "%s: qfi", f->name);
+		cr_expect_eq(m->pdu_type, f->pdu, "%s: pdu type", f->name);
+	}
+	if (f->sub >= 0) {
+		cr_expect_eq(m->sub_idx, (uint32_t)f->sub, "%s: sub", f->name);
+		cr_expect_eq(m->dir, f->dir, "%s: dir", f->name);
+		cr_expect_eq(m->worker, f->sub % NWORKERS, "%s: worker", f->name);
+	} else {
+		cr_expect_eq(m->sub_idx, MCP_META_SUB_NONE, "%s: sub", f->name);
+		cr_expect_eq(m->dir, MCP_META_DIR_UNKNOWN, "%s: dir", f->name);
+		cr_expect_eq(m->worker, m->hash % NWORKERS, "%s: worker from hash", f->name);
+	}
+}
+
+Test(xdp, verdicts_metadata_and_reasons)
+{
+	int64_t d[MCP_STATS__MAX];
+	int i;
+
+	for (i = 0; i < nframes; i++) {
+		const struct frame *f = &frames[i];
+		uint32_t ret = run_counted(f->data, f->len, d);
+
+		cr_expect_eq(d[XDP_STAT(RX)], 1, "%s: rx", f->name);
+		if (!strcmp(f->verdict, "redirect")) {
+			struct mcp_meta m;
+
+			cr_expect_eq(ret, XDP_REDIRECT, "%s: verdict %u", f->name, ret);
+			cr_expect_eq(d[XDP_STAT(REDIRECTED)], 1, "%s: redirected", f->name);
+			cr_expect_eq(parse_sum(d), 0, "%s: no parse reason", f->name);
+			cr_assert_eq(mcp_xdp_last_meta(x, &m), 0, "%s: no metadata", f->name);
+			check_meta(f, &m);
+			if ((f->flags & MCP_META_F_TPDU))
+				cr_expect_eq(d[f->sub >= 0 ? XDP_STAT(KNOWN_TUNNEL) : XDP_STAT(NO_TUNNEL)], 1,
+					     "%s: tunnel lookup counter", f->name);
+			if (f->flags & MCP_META_F_GTPC)
+				cr_expect_eq(d[XDP_STAT(GTPC)], 1, "%s: gtpc", f->name);
+			if ((f->flags & MCP_META_F_GTPU) && !(f->flags & MCP_META_F_TPDU))
+				cr_expect_eq(d[XDP_STAT(GTPU_SIGNAL)], 1, "%s: signal", f->name);
+			if (f->flags & MCP_META_F_FRAG)
+				cr_expect_eq(d[XDP_STAT(FRAGMENT)], 1, "%s: fragment", f->name);
+		} else {
+			cr_expect_eq(ret, XDP_PASS, "%s: verdict %u", f->name, ret);
+			cr_expect_eq(d[XDP_STAT(PASSED)], 1, "%s: passed", f->name);
+			cr_expect_eq(d[stat_index(f->reason)], 1, "%s: reason %s", f->name, f->reason);
+			cr_expect_eq(parse_sum(d), 1, "%s: exactly one reason", f->name);
+		}
+	}
+}
+
+/* The kernel hands the metadata back in data_out (before the frame) when it supports it. */
+Test(xdp, metadata_in_front_of_frame)
+{
+	const struct frame *f = frame("gtpu_v4_tcp_up");
+	uint8_t out[4096];
+	struct mcp_meta m, dbg;
+	uint32_t outlen;
+
+	cr_assert_eq(run(f->data, f->len, out, &outlen), XDP_REDIRECT);
+	cr_assert_eq(mcp_xdp_last_meta(x, &dbg), 0);
+	cr_assert_eq(outlen, f->len + sizeof(m), "data_out %u bytes: metadata not returned", outlen);
+	memcpy(&m, out, sizeof(m));
+	cr_expect_eq(memcmp(&m, &dbg, sizeof(m)), 0, "metadata in front of the frame");
+	cr_expect_eq(memcmp(out + sizeof(m), f->data, f->len), 0, "frame intact");
+}
+
+Test(xdp, every_truncation_is_counted_and_not_redirected)
+{
+	int64_t d[MCP_STATS__MAX];
+	int i, c, checked = 0;
+	uint32_t L;
+
+	for (i = 0; i < nframes; i++) {
+		const struct frame *f = &frames[i];
+
+		for (L = 14; L < f->len; L++) {
+			uint32_t ret = run_counted(f->data, L, d);
+			const char *want = NULL;
+			struct mcp_meta m;
+
+			cr_expect_eq(d[XDP_STAT(RX)], 1);
+			if (!strcmp(f->verdict, "pass")) {
+				cr_expect_neq(ret, XDP_REDIRECT, "%s cut at %u redirected", f->name, L);
+				cr_expect_eq(parse_sum(d), 1, "%s cut at %u: one reason", f->name, L);
+				continue;
+			}
+			if (L >= f->hdr_end) { /* headers complete: offsets inside the frame */
+				cr_expect_eq(ret, XDP_REDIRECT, "%s cut at %u (payload)", f->name, L);
+				cr_assert_eq(mcp_xdp_last_meta(x, &m), 0);
+				cr_expect_lt(m.inner_l3, L);
+				cr_expect_lt(m.inner_l4, L);
+				continue;
+			}
+			for (c = 0; c < f->ncuts; c++)
+				if (f->cuts[c].start <= L)
+					want = f->cuts[c].reason;
+			cr_assert(want, "%s: no cut covers %u", f->name, L);
+			cr_expect_eq(ret, XDP_PASS, "%s cut at %u: verdict %u", f->name, L, ret);
+			cr_expect_eq(d[XDP_STAT(REDIRECTED)], 0, "%s cut at %u", f->name, L);
+			cr_expect_eq(d[stat_index(want)], 1, "%s cut at %u: want %s", f->name, L, want);
+			cr_expect_eq(parse_sum(d), 1, "%s cut at %u: exactly one reason", f->name, L);
+			mcp_xdp_last_meta(x, &m); /* clear */
+			checked++;
+		}
+	}
+	cr_expect_gt(checked, 300, "only %d header cuts checked", checked);
+}
+
+Test(xdp, subscriber_counters)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
+	const struct frame *ext = frame("gtpu_qinq_pdu_v6");
+	struct mcp_sub_counters c;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		run(up->data, up->len, NULL, NULL);
+	run(down->data, down->len, NULL, NULL);
+	run(ext->data, ext->len, NULL, NULL);
+	cr_assert_eq(mcp_xdp_sub_counters(x, 7, &c), 0);
+	cr_expect_eq(c.pkts_up, 3);
+	cr_expect_eq(c.bytes_up, 3 * up->ip_len);
+	cr_expect_eq(c.pkts_down, 1);
+	cr_expect_eq(c.bytes_down, down->ip_len);
+	cr_assert_eq(mcp_xdp_sub_counters(x, 11, &c), 0);
+	cr_expect_eq(c.pkts_up, 1);
+	cr_expect_eq(c.bytes_up, ext->ip_len);
+}
+
+struct flow_seen {
+	int n;
+	struct mcp_flow_val v;
+};
+
+static int count_flow(void *ctx, const struct mcp_flow_key *k, const struct mcp_flow_val *v)
+{
+	struct flow_seen *s = ctx;
+
+	s->n++;
+	s->v = *v;
+	return 0;
+}
+
+Test(xdp, bypass_mirror_and_inline)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
+	struct mcp_ip a, b;
+	struct mcp_flow_key k;
+	struct mcp_xdp_config cfg;
+	struct flow_seen s = { 0 };
+	int64_t d[MCP_STATS__MAX];
+	int dir_up;
+	__u32 zero = 0;
+
+	mcp_ip_parse(&a, "192.168.1.10");
+	mcp_ip_parse(&b, "8.8.8.8");
+	dir_up = mcp_flow_key_make(&k, &a, &b, 40000, 443, 6, 0);
+	cr_assert_eq(mcp_xdp_flow_install(x, &k, 7), 0);
+	cr_expect_eq(mcp_xdp_flow_install(x, &k, 7), -EEXIST);
+
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_DROP);
+	cr_expect_eq(d[XDP_STAT(BYPASSED)], 1);
+	cr_expect_eq(d[XDP_STAT(REDIRECTED)], 0);
+	cr_expect_eq(d[XDP_STAT(DROPPED)], 0, "bypass counts as bypassed, not dropped");
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1, "subscriber still counted");
+	cr_expect_eq(run(down->data, down->len, NULL, NULL), XDP_DROP);
+
+	cr_assert_eq(mcp_xdp_flow_read_batch(x, 1, count_flow, &s), 1);
+	cr_expect_eq(s.n, 1);
+	cr_expect_eq(s.v.pkts[dir_up], 1);
+	cr_expect_eq(s.v.pkts[!dir_up], 1);
+	cr_expect_eq(s.v.bytes[dir_up], up->ip_len);
+	cr_expect_eq(s.v.bytes[!dir_up], down->ip_len);
+	cr_expect_neq(s.v.last_ns, 0);
+	cr_expect_eq(s.v.sub_idx, 7);
+
+	/* inline mode: bypassed flows go on to the stack */
+	cr_assert_eq(mcp_xdp_config_read(x, &cfg), 0);
+	cfg.flags |= MCP_CFG_F_INLINE;
+	cr_assert_eq(bpf_map_update_elem(mcp_xdp_map_fd(x, MCP_XMAP_CONFIG), &zero, &cfg, 0), 0);
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_PASS);
+	cr_expect_eq(d[XDP_STAT(BYPASSED)], 1);
+
+	cr_assert_eq(mcp_xdp_flow_remove(x, &k), 0);
+	cr_expect_eq(run(up->data, up->len, NULL, NULL), XDP_REDIRECT);
+}
+
+Test(xdp, batch_readback_many_flows)
+{
+	struct flow_seen s = { 0 };
+	struct mcp_flow_key k;
+	struct mcp_ip a, b;
+	int i;
+
+	for (i = 0; i < 700; i++) {
+		mcp_ip_parse(&a, "10.9.0.1");
+		mcp_ip_parse(&b, "10.9.0.2");
+		mcp_flow_key_make(&k, &a, &b, (uint16_t)(1000 + i), 80, 6, 0);
+		cr_assert_eq(mcp_xdp_flow_install(x, &k, 1), 0);
+	}
+	cr_expect_eq(mcp_xdp_flow_read_batch(x, 64, count_flow, &s), 700);
+	cr_expect_eq(s.n, 700);
+}
+
+Test(xdp, no_socket_on_queue_passes)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up");
+	int64_t d[MCP_STATS__MAX];
+
+	cr_assert_eq(mcp_xdp_xsk_set(x, 0, -1), 0);
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_PASS);
+	cr_expect_eq(d[XDP_STAT(NO_XSK)], 1);
+	cr_expect_eq(d[XDP_STAT(PASSED)], 1);
+}
+
+static int got_capture(void *ctx, void *data, size_t size)
+{
+	const struct mcp_capture_hdr *h = data;
+	const struct frame *f = frame("gtpu_v4_tcp_up");
+	int *n = ctx;
+
+	cr_assert_geq(size, sizeof(*h));
+	cr_expect_eq(h->wire_len, f->len);
+	cr_expect_eq(h->cap_len, f->len);
+	cr_expect_eq(size, sizeof(*h) + h->cap_len);
+	cr_expect_eq(h->meta.sub_idx, 7);
+	cr_expect(h->meta.flags & MCP_META_F_CAPTURE);
+	cr_expect_eq(memcmp((const uint8_t *)data + sizeof(*h), f->data, f->len), 0);
+	(*n)++;
+	return 0;
+}
+
+Test(xdp, capture_copies_to_ring)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up"), *other = frame("gtpu_qinq_pdu_v6");
+	struct ring_buffer *rb;
+	int64_t d[MCP_STATS__MAX];
+	int n = 0;
+
+	cr_assert_eq(mcp_xdp_capture_set(x, 7, MCP_CAPTURE_ON), 0);
+	rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_RING), got_capture, &n, NULL);
+	cr_assert(rb);
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_REDIRECT);
+	cr_expect_eq(d[XDP_STAT(CAPTURED)], 1);
+	run(other->data, other->len, NULL, NULL); /* subscriber 11: not captured */
+	cr_expect_eq(ring_buffer__consume(rb), 1);
+	cr_expect_eq(n, 1);
+	ring_buffer__free(rb);
+}
+
+Test(xdp, tunnel_update_drops_stale_and_remove)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
+	struct mcp_subscriber sub;
+	int64_t d[MCP_STATS__MAX];
+	struct mcp_sub_info info;
+	uint32_t idx = 7;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.id = 7;
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000007");
+	sub.ntunnels = 1;
+	sub.tunnels[0].teid = 0x1234;
+	sub.tunnels[0].dir = MCP_DIR_UP;
+	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
+	cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0); /* MODIFY: the downlink tunnel went away */
+	run_counted(down->data, down->len, d);
+	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1, "stale tunnel still installed");
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1);
+	cr_assert_eq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), &idx, &info), 0);
+	cr_expect_str_eq(info.imsi, "001010000000007");
+
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &sub, 0);
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1, "removed subscriber still resolves");
+	cr_expect_neq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), &idx, &info), 0);
+}
+
+Test(xdp, subscriber_index_beyond_map_refused)
+{
+	struct mcp_subscriber sub;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.id = 5000; /* maps sized 1024 */
+	cr_expect_eq(mcp_xdp_tunnel_update(x, &sub), -E2BIG);
+}
