@@ -70,7 +70,6 @@ struct mcp_mc_stats {
 };
 
 struct mcp_mc;
-struct mcp_radius_user;
 
 /* Fills the defaults above (host, port, period, ...). */
 void mcp_mc_cfg_defaults(struct mcp_mc_cfg *c);
@@ -111,6 +110,9 @@ void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r);
  * grace (stopped). Thread-safe, non-blocking. */
 void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip *ip,
 			const char *calling_station, int active, uint64_t ts_ms);
+/* Same, with the signature of mcp_radius_event_fn (radius.h; ctx = struct mcp_mc *). */
+void mcp_mc_on_radius_event(void *ctx, const char *name, const struct mcp_ip *ip,
+			    const char *calling_station, int active, uint64_t ts_ms);
 
 /* Startup: reads every active imsi.* fact (SCAN, every master in cluster mode) and restores
  * it into the session table (mcp_sessions_restore) and the local copy. Synchronous.
