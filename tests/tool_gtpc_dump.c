@@ -1,0 +1,224 @@
+/* tool_gtpc_dump.c - oracle dumper: decodes every GTP-C message (UDP or TCP port 2123) of a
+ * capture with mcp_gtpc_decode() and prints one JSON line per message, for comparison with
+ * tshark (tests/it_gtpc_oracle.py). TS 29.060 / TS 29.274 decoding is the library's; the
+ * minimal Ethernet / Linux SLL / SLL2 / raw IP, VLAN, IPv4/IPv6, UDP/TCP walk is done here,
+ * bounds-checked with struct mcp_rd, so the oracle does not depend on the frame decoder.
+ *
+ * Usage: tool_gtpc_dump FILE.pcap[ng]
+ */
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gtpc.h"
+#include "mcp_addr.h"
+#include "rd.h"
+
+#define DLT_SLL_  113
+#define DLT_SLL2_ 276
+
+static struct mcp_gtpc_msg msg;
+
+/* Link layer to the ethertype of the network layer; 0 if unusable. */
+static uint16_t link_walk(int dlt, struct mcp_rd *r)
+{
+	uint16_t et = 0;
+	int i;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		mcp_rd_skip(r, 12);
+		et = mcp_rd_be16(r);
+		break;
+	case DLT_SLL_:
+		mcp_rd_skip(r, 14);
+		et = mcp_rd_be16(r);
+		break;
+	case DLT_SLL2_:
+		et = mcp_rd_be16(r);
+		mcp_rd_skip(r, 18);
+		break;
+	case 101: /* LINKTYPE_RAW */
+	case 12:
+	case 14: {
+		uint8_t v = r->p < r->end ? r->p[0] >> 4 : 0;
+
+		return v == 4 ? 0x0800 : v == 6 ? 0x86dd : 0;
+	}
+	default:
+		return 0;
+	}
+	for (i = 0; i < 4 && (et == 0x8100 || et == 0x88a8); i++) {
+		mcp_rd_skip(r, 2);
+		et = mcp_rd_be16(r);
+	}
+	return r->err ? 0 : et;
+}
+
+/* IP + UDP/TCP: payload of a segment to or from port 2123 in *pl / *pll. */
+static int ip_walk(uint16_t et, struct mcp_rd *r, const uint8_t **pl, size_t *pll)
+{
+	uint8_t proto;
+	size_t iplen;
+
+	if (et == 0x0800) {
+		uint8_t vihl = mcp_rd_u8(r);
+		uint16_t tot, frag;
+		size_t hl = (size_t)(vihl & 0x0f) * 4;
+
+		mcp_rd_skip(r, 1);
+		tot = mcp_rd_be16(r);
+		mcp_rd_skip(r, 2);
+		frag = mcp_rd_be16(r);
+		mcp_rd_skip(r, 1);
+		proto = mcp_rd_u8(r);
+		mcp_rd_skip(r, 10);
+		if (r->err || hl < 20 || tot < hl || (frag & 0x3fff))
+			return -1;
+		mcp_rd_skip(r, hl - 20);
+		iplen = tot - hl;
+	} else if (et == 0x86dd) {
+		mcp_rd_skip(r, 4);
+		iplen = mcp_rd_be16(r);
+		proto = mcp_rd_u8(r);
+		mcp_rd_skip(r, 33);
+	} else {
+		return -1;
+	}
+	if (r->err)
+		return -1;
+	if (iplen < mcp_rd_left(r))
+		r->end = r->p + iplen;
+	if (proto == 17) {
+		uint16_t sp = mcp_rd_be16(r), dp = mcp_rd_be16(r);
+
+		mcp_rd_skip(r, 4);
+		if (r->err || (sp != 2123 && dp != 2123))
+			return -1;
+	} else if (proto == 6) {
+		uint16_t sp = mcp_rd_be16(r), dp = mcp_rd_be16(r);
+		uint8_t off;
+
+		mcp_rd_skip(r, 8);
+		off = mcp_rd_u8(r) >> 4;
+		mcp_rd_skip(r, 7);
+		if (r->err || off < 5 || (sp != 2123 && dp != 2123))
+			return -1;
+		mcp_rd_skip(r, (size_t)(off - 5) * 4);
+	} else {
+		return -1;
+	}
+	if (r->err || !mcp_rd_left(r))
+		return -1;
+	*pl = r->p;
+	*pll = mcp_rd_left(r);
+	return 0;
+}
+
+static void print_fteid(const struct mcp_gtpc_fteid *f, int bearer, int ebi, int *first)
+{
+	char a4[MCP_IP_STRLEN] = "", a6[MCP_IP_STRLEN] = "";
+
+	if (f->has_v4)
+		mcp_ip_str(&f->v4, a4);
+	if (f->has_v6)
+		mcp_ip_str(&f->v6, a6);
+	printf("%s{\"teid\":%u,\"v4\":\"%s\",\"v6\":\"%s\",\"iface\":%u,\"inst\":%u,"
+	       "\"bearer\":%d,\"ebi\":%d}",
+	       *first ? "" : ",", f->teid, a4, a6, f->iface, f->instance, bearer, ebi);
+	*first = 0;
+}
+
+static void print_msg(uint64_t frame, int idx, int rc)
+{
+	char u4[MCP_IP_STRLEN] = "", u6[MCP_IP_STRLEN] = "", g[2][MCP_IP_STRLEN] = { "", "" };
+	int i, j, first = 1;
+
+	if (rc < 0) {
+		printf("{\"frame\":%llu,\"idx\":%d,\"version\":%u,\"err\":\"%s\"}\n",
+		       (unsigned long long)frame, idx, msg.version,
+		       mcp_gtpc_bad_reason_name(msg.bad_reason));
+		return;
+	}
+	if (msg.has_ue_v4)
+		mcp_ip_str(&msg.ue_v4, u4);
+	if (msg.has_ue_v6)
+		mcp_ip_str(&msg.ue_v6, u6);
+	for (i = 0; i < msg.ngsn && i < 2; i++)
+		mcp_ip_str(&msg.gsn[i], g[i]);
+	printf("{\"frame\":%llu,\"idx\":%d,\"version\":%u,\"type\":%u,\"seq\":%u,\"teid\":%u,"
+	       "\"imsi\":\"%s\",\"msisdn\":\"%s\",\"imei\":\"%s\",\"apn\":\"%s\",\"ue_v4\":\"%s\","
+	       "\"ue_v6\":\"%s\",\"cause\":%d,\"lbi\":%d,\"rat\":%d,\"unknown_ies\":%u,",
+	       (unsigned long long)frame, idx, msg.version, msg.type, msg.seq, msg.teid, msg.imsi,
+	       msg.msisdn, msg.imei, msg.apn, u4, u6, msg.has_cause ? msg.cause : -1,
+	       msg.has_lbi ? msg.lbi : -1, msg.has_rat ? msg.rat : -1, msg.unknown_ies);
+	if (msg.version == 1)
+		printf("\"teid_data\":%lld,\"teid_ctrl\":%lld,\"gsn\":[\"%s\",\"%s\"],\"ngsn\":%u,",
+		       msg.has_teid_data ? (long long)msg.teid_data : -1LL,
+		       msg.has_teid_ctrl ? (long long)msg.teid_ctrl : -1LL, g[0], g[1], msg.ngsn);
+	printf("\"fteids\":[");
+	if (msg.version == 2)
+		for (i = 0; i < msg.nctrl; i++)
+			print_fteid(&msg.ctrl[i], -1, -1, &first);
+	for (i = 0; i < msg.nbearers; i++)
+		for (j = 0; j < msg.bearers[i].nfteid; j++)
+			print_fteid(&msg.bearers[i].fteid[j], i, msg.bearers[i].ebi, &first);
+	printf("],\"ebis\":[");
+	for (i = 0; i < msg.nbearers; i++)
+		printf("%s%u", i ? "," : "", msg.bearers[i].ebi);
+	printf("],\"bearer_causes\":[");
+	for (i = 0, first = 1; msg.version == 2 && i < msg.nbearers; i++) {
+		if (!msg.bearers[i].has_cause)
+			continue;
+		printf("%s%u", first ? "" : ",", msg.bearers[i].cause);
+		first = 0;
+	}
+	printf("]}\n");
+}
+
+int main(int argc, char **argv)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const uint8_t *data;
+	uint64_t frame = 0;
+	pcap_t *pc;
+	int dlt;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FILE.pcap\n", argv[0]);
+		return 2;
+	}
+	pc = pcap_open_offline(argv[1], errbuf);
+	if (!pc) {
+		fprintf(stderr, "%s: %s\n", argv[1], errbuf);
+		return 1;
+	}
+	dlt = pcap_datalink(pc);
+	while (pcap_next_ex(pc, &h, &data) == 1) {
+		struct mcp_rd r = mcp_rd_init(data, h->caplen);
+		const uint8_t *pl;
+		size_t left;
+		uint16_t et;
+		int idx, rc;
+
+		frame++;
+		et = link_walk(dlt, &r);
+		if (!et || ip_walk(et, &r, &pl, &left) < 0)
+			continue;
+		for (idx = 0; idx < 2 && left; idx++) {
+			rc = mcp_gtpc_decode(pl, left, &msg);
+			print_msg(frame, idx, rc);
+			if (rc < 0 || msg.version != 2 || !msg.piggyback)
+				break;
+			pl += rc;
+			left -= (size_t)rc;
+			if (!left)
+				printf("{\"frame\":%llu,\"idx\":%d,\"version\":2,\"err\":\"%s\"}\n",
+				       (unsigned long long)frame, idx + 1,
+				       mcp_gtpc_bad_reason_name(MCP_GTPC_BAD_BAD_PIGGYBACK));
+		}
+	}
+	pcap_close(pc);
+	return 0;
+}
