@@ -7,7 +7,8 @@ lengths of the layers scapy built), never the output of a decoder. Layers scapy 
 builds loosely (GTP-U optional fields and extension chains, SLL2, NULL/LOOP headers) are
 built by hand from the specs (TS 29.281 5.1/5.2, TS 38.415 5.5.2).
 
-Usage: /usr/bin/python3 tests/gen_decode_cases.py [OUT]  (deterministic output)
+Usage: /usr/bin/python3 tests/gen_decode_cases.py [--seeds fuzz/seeds/decode] [OUT]
+(deterministic output)
 """
 import os
 import struct
@@ -557,9 +558,33 @@ def build_frag(g):
                                  reason="FRAG_DROPPED")], frag_dropped=1)
 
 
+SEEDS = ["eth_ip4_tcp", "qinq_88a8", "mpls_2labels_ip4", "pppoe_ip4", "ip6_hbh_rt_dst_tcp",
+         "gtpu_ext_chain", "gtpu_outer_ip6", "gtpu_inner_ip6", "gtpu_echo_req", "gtpc_v1",
+         "sctp", "ip4_options_tcp_options"]
+
+
+def write_seeds(g, d):
+    """A few whole Ethernet frames and fragments as fuzzing seeds (fuzz/seeds/decode/)."""
+    os.makedirs(d, exist_ok=True)
+    for name, dlt, b, wire, ts, exp in g.cases:
+        if name in SEEDS:
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(b)
+    for sname, _, _, frames, _ in g.seqs:
+        if sname in ("gtpu_outer_frag", "v6_hbh_frag", "gtpu_inner_frag"):
+            for name, dlt, b, wire, ts, exp in frames:
+                with open(os.path.join(d, "%s_%s" % (sname, name)), "wb") as f:
+                    f.write(b)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "data", "decode_cases.h")
+    args = sys.argv[1:]
+    seeds = None
+    if len(args) >= 2 and args[0] == "--seeds":
+        seeds = args[1]
+        args = args[2:]
+    out = args[0] if args else os.path.join(here, "data", "decode_cases.h")
     g = Gen()
     build_link(g)
     build_ip_l4(g)
@@ -568,6 +593,8 @@ def main():
     build_frag(g)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     emit(g, out)
+    if seeds:
+        write_seeds(g, seeds)
     print("%d cases, %d sequences -> %s" % (len(g.cases), len(g.seqs), out))
 
 
