@@ -18,6 +18,9 @@ and compares EXACTLY with the generator's expectations:
     rejected creates and unanswered requests must never show an active session.
 Env: BUILD (default build), SCN_SUBSCRIBERS (default 300; 120 under MCP_SAN), SCN_SEED,
 SCN_KEEP=dir to keep the files. Exit 0 = pass; otherwise prints a readable diff.
+Also checks that the generator is deterministic (same seed twice, same bytes).
+`it_scenario.py --check PCAP EXPECT FLOWS SESSIONS` only compares existing files
+(tools/demo.sh uses it on the bundled demo capture).
 """
 
 import collections
@@ -273,7 +276,37 @@ def check_sessions(exp, lines):
 				"%s v%d: %s" % (imsi, sub["gtp_version"], "; ".join(d)))
 	return errs
 
+def compare(pcap, expf, flows, sess):
+	"""Prints the differences between mcprobe's output files and the expectations.
+	Returns the number of problems."""
+	exp = json.load(open(expf))
+	nfail = 0
+	recs, bad = read_jsonl(flows, "flows")
+	nfail += fail_list("unparsable flow JSON lines", bad)
+	slines, bad = read_jsonl(sess, "sessions")
+	nfail += fail_list("unparsable session JSON lines", bad)
+	print("scenario: %d subscribers, %d frames, %d expected flows; mcprobe wrote %d flow "
+	      "records, %d session lines" % (exp["meta"]["subscribers"], exp["meta"]["frames"],
+					   len(exp["flows"]), len(recs), len(slines)))
+	for title, items in sorted(check_flows(exp, recs).items()):
+		nfail += fail_list(title, items)
+	nfail += fail_list("per-IMSI totals differ (want->got)", check_imsi_totals(exp, recs))
+	for title, items in sorted(check_sessions(exp, slines).items()):
+		nfail += fail_list(title, items)
+	if not nfail:
+		print("all %d flows, %d IMSI totals and %d subscribers match" % (
+			len(exp["flows"]), len(exp["imsi_totals"]), len(exp["subscribers"])))
+	return nfail
+
+def generate(pcap, expf, nsub, seed):
+	subprocess.run(["/usr/bin/python3", os.path.join(HERE, "gen_scenario.py"), "--out", pcap,
+			"--expect", expf, "--subscribers", str(nsub), "--seed", str(seed)],
+		       check=True)
+
 def main():
+	if len(sys.argv) == 6 and sys.argv[1] == "--check":
+		# it_scenario.py --check PCAP EXPECT FLOWS SESSIONS: compare existing files
+		return 1 if compare(*sys.argv[2:6]) else 0
 	build = os.environ.get("BUILD", "build")
 	mcprobe = os.path.join(ROOT, build, "mcprobe") if not os.path.isabs(build) else \
 		os.path.join(build, "mcprobe")
@@ -288,34 +321,28 @@ def main():
 	os.makedirs(tmp, exist_ok=True)
 	pcap, expf = os.path.join(tmp, "scn.pcap"), os.path.join(tmp, "scn.json")
 	flows, sess = os.path.join(tmp, "flows.json"), os.path.join(tmp, "sessions.json")
-	subprocess.run(["/usr/bin/python3", os.path.join(HERE, "gen_scenario.py"), "--out", pcap,
-			"--expect", expf, "--subscribers", str(nsub), "--seed", str(seed)],
-		       check=True)
-	exp = json.load(open(expf))
+	generate(pcap, expf, nsub, seed)
+	nfail = 0
+	# the generator is deterministic: same seed, same bytes
+	generate(pcap + ".2", expf + ".2", 20, seed)
+	generate(pcap + ".3", expf + ".3", 20, seed)
+	if open(pcap + ".2", "rb").read() != open(pcap + ".3", "rb").read() or \
+	   open(expf + ".2", "rb").read() != open(expf + ".3", "rb").read():
+		print("FAIL: gen_scenario.py is not deterministic for seed %d" % seed)
+		nfail += 1
+	for f in (pcap + ".2", pcap + ".3", expf + ".2", expf + ".3"):
+		os.unlink(f)
 	cmd = [mcprobe, "-r", pcap, "--flows-json", flows, "--sessions-json", sess]
 	p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
 	if p.returncode != 0:
 		print("FAIL: %s exited %d\nstderr: %s" % (" ".join(cmd), p.returncode,
 							 p.stderr.decode(errors="replace")[-2000:]))
 		return 1
-	nfail = 0
-	recs, bad = read_jsonl(flows, "flows")
-	nfail += fail_list("unparsable flow JSON lines", bad)
-	slines, bad = read_jsonl(sess, "sessions")
-	nfail += fail_list("unparsable session JSON lines", bad)
-	print("scenario: %d subscribers, %d frames, %d expected flows; mcprobe wrote %d flow "
-	      "records, %d session lines" % (nsub, exp["meta"]["frames"], len(exp["flows"]),
-					   len(recs), len(slines)))
-	for title, items in sorted(check_flows(exp, recs).items()):
-		nfail += fail_list(title, items)
-	nfail += fail_list("per-IMSI totals differ (want->got)", check_imsi_totals(exp, recs))
-	for title, items in sorted(check_sessions(exp, slines).items()):
-		nfail += fail_list(title, items)
+	nfail += compare(pcap, expf, flows, sess)
 	if nfail:
 		print("it_scenario: %d problems (files kept in %s)" % (nfail, tmp))
 		return 1
-	print("it_scenario: all %d flows, %d IMSI totals and %d subscribers match" % (
-		len(exp["flows"]), len(exp["imsi_totals"]), len(exp["subscribers"])))
+	print("it_scenario: pass")
 	if not keep:
 		for f in (pcap, expf, flows, sess):
 			os.unlink(f)
