@@ -419,3 +419,8 @@ void mcp_radius_get_stats(struct mcp_radius_users *u, struct mcp_radius_stats *s
 	*st = u->st;
 	pthread_rwlock_unlock(&u->lock);
 }
+
+const struct mcp_radius_stats *mcp_radius_stats(const struct mcp_radius_users *u)
+{
+	return &u->st;
+}

@@ -96,5 +96,7 @@ int mcp_radius_user_by_ip(struct mcp_radius_users *u, const struct mcp_ip *ip, c
 int mcp_radius_ip_by_user(struct mcp_radius_users *u, const char *name, struct mcp_ip *ip);
 
 void mcp_radius_get_stats(struct mcp_radius_users *u, struct mcp_radius_stats *st);
+/* The live counters (no copy, no lock: for a final report once traffic has stopped). */
+const struct mcp_radius_stats *mcp_radius_stats(const struct mcp_radius_users *u);
 
 #endif /* MCP_RADIUS_H */
