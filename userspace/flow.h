@@ -45,6 +45,7 @@ struct mcp_flow {
 	uint32_t teid[2];       /* [0] uplink TEID, [1] downlink TEID; 0 = not seen */
 	uint32_t sub_id;        /* session table id when MCP_FLOWF_HAS_SUB */
 	char imsi[16];          /* kept so the record names the subscriber after it is removed */
+	char *user;             /* RADIUS user owning the up side when the flow began (heap) */
 	uint64_t pkts[2], bytes[2];
 	uint64_t first_ms, last_ms, close_ms;
 	struct mcp_ip outer_src, outer_dst;

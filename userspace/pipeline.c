@@ -9,6 +9,7 @@
 #include "dpi.h"
 #include "json_out.h"
 #include "log.h"
+#include "radius.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -24,6 +25,7 @@ struct mcp_pipeline {
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
+	struct mcp_radius_users *radius;
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
 	uint64_t frames, frame_bytes;
@@ -43,6 +45,8 @@ void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg)
 	cfg->sessions.delete_grace_ms = 60000;
 	cfg->sessions.handover_grace_ms = 5000;
 	cfg->sessions.transaction_timeout_ms = 10000;
+	cfg->radius.port = 1813;
+	cfg->radius.max_users = 1000000;
 	mcp_worker_cfg_defaults(&cfg->worker);
 }
 
@@ -55,6 +59,20 @@ static void on_session_event(void *ctx, enum mcp_session_event ev,
 		mcp_json_out_session(p->sessions_out, mcp_session_event_name(ev), sub);
 	for (int i = 0; i < p->nlisteners; i++)
 		p->listeners[i].fn(p->listeners[i].ctx, ev, sub, ts_ms);
+}
+
+static void on_radius_event(void *ctx, const char *user, const struct mcp_ip *ip,
+			    const char *calling_station, int active, uint64_t ts_ms)
+{
+	struct mcp_pipeline *p = ctx;
+
+	if (p->mc)
+		mcp_mc_radius_user(p->mc, user, ip, calling_station, active, ts_ms);
+}
+
+static int radius_user_by_ip(void *ctx, const struct mcp_ip *ip, char *name, size_t len)
+{
+	return mcp_radius_user_by_ip(ctx, ip, name, len);
 }
 
 int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn, void *ctx)
@@ -81,6 +99,7 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	struct mcp_pipeline *p = calloc(1, sizeof(*p));
 	struct mcp_session_cfg scfg = cfg->sessions;
 	struct mcp_worker_cfg wcfg = cfg->worker;
+	struct mcp_radius_cfg rcfg = cfg->radius;
 
 	if (!p)
 		return NULL;
@@ -110,7 +129,16 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 				mcp_info("microcloud: reloaded %d sessions\n", n);
 		}
 	}
+	rcfg.on_event = on_radius_event;
+	rcfg.event_ctx = p;
+	p->radius = mcp_radius_users_create(&rcfg);
+	if (!p->radius) {
+		mcp_err("out of memory creating the RADIUS user table\n");
+		goto err;
+	}
 	wcfg.sessions = p->sessions;
+	wcfg.user_by_ip = radius_user_by_ip;
+	wcfg.user_ctx = p->radius;
 	wcfg.nexporters = 0;
 	if (p->flows_out)
 		wcfg.exporters[wcfg.nexporters++] =
@@ -144,6 +172,8 @@ void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, u
 		p->kind_counts[kind]++;
 	switch (kind) {
 	case MCP_PKT_USER:
+		if (mcp_radius_match(p->radius, &pkt))
+			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
 		mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
@@ -202,6 +232,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_worker_destroy(p->worker);
 	mcp_mc_destroy(p->mc);
 	mcp_sessions_destroy(p->sessions);
+	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
 	free(p);
 }
@@ -230,6 +261,7 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
 	const struct mcp_session_stats *ss = mcp_sessions_stats(p->sessions);
 	const struct mcp_dpi *dpi = mcp_worker_dpi(p->worker);
+	struct mcp_radius_stats rsv, *rs = &rsv;
 	uint64_t malformed = 0;
 	char name[32];
 
@@ -290,6 +322,15 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	for (int t = 0; t < 256; t++) {
 		snprintf(name, sizeof(name), "gtpv2-c type %d", t);
 		print_counter(f, name, ss->v2_msgs[t]);
+	}
+	mcp_radius_get_stats(p->radius, rs);
+	if (rs->requests || rs->malformed) {
+		fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64
+			   ", interim %" PRIu64 ", stop %" PRIu64 "), users %" PRIu64 "\n",
+			rs->requests, rs->starts, rs->interims, rs->stops, rs->users);
+		fprintf(f, "  radius malformed             %" PRIu64 "\n", rs->malformed);
+		for (int i = 0; i < MCP_RADIUS_BAD__MAX; i++)
+			print_counter(f, mcp_radius_malformed_name(i), rs->malformed_reason[i]);
 	}
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);

@@ -9,6 +9,7 @@
 
 #include "decode.h"
 #include "microcloud.h"
+#include "radius.h"
 #include "session.h"
 #include "worker.h"
 
@@ -16,6 +17,7 @@ struct mcp_pipeline_cfg {
 	struct mcp_decoder_cfg decoder;
 	struct mcp_session_cfg sessions; /* on_event is the pipeline's own */
 	struct mcp_worker_cfg worker;    /* sessions and exporters are filled in by the pipeline */
+	struct mcp_radius_cfg radius;    /* on_event is the pipeline's own */
 	const char *flows_json;          /* NULL = no flow records file */
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */

@@ -64,6 +64,8 @@ err:
 static void release_flow(void *ctx, struct mcp_flow *f)
 {
 	mcp_dpi_release(&f->dpi);
+	free(f->user);
+	f->user = NULL;
 }
 
 void mcp_worker_destroy(struct mcp_worker *w)
@@ -105,7 +107,6 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 {
 	struct mcp_flow_record r;
 	const struct mcp_flow_key *k = &f->key;
-	const char *user;
 
 	memset(&r, 0, sizeof(r));
 	r.ip_version = f->ip_version;
@@ -139,8 +140,8 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		mcp_dpi_fill_record(w->dpi, &f->dpi, &r);
 	}
 	fill_subscriber(w, f, &r);
-	if (w->cfg.user_by_ip && (user = w->cfg.user_by_ip(w->cfg.user_ctx, &r.src_ip)))
-		snprintf(r.user, sizeof(r.user), "%s", user);
+	if (f->user)
+		snprintf(r.user, sizeof(r.user), "%s", f->user);
 	for (int i = 0; i < w->cfg.nexporters; i++)
 		w->cfg.exporters[i].flow(w->cfg.exporters[i].ctx, &r);
 	w->stats.flows_exported++;
@@ -151,8 +152,24 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 static void end_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
 {
 	export_flow(w, f, why);
-	mcp_dpi_release(&f->dpi);
+	release_flow(NULL, f);
 	mcp_flow_table_remove(w->flows, f);
+}
+
+/* Fixed networks: a RADIUS user owning either address becomes the flow's up side. The name is
+ * taken now, so a record names who had the address when the flow began. */
+static void classify_fixed_user(struct mcp_worker *w, struct mcp_flow *f,
+				const struct mcp_pkt *pkt, int src_is_a)
+{
+	char name[MCP_HOST_LEN];
+
+	if (w->cfg.user_by_ip(w->cfg.user_ctx, &pkt->src, name, sizeof(name)) != 1) {
+		if (w->cfg.user_by_ip(w->cfg.user_ctx, &pkt->dst, name, sizeof(name)) != 1)
+			return;
+		f->up_is_a = (uint8_t)!src_is_a;
+	}
+	f->dir_known = 1;
+	f->user = strdup(name); /* NULL on OOM: the record just lacks the user */
 }
 
 /* Decides the up side and the subscriber of a new flow. */
@@ -165,6 +182,8 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	uint8_t dir;
 
 	f->up_is_a = (uint8_t)src_is_a; /* default: the initiator is up */
+	if (w->cfg.user_by_ip && pkt->tunnel == MCP_TUN_NONE)
+		classify_fixed_user(w, f, pkt, src_is_a);
 	if (!s)
 		return;
 	if (pkt->tunnel == MCP_TUN_GTPU &&

@@ -6,6 +6,7 @@
 #ifndef MCP_WORKER_H
 #define MCP_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pkt.h"
@@ -21,8 +22,8 @@ struct mcp_worker_cfg {
 	uint32_t linger_ms;        /* after both FINs or a RST (default 2000) */
 	int dpi;                   /* run nDPI (default on) */
 	struct mcp_sessions *sessions; /* subscriber lookups; may be NULL */
-	/* Fixed-network user lookup by IP (RADIUS); may be NULL. */
-	const char *(*user_by_ip)(void *ctx, const struct mcp_ip *ip);
+	/* Fixed-network user lookup by IP (RADIUS): 1 found (copied into name), 0 not; may be NULL. */
+	int (*user_by_ip)(void *ctx, const struct mcp_ip *ip, char *name, size_t len);
 	void *user_ctx;
 	struct mcp_exporter exporters[MCP_MAX_EXPORTERS];
 	int nexporters;
