@@ -38,7 +38,7 @@
 #define LIVE_TICK_MS     100  /* pipeline expiry at least this often */
 #define LIVE_POLL_MS     50
 #define LIVE_RING_SLOTS  8192 /* per socket thread */
-#define LIVE_SLOT_BYTES  (MCP_XSK_FRAME_SIZE - 256)
+#define LIVE_SLOT_BYTES  (MCP_XSK_FRAME_SIZE - 256) /* the most a UMEM chunk can hold */
 
 struct live_iface {
 	const char *name;

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# bench/bench_live.sh - live capture throughput: mcprobe -i (XDP + AF_XDP) against softflowd -i
+# (libpcap), on the same tcpreplay --topspeed replay into a veth pair of a private namespace.
+#
+# The capture is bench/gen_bench_pcap's (GTPv2-C sessions then GTP-U flows, >= 1M frames by
+# default), cached in $BUILD/bench/ like bench/run.sh does. For each probe: start it on the
+# veth, replay the file with tcpreplay --topspeed -K into the peer, wait until the counters
+# settle, stop it. Prints per probe: offered rate (tcpreplay), frames seen, loss, bypass share
+# (XDP counters; mcprobe only), CPU seconds of the probe process, and CPU seconds of the whole
+# machine during the replay (XDP runs in softirq context, not in the probe's own time).
+# Nothing is asserted: the exit status only reports a failed run.
+#
+# Env: BUILD (build), BENCH_FRAMES (1000000), BENCH_SUBS (10000), BENCH_CONC (4000),
+# BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
+# BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate).
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+B=$BUILD/bench
+FRAMES=${BENCH_FRAMES:-1000000}
+SUBS=${BENCH_SUBS:-10000}
+CONC=${BENCH_CONC:-4000}
+WORKERS=${BENCH_LIVE_WORKERS:-1}
+TXQ=${BENCH_LIVE_TXQ:-1}
+RATE=(--topspeed)
+[ -n "${BENCH_LIVE_PPS:-}" ] && RATE=(--pps "$BENCH_LIVE_PPS")
+MCP=$BUILD/mcprobe
+
+die() {
+	echo "bench_live: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root"
+for t in ip ethtool nsenter tcpreplay softflowd softflowctl; do
+	command -v "$t" >/dev/null || die "missing tool: $t"
+done
+[ -x "$MCP" ] || die "$MCP not built (make BUILD=$BUILD)"
+mkdir -p "$B"
+if [ ! -x "$B/gen_bench_pcap" ] || [ bench/gen_bench_pcap.c -nt "$B/gen_bench_pcap" ]; then
+	${CC:-gcc} -O2 -o "$B/gen_bench_pcap" bench/gen_bench_pcap.c || die "cannot build gen_bench_pcap"
+fi
+PCAP=$B/bench-$FRAMES-$SUBS-$CONC.pcap
+if [ ! -f "$PCAP" ]; then
+	echo "bench_live: generating $PCAP ..."
+	"$B/gen_bench_pcap" -o "$PCAP" -n "$FRAMES" -s "$SUBS" -c "$CONC" >"$PCAP.info" || die "generator failed"
+fi
+
+ID=$$
+NS=mcpbench$ID
+IF=mbl${ID}a
+PEER=mbl${ID}b
+TMP=$(mktemp -d)
+PID=
+
+cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	if [ -d "/sys/fs/bpf/mcprobe/$IF" ]; then
+		rm -f "/sys/fs/bpf/mcprobe/$IF"/*
+		rmdir "/sys/fs/bpf/mcprobe/$IF"
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$NS" || die "ip netns add"
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip link add "$IF" numtxqueues 2 numrxqueues 2 type veth peer name "$PEER" numtxqueues 2 \
+	numrxqueues 2 || die "ip link add"
+ip link set "$IF" netns "$NS" && ip link set "$PEER" netns "$NS" || die "ip link set netns"
+ip -n "$NS" link set lo up
+ip -n "$NS" link set "$IF" up && ip -n "$NS" link set "$PEER" up || die "link up"
+ip netns exec "$NS" ethtool -L "$PEER" tx "$TXQ" || die "ethtool -L $PEER tx $TXQ"
+INNS=(nsenter --net=/run/netns/"$NS")
+
+proc_cpu() { # pid -> utime+stime in clock ticks
+	awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+sys_busy() { # all CPUs, busy jiffies (user nice system irq softirq steal)
+	awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+HZ=$(getconf CLK_TCK)
+
+# replay -> sets OFFERED_PPS, SENT, PROC_CPU_S, SYS_CPU_S
+replay() {
+	local c0 s0 c1 s1 out
+	c0=$(proc_cpu "$PID")
+	s0=$(sys_busy)
+	out=$(ip netns exec "$NS" tcpreplay -K "${RATE[@]}" -i "$PEER" "$PCAP" 2>&1) || die "tcpreplay: $out"
+	sleep 1 # let the probe drain its rings
+	c1=$(proc_cpu "$PID")
+	s1=$(sys_busy)
+	SENT=$(echo "$out" | awk '/Actual:/{print $2; exit}')
+	OFFERED_PPS=$(echo "$out" | awk '/Rated:/{for (i = 1; i < NF; i++) if ($(i + 1) ~ /^pps/) print $i; exit}')
+	PROC_CPU_S=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN{printf "%.2f", (b - a) / hz}')
+	SYS_CPU_S=$(awk -v a="$s0" -v b="$s1" -v hz="$HZ" 'BEGIN{printf "%.2f", (b - a) / hz}')
+}
+
+wait_exit() { # pid, seconds
+	local i
+	for i in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+row() { # name sent offered seen bypass proc_cpu sys_cpu
+	local loss
+	loss=$(awk -v s="$2" -v n="$4" 'BEGIN{printf "%.2f%%", s ? 100 * (s - n) / s : 0}')
+	printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" "$1" "$2" "$3" "$4" "$loss" "$5" "$6" "$7"
+}
+
+echo "bench_live: $PCAP ($(cat "$PCAP.info" 2>/dev/null)), $TXQ sending queue(s), 2 RX queues, ${RATE[*]}"
+echo "bench_live: cpu_proc_s = the probe process; cpu_all_s = busy time of every CPU during the replay"
+echo "            (XDP and the veth run in softirq, outside the probe; includes unrelated load)"
+printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss bypass \
+	cpu_proc_s cpu_all_s
+
+# --- mcprobe -i ---
+"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" --flows-json /dev/null \
+	--sessions-json /dev/null --stats >"$TMP/mcp.out" 2>"$TMP/mcp.err" &
+PID=$!
+for _ in $(seq 1 100); do
+	grep -q "live capture running" "$TMP/mcp.err" && break
+	kill -0 "$PID" 2>/dev/null || die "mcprobe did not start: $(cat "$TMP/mcp.err")"
+	sleep 0.1
+done
+replay
+kill -INT "$PID"
+wait_exit "$PID" 60 || die "mcprobe did not stop"
+wait "$PID" || die "mcprobe exit status $?: $(tail -3 "$TMP/mcp.err")"
+PID=
+seen=$(awk '/^  packets /{print $2}' "$TMP/mcp.err")
+xrx=$(sed -n 's/.*live: xdp rx \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
+byp=$(sed -n 's/.*bypassed \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
+bshare=$(awk -v r="${xrx:-0}" -v b="${byp:-0}" 'BEGIN{printf "%.1f%%", r ? 100 * b / r : 0}')
+row "mcprobe -i (w=$WORKERS)" "$SENT" "$OFFERED_PPS" "${seen:-0}" "$bshare" "$PROC_CPU_S" "$SYS_CPU_S"
+grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
+
+# --- softflowd -i ---
+"${INNS[@]}" softflowd -d -i "$IF" -n 127.0.0.1:9 -p "$TMP/sf.pid" -c "$TMP/sf.ctl" \
+	-m 1000000 -B 67108864 >"$TMP/sf.out" 2>&1 &
+PID=$!
+for _ in $(seq 1 50); do
+	[ -S "$TMP/sf.ctl" ] && break
+	kill -0 "$PID" 2>/dev/null || die "softflowd did not start: $(cat "$TMP/sf.out")"
+	sleep 0.1
+done
+replay
+softflowctl -c "$TMP/sf.ctl" statistics >"$TMP/sf.stats" 2>&1
+softflowctl -c "$TMP/sf.ctl" shutdown >/dev/null 2>&1 || kill -TERM "$PID"
+wait_exit "$PID" 30 || kill -KILL "$PID"
+PID=
+seen=$(awk -F': *' '/[Pp]ackets processed/{print $2; exit}' "$TMP/sf.stats")
+[ -n "$seen" ] || seen=$(awk '/received by pcap/{print $NF; exit}' "$TMP/sf.stats")
+row "softflowd -i" "$SENT" "$OFFERED_PPS" "${seen:-?}" "-" "$PROC_CPU_S" "$SYS_CPU_S"
+grep -i -E "packets|pcap" "$TMP/sf.stats" | head -5 | sed 's/^/    /'
+exit 0
