@@ -220,6 +220,18 @@ static int dec_l2(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_rd *r, 
 	return not_ip(d, pkt);
 }
 
+/* Clears *pkt. A 136-byte memset compiles to `rep stosq`, about a quarter of the fast path's
+ * time; 64-byte pieces compile to vector stores. */
+static inline void pkt_zero(struct mcp_pkt *pkt)
+{
+	uint8_t *p = (uint8_t *)pkt;
+
+	_Static_assert(sizeof(*pkt) > 128 && sizeof(*pkt) <= 192, "adjust pkt_zero");
+	memset(p, 0, 64);
+	memset(p + 64, 0, 64);
+	memset(p + 128, 0, sizeof(*pkt) - 128);
+}
+
 int mcp_decode(struct mcp_decoder *d, int dlt, const uint8_t *frame, uint32_t caplen,
 	       uint32_t wire_len, uint64_t ts_us, struct mcp_pkt *pkt)
 {
@@ -228,7 +240,7 @@ int mcp_decode(struct mcp_decoder *d, int dlt, const uint8_t *frame, uint32_t ca
 	uint16_t et;
 	int v = 0, rc = MCP_DEC_CONT;
 
-	memset(pkt, 0, sizeof(*pkt));
+	pkt_zero(pkt);
 	pkt->ts_us = ts_us;
 	pkt->wire_len = wire_len;
 

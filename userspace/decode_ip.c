@@ -18,6 +18,16 @@
 
 #include "decode_int.h"
 
+/* mcp_ip_from_v4() built in a register and stored once: the GTP-U path reads the address
+ * back as 16 bytes (outer_src), and piecewise stores would stall that load. */
+static inline void ip_from_v4(struct mcp_ip *dst, const uint8_t *v4)
+{
+	struct mcp_ip t = { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff } };
+
+	memcpy(t.b + 12, v4, 4);
+	*dst = t;
+}
+
 /* Tunnel context of an inner fragment: which GTP-U tunnel carried it. */
 static uint32_t tun_ctx(const struct mcp_pkt *pkt)
 {
@@ -86,8 +96,8 @@ static int dec_ip4(struct mcp_decoder *d, struct mcp_pkt *pkt, const uint8_t *p,
 	d->st.layer[MCP_LAYER_IPV4]++;
 	pkt->ip_version = 4;
 	pkt->l4_proto = proto;
-	mcp_ip_from_v4(&pkt->src, src);
-	mcp_ip_from_v4(&pkt->dst, dst);
+	ip_from_v4(&pkt->src, src);
+	ip_from_v4(&pkt->dst, dst);
 	avail = mcp_min_u32(caplen, tot);
 
 	if (frag & 0x3fff) {
