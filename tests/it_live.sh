@@ -13,7 +13,7 @@
 #   - SIGINT: exit 0, XDP detached, pins removed;
 #   - flow records (per 5-tuple totals of packets/bytes, subscriber, tunnel fields) and session
 #     records equal those of the offline run;
-#   - unknown interface: exit 2;
+#   - unknown interface, missing privileges: one line, exit 2;
 #   - all of it with 1 and 2 socket threads, and once over a program attached by mcp-load
 #     (reused; left attached and pinned at exit).
 # Needs root, iproute2, nsenter, tcpreplay, bpftool, editcap/mergecap/capinfos (tshark).
@@ -91,6 +91,18 @@ INNS=(nsenter --net=/run/netns/"$NS")
 rc=$?
 [ $rc -eq 2 ] || fail "unknown interface: exit $rc, expected 2"
 grep -q "no such network interface" "$TMP/unknown.err" || fail "unknown interface message: $(cat "$TMP/unknown.err")"
+[ "$(wc -l <"$TMP/unknown.err")" -eq 1 ] || fail "unknown interface: not one line: $(cat "$TMP/unknown.err")"
+
+# --- without privileges ---
+if command -v setpriv >/dev/null; then
+	"${INNS[@]}" setpriv --reuid=65534 --regid=65534 --clear-groups "$MCP" -i lo 2>"$TMP/priv.err"
+	rc=$?
+	[ $rc -eq 2 ] || fail "unprivileged: exit $rc, expected 2"
+	grep -q "permission denied" "$TMP/priv.err" || fail "unprivileged message: $(cat "$TMP/priv.err")"
+	[ "$(wc -l <"$TMP/priv.err")" -eq 1 ] || fail "unprivileged: not one line: $(cat "$TMP/priv.err")"
+else
+	fail "missing tool: setpriv (util-linux)"
+fi
 
 # One live run with W socket threads: start, checks while running, replay, stop, compare.
 run_live() {
