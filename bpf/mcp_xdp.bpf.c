@@ -257,7 +257,7 @@ static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 sub_idx)
 	dir &= 1;
 	__sync_fetch_and_add(&fv->pkts[dir], 1);
 	__sync_fetch_and_add(&fv->bytes[dir], pi->ip_len);
-	fv->last_ns = bpf_ktime_get_ns();
+	fv->last_ns = bpf_ktime_get_coarse_ns(); /* jiffies resolution is enough for expiry */
 	return 1;
 }
 

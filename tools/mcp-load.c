@@ -167,6 +167,10 @@ static int report(const char *what, const char *ifname, int err)
 		mcp_err("%s: %s is already attached (pins in %s/%s): detach it first\n", what,
 			ifname, MCP_PIN_ROOT, ifname);
 		return 2;
+	case -EPROTO: /* open_pinned said which ABI */
+		mcp_err("%s: stale pins in %s/%s: run 'mcp-load detach %s' and attach again\n", what,
+			MCP_PIN_ROOT, ifname, ifname);
+		return 2;
 	case -ENOENT:
 		mcp_err("%s: nothing attached on %s (no pins in %s/%s)\n", what, ifname,
 			MCP_PIN_ROOT, ifname);
