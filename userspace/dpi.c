@@ -19,6 +19,9 @@
 #define DPI_MAX_TCP_PKTS 80
 #define DPI_MAX_UDP_PKTS 24
 #define DPI_MAX_OTHER_PKTS 8
+/* Packets still fed after the verdict while nDPI hopes for metadata (TLS certificate, DNS
+ * answer, HTTP response): they arrive within a few packets or not at all. */
+#define DPI_MAX_EXTRA_PKTS 6
 
 struct mcp_dpi {
 	struct ndpi_detection_module_struct *ndpi;
@@ -133,11 +136,10 @@ int mcp_dpi_feed(struct mcp_dpi *d, struct mcp_dpi_flow *f, uint8_t proto, const
 	f->pkts++;
 	d->stats.packets_fed++;
 	if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
-		dpi_set_verdict(f, p);
-		/* Keep feeding while nDPI can still extract metadata (TLS certificate, DNS
-		 * answer, HTTP response), within the same packet budget. */
+		dpi_set_verdict(f, p); /* extra packets may refine it (e.g. a certificate) */
+		/* Keep feeding while nDPI can still extract metadata, within a small budget. */
 		if (!ndpi_extra_dissection_possible(d->ndpi, f->ndpi) ||
-		    f->pkts >= dpi_max_pkts(proto)) {
+		    ++f->extra > DPI_MAX_EXTRA_PKTS || f->pkts >= dpi_max_pkts(proto)) {
 			d->stats.flows_classified++;
 			dpi_done(d, f);
 			return 1;

@@ -26,6 +26,7 @@ struct mcp_dpi_flow {
 	uint16_t app, master, category;
 	uint8_t done;
 	uint8_t pkts;                  /* packets fed so far (bounded by the give-up limits) */
+	uint8_t extra;                 /* packets fed after the verdict, for metadata */
 };
 
 struct mcp_dpi_stats {

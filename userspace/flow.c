@@ -3,7 +3,9 @@
  * Flows live in one slab allocated up front (pages are touched only as flows are used, so
  * RSS follows the real flow count); the index is a power-of-two array of (hash, slot) pairs
  * at most half full, probed linearly and compacted by backward shift on removal, so lookups
- * never meet tombstones. Nothing here allocates per packet.
+ * never meet tombstones. The index starts small and doubles with the flow count: sized for
+ * the table's bound it would spread a few thousand live flows over megabytes and every
+ * lookup would miss the cache. Nothing here allocates per packet except those doublings.
  */
 #include "flow.h"
 
@@ -26,6 +28,7 @@ struct mcp_flow_table {
 	struct mcp_flow *flows;
 	struct flow_slot *slots;
 	uint32_t mask;          /* slots - 1 */
+	uint32_t max_mask;      /* the index never needs more than 2 x max_flows slots */
 	uint32_t max_flows;
 	uint32_t used_hw;       /* flows[0..used_hw) have been handed out at least once */
 	uint32_t free_head;     /* free list through flow.next */
@@ -36,19 +39,20 @@ struct mcp_flow_table {
 struct mcp_flow_table *mcp_flow_table_create(uint32_t max_flows)
 {
 	struct mcp_flow_table *t = calloc(1, sizeof(*t));
-	uint64_t nslots = 16;
+	uint64_t max_slots = 16;
 
 	if (!t || !max_flows)
 		goto err;
-	while (nslots < 2ull * max_flows)
-		nslots <<= 1;
-	if (nslots > UINT32_MAX)
+	while (max_slots < 2ull * max_flows)
+		max_slots <<= 1;
+	if (max_slots > UINT32_MAX)
 		goto err;
+	t->max_mask = (uint32_t)(max_slots - 1);
+	t->mask = (max_slots < 1024 ? (uint32_t)max_slots : 1024) - 1;
 	t->flows = calloc(max_flows, sizeof(*t->flows));
-	t->slots = calloc(nslots, sizeof(*t->slots));
+	t->slots = calloc(t->mask + 1ull, sizeof(*t->slots));
 	if (!t->flows || !t->slots)
 		goto err;
-	t->mask = (uint32_t)(nslots - 1);
 	t->max_flows = max_flows;
 	t->free_head = MCP_FLOW_NONE;
 	t->lru.head = t->lru.tail = MCP_FLOW_NONE;
@@ -156,14 +160,45 @@ static struct flow_list *flow_list_of(struct mcp_flow_table *t, const struct mcp
 	return (f->flags & MCP_FLOWF_CLOSING) ? &t->closing : &t->lru;
 }
 
+static void slots_place(struct flow_slot *slots, uint32_t mask, uint32_t hash, uint32_t idx1)
+{
+	uint32_t i;
+
+	for (i = hash & mask; slots[i].idx1; i = (i + 1) & mask)
+		;
+	slots[i].hash = hash;
+	slots[i].idx1 = idx1;
+}
+
+/* Doubles the index when it would pass half full; on allocation failure it stays as it is
+ * (longer probes, still correct, since it never exceeds one entry per slot). */
+static void slots_grow(struct mcp_flow_table *t)
+{
+	uint32_t nmask = t->mask * 2 + 1;
+	struct flow_slot *ns;
+
+	if ((t->count + 1) * 2ull <= t->mask + 1ull || t->mask >= t->max_mask)
+		return;
+	ns = calloc(nmask + 1ull, sizeof(*ns));
+	if (!ns)
+		return;
+	for (uint64_t i = 0; i <= t->mask; i++)
+		if (t->slots[i].idx1)
+			slots_place(ns, nmask, t->slots[i].hash, t->slots[i].idx1);
+	free(t->slots);
+	t->slots = ns;
+	t->mask = nmask;
+}
+
 struct mcp_flow *mcp_flow_table_insert(struct mcp_flow_table *t, const struct mcp_flow_key *k,
 				       uint32_t hash)
 {
 	struct mcp_flow *f;
-	uint32_t idx, i;
+	uint32_t idx;
 
-	if (t->count >= t->max_flows)
+	if (t->count >= t->max_flows || t->count >= t->mask) /* keep one slot empty */
 		return NULL;
+	slots_grow(t);
 	if (t->free_head != MCP_FLOW_NONE) {
 		idx = t->free_head;
 		t->free_head = t->flows[idx].next;
@@ -174,10 +209,7 @@ struct mcp_flow *mcp_flow_table_insert(struct mcp_flow_table *t, const struct mc
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->hash = hash;
-	for (i = hash & t->mask; t->slots[i].idx1; i = (i + 1) & t->mask)
-		;
-	t->slots[i].hash = hash;
-	t->slots[i].idx1 = idx + 1;
+	slots_place(t->slots, t->mask, hash, idx + 1);
 	t->count++;
 	list_append(t, &t->lru, f);
 	return f;
