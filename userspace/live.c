@@ -479,6 +479,7 @@ static void run_loop(struct live *lv)
 	uint64_t next_tick = mono_ms() + LIVE_TICK_MS, next_status = mono_ms() + 1000;
 	uint64_t last_status = mono_ms();
 	struct pollfd pfd[MCP_DEF_MAX_QUEUES * 8];
+	unsigned int idle = 0;
 	int npfd = 0;
 
 	if (lv->nthr == 0) {
@@ -502,9 +503,11 @@ static void run_loop(struct live *lv)
 			if (!got)
 				poll(pfd, npfd, LIVE_POLL_MS);
 		} else {
+			/* The rings have no wakeup: back off from 20 us to 1 ms while idle. */
 			got = drain_rings(lv, LIVE_RX_BUDGET * 4);
-			if (!got)
-				usleep(100);
+			idle = got ? 0 : idle + 1;
+			if (idle)
+				usleep(idle < 50 ? 20 * idle : 1000);
 		}
 		now = mono_ms();
 		if (now >= next_tick) {

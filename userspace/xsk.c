@@ -195,6 +195,7 @@ static int xsk_take_meta(uint8_t *frame, uint64_t addr, struct mcp_meta *meta)
 unsigned int mcp_xsk_rx(struct mcp_xsk *x, unsigned int budget, mcp_xsk_frame_fn fn, void *ctx)
 {
 	uint32_t idx_rx = 0, idx_fill = 0, n, i;
+	uint64_t bytes = 0, with_meta = 0;
 
 	n = xsk_ring_cons__peek(&x->rx, budget, &idx_rx);
 	if (!n) {
@@ -212,15 +213,18 @@ unsigned int mcp_xsk_rx(struct mcp_xsk *x, unsigned int budget, mcp_xsk_frame_fn
 		if (addr + d->len > x->area_len)
 			continue; /* cannot happen with a sane kernel; never read outside */
 		frame = xsk_umem__get_data(x->area, addr);
-		x->rx_frames++;
-		x->rx_bytes += d->len;
+		bytes += d->len;
 		if (xsk_take_meta(frame, addr, &meta)) {
-			x->with_meta++;
+			with_meta++;
 			fn(ctx, frame, d->len, &meta);
 		} else {
 			fn(ctx, frame, d->len, NULL);
 		}
 	}
+	/* One writer (this thread); the status line reads them from another thread. */
+	__atomic_store_n(&x->rx_frames, x->rx_frames + n, __ATOMIC_RELAXED);
+	__atomic_store_n(&x->rx_bytes, x->rx_bytes + bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&x->with_meta, x->with_meta + with_meta, __ATOMIC_RELAXED);
 	/* Every frame we own is either in the fill ring or being handed back right now, so the
 	 * fill ring (sized for all frames) always has room for n. */
 	while (xsk_ring_prod__reserve(&x->fill, n, &idx_fill) != n)
@@ -242,9 +246,9 @@ int mcp_xsk_stats_read(const struct mcp_xsk *x, struct mcp_xsk_stats *st)
 	socklen_t len = sizeof(ks);
 
 	memset(st, 0, sizeof(*st));
-	st->rx_frames = x->rx_frames;
-	st->rx_bytes = x->rx_bytes;
-	st->with_meta = x->with_meta;
+	st->rx_frames = __atomic_load_n(&x->rx_frames, __ATOMIC_RELAXED);
+	st->rx_bytes = __atomic_load_n(&x->rx_bytes, __ATOMIC_RELAXED);
+	st->with_meta = __atomic_load_n(&x->with_meta, __ATOMIC_RELAXED);
 	memset(&ks, 0, sizeof(ks));
 	if (getsockopt(xsk_socket__fd(x->sock), SOL_XDP, XDP_STATISTICS, &ks, &len))
 		return -errno;
