@@ -14,6 +14,7 @@ addresses/ports of the headers around it. Checked per file:
 Differences by design are listed below with their reason. Exit 0 = pass.
 """
 import collections
+import concurrent.futures
 import glob
 import os
 import subprocess
@@ -42,10 +43,6 @@ FIELDS = ["frame.number", "frame.protocols", "gtp.message", "gtp.teid", "ip.src"
           "ipv6.src", "ipv6.dst", "udp.srcport", "udp.dstport", "tcp.srcport", "tcp.dstport"]
 
 failures = []
-
-
-def fail(msg):
-    failures.append(msg)
 
 
 def tshark(path):
@@ -100,12 +97,15 @@ def decode(path):
 
 
 def check_file(path):
+    """Returns (T-PDU count, summary line, failure messages) for one capture."""
+    errs = []
+    fail = errs.append
     name = os.path.basename(path)
     ours, layers, malformed = decode(path)
     ts = tshark(path)
     if len(ours) != len(ts):
         fail("%s: %d frames decoded, tshark has %d" % (name, len(ours), len(ts)))
-        return
+        return None, "", errs
     known_bad = KNOWN_MALFORMED.get(name, {})
     not_tpdu = NOT_TPDU.get(name, set())
     teids_ts, teids_ours = collections.Counter(), collections.Counter()
@@ -190,10 +190,17 @@ def check_file(path):
         fail("%s: GTPU_TPDU counter %s, tshark %d" % (name, layers.get("GTPU_TPDU"), n_tpdu))
     if layers.get("GTPC") != n_gtpc:
         fail("%s: GTPC counter %s, tshark %d" % (name, layers.get("GTPC"), n_gtpc))
-    print("%-48s frames %5d  T-PDU %4d  GTP-C %4d  GTP-U signalling %2d  TEIDs %3d  "
-          "reassembled %3d" % (name, len(ts), n_tpdu, n_gtpc, n_sig, len(teids_ts),
-                               layers.get("REASSEMBLED", 0)))
-    return n_tpdu
+    line = "%-48s frames %5d  T-PDU %4d  GTP-C %4d  GTP-U signalling %2d  TEIDs %3d  " \
+        "reassembled %3d" % (name, len(ts), n_tpdu, n_gtpc, n_sig, len(teids_ts),
+                             layers.get("REASSEMBLED", 0))
+    return n_tpdu, line, errs
+
+
+def check_file_safe(path):
+    try:
+        return check_file(path)
+    except Exception as e:  # noqa: BLE001 - report and go on with the next file
+        return None, "", ["%s: %s" % (os.path.basename(path), e)]
 
 
 def main():
@@ -210,17 +217,18 @@ def main():
         print("expected the captures in %s, found %d" % (PCAPS, len(files)))
         return 1
     tpdu = {}
-    for f in files:
-        try:
-            tpdu[os.path.basename(f)] = check_file(f)
-        except Exception as e:  # noqa: BLE001 - report and go on with the next file
-            fail("%s: %s" % (os.path.basename(f), e))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as ex:
+        for f, (n, line, errs) in zip(files, ex.map(check_file_safe, files)):
+            tpdu[os.path.basename(f)] = n
+            if line:
+                print(line)
+            failures.extend(errs)
     # Figures from the capture manifest (tshark 4.0 with reassembly).
     for name, want in (("zeek-gtp1_gn_normal_incl_fragmentation.pcap", 68),
                        ("zeek-gtp2_different_udp_port.pcap", 78), ("open5gs-volte.pcapng", 268),
                        ("arkime-gtp-iphone.pcap", 106), ("ndpi-zoom.pcap", 81)):
         if tpdu.get(name) != want:
-            fail("%s: %s T-PDUs, manifest says %d" % (name, tpdu.get(name), want))
+            failures.append("%s: %s T-PDUs, manifest says %d" % (name, tpdu.get(name), want))
     for m in failures:
         print("FAIL", m)
     print("%d files, %d failures" % (len(files), len(failures)))
