@@ -18,7 +18,8 @@ and compares EXACTLY with the generator's expectations:
     rejected creates and unanswered requests must never show an active session.
 Env: BUILD (default build), SCN_SUBSCRIBERS (default 300; 120 under MCP_SAN), SCN_SEED,
 SCN_KEEP=dir to keep the files. Exit 0 = pass; otherwise prints a readable diff.
-Also checks that the generator is deterministic (same seed twice, same bytes).
+Also checks that the generator is deterministic (same seed twice, same bytes) and that
+tshark decodes its capture without malformed frames or expert warnings (but TCP RSTs).
 `it_scenario.py --check PCAP EXPECT FLOWS SESSIONS` only compares existing files
 (tools/demo.sh uses it on the bundled demo capture).
 """
@@ -332,6 +333,16 @@ def main():
 		nfail += 1
 	for f in (pcap + ".2", pcap + ".3", expf + ".2", expf + ".3"):
 		os.unlink(f)
+	# the capture must decode cleanly in Wireshark (hand-encoded GTP-C IE lengths)
+	t = subprocess.run(["tshark", "-r", pcap, "-Y",
+			    "_ws.malformed || _ws.expert.severity >= error || "
+			    "(_ws.expert.severity >= warning && !(tcp.flags.reset == 1))",
+			    "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message"],
+			   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+	if t.returncode != 0 or t.stdout.strip():
+		print("FAIL: tshark finds malformed frames or warnings in the scenario "
+		      "(rc %d):\n%s" % (t.returncode, t.stdout.decode()[:2000]))
+		nfail += 1
 	cmd = [mcprobe, "-r", pcap, "--flows-json", flows, "--sessions-json", sess]
 	p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
 	if p.returncode != 0:
