@@ -50,6 +50,8 @@ TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 # Test helper programs (oracle dumpers and the like): tests/tool_*.c, not run by themselves.
 TESTTOOL_SRCS := $(wildcard tests/tool_*.c)
 TESTTOOLS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TESTTOOL_SRCS))
+BENCH_SRCS := $(wildcard bench/bench_*.c)
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZERS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 HDRS := $(wildcard include/*.h userspace/*.h userspace/*/*.h bpf/*.h)
@@ -102,6 +104,12 @@ $(BUILD)/tests/tool_%: tests/tool_%.c $(LIB) $(HDRS)
 	@$(if $(Q),echo "  TOOL    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
+# Micro-benchmarks (control plane, XDP cost, Redis writer): plain programs on libmcp.
+$(BUILD)/bench/bench_%: bench/bench_%.c $(LIB) $(HDRS) $(BPF_OBJS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibench $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+
 # libFuzzer targets: clang, ASan+UBSan, linked against the library sources directly.
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(@D)
@@ -121,7 +129,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 BUILD=build-san SAN=1 OPT=-O1 all tests
 	$(Q)BUILD=$(BUILD) SAN_BUILD=build-san bash tests/run_all.sh
 
-bench: deps all
+bench: deps all $(BENCHES)
 	$(Q)BUILD=$(BUILD) bash bench/run.sh
 
 demo: deps all
