@@ -108,7 +108,7 @@ $(BUILD)/tests/tool_%: tests/tool_%.c $(LIB) $(HDRS)
 $(BUILD)/bench/bench_%: bench/bench_%.c $(LIB) $(HDRS) $(BPF_OBJS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  BENCH   $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -Ibench $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Ibench -Itests $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -o $@
 
 # libFuzzer targets: clang, ASan+UBSan, linked against the library sources directly.
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS)
