@@ -182,6 +182,8 @@ int mcp_gtpc_is_response(uint8_t version, uint8_t type);
 int mcp_gtpc_cause_accepted(uint8_t version, uint8_t cause);
 enum mcp_gtpc_iface_role mcp_gtpc_iface_role(uint8_t iface);
 const char *mcp_gtpc_bad_reason_name(enum mcp_gtpc_bad_reason r);
+/* "Create Session Request", ...; NULL for a type mcprobe does not name (gtpc_names.c). */
+const char *mcp_gtpc_msg_name(uint8_t version, uint8_t type);
 
 /* Shared IE helpers (gtpc_ie.c). */
 /* TBCD digits (TS 29.002 / 23.003) into out (size outsz, NUL-terminated); filler 0xf ends.

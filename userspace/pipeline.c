@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dpi.h"
+#include "gtpc.h"
 #include "json_out.h"
 #include "log.h"
 #include "radius.h"
@@ -252,7 +253,7 @@ struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p)
 static void print_counter(FILE *f, const char *name, uint64_t v)
 {
 	if (v)
-		fprintf(f, "    %-28s %" PRIu64 "\n", name, v);
+		fprintf(f, "    %-34s %" PRIu64 "\n", name, v);
 }
 
 void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
@@ -315,14 +316,20 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  gtp-c malformed              %" PRIu64 "\n", ss->malformed);
 	fprintf(f, "  gtp-c unknown IEs / msgs     %" PRIu64 " / %" PRIu64 "\n", ss->unknown_ies,
 		ss->unknown_msgs);
-	for (int t = 0; t < 256; t++) {
-		snprintf(name, sizeof(name), "gtpv1-c type %d", t);
-		print_counter(f, name, ss->v1_msgs[t]);
+	for (int v = 1; v <= 2; v++) {
+		for (int t = 0; t < 256; t++) {
+			const char *mn = mcp_gtpc_msg_name((uint8_t)v, (uint8_t)t);
+			char lname[64];
+
+			if (mn)
+				snprintf(lname, sizeof(lname), "v%d %s", v, mn);
+			else
+				snprintf(lname, sizeof(lname), "v%d type %d", v, t);
+			print_counter(f, lname, v == 1 ? ss->v1_msgs[t] : ss->v2_msgs[t]);
+		}
 	}
-	for (int t = 0; t < 256; t++) {
-		snprintf(name, sizeof(name), "gtpv2-c type %d", t);
-		print_counter(f, name, ss->v2_msgs[t]);
-	}
+	for (int i = 0; i < MCP_GTPC_BAD__MAX; i++)
+		print_counter(f, mcp_gtpc_bad_reason_name(i), ss->malformed_reason[i]);
 	mcp_radius_get_stats(p->radius, rs);
 	if (rs->requests || rs->malformed) {
 		fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64
