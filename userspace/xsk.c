@@ -41,6 +41,8 @@ struct mcp_xsk {
 	uint32_t queue;
 	int zerocopy;
 	uint64_t rx_frames, rx_bytes, with_meta;
+	uint64_t *stash;  /* chunks received and done with, not yet back in the fill ring */
+	uint32_t nstash;
 };
 
 _Static_assert((MCP_XSK_FRAME_SIZE & (MCP_XSK_FRAME_SIZE - 1)) == 0, "frame size power of 2");
@@ -72,7 +74,7 @@ static int xsk_fill_all(struct mcp_xsk *x)
 static int xsk_try_bind(struct mcp_xsk *x, const char *ifname, uint16_t mode_flag)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = MCP_XSK_NUM_FRAMES,
+		.fill_size = MCP_XSK_NUM_FRAMES * 2, /* room even when the kernel publishes late */
 		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
 		.frame_size = MCP_XSK_FRAME_SIZE,
 		.frame_headroom = 0,
@@ -115,6 +117,9 @@ int mcp_xsk_create(const char *ifname, uint32_t queue, int force_copy, struct mc
 	if (!x)
 		return -ENOMEM;
 	x->queue = queue;
+	x->stash = calloc(MCP_XSK_NUM_FRAMES, sizeof(*x->stash));
+	if (!x->stash)
+		goto err;
 	x->area_len = (size_t)MCP_XSK_NUM_FRAMES * MCP_XSK_FRAME_SIZE;
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
@@ -159,6 +164,7 @@ void mcp_xsk_destroy(struct mcp_xsk *x)
 	xsk_teardown(x);
 	if (x->area)
 		munmap(x->area, x->area_len);
+	free(x->stash);
 	free(x);
 }
 
@@ -192,18 +198,34 @@ static int xsk_take_meta(uint8_t *frame, uint64_t addr, struct mcp_meta *meta)
 	return 1;
 }
 
+/* Gives the stashed chunks back to the kernel, as many as the fill ring takes now. The kernel
+ * publishes its fill-ring consumer index lazily, so the ring can look full for a while even
+ * though it is sized for every chunk: never wait for it, keep the rest for the next call. */
+static void xsk_refill(struct mcp_xsk *x)
+{
+	uint32_t idx = 0, n, i;
+
+	if (!x->nstash)
+		return;
+	n = xsk_prod_nb_free(&x->fill, x->nstash);
+	if (n > x->nstash)
+		n = x->nstash;
+	if (!n || xsk_ring_prod__reserve(&x->fill, n, &idx) != n)
+		return;
+	for (i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = x->stash[--x->nstash];
+	xsk_ring_prod__submit(&x->fill, n);
+}
+
 unsigned int mcp_xsk_rx(struct mcp_xsk *x, unsigned int budget, mcp_xsk_frame_fn fn, void *ctx)
 {
-	uint32_t idx_rx = 0, idx_fill = 0, n, i;
+	uint32_t idx_rx = 0, n, i;
 	uint64_t bytes = 0, with_meta = 0;
 
+	xsk_refill(x);
 	n = xsk_ring_cons__peek(&x->rx, budget, &idx_rx);
-	if (!n) {
-		/* The driver may sleep until it is told fresh fill entries exist. */
-		if (xsk_ring_prod__needs_wakeup(&x->fill))
-			recvfrom(xsk_socket__fd(x->sock), NULL, 0, MSG_DONTWAIT, NULL, NULL);
-		return 0;
-	}
+	if (!n)
+		return 0; /* callers poll() when a round is empty: that wakes a sleeping driver */
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx_rx + i);
 		uint64_t addr = xsk_umem__extract_addr(d->addr);
@@ -225,18 +247,14 @@ unsigned int mcp_xsk_rx(struct mcp_xsk *x, unsigned int budget, mcp_xsk_frame_fn
 	__atomic_store_n(&x->rx_frames, x->rx_frames + n, __ATOMIC_RELAXED);
 	__atomic_store_n(&x->rx_bytes, x->rx_bytes + bytes, __ATOMIC_RELAXED);
 	__atomic_store_n(&x->with_meta, x->with_meta + with_meta, __ATOMIC_RELAXED);
-	/* Every frame we own is either in the fill ring or being handed back right now, so the
-	 * fill ring (sized for all frames) always has room for n. */
-	while (xsk_ring_prod__reserve(&x->fill, n, &idx_fill) != n)
-		;
 	for (i = 0; i < n; i++) {
 		uint64_t addr = xsk_ring_cons__rx_desc(&x->rx, idx_rx + i)->addr;
 
-		*xsk_ring_prod__fill_addr(&x->fill, idx_fill + i) =
+		x->stash[x->nstash++] =
 			xsk_umem__extract_addr(addr) & ~(uint64_t)(MCP_XSK_FRAME_SIZE - 1);
 	}
-	xsk_ring_prod__submit(&x->fill, n);
 	xsk_ring_cons__release(&x->rx, n);
+	xsk_refill(x);
 	return n;
 }
 

@@ -47,7 +47,8 @@ uint32_t mcp_xsk_queue(const struct mcp_xsk *x);
 int mcp_xsk_is_zerocopy(const struct mcp_xsk *x);
 
 /* Takes up to budget frames from the RX ring, calls fn on each, refills. Returns the number
- * of frames handled (0 when the ring is empty). Never blocks. */
+ * of frames handled (0 when the ring is empty). Never blocks; when a round over all sockets
+ * returns 0, poll() their fds: that also wakes drivers waiting for XDP_RING_NEED_WAKEUP. */
 unsigned int mcp_xsk_rx(struct mcp_xsk *x, unsigned int budget, mcp_xsk_frame_fn fn, void *ctx);
 
 /* Userspace counters plus the kernel's XDP_STATISTICS for this socket. 0 or -errno. */
