@@ -345,6 +345,16 @@ def write(outdir, cases):
     wrpcap(os.path.join(outdir, "gtpc_cases.pcap"), pkts)
 
 
+def write_seeds(seeddir, cases):
+    """libFuzzer seeds: byte 0 = direction/time control (see fuzz/fuzz_gtpc_v*.c)."""
+    for name, b, src, *_ in cases:
+        d = os.path.join(seeddir, "gtpc_v" + name[1])
+        os.makedirs(d, exist_ok=True)
+        ctl = 0x03 if src in (MME, SGSN, SGSN2) else 0x02
+        with open(os.path.join(d, name + ".bin"), "wb") as f:
+            f.write(bytes([ctl]) + b)
+
+
 def check(outdir, cases):
     """tshark: no expert error/malformed in any frame; key fields as built."""
     pcap = os.path.join(outdir, "gtpc_cases.pcap")
@@ -370,6 +380,8 @@ if __name__ == "__main__":
                                                "data")
     cases = build()
     write(outdir, cases)
+    if not args:
+        write_seeds(os.path.join(os.path.dirname(outdir), "..", "fuzz", "seeds"), cases)
     if "--check" in sys.argv:
         n = check(outdir, cases)
         print("%d cases, %d flagged by tshark" % (len(cases), n))

@@ -10,6 +10,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,7 +149,14 @@ struct mcp_sess_ent *mcp_sess_alloc(struct mcp_sessions *s, const char *imsi)
 		e = mcp_sess_ent(s, id);
 	}
 	gen = e->gen + 1;
-	memset(e, 0, sizeof(*e));
+	/* clear the identity part only: tunnel and index arrays are valid up to their counts,
+	 * and the entry is cold memory (each cache line written costs a miss) */
+	memset(&e->sub, 0, offsetof(struct mcp_subscriber, tunnels));
+	memset(e->sub.ctrl_teid, 0, sizeof(e->sub.ctrl_teid));
+	e->sub.last_change_ms = 0;
+	e->sub.deleted_ms = 0;
+	e->nctrl = 0;
+	e->nue = 0;
 	e->gen = gen;
 	e->used = 1;
 	e->sub.id = id;
@@ -384,6 +392,43 @@ void mcp_sess_mark_deleted(struct mcp_sessions *s, struct mcp_sess_ent *e, uint6
 	mcp_sess_emit(s, MCP_EV_DETACH, e, ts_ms);
 }
 
+static void mcp_prefetch_fteid(struct mcp_sessions *s, struct mcp_htab *t,
+			       const struct mcp_gtpc_fteid *f)
+{
+	struct mcp_teid_key k;
+
+	if (!f->has_v4 && !f->has_v6)
+		return;
+	mcp_teid_key(&k, f->teid, f->has_v4 ? &f->v4 : &f->v6);
+	mcp_htab_prefetch(t, &k);
+}
+
+/* The index slots an exchange will touch are independent: start loading them all at once,
+ * so that the cache misses of a large table overlap instead of adding up. */
+static void mcp_sess_prefetch(struct mcp_sessions *s, const struct mcp_gtpc_msg *req,
+			      const struct mcp_gtpc_msg *rsp)
+{
+	const struct mcp_gtpc_msg *m[2] = { req, rsp };
+	char key[MCP_IMSI_LEN];
+	int i, b, f;
+
+	if (req->imsi[0]) {
+		mcp_imsi_key(key, req->imsi);
+		mcp_htab_prefetch(&s->by_imsi, key);
+	}
+	for (i = 0; i < 2; i++) {
+		for (f = 0; f < m[i]->nctrl; f++)
+			mcp_prefetch_fteid(s, &s->by_ctrl, &m[i]->ctrl[f]);
+		for (b = 0; b < m[i]->nbearers; b++)
+			for (f = 0; f < m[i]->bearers[b].nfteid; f++)
+				mcp_prefetch_fteid(s, &s->by_tunnel, &m[i]->bearers[b].fteid[f]);
+		if (m[i]->has_ue_v4)
+			mcp_htab_prefetch(&s->by_ue, &m[i]->ue_v4);
+		if (m[i]->has_ue_v6)
+			mcp_htab_prefetch(&s->by_ue, &m[i]->ue_v6);
+	}
+}
+
 /* ---- transactions ----------------------------------------------------------------------- */
 
 static struct mcp_txn *mcp_txn_at(struct mcp_sessions *s, uint32_t idx)
@@ -515,6 +560,7 @@ static void mcp_txn_response(struct mcp_sessions *s, const struct mcp_gtpc_msg *
 		s->stats.rejected_responses++;
 	} else {
 		s->stats.accepted_exchanges++;
+		mcp_sess_prefetch(s, &t->req, m);
 		mcp_sess_apply(s, &t->req, m, &t->key.req_ip, &t->key.rsp_ip, ts_ms);
 	}
 	mcp_txn_release(s, t, idx);

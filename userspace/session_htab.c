@@ -16,6 +16,21 @@ static inline uint32_t mcp_htab_hash(const struct mcp_htab *t, const void *key)
 	return v ? v : 1; /* 0 marks an empty slot */
 }
 
+static uint8_t *mcp_htab_alloc(uint32_t cap, uint32_t slot_size)
+{
+	size_t len = (size_t)cap * slot_size;
+	uint8_t *p = aligned_alloc(64, len < 64 ? 64 : len);
+
+	if (p)
+		memset(p, 0, len);
+	return p;
+}
+
+void mcp_htab_prefetch(const struct mcp_htab *t, const void *key)
+{
+	__builtin_prefetch(SLOT(t, mcp_htab_hash(t, key) & t->mask));
+}
+
 int mcp_htab_init(struct mcp_htab *t, uint32_t key_size, uint32_t capacity)
 {
 	uint32_t cap = 16;
@@ -23,10 +38,13 @@ int mcp_htab_init(struct mcp_htab *t, uint32_t key_size, uint32_t capacity)
 	while (cap < capacity && cap < (1u << 30))
 		cap <<= 1;
 	t->key_size = key_size;
-	t->slot_size = 8 + ((key_size + 3) & ~3u);
+	/* power-of-two slots on 64-byte aligned memory: a probe touches one cache line */
+	t->slot_size = 16;
+	while (t->slot_size < 8 + key_size)
+		t->slot_size <<= 1;
 	t->mask = cap - 1;
 	t->count = 0;
-	t->slots = calloc(cap, t->slot_size);
+	t->slots = mcp_htab_alloc(cap, t->slot_size);
 	return t->slots ? 0 : -ENOMEM;
 }
 
@@ -83,7 +101,7 @@ static int mcp_htab_grow(struct mcp_htab *t)
 	uint32_t i;
 
 	n.mask = t->mask * 2 + 1;
-	n.slots = calloc((size_t)n.mask + 1, t->slot_size);
+	n.slots = mcp_htab_alloc(n.mask + 1, t->slot_size);
 	if (!n.slots)
 		return -ENOMEM;
 	for (i = 0; i <= t->mask; i++) {
@@ -103,7 +121,7 @@ int mcp_htab_put(struct mcp_htab *t, const void *key, uint32_t val)
 {
 	uint32_t h = mcp_htab_hash(t, key);
 	uint8_t *s = mcp_htab_lookup(t, key, h);
-	uint8_t tmp[64 + 8];
+	uint8_t tmp[128];
 
 	if (s) {
 		memcpy(s + 4, &val, 4);

@@ -11,7 +11,7 @@ struct mcp_htab {
 	uint8_t *slots;
 	uint32_t mask;
 	uint32_t count;
-	uint32_t key_size;  /* multiple of 4 */
+	uint32_t key_size;  /* at most 120 bytes */
 	uint32_t slot_size;
 };
 
@@ -21,6 +21,8 @@ void mcp_htab_free(struct mcp_htab *t);
 uint32_t *mcp_htab_find(const struct mcp_htab *t, const void *key);
 /* Inserts or replaces. 0 or -ENOMEM. */
 int mcp_htab_put(struct mcp_htab *t, const void *key, uint32_t val);
+/* Starts loading the slot where key would live (batching independent lookups). */
+void mcp_htab_prefetch(const struct mcp_htab *t, const void *key);
 /* Removes key. 0 or -ENOENT. */
 int mcp_htab_del(struct mcp_htab *t, const void *key);
 
