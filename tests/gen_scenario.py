@@ -22,9 +22,13 @@ Control plane (hand-encoded, TS 29.060 / TS 29.274, checked once with tshark):
   * Delete followed by a re-attach of the same IMSI with a NEW UE IP and new TEIDs.
 
 User plane: GTP-U T-PDUs (uplink access -> core with the core TEID, downlink core -> access
-with the access TEID) carrying DNS query/response (real names), HTTP GET + 200, TLS with a
+with the access TEID; 10% of sessions use the S flag with sequence numbers) carrying DNS
+query/response (real names), HTTP GET + 200, TLS with a
 ClientHello carrying SNI + ServerHello + application data, IPv6 flows for IPv4v6 sessions,
-and an RTP-like UDP flow on dedicated/secondary bearers. Plus plain untunnelled traffic on
+and an RTP-like UDP flow on dedicated/secondary bearers. Also GTP-U that is not user
+traffic: End Markers to the old eNB after each X2 handover, and Echo Request/Response
+between every eNB and SGW-U every 10 s. And --unknown UEs (100.127.0.0/16) whose bearers
+were set up before the capture: GTP-U without GTP-C, so their flows have no IMSI. Plus plain untunnelled traffic on
 VLAN 100 (TCP/HTTP, TLS, DNS) between 192.168.1.0/24 clients and servers.
 
 Timing: subscriber i starts at T0 + i * --spacing seconds; every flow lasts < 8 s with gaps
@@ -123,6 +127,8 @@ class Attach:
 		self.t_ready = self.t_end = 0
 		self.forbidden = []   # (from, to) windows with no user packets (handover in flight)
 		self.sport = 40000
+		self.seqflag = False  # GTP-U with the S flag and sequence numbers
+		self.gtpu_seq = 0
 
 class Gen:
 	def __init__(self, args):
@@ -325,13 +331,17 @@ class Gen:
 			if att:
 				b = att.bearers[bearer_ebi]
 				ep = b.access_at(t)
+				sq = None
+				if att.seqflag:
+					att.gtpu_seq += 1
+					sq = att.gtpu_seq
 				if d == "up":
-					frame = self.fr.gtpu(ep[1], b.core_addr, b.core_teid, pkt)
+					frame = self.fr.gtpu(ep[1], b.core_addr, b.core_teid, pkt, sq)
 					fl["teid_up"] = b.core_teid
 					if fl["outer_src"] is None:
 						fl["outer_src"], fl["outer_dst"] = ep[1], b.core_addr
 				else:
-					frame = self.fr.gtpu(b.core_addr, ep[1], ep[2], pkt)
+					frame = self.fr.gtpu(b.core_addr, ep[1], ep[2], pkt, sq)
 					teid_downs.add(ep[2])
 			else:
 				eth = L.mac_for(dst if d == "up" else src) + \
@@ -456,8 +466,13 @@ class Gen:
 			for e in sorted(new_access)]
 		rsp = L.v2_msg(L.V2_MODIFY_BEARER_RSP, att.mme_c, seq, [L.v2_cause(16)] + rctx)
 		self.emit(t + 5000, self.fr.gtpc(SGW_C, MME, rsp))
-		for e, (enb, te) in new_access.items():
-			att.bearers[e].epochs.append((t + 5000, enb, te))
+		for e, (enb, te) in sorted(new_access.items()):
+			b = att.bearers[e]
+			if b.epochs:
+				# path switch: End Marker to the old eNB on the old tunnel (TS 29.281 7.3.2)
+				self.emit(t + 5500, self.fr.gtpu(b.core_addr, b.epochs[-1][1],
+								 b.epochs[-1][2], b"", mtype=0xFE))
+			b.epochs.append((t + 5000, enb, te))
 		att.forbidden.append((t - 1000, t + 6000))
 
 	def v2_dedicated(self, att, t):
@@ -598,6 +613,7 @@ class Gen:
 								  **({"dual": dual} if v2 else {}))
 		if att is None:
 			return
+		att.seqflag = r.random() < 0.1
 		life_end = t0 + (40 if delete else 60) * US
 		if extra and not (handover and not v2):
 			t = att.t_ready + 2 * US
@@ -654,6 +670,29 @@ class Gen:
 			self.add_flow(self.dns_flow(c, sp, "192.168.1.1", name, s4), t0,
 				      (17, c, sp, "192.168.1.1", 53), app="DNS", host=name, vlan=100)
 
+	def unsignalled(self, i, t0):
+		"""A bearer set up before the capture started: GTP-U only, no GTP-C, so no IMSI."""
+		sub = dict(imsi=None)
+		att = Attach(sub, 2, "100.127.%d.%d" % (i // 250, i % 250 + 2), None)
+		b = Bearer(5, self.rng.choice(SGW_U), self.teid())
+		b.epochs.append((t0 - US, self.rng.choice(ENBS), self.teid()))
+		att.bearers[5] = b
+		self.user_flows(att, t0, t0 + 20 * US)
+
+	def path_echo(self, t_end):
+		"""GTP-U path management: Echo Request/Response eNB <-> SGW-U every 10 s."""
+		t, seq = T0 + 500000, 1
+		while t < t_end:
+			for enb in ENBS:
+				for sgw in SGW_U:
+					req = b""
+					self.emit(t, self.fr.gtpu(enb, sgw, 0, req, seq=seq, mtype=1))
+					self.emit(t + 800, self.fr.gtpu(sgw, enb, 0, b"\x0e\x00", seq=seq,
+									mtype=2))
+					seq += 1
+					t += 1000
+			t += 10 * US
+
 	def run(self):
 		a = self.a
 		sp = int(a.spacing * US)
@@ -661,6 +700,9 @@ class Gen:
 			self.subscriber(i, T0 + i * sp + self.rng.randrange(sp // 2 + 1))
 		for i in range(a.plain):
 			self.plain(i, T0 + self.rng.randrange(max(1, a.subscribers * sp)))
+		for i in range(a.unknown):
+			self.unsignalled(i, T0 + self.rng.randrange(max(1, a.subscribers * sp)))
+		self.path_echo(max(f[0] for f in self.frames))
 		self.frames.sort(key=lambda x: (x[0], x[1]))
 		w = L.PcapWriter(a.out)
 		for ts, _, fr in self.frames:
@@ -695,11 +737,15 @@ def main():
 	p.add_argument("--expect", required=True, help="expected-results JSON to write")
 	p.add_argument("--subscribers", type=int, default=300)
 	p.add_argument("--plain", type=int, default=None, help="untunnelled flows (default N/10)")
+	p.add_argument("--unknown", type=int, default=None,
+		       help="UEs with GTP-U but no GTP-C in the capture (default N/50)")
 	p.add_argument("--spacing", type=float, default=0.2, help="seconds between attaches")
 	p.add_argument("--seed", type=int, default=1)
 	a = p.parse_args()
 	if a.plain is None:
 		a.plain = max(3, a.subscribers // 10)
+	if a.unknown is None:
+		a.unknown = max(1, a.subscribers // 50)
 	Gen(a).run()
 	return 0
 

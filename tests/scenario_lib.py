@@ -66,8 +66,13 @@ class Framer:
 		eth += b"\x08\x00"
 		return eth + hdr + udp + payload
 
-	def gtpu(self, src, dst, teid, inner):
-		g = struct.pack("!BBHI", 0x30, 0xFF, len(inner), teid)
+	def gtpu(self, src, dst, teid, inner, seq=None, mtype=0xFF):
+		"""GTP-U message (T-PDU by default); seq: S flag + sequence number."""
+		if seq is None:
+			g = struct.pack("!BBHI", 0x30, mtype, len(inner), teid)
+		else:
+			g = struct.pack("!BBHIHBB", 0x32, mtype, len(inner) + 4, teid, seq & 0xFFFF,
+					0, 0)
 		return self.ipv4_udp(src, dst, 2152, 2152, g + inner)
 
 	def gtpc(self, src, dst, msg):
