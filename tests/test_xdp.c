@@ -3,12 +3,14 @@
  * per-subscriber, per-reason, bypass and capture counters, and every truncation at every
  * header boundary. Also covers the map helpers in userspace/bpf_maps.c.
  *
- * Needs root (BPF) and an AF_XDP socket on lo queue 0 (so XDP_REDIRECT is reachable).
+ * Needs root (BPF) and an AF_XDP socket on lo queue 0 of a private network namespace (so
+ * XDP_REDIRECT is reachable).
  */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,9 @@ static void bind_xsk(void)
 	size_t size = 64 * 4096;
 	int err;
 
+	/* A private network namespace per test process: its own lo, so parallel tests (and other
+	 * suites) never compete for lo's queue 0. It disappears with the process. */
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
 	cr_assert_eq(posix_memalign(&umem_area, getpagesize(), size), 0);
 	err = xsk_umem__create(&umem, umem_area, size, &fq, &cq, NULL);
 	cr_assert_eq(err, 0, "AF_XDP umem: %s", strerror(-err));
