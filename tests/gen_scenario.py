@@ -24,7 +24,9 @@ Control plane (hand-encoded, TS 29.060 / TS 29.274, checked once with tshark):
 User plane: GTP-U T-PDUs (uplink access -> core with the core TEID, downlink core -> access
 with the access TEID; 10% of sessions use the S flag with sequence numbers) carrying DNS
 query/response (real names), HTTP GET + 200, TLS with a
-ClientHello carrying SNI + ServerHello + application data, IPv6 flows for IPv4v6 sessions,
+ClientHello carrying SNI + ServerHello + application data, QUIC v1 (a real client Initial:
+ClientHello with SNI encrypted with the Initial keys, RFC 9001; then short-header packets;
+needs python3-cryptography), IPv6 flows for IPv4v6 sessions,
 and an RTP-like UDP flow on dedicated/secondary bearers. Also GTP-U that is not user
 traffic: End Markers to the old eNB after each X2 handover, and Echo Request/Response
 between every eNB and SGW-U every 10 s. And --unknown UEs (100.127.0.0/16) whose bearers
@@ -288,6 +290,25 @@ class Gen:
 			ex.append(("up", self.app_data(r.randrange(40, 120), 5)))
 		return self.tcp_flow(c, cp, s, 443, ex)
 
+	def quic_flow(self, c, cp, s, sni):
+		"""QUIC v1: client Initial (encrypted ClientHello with SNI, 1200 bytes), then
+		short-header packets both ways (server data, client acks)."""
+		r = self.rng
+		dcid = bytes(r.randrange(256) for _ in range(8))
+		scid = bytes(r.randrange(256) for _ in range(8))
+		out = [("up", 0, bytes(self.ipl(c, s) / UDP(sport=cp, dport=443) /
+				       L.quic_initial(dcid, scid, 0, sni)))]
+		for i in range(r.randrange(3, 10)):
+			n = r.randrange(200, 1250)
+			pl = bytes([0x40 | (i & 0x3F)]) + scid + bytes(r.randrange(256) for _ in range(n))
+			out.append(("down", r.randrange(5000, 60000),
+				    bytes(self.ipl(s, c) / UDP(sport=443, dport=cp) / pl)))
+			if i % 2:
+				pl = bytes([0x41]) + dcid + bytes(r.randrange(256) for _ in range(30))
+				out.append(("up", r.randrange(1000, 20000),
+					    bytes(self.ipl(c, s) / UDP(sport=cp, dport=443) / pl)))
+		return out
+
 	def rtp_flow(self, c, cp, s, sp, n):
 		out = []
 		for i in range(n):
@@ -377,10 +398,16 @@ class Gen:
 			start = r.randrange(t_from, t_to - 8 * US)
 			v6 = att.ue6 is not None and r.random() < 0.5
 			ue = att.ue6 if v6 else att.ue4
-			kind = r.choice(["tls", "tls", "tls", "http", "dns"])
+			kind = r.choice(["tls", "tls", "tls", "http", "dns", "quic"])
 			att.sport += r.randrange(1, 50)
 			sp = att.sport
-			if kind == "tls" or kind == "dns":
+			if kind == "quic":
+				name, s4, s6, app = r.choice(TLS_SERVICES)
+				srv = s6 if v6 else s4
+				pk = self.quic_flow(ue, sp, srv, name)
+				self.add_flow(pk, start, (17, ue, sp, srv, 443), att, app=app,
+					      host=name)
+			elif kind == "tls" or kind == "dns":
 				name, s4, s6, app = r.choice(TLS_SERVICES)
 				srv = s6 if v6 else s4
 				# DNS lookup first (its own flow), then TLS

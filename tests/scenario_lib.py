@@ -266,3 +266,76 @@ def v2_apn_restriction():
 
 def v2_selection_mode():
 	return v2_ie(128, b"\x00")
+
+# ---------------------------------------------------------------------------------------------
+# QUIC v1 client Initial (RFC 9000 17.2.2, protection RFC 9001 5): a CRYPTO frame with a TLS
+# ClientHello (SNI, ALPN h3, transport parameters), padded to 1200 bytes, encrypted with the
+# Initial keys derived from the destination connection id, header-protected.
+
+QUIC_V1_SALT = bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+
+def _hkdf_expand_label(secret, label, length):
+	from cryptography.hazmat.primitives import hashes
+	from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+	full = b"tls13 " + label.encode()
+	info = struct.pack("!H", length) + bytes([len(full)]) + full + b"\x00"
+	return HKDFExpand(hashes.SHA256(), length, info).derive(secret)
+
+def _quic_varint(v):
+	if v < 64:
+		return bytes([v])
+	if v < 16384:
+		return struct.pack("!H", 0x4000 | v)
+	return struct.pack("!I", 0x80000000 | v)
+
+def quic_client_hello(sni):
+	"""TLS 1.3 ClientHello handshake message (no record header) for QUIC."""
+	def ext(t, body):
+		return struct.pack("!HH", t, len(body)) + body
+	name = sni.encode()
+	sn = ext(0, struct.pack("!HBH", len(name) + 3, 0, len(name)) + name)
+	alpn = ext(16, struct.pack("!HB", 3, 2) + b"h3")
+	groups = ext(10, struct.pack("!HH", 2, 29))
+	versions = ext(43, b"\x02\x03\x04")
+	sigalgs = ext(13, struct.pack("!HHHH", 6, 0x0403, 0x0804, 0x0401))
+	keyshare = ext(51, struct.pack("!HHH", 36, 29, 32) + bytes(range(32)))
+	tp = ext(0x39, bytes([0x04, 0x04, 0x80, 0x10, 0x00, 0x00,   # initial_max_data
+			      0x01, 0x04, 0x80, 0x00, 0x75, 0x30]))  # max_idle_timeout
+	exts = sn + alpn + groups + versions + sigalgs + keyshare + tp
+	body = b"\x03\x03" + bytes(range(32)) + b"\x00" + struct.pack("!HHHH", 6, 0x1301,
+								      0x1302, 0x1303) + \
+		b"\x01\x00" + struct.pack("!H", len(exts)) + exts
+	return b"\x01" + struct.pack("!I", len(body))[1:] + body
+
+def quic_initial(dcid, scid, pn, sni):
+	from cryptography.hazmat.primitives import hashes, hmac
+	from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+	from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+	h = hmac.HMAC(QUIC_V1_SALT, hashes.SHA256())
+	h.update(dcid)
+	initial = h.finalize()
+	secret = _hkdf_expand_label(initial, "client in", 32)
+	key = _hkdf_expand_label(secret, "quic key", 16)
+	iv = _hkdf_expand_label(secret, "quic iv", 12)
+	hp = _hkdf_expand_label(secret, "quic hp", 16)
+	ch = quic_client_hello(sni)
+	frames = b"\x06" + _quic_varint(0) + _quic_varint(len(ch)) + ch
+	pn_len = 4
+	hdr_len = 1 + 4 + 1 + len(dcid) + 1 + len(scid) + 1 + 2 + pn_len
+	pad = max(0, 1200 - hdr_len - len(frames) - 16)
+	payload = frames + b"\x00" * pad
+	length = pn_len + len(payload) + 16
+	hdr = bytes([0xC0 | (pn_len - 1)]) + struct.pack("!I", 1) + bytes([len(dcid)]) + dcid + \
+		bytes([len(scid)]) + scid + b"\x00" + struct.pack("!H", 0x4000 | length) + \
+		struct.pack("!I", pn)
+	nonce = bytes(a ^ b for a, b in zip(iv, bytes(8) + struct.pack("!I", pn)))
+	ct = AESGCM(key).encrypt(nonce, payload, hdr)
+	pn_off = len(hdr) - pn_len
+	sample = ct[4 - pn_len:4 - pn_len + 16]
+	enc = Cipher(algorithms.AES(hp), modes.ECB()).encryptor()
+	mask = enc.update(sample) + enc.finalize()
+	out = bytearray(hdr + ct)
+	out[0] ^= mask[0] & 0x0F
+	for i in range(pn_len):
+		out[pn_off + i] ^= mask[1 + i]
+	return bytes(out)
