@@ -61,28 +61,76 @@ static inline int tr_free_port(void)
 	return port;
 }
 
-/* Waits until the server answers (any reply, NOAUTH included). 0 or -1. */
-static inline int tr_wait_up(int port, unsigned timeout_ms)
+static inline int tr_port_free(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = !bind(fd, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+	return ok;
+}
+
+/* A port P for a cluster node: P and its bus port P + 10000 are both free and below the
+ * ephemeral range (so nobody else is handed them meanwhile). */
+static inline int tr_free_cluster_port(void)
+{
+	static unsigned seed;
+	int i;
+
+	if (!seed)
+		seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+	for (i = 0; i < 1000; i++) {
+		int p;
+
+		seed = seed * 1103515245u + 12345u;
+		p = 12000 + (int)((seed >> 8) % 8000);
+		if (tr_port_free(p) && tr_port_free(p + 10000))
+			return p;
+	}
+	return -1;
+}
+
+/* Waits until OUR server (pid) answers: INFO names its process_id, or (AUTH required) it
+ * answers NOAUTH while the child is alive. A port taken by someone else is detected. 0 / -1. */
+static inline int tr_wait_up_pid(int port, pid_t pid, unsigned timeout_ms)
 {
 	uint64_t end = tr_now_ms() + timeout_ms;
 	struct timeval tv = { 0, 200000 };
+	char want[32];
 
+	snprintf(want, sizeof(want), "process_id:%d\r", (int)pid);
 	while (tr_now_ms() < end) {
-		redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+		redisContext *c;
+		redisReply *r;
+		int st = 0;
 
-		if (c && !c->err) {
-			redisReply *r = redisCommand(c, "PING");
+		if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid)
+			return -1; /* it exited: port in use, bad option, ... */
+		c = redisConnectWithTimeout("127.0.0.1", port, tv);
+		if (c && !c->err && (r = redisCommand(c, "INFO server"))) {
+			int ok = 0;
 
-			if (r) {
-				int busy = r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "LOADING", 7);
-
-				freeReplyObject(r);
-				redisFree(c);
-				if (!busy)
-					return 0;
-				tr_sleep_ms(20);
-				continue;
+			if (r->type == REDIS_REPLY_STRING)
+				ok = pid <= 0 || strstr(r->str, want) != NULL;
+			else if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOAUTH", 6))
+				ok = 1;
+			freeReplyObject(r);
+			redisFree(c);
+			if (ok && pid > 0) {
+				tr_sleep_ms(30);
+				if (waitpid(pid, &st, WNOHANG) == pid)
+					return -1;
 			}
+			if (ok)
+				return 0;
+			if (pid > 0)
+				return -1; /* someone else's server */
+			tr_sleep_ms(20);
+			continue;
 		}
 		if (c)
 			redisFree(c);
@@ -91,9 +139,12 @@ static inline int tr_wait_up(int port, unsigned timeout_ms)
 	return -1;
 }
 
-/* Starts redis-server on port (0: a free one) with extra space-separated args (quotes not
- * supported; use \x01 for a space inside an arg). Dies with the test process. 0 or -1. */
-static inline int tr_redis_start(struct tr_redis *r, int port, const char *extra)
+static inline int tr_wait_up(int port, unsigned timeout_ms)
+{
+	return tr_wait_up_pid(port, 0, timeout_ms);
+}
+
+static inline int tr_redis_try(struct tr_redis *r, int port, const char *extra)
 {
 	char *argv[64], *tok, *save = NULL;
 	int argc = 0;
@@ -142,7 +193,31 @@ static inline int tr_redis_start(struct tr_redis *r, int port, const char *extra
 		_exit(127);
 	}
 	r->pid = pid;
-	return tr_wait_up(r->port, 5000);
+	if (tr_wait_up_pid(r->port, pid, 5000)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		r->pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts redis-server on port (0: a free one, -1: a free cluster port) with extra
+ * space-separated args (use \x01 for a space inside an arg). Dies with the test process.
+ * A chosen port that turns out taken is replaced (up to 5 tries). 0 or -1. */
+static inline int tr_redis_start(struct tr_redis *r, int port, const char *extra)
+{
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		int p = port > 0 ? port : port < 0 ? tr_free_cluster_port() : tr_free_port();
+
+		if (!tr_redis_try(r, p, extra))
+			return 0;
+		if (port > 0)
+			tr_sleep_ms(200); /* a fixed port (restart): it may still be closing */
+	}
+	return -1;
 }
 
 static inline void tr_redis_kill(struct tr_redis *r)
@@ -233,7 +308,7 @@ static inline void tr_make_sub(struct mcp_subscriber *s, unsigned n, unsigned ve
 	uint8_t sgw[4] = { 192, 168, 1, (uint8_t)(1 + (ver & 7)) }, enb[4] = { 172, 16, 0, 9 };
 
 	memset(s, 0, sizeof(*s));
-	snprintf(s->imsi, sizeof(s->imsi), "001010%09u", n);
+	snprintf(s->imsi, sizeof(s->imsi), "001010%09u", n % 1000000000u);
 	snprintf(s->msisdn, sizeof(s->msisdn), "3361%07u", n);
 	snprintf(s->imei, sizeof(s->imei), "35%013u", n);
 	snprintf(s->apn, sizeof(s->apn), "internet.v%u", ver);

@@ -31,7 +31,8 @@ static void cluster_up(void)
 		snprintf(args, sizeof(args),
 			 "--cluster-enabled yes --cluster-config-file nodes.conf "
 			 "--cluster-node-timeout 5000");
-		cr_assert_eq(tr_redis_start(&nodes[i], 0, args), 0, "node %d did not start", i);
+		cr_assert_eq(tr_redis_start(&nodes[i], -1, args), 0,
+			     "node %d did not start", i);
 		nc[i] = tr_connect(nodes[i].port);
 		cr_assert_not_null(nc[i]);
 	}

@@ -355,6 +355,16 @@ static int mc_parse_redirect(struct mc_link *l, const char *msg, int *slot)
 	return mc_node_find(l, host, port);
 }
 
+static int mc_cmds_contiguous(const struct mc_cmd *cmds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n; i++)
+		if (cmds[i].buf + cmds[i].len != cmds[i + 1].buf)
+			return 0;
+	return n > 0;
+}
+
 int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_replies,
 		size_t *acked)
 {
@@ -373,6 +383,21 @@ int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_repli
 		int need_refresh = 0, ni;
 
 		memset(pending_nodes, 0, sizeof(pending_nodes));
+		/* one node, first round, commands back to back in one buffer (a batch): one
+		 * append, so the output buffer is allocated once at its size, not doubled 9 times */
+		if (!l->cluster && round == 0 && mc_cmds_contiguous(cmds, n)) {
+			if ((err = mc_node_connect(l, &l->nodes[0])))
+				goto out;
+			for (i = 0; i < n; i++) {
+				cmds[i].sent_node = 0;
+				cmds[i].sent_asking = 0;
+			}
+			redisAppendFormattedCommand(l->nodes[0].c, cmds[0].buf,
+						    (size_t)(cmds[n - 1].buf + cmds[n - 1].len -
+							     cmds[0].buf));
+			pending_nodes[0] = 1;
+			goto read;
+		}
 		/* write: every pending command into its node's output buffer */
 		for (i = 0; i < n; i++) {
 			struct mc_cmd *c = &cmds[i];
@@ -390,6 +415,7 @@ int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_repli
 			redisAppendFormattedCommand(l->nodes[ni].c, c->buf, (size_t)c->len);
 			pending_nodes[ni] = 1;
 		}
+read:
 		/* read: replies in the order written, per node */
 		for (ni = 0; ni < l->nnodes; ni++) {
 			if (!pending_nodes[ni])
@@ -473,15 +499,17 @@ redisReply *mc_link_cmd(struct mc_link *l, const char *key, size_t keylen, int a
 {
 	struct mc_cmd c = { 0 };
 	redisReply *r;
+	char *buf;
 
-	c.len = redisFormatCommandArgv(&c.buf, argc, argv, argvlen);
+	c.len = redisFormatCommandArgv(&buf, argc, argv, argvlen);
 	if (c.len < 0)
 		return NULL;
+	c.buf = buf;
 	c.slot = key && l->cluster ? mc_key_slot(key, keylen) : -1;
 	if (mc_link_run(l, &c, 1, 1, NULL))
 		c.reply = NULL;
 	r = c.reply;
-	redisFreeCommand(c.buf);
+	redisFreeCommand(buf);
 	return r;
 }
 

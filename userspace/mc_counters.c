@@ -19,19 +19,27 @@
 #include "mc_internal.h"
 
 #define MC_CTR_BUCKETS 4096
-#define MC_FIELD_LEN 80
 
 enum mc_ctr_kind { MC_CTR_HOST, MC_CTR_PROTO, MC_CTR_AGG };
 
-struct mc_cfield {
-	struct mc_cfield *next;
-	int64_t v;
-	char name[MC_FIELD_LEN];
+/* Fixed fields of host./proto. keys; agg. keys hold one mc_capp per application. */
+enum { HF_BYTES_UP, HF_BYTES_DOWN, HF_PKTS_UP, HF_PKTS_DOWN, HF_FLOWS, HF_DNS, HF__MAX };
+static const char *const host_fields[HF__MAX] = { "bytes.up", "bytes.down", "pkts.up",
+						  "pkts.down", "flows", "dns.queries" };
+enum { PF_BYTES, PF_PKTS, PF_FLOWS, PF__MAX };
+static const char *const proto_fields[PF__MAX] = { "bytes", "pkts", "flows" };
+
+struct mc_capp {
+	struct mc_capp *next;
+	int64_t pkts, bytes, flows, dur_ms;
+	char app[MCP_APP_NAME_LEN];
 };
 
 struct mc_ckey {
 	struct mc_ckey *next;
-	struct mc_cfield *fields;
+	struct mc_capp *apps;
+	int64_t v[HF__MAX];
+	uint64_t hash;
 	uint8_t kind;
 	char key[];
 };
@@ -66,7 +74,7 @@ void mc_ctr_destroy(struct mc_ctr_table *t)
 		struct mc_ckey *k = t->b[i], *nk;
 
 		for (; k; k = nk) {
-			struct mc_cfield *f = k->fields, *nf;
+			struct mc_capp *f = k->apps, *nf;
 
 			for (; f; f = nf) {
 				nf = f->next;
@@ -96,14 +104,9 @@ static void mc_ctr_grow(struct mc_ctr_table *t)
 		struct mc_ckey *k = t->b[i], *next;
 
 		for (; k; k = next) {
-			uint64_t h = 1469598103934665603ull;
-			const char *s;
-
-			for (s = k->key; *s; s++)
-				h = (h ^ (uint8_t)*s) * 1099511628211ull;
 			next = k->next;
-			k->next = b[h & (nb - 1)];
-			b[h & (nb - 1)] = k;
+			k->next = b[k->hash & (nb - 1)];
+			b[k->hash & (nb - 1)] = k;
 		}
 	}
 	free(t->b);
@@ -122,7 +125,7 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, cons
 	for (s = key; *s; s++)
 		h = (h ^ (uint8_t)*s) * 1099511628211ull;
 	for (k = t->b[h & (t->nb - 1)]; k; k = k->next)
-		if (!strcmp(k->key, key))
+		if (k->hash == h && !strcmp(k->key, key))
 			return k;
 	if (t->nkeys >= m->cfg.max_counter_keys) {
 		m->st.counter_keys_dropped++;
@@ -136,6 +139,7 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, cons
 	}
 	memcpy(k->key, key, len + 1);
 	k->kind = kind;
+	k->hash = h;
 	k->next = t->b[h & (t->nb - 1)];
 	t->b[h & (t->nb - 1)] = k;
 	if (++t->nkeys > t->nb * 2)
@@ -143,24 +147,32 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, cons
 	return k;
 }
 
-static void mc_ctr_add(struct mc_ckey *k, const char *field, int64_t v)
+static struct mc_capp *mc_ctr_app(struct mc_ckey *k, const char *app)
 {
-	struct mc_cfield *f;
+	struct mc_capp *f;
 
-	if (!k)
-		return; /* zero increments still create the field: a bucket lists every app */
-	for (f = k->fields; f; f = f->next)
-		if (!strcmp(f->name, field)) {
-			f->v += v;
-			return;
-		}
+	for (f = k->apps; f; f = f->next)
+		if (!strcmp(f->app, app))
+			return f;
 	f = calloc(1, sizeof(*f));
 	if (!f)
+		return NULL;
+	snprintf(f->app, sizeof(f->app), "%s", app);
+	f->next = k->apps;
+	k->apps = f;
+	return f;
+}
+
+static void mc_ctr_host(struct mc_ckey *k, const struct mcp_flow_record *r, int dns)
+{
+	if (!k)
 		return;
-	snprintf(f->name, sizeof(f->name), "%s", field);
-	f->v = v;
-	f->next = k->fields;
-	k->fields = f;
+	k->v[HF_BYTES_UP] += (int64_t)r->bytes_up;
+	k->v[HF_BYTES_DOWN] += (int64_t)r->bytes_down;
+	k->v[HF_PKTS_UP] += (int64_t)r->pkts_up;
+	k->v[HF_PKTS_DOWN] += (int64_t)r->pkts_down;
+	k->v[HF_FLOWS]++;
+	k->v[HF_DNS] += dns;
 }
 
 static int mc_is_dns(const struct mcp_flow_record *r)
@@ -178,7 +190,7 @@ static const char *mc_app(const struct mcp_flow_record *r)
 
 void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 {
-	char hs[MC_KEY_LEN], hd[MC_KEY_LEN], pk[MC_KEY_LEN], ak[MC_KEY_LEN], f[MC_FIELD_LEN];
+	char hs[MC_KEY_LEN], hd[MC_KEY_LEN], pk[MC_KEY_LEN], ak[MC_KEY_LEN];
 	int64_t pkts, bytes;
 	const char *app;
 	int have_agg = 0, have_dst;
@@ -202,36 +214,26 @@ void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 	}
 
 	pthread_mutex_lock(&m->ctr_lock);
-	k = mc_ctr_key(m, m->ctr, hs, MC_CTR_HOST);
-	mc_ctr_add(k, "bytes.up", (int64_t)r->bytes_up);
-	mc_ctr_add(k, "bytes.down", (int64_t)r->bytes_down);
-	mc_ctr_add(k, "pkts.up", (int64_t)r->pkts_up);
-	mc_ctr_add(k, "pkts.down", (int64_t)r->pkts_down);
-	mc_ctr_add(k, "flows", 1);
-	if (mc_is_dns(r))
-		mc_ctr_add(k, "dns.queries", 1);
-	if (have_dst) {
-		k = mc_ctr_key(m, m->ctr, hd, MC_CTR_HOST);
-		mc_ctr_add(k, "bytes.up", (int64_t)r->bytes_up);
-		mc_ctr_add(k, "bytes.down", (int64_t)r->bytes_down);
-		mc_ctr_add(k, "pkts.up", (int64_t)r->pkts_up);
-		mc_ctr_add(k, "pkts.down", (int64_t)r->pkts_down);
-		mc_ctr_add(k, "flows", 1);
-	}
+	mc_ctr_host(mc_ctr_key(m, m->ctr, hs, MC_CTR_HOST), r, mc_is_dns(r));
+	if (have_dst)
+		mc_ctr_host(mc_ctr_key(m, m->ctr, hd, MC_CTR_HOST), r, 0);
 	k = mc_ctr_key(m, m->ctr, pk, MC_CTR_PROTO);
-	mc_ctr_add(k, "bytes", bytes);
-	mc_ctr_add(k, "pkts", pkts);
-	mc_ctr_add(k, "flows", 1);
-	if (have_agg) {
-		k = mc_ctr_key(m, m->ctr, ak, MC_CTR_AGG);
-		snprintf(f, sizeof(f), "%s.pkts", app);
-		mc_ctr_add(k, f, pkts);
-		snprintf(f, sizeof(f), "%s.bytes", app);
-		mc_ctr_add(k, f, bytes);
-		snprintf(f, sizeof(f), "%s.flows", app);
-		mc_ctr_add(k, f, 1);
-		snprintf(f, sizeof(f), "%s.duration_ms", app);
-		mc_ctr_add(k, f, r->last_ms > r->first_ms ? (int64_t)(r->last_ms - r->first_ms) : 0);
+	if (k) {
+		k->v[PF_BYTES] += bytes;
+		k->v[PF_PKTS] += pkts;
+		k->v[PF_FLOWS]++;
+	}
+	if (have_agg && (k = mc_ctr_key(m, m->ctr, ak, MC_CTR_AGG))) {
+		struct mc_capp *a = mc_ctr_app(k, app);
+
+		if (a) {
+			a->pkts += pkts;
+			a->bytes += bytes;
+			a->flows++;
+			a->dur_ms += r->last_ms > r->first_ms ? (int64_t)(r->last_ms - r->first_ms) : 0;
+		} else {
+			m->st.counter_keys_dropped++;
+		}
 	}
 	pthread_mutex_unlock(&m->ctr_lock);
 }
@@ -241,23 +243,44 @@ void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r)
 	mcp_mc_flow(ctx, r);
 }
 
+static int mc_hincr(struct mc_batch *b, const char *key, const char *field, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	return mc_batch_addf(b, key, "HINCRBY %s %s %s", key, field, num);
+}
+
 int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
 {
-	char v[24], ttl[16], per[16];
+	char ttl[16], per[16], f[MCP_APP_NAME_LEN + 16];
 	size_t i;
-	int err = 0;
+	int err = 0, j;
 
 	snprintf(per, sizeof(per), "%u", m->cfg.agg_period_s);
 	for (i = 0; i < t->nb && !err; i++) {
 		struct mc_ckey *k;
 
 		for (k = t->b[i]; k && !err; k = k->next) {
-			struct mc_cfield *f;
+			struct mc_capp *a;
 
-			for (f = k->fields; f; f = f->next) {
-				snprintf(v, sizeof(v), "%" PRId64, f->v);
-				err |= mc_batch_addf(b, k->key, "HINCRBY %s %s %s", k->key, f->name,
-						     v);
+			if (k->kind == MC_CTR_HOST) {
+				for (j = 0; j < HF__MAX; j++)
+					if (j != HF_DNS || k->v[j])
+						err |= mc_hincr(b, k->key, host_fields[j], k->v[j]);
+			} else if (k->kind == MC_CTR_PROTO) {
+				for (j = 0; j < PF__MAX; j++)
+					err |= mc_hincr(b, k->key, proto_fields[j], k->v[j]);
+			}
+			for (a = k->apps; a; a = a->next) {
+				snprintf(f, sizeof(f), "%s.pkts", a->app);
+				err |= mc_hincr(b, k->key, f, a->pkts);
+				snprintf(f, sizeof(f), "%s.bytes", a->app);
+				err |= mc_hincr(b, k->key, f, a->bytes);
+				snprintf(f, sizeof(f), "%s.flows", a->app);
+				err |= mc_hincr(b, k->key, f, a->flows);
+				snprintf(f, sizeof(f), "%s.duration_ms", a->app);
+				err |= mc_hincr(b, k->key, f, a->dur_ms);
 			}
 			if (k->kind == MC_CTR_AGG) {
 				err |= mc_batch_addf(b, k->key, "HSET %s period %s", k->key, per);

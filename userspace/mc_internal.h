@@ -30,7 +30,8 @@ struct mc_node {
 
 /* A preformatted command; slot -1 = any node (PUBLISH). */
 struct mc_cmd {
-	char *buf;
+	const char *buf;    /* RESP bytes (a batch: inside its buffer, see mc_batch_seal) */
+	size_t off;
 	int len;
 	int slot;
 	uint8_t asking;     /* internal: resend to ask_node with ASKING first */
@@ -85,15 +86,20 @@ int mc_key_slot(const char *key, size_t len);
 struct mc_batch {
 	struct mc_cmd *cmds;
 	size_t n, cap;
+	char *buf;          /* every command's RESP bytes, back to back */
+	size_t blen, bcap;
 	int cluster;
 };
 
 void mc_batch_free(struct mc_batch *b);
 void mc_batch_reset(struct mc_batch *b);
-/* Formats a command (hiredis format: %s, %b, %d, %lld) routed by key. 0 or -ENOMEM. */
+/* Formats a command routed by key: fmt is space-separated literal words and %s (each a
+ * whole argument). 0 or -ENOMEM. */
 int mc_batch_addf(struct mc_batch *b, const char *key, const char *fmt, ...);
 int mc_batch_addv(struct mc_batch *b, const char *key, int argc, const char **argv,
 		  const size_t *argvlen);
+/* Points every cmds[i].buf into the buffer: call once the batch is complete. */
+void mc_batch_seal(struct mc_batch *b);
 
 struct mc_keys {
 	const char *prefix;
@@ -210,6 +216,7 @@ struct mcp_mc {
 	struct mcp_mc_stats st;    /* writer + producers */
 	struct mc_link wl;         /* writer link (writer thread only) */
 	int connected;
+	int in_drain;              /* writer thread only */
 
 	pthread_mutex_t sync_lock;
 	struct mc_link sl;         /* synchronous reads */

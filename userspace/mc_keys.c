@@ -31,28 +31,78 @@ void mc_batch_free(struct mc_batch *b)
 {
 	mc_batch_reset(b);
 	free(b->cmds);
+	free(b->buf);
 	b->cmds = NULL;
-	b->cap = 0;
+	b->buf = NULL;
+	b->cap = b->bcap = 0;
 }
 
 void mc_batch_reset(struct mc_batch *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->n; i++) {
-		redisFreeCommand(b->cmds[i].buf);
+	for (i = 0; i < b->n; i++)
 		if (b->cmds[i].reply)
 			freeReplyObject(b->cmds[i].reply);
-	}
 	b->n = 0;
+	b->blen = 0;
 }
 
-static struct mc_cmd *mc_batch_slot(struct mc_batch *b, const char *key)
+static int mc_batch_room(struct mc_batch *b, size_t more)
+{
+	size_t cap;
+	char *nb;
+
+	if (b->blen + more <= b->bcap)
+		return 0;
+	cap = b->bcap ? b->bcap : 65536;
+	while (cap < b->blen + more)
+		cap *= 2;
+	nb = realloc(b->buf, cap);
+	if (!nb)
+		return -ENOMEM;
+	b->buf = nb;
+	b->bcap = cap;
+	return 0;
+}
+
+static int mc_put_num(struct mc_batch *b, char type, size_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	if (mc_batch_room(b, 24))
+		return -ENOMEM;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	b->buf[b->blen++] = type;
+	while (n)
+		b->buf[b->blen++] = tmp[--n];
+	b->buf[b->blen++] = '\r';
+	b->buf[b->blen++] = '\n';
+	return 0;
+}
+
+static int mc_put_arg(struct mc_batch *b, const char *s, size_t len)
+{
+	if (mc_put_num(b, '$', len) || mc_batch_room(b, len + 2))
+		return -ENOMEM;
+	memcpy(b->buf + b->blen, s, len);
+	b->blen += len;
+	b->buf[b->blen++] = '\r';
+	b->buf[b->blen++] = '\n';
+	return 0;
+}
+
+/* Starts a command: its slot (from key) and the RESP array header. */
+static struct mc_cmd *mc_batch_begin(struct mc_batch *b, const char *key, int argc)
 {
 	struct mc_cmd *c;
 
 	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
+		size_t cap = b->cap ? b->cap * 2 : 1024;
 		struct mc_cmd *nc = realloc(b->cmds, cap * sizeof(*nc));
 
 		if (!nc)
@@ -63,37 +113,77 @@ static struct mc_cmd *mc_batch_slot(struct mc_batch *b, const char *key)
 	c = &b->cmds[b->n];
 	memset(c, 0, sizeof(*c));
 	c->slot = key && b->cluster ? mc_key_slot(key, strlen(key)) : -1;
+	c->off = b->blen;
+	if (mc_put_num(b, '*', (size_t)argc))
+		return NULL;
 	return c;
 }
 
+static void mc_batch_end(struct mc_batch *b, struct mc_cmd *c)
+{
+	c->len = (int)(b->blen - c->off);
+	b->n++;
+}
+
+/* The format is a space-separated list of literal words and %s (one whole argument each,
+ * binary-safe up to the NUL): a small subset of hiredis' format, without printf. */
 int mc_batch_addf(struct mc_batch *b, const char *key, const char *fmt, ...)
 {
-	struct mc_cmd *c = mc_batch_slot(b, key);
+	const char *p, *w;
+	struct mc_cmd *c;
+	int argc = 1, err = 0;
 	va_list ap;
 
+	for (p = fmt; *p; p++)
+		argc += *p == ' ';
+	c = mc_batch_begin(b, key, argc);
 	if (!c)
 		return -ENOMEM;
 	va_start(ap, fmt);
-	c->len = redisvFormatCommand(&c->buf, fmt, ap);
+	for (w = fmt; !err; w = p + 1) {
+		p = strchrnul(w, ' ');
+		if (p - w == 2 && w[0] == '%' && w[1] == 's') {
+			const char *a = va_arg(ap, const char *);
+
+			err = mc_put_arg(b, a, strlen(a));
+		} else {
+			err = mc_put_arg(b, w, (size_t)(p - w));
+		}
+		if (!*p)
+			break;
+	}
 	va_end(ap);
-	if (c->len < 0)
-		return -ENOMEM;
-	b->n++;
+	if (err) {
+		b->blen = c->off; /* drop the partial command */
+		return err;
+	}
+	mc_batch_end(b, c);
 	return 0;
 }
 
 int mc_batch_addv(struct mc_batch *b, const char *key, int argc, const char **argv,
 		  const size_t *argvlen)
 {
-	struct mc_cmd *c = mc_batch_slot(b, key);
+	struct mc_cmd *c = mc_batch_begin(b, key, argc);
+	int i;
 
 	if (!c)
 		return -ENOMEM;
-	c->len = redisFormatCommandArgv(&c->buf, argc, argv, argvlen);
-	if (c->len < 0)
-		return -ENOMEM;
-	b->n++;
+	for (i = 0; i < argc; i++)
+		if (mc_put_arg(b, argv[i], argvlen[i])) {
+			b->blen = c->off;
+			return -ENOMEM;
+		}
+	mc_batch_end(b, c);
 	return 0;
+}
+
+void mc_batch_seal(struct mc_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		b->cmds[i].buf = b->buf + b->cmds[i].off;
 }
 
 int mc_key_fmt(const struct mc_keys *k, char *buf, size_t sz, const char *fmt, ...)
@@ -306,13 +396,11 @@ static void mc_json_str(char **p, char *end, const char *s)
 char *mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *s,
 		    const char *probe, uint64_t ts_ms)
 {
-	size_t cap = 1024 + MCP_MAX_TUNNELS * 96 + MCP_APN_LEN * 6;
-	char *buf = malloc(cap), *p = buf, *end, a[MCP_IP_STRLEN];
+	/* built on the stack, then copied at its size: a small block the allocator recycles */
+	char buf[1024 + MCP_MAX_TUNNELS * 96 + MCP_APN_LEN * 6], *p = buf, *end, a[MCP_IP_STRLEN];
 	int i;
 
-	if (!buf)
-		return NULL;
-	end = buf + cap - 1;
+	end = buf + sizeof(buf) - 1;
 	MC_JSON_APPEND(p, end, "{\"event\":\"%s\",\"imsi\":", mc_event_name(ev));
 	mc_json_str(&p, end, s->imsi);
 	MC_JSON_APPEND(p, end, ",\"msisdn\":");
@@ -337,7 +425,7 @@ char *mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *s,
 	mc_json_str(&p, end, probe);
 	MC_JSON_APPEND(p, end, ",\"time\":%" PRIu64 "}", ts_ms);
 	*p = 0;
-	return buf;
+	return strdup(buf);
 }
 
 static int mc_field_is(const redisReply *f, const char *name)

@@ -177,6 +177,8 @@ void mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json
 	mc_wake(m); /* control events are rare and latency matters: flush now */
 }
 
+static int mc_drain(struct mcp_mc *m, struct mc_batch *b);
+
 /* Sends the batch. 0, or -errno after counting the dropped commands. */
 int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 {
@@ -185,6 +187,7 @@ int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 
 	if (!b->n)
 		return 0;
+	mc_batch_seal(b);
 	err = mc_link_run(&m->wl, b->cmds, b->n, 0, &acked);
 	m->st.cmds_sent += acked;
 	m->st.batches++;
@@ -195,6 +198,10 @@ int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 			strerror(-err), acked);
 	}
 	mc_batch_reset(b);
+	/* a long counter or resync pass must not hold back control events: serve the queue
+	 * between its pipelines */
+	if (!err && !m->in_drain && m->head != m->tail)
+		err = mc_drain(m, b);
 	return err;
 }
 
@@ -223,6 +230,7 @@ static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
 
 	if (!snap)
 		return -ENOMEM;
+	m->in_drain = 1;
 	for (;;) {
 		pthread_mutex_lock(&m->lock);
 		if (m->head != m->tail) {
@@ -262,6 +270,7 @@ static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
 	free(snap);
 	if (!err)
 		err = mc_writer_flush(m, b);
+	m->in_drain = 0;
 	return err;
 }
 
