@@ -153,6 +153,93 @@ def compare(name, path):
     return nmsg, errs
 
 
+# TS 29.274 Table 8.22-1: user-plane interface types by the direction they receive
+UP_IFACES = {1, 3, 5, 16, 20, 28, 33, 37, 39, 41}
+DOWN_IFACES = {0, 2, 4, 15, 19, 21, 22, 23, 29, 31, 34, 38}
+REQUESTS = {32, 34, 36, 95, 97, 99, 170}
+RESPONSES = {33, 35, 37, 96, 98, 100, 171}
+SESSION_FILES = ["open5gs-testattach.pcapng", "open5gs-volte.pcapng"]
+
+
+def session_check(name, path):
+    """GTP-U attribution through the session table vs bindings derived from tshark fields:
+    a T-PDU must resolve to an IMSI of the capture, with the direction of its interface type,
+    iff tshark shows its (TEID, outer dst) announced as a user-plane F-TEID in a request or
+    response whose response was accepted (cause 16..63) before the T-PDU, and the capture's
+    GTP-C carries an IMSI at all."""
+    errs = []
+    out = subprocess.run(["tshark", "-r", path, "-Y", "gtpv2 || gtp.message==0xff", "-T",
+                          "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E",
+                          "aggregator=,", "-e", "frame.number", "-e", "ip.src", "-e", "ip.dst",
+                          "-e", "gtpv2.message_type", "-e", "gtpv2.seq", "-e", "gtpv2.cause",
+                          "-e", "gtpv2.f_teid_gre_key", "-e", "gtpv2.f_teid_ipv4", "-e",
+                          "gtpv2.f_teid_interface_type", "-e", "e212.imsi", "-e", "gtp.teid",
+                          "-e", "gtp.message", "-e", "ip.frag_offset"],
+                         capture_output=True, text=True, check=True).stdout
+    reqs, announced, tpdus, imsis, nfrag = {}, {}, [], set(), 0
+    for line in out.splitlines():
+        f = (line.split("\t") + [""] * 13)[:13]
+        frame, src, dst = int(f[0]), split(f[1]), split(f[2])
+        imsis.update(split(f[9]))
+        if "0xff" in split(f[11]) and f[10]:
+            if any(x != "0" for x in split(f[12])):
+                nfrag += 1  # outer IP reassembled by tshark: the frame decoder's job
+                continue
+            tpdus.append((frame, num(split(f[10])[-1]), dst[0]))
+            continue
+        if not f[3]:
+            continue
+        types, seqs = [num(x) for x in split(f[3])], [num(x) for x in split(f[4])]
+        keys, v4s, ifs = split(f[6]), split(f[7]), split(f[8])
+        if len(keys) != len(v4s) or len(keys) != len(ifs):
+            continue  # an F-TEID without IPv4: pairing by position is not possible
+        fteids = [(num(k), a, num(i)) for k, a, i in zip(keys, v4s, ifs)]
+        t, seq = types[0], seqs[0]
+        if t in REQUESTS:
+            reqs[(seq, src[0], dst[0])] = fteids
+            continue
+        if t not in RESPONSES:
+            continue
+        req = reqs.pop((seq, dst[0], src[0]), None)
+        causes = [num(x) for x in split(f[5])]
+        if req is None or not causes or not 16 <= causes[0] <= 63:
+            continue
+        for teid, a, i in req + fteids:
+            if i in UP_IFACES or i in DOWN_IFACES:
+                announced.setdefault((teid, a), (frame, 0 if i in UP_IFACES else 1))
+    ours_out = subprocess.run([os.path.join(ROOT, BUILD, "tests", "tool_gtpc_dump"),
+                               "--sessions", path], capture_output=True, text=True,
+                              check=True).stdout
+    got = {}
+    for line in ours_out.splitlines():
+        m = json.loads(line)
+        if m.get("gtpu"):
+            got[m["frame"]] = m
+    nattr = 0
+    for frame, teid, dst in tpdus:
+        m = got.get(frame)
+        if m is None:
+            errs.append("%s frame %d: T-PDU not seen by the tool" % (name, frame))
+            continue
+        exp = announced.get((teid, dst))
+        # without any IMSI in GTP-C (volte: bearers of sessions created before the capture)
+        # nothing can be attributed: the unknown-subscriber path
+        if exp and exp[0] < frame and imsis:
+            nattr += 1
+            if m["imsi"] not in imsis:
+                errs.append("%s frame %d: TEID %#x@%s: got IMSI '%s', want one of %s" %
+                            (name, frame, teid, dst, m["imsi"], sorted(imsis)))
+            elif m["dir"] != exp[1]:
+                errs.append("%s frame %d: TEID %#x@%s: dir %d want %d" %
+                            (name, frame, teid, dst, m["dir"], exp[1]))
+        elif m["imsi"]:
+            errs.append("%s frame %d: TEID %#x@%s attributed to %s but never announced" %
+                        (name, frame, teid, dst, m["imsi"]))
+    print("%-32s %3d T-PDUs, %d attributed by tshark bindings, %d mismatches "
+          "(%d outer-fragmented skipped)" % (name, len(tpdus), nattr, len(errs), nfrag))
+    return errs
+
+
 def main():
     total_errs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,6 +257,8 @@ def main():
             if n == 0:
                 errs.append("%s: no GTP-C message decoded" % src)
             total_errs += errs
+            if os.path.basename(src) in SESSION_FILES:
+                total_errs += session_check(os.path.basename(src), conv)
     for e in total_errs:
         print("  " + e)
     print("FAIL" if total_errs else "PASS")

@@ -4,7 +4,9 @@
  * minimal Ethernet / Linux SLL / SLL2 / raw IP, VLAN, IPv4/IPv6, UDP/TCP walk is done here,
  * bounds-checked with struct mcp_rd, so the oracle does not depend on the frame decoder.
  *
- * Usage: tool_gtpc_dump FILE.pcap[ng]
+ * Usage: tool_gtpc_dump [--sessions] FILE.pcap
+ *   --sessions: feed the GTP-C messages into a session table (events as JSON lines) and
+ *   print, for every GTP-U T-PDU (UDP 2152), the subscriber its (TEID, outer dst) maps to.
  */
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "gtpc.h"
 #include "mcp_addr.h"
 #include "rd.h"
+#include "session.h"
 
 #define DLT_SLL_  113
 #define DLT_SLL2_ 276
@@ -55,11 +58,16 @@ static uint16_t link_walk(int dlt, struct mcp_rd *r)
 	return r->err ? 0 : et;
 }
 
-/* IP + UDP/TCP: payload of a segment to or from port 2123 in *pl / *pll. */
-static int ip_walk(uint16_t et, struct mcp_rd *r, const uint8_t **pl, size_t *pll)
+/* The carrying IP/UDP of the last walked frame (for the session table). */
+static struct mcp_pkt cur;
+
+/* IP + UDP/TCP: payload of a segment to or from port 2123 (or, with gtpu, UDP 2152) in
+ * *pl / *pll; fills cur's addresses and ports. */
+static int ip_walk(uint16_t et, struct mcp_rd *r, const uint8_t **pl, size_t *pll, int gtpu)
 {
 	uint8_t proto;
 	size_t iplen;
+	const uint8_t *a;
 
 	if (et == 0x0800) {
 		uint8_t vihl = mcp_rd_u8(r);
@@ -72,16 +80,24 @@ static int ip_walk(uint16_t et, struct mcp_rd *r, const uint8_t **pl, size_t *pl
 		frag = mcp_rd_be16(r);
 		mcp_rd_skip(r, 1);
 		proto = mcp_rd_u8(r);
-		mcp_rd_skip(r, 10);
+		mcp_rd_skip(r, 2);
+		a = mcp_rd_bytes(r, 8);
 		if (r->err || hl < 20 || tot < hl || (frag & 0x3fff))
 			return -1;
+		mcp_ip_from_v4(&cur.src, a);
+		mcp_ip_from_v4(&cur.dst, a + 4);
 		mcp_rd_skip(r, hl - 20);
 		iplen = tot - hl;
 	} else if (et == 0x86dd) {
 		mcp_rd_skip(r, 4);
 		iplen = mcp_rd_be16(r);
 		proto = mcp_rd_u8(r);
-		mcp_rd_skip(r, 33);
+		mcp_rd_skip(r, 1);
+		a = mcp_rd_bytes(r, 32);
+		if (!a)
+			return -1;
+		mcp_ip_from_v6(&cur.src, a);
+		mcp_ip_from_v6(&cur.dst, a + 16);
 	} else {
 		return -1;
 	}
@@ -93,8 +109,11 @@ static int ip_walk(uint16_t et, struct mcp_rd *r, const uint8_t **pl, size_t *pl
 		uint16_t sp = mcp_rd_be16(r), dp = mcp_rd_be16(r);
 
 		mcp_rd_skip(r, 4);
-		if (r->err || (sp != 2123 && dp != 2123))
+		if (r->err || (sp != 2123 && dp != 2123 && !(gtpu && dp == 2152)))
 			return -1;
+		cur.sport = sp;
+		cur.dport = dp;
+		cur.l4_proto = 17;
 	} else if (proto == 6) {
 		uint16_t sp = mcp_rd_be16(r), dp = mcp_rd_be16(r);
 		uint8_t off;
@@ -104,6 +123,7 @@ static int ip_walk(uint16_t et, struct mcp_rd *r, const uint8_t **pl, size_t *pl
 		mcp_rd_skip(r, 7);
 		if (r->err || off < 5 || (sp != 2123 && dp != 2123))
 			return -1;
+		cur.l4_proto = 6;
 		mcp_rd_skip(r, (size_t)(off - 5) * 4);
 	} else {
 		return -1;
@@ -176,8 +196,56 @@ static void print_msg(uint64_t frame, int idx, int rc)
 	printf("]}\n");
 }
 
+static void on_event(void *ctx, enum mcp_session_event ev, const struct mcp_subscriber *sub,
+		     uint64_t ts_ms)
+{
+	static const char *const names[] = { "ATTACH", "MODIFY", "DETACH", "REMOVE" };
+	char u4[MCP_IP_STRLEN] = "";
+
+	if (sub->has_ipv4)
+		mcp_ip_str(&sub->ue_ipv4, u4);
+	printf("{\"frame\":%llu,\"event\":\"%s\",\"imsi\":\"%s\",\"ue_v4\":\"%s\","
+	       "\"ntunnels\":%u}\n",
+	       (unsigned long long)*(uint64_t *)ctx, names[ev], sub->imsi, u4, sub->ntunnels);
+}
+
+/* --sessions: GTP-C into a session table, then every GTP-U T-PDU attributed through it. */
+static void feed_sessions(struct mcp_sessions *s, uint64_t frame, const struct pcap_pkthdr *h,
+			  const uint8_t *pl, size_t left)
+{
+	uint64_t ts_us = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+
+	if (cur.dport == 2152 && cur.sport != 2123) {
+		struct mcp_rd g = mcp_rd_init(pl, left);
+		uint8_t flags = mcp_rd_u8(&g), type = mcp_rd_u8(&g), dir = 0;
+		const struct mcp_subscriber *sub;
+		char a[MCP_IP_STRLEN];
+		uint32_t teid;
+
+		mcp_rd_skip(&g, 2);
+		teid = mcp_rd_be32(&g);
+		if (g.err || (flags >> 5) != 1 || type != 0xff)
+			return;
+		sub = mcp_sessions_by_tunnel(s, teid, &cur.dst, &dir);
+		printf("{\"frame\":%llu,\"gtpu\":1,\"teid\":%u,\"dst\":\"%s\",\"imsi\":\"%s\","
+		       "\"dir\":%d}\n",
+		       (unsigned long long)frame, teid, mcp_ip_str(&cur.dst, a),
+		       sub ? sub->imsi : "", sub ? dir : -1);
+		return;
+	}
+	if (cur.l4_proto != 17)
+		return;
+	cur.kind = MCP_PKT_GTPC;
+	cur.ts_us = ts_us;
+	cur.payload = pl;
+	cur.payload_len = (uint32_t)left;
+	mcp_sessions_expire(s, ts_us / 1000);
+	mcp_sessions_handle_gtpc(s, &cur);
+}
+
 int main(int argc, char **argv)
 {
+	struct mcp_sessions *sessions = NULL;
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const uint8_t *data;
@@ -185,8 +253,17 @@ int main(int argc, char **argv)
 	pcap_t *pc;
 	int dlt;
 
+	if (argc == 3 && !strcmp(argv[1], "--sessions")) {
+		struct mcp_session_cfg cfg = { .on_event = on_event, .event_ctx = &frame };
+
+		sessions = mcp_sessions_create(&cfg);
+		if (!sessions)
+			return 1;
+		argv++;
+		argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s FILE.pcap\n", argv[0]);
+		fprintf(stderr, "usage: %s [--sessions] FILE.pcap\n", argv[0]);
 		return 2;
 	}
 	pc = pcap_open_offline(argv[1], errbuf);
@@ -204,8 +281,12 @@ int main(int argc, char **argv)
 
 		frame++;
 		et = link_walk(dlt, &r);
-		if (!et || ip_walk(et, &r, &pl, &left) < 0)
+		if (!et || ip_walk(et, &r, &pl, &left, !!sessions) < 0)
 			continue;
+		if (sessions) {
+			feed_sessions(sessions, frame, h, pl, left);
+			continue;
+		}
 		for (idx = 0; idx < 2 && left; idx++) {
 			rc = mcp_gtpc_decode(pl, left, &msg);
 			print_msg(frame, idx, rc);
@@ -220,5 +301,17 @@ int main(int argc, char **argv)
 		}
 	}
 	pcap_close(pc);
+	if (sessions) {
+		const struct mcp_session_stats *st = mcp_sessions_stats(sessions);
+
+		printf("{\"stats\":1,\"created\":%llu,\"modified\":%llu,\"deleted\":%llu,"
+		       "\"unmatched\":%llu,\"rejected\":%llu,\"malformed\":%llu,"
+		       "\"unknown_session\":%llu}\n",
+		       (unsigned long long)st->created, (unsigned long long)st->modified,
+		       (unsigned long long)st->deleted, (unsigned long long)st->unmatched_responses,
+		       (unsigned long long)st->rejected_responses, (unsigned long long)st->malformed,
+		       (unsigned long long)st->unknown_session);
+		mcp_sessions_destroy(sessions);
+	}
 	return 0;
 }
