@@ -196,7 +196,7 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 		return 0;
 
 	/* GTP-U: from here the outer addresses are the tunnel's, the user packet is inside. */
-	pi->outer_dst = pi->dst;
+	mcp_ip_copy(&pi->outer_dst, &pi->dst);
 	if (pi->flags & MCP_META_F_INNER_V6)
 		pi->flags |= MCP_META_F_OUTER_V6;
 	proto = mcp_parse_gtpu(ctx, pi, udp_payload);
@@ -315,7 +315,11 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		mcp_count(MCP_STAT_XDP(MCP_XDP_FRAGMENT));
 
 	if (pi.flags & MCP_META_F_TPDU) {
-		struct mcp_tunnel_key tk = { .teid = pi.teid, .pad = 0, .addr = pi.outer_dst };
+		struct mcp_tunnel_key tk;
+
+		tk.teid = pi.teid;
+		tk.pad = 0;
+		mcp_ip_copy(&tk.addr, &pi.outer_dst);
 
 		tv = bpf_map_lookup_elem(&mcp_tunnels, &tk);
 		if (tv) {

@@ -11,6 +11,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 
+#include "mcp_maps.h"
 #include "parse_cursor.h"
 
 static __always_inline void mcp_ip_set_v4(struct mcp_ip *ip, __be32 a)
@@ -58,8 +59,8 @@ static __always_inline int parse_ip6(struct mcp_cur *cur, void *data_end, struct
 		return mcp_fail(pi, MCP_PARSE_TRUNC_IP6);
 	if (ip6h->version != 6)
 		return mcp_fail(pi, MCP_PARSE_BAD_IP_VERSION);
-	__builtin_memcpy(pi->src.b, &ip6h->saddr, 16);
-	__builtin_memcpy(pi->dst.b, &ip6h->daddr, 16);
+	mcp_ip_copy(&pi->src, (const struct mcp_ip *)&ip6h->saddr);
+	mcp_ip_copy(&pi->dst, (const struct mcp_ip *)&ip6h->daddr);
 	pi->ip_len = bpf_ntohs(ip6h->payload_len) + sizeof(*ip6h);
 	pi->flags &= ~MCP_META_F_FRAG;
 	next = ip6h->nexthdr;
