@@ -35,6 +35,7 @@ Env: BUILD, MCP_PCAPS (default /work/shared/pcaps).
 """
 
 import collections
+import concurrent.futures
 import glob
 import json
 import os
@@ -49,7 +50,6 @@ FIELDS = ["frame.number", "frame.protocols", "ip.src", "ip.dst", "ip.len", "ip.h
 	  "ipv6.plen", "ipv6.nxt", "gtp.teid", "gtp.length", "udp.length", "tcp.srcport", "tcp.dstport", "udp.srcport",
 	  "udp.dstport", "sctp.srcport", "sctp.dstport"]
 PORTED = {"tcp": 6, "udp": 17, "sctp": 132}
-SKIPPED = []
 L4_TOKENS = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1, "icmpv6": 58, "esp": 50, "gre": 47,
 	     "igmp": 2, "ospf": 89, "vrrp": 112, "pim": 103}
 
@@ -75,6 +75,7 @@ class Frags:
 
 	def __init__(self):
 		self.tab = {}
+		self.skipped = []  # frames left out, with the reason
 
 	def add(self, key, off, plen, mf, hlen, ports):
 		e = self.tab.setdefault(key, {"parts": {}, "end": None, "hlen": 20, "ports": None})
@@ -108,7 +109,7 @@ def frame_packet(row, frags):
 		if glen and ulen and int(glen) + 8 > int(ulen) - 8:
 			# GTP-U length beyond the datagram: invalid (TS 29.281 5.1); tshark still
 			# shows the inner packet, mcprobe drops and counts it (BAD_GTPU_LEN).
-			SKIPPED.append("frame %s: GTP-U length %s > UDP payload %d" % (
+			frags.skipped.append("frame %s: GTP-U length %s > UDP payload %d" % (
 				row["frame.number"][0], glen, int(ulen) - 8))
 			return None
 		tun = (pick(row, "ip.src", 0) or pick(row, "ipv6.src", 0),
@@ -203,7 +204,7 @@ def tshark_flows(path):
 		if p:
 			proto, s, sp, d, dp, n, _ = p
 			add(tab, proto, s, sp, d, dp, 1, n)
-	return tab
+	return tab, frags.skipped
 
 def mcprobe_flows(mcprobe, path):
 	p = subprocess.run([mcprobe, "-r", path, "--flows-json", "-"], stdout=subprocess.PIPE,
@@ -248,16 +249,26 @@ def main():
 		return 1
 	bad = 0
 	checked = 0
-	for f in files:
+	def gather(f):
 		name = os.path.basename(f)
 		if not has_gtpu(f) and name != "ndpi-zoom.pcap":
-			continue
-		checked += 1
-		want = tshark_flows(f)
+			return None
+		want, skipped = tshark_flows(f)
 		try:
 			got = mcprobe_flows(mcprobe, f)
 		except (RuntimeError, ValueError, KeyError) as e:
-			print("FAIL %s: %s" % (name, e))
+			got = e
+		return name, want, skipped, got
+
+	with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+		results = list(ex.map(gather, files))
+	for res in results:
+		if res is None:
+			continue
+		name, want, skipped, got = res
+		checked += 1
+		if isinstance(got, Exception):
+			print("FAIL %s: %s" % (name, got))
 			bad += 1
 			continue
 		diffs = []
@@ -266,9 +277,8 @@ def main():
 			g = got.get(k, [0, 0, 0, 0])
 			if w != g:
 				diffs.append("tshark %s\n          mcprobe %s" % (fmt(k, w), fmt(k, g)))
-		for sk in SKIPPED:
+		for sk in skipped:
 			print("note %s: skipped %s" % (name, sk))
-		del SKIPPED[:]
 		tp = sum(c[0] + c[1] for c in want.values())
 		gp = sum(c[0] + c[1] for c in got.values())
 		if diffs:
