@@ -330,7 +330,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 			pi.flags |= MCP_META_F_KNOWN;
 			meta.sub_idx = idx;
 			meta.dir = tv->dir;
-			meta.worker = tv->worker;
+			meta.worker = idx % nworkers; /* config, so a new worker count applies at once */
 			sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
 			if (sc) {
 				if (tv->dir == MCP_META_DIR_UP) {

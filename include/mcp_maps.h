@@ -38,7 +38,7 @@ struct mcp_tunnel_val {
 	__u32 sub_idx; /* index into subscribers / sub_counters / capture */
 	__u8 dir;      /* MCP_META_DIR_UP or MCP_META_DIR_DOWN */
 	__u8 ebi;      /* bearer (EBI / NSAPI), informational */
-	__u16 worker;  /* owning worker (sub_idx % nworkers, computed by userspace) */
+	__u16 worker;  /* sub_idx % nworkers when written (informational: XDP uses config) */
 };
 
 /* subscribers: index -> identity, for humans (bpftool map dump shows the digits) and tools. */
