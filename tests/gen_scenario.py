@@ -50,7 +50,9 @@ Expected JSON:
          length), first_ms, last_ms, imsi (or null for plain traffic), vlan, app (an nDPI
          protocol name expected among the record's app/master_app names, or null), host
          (or null), teid_up, teid_down (null when a handover changed it mid-flow),
-         outer_src/outer_dst of the first uplink packet (tunnelled flows)
+         outer_src/outer_dst of the first uplink packet (tunnelled flows), end ("fin" or
+         "rst" for TCP flows, which all close before the capture ends; null for UDP), sub
+         (msisdn, imei, apn, ue_ipv4, ue_ipv6, rat of the session the flow belongs to)
   imsi_totals: imsi -> pkts/bytes up/down and flow count
   subscribers: imsi, msisdn, imei, apn, ue_ipv4, ue_ipv6, rat, gtp_version, state,
          tunnels (user-plane F-TEIDs in force at the end, for active sessions), kind
@@ -329,7 +331,15 @@ class Gen:
 			  src_port=sport, dst_ip=dst, dst_port=dport, pkts_up=0, pkts_down=0,
 			  bytes_up=0, bytes_down=0, imsi=att.sub["imsi"] if att else None,
 			  vlan=vlan, app=app, host=host, teid_up=None, teid_down=None,
-			  outer_src=None, outer_dst=None)
+			  outer_src=None, outer_dst=None, end=None, sub=None)
+		if att and att.sub["imsi"]:
+			fl["sub"] = dict(msisdn=att.sub["msisdn"], imei=att.sub["imei"],
+					 apn=att.sub["apn"], ue_ipv4=att.ue4, ue_ipv6=att.ue6,
+					 rat=att.sub["rat"])
+		last = pkts[-1][2]
+		if proto == 6:
+			fb = last[53] if last[0] >> 4 == 6 else last[(last[0] & 15) * 4 + 13]
+			fl["end"] = "rst" if fb & 0x04 else "fin"
 		t = t_start
 		teid_downs = set()
 		first = True

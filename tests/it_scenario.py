@@ -10,7 +10,8 @@ and compares EXACTLY with the generator's expectations:
     5-tuple: pkts/bytes up/down equal (bytes = inner IP total length), same IMSI, vlan,
     teid_up (and teid_down when no handover changed it), outer endpoints of the first
     record, first_ms/last_ms within 1 ms, the expected nDPI protocol among app/master_app
-    names, the expected host (SNI / HTTP Host / DNS query);
+    names, the expected host (SNI / HTTP Host / DNS query), end_reason fin/rst of TCP
+    flows, and the subscriber fields of every record (msisdn, imei, apn, ue_ip, rat);
   * no unexpected flows (records for the GTP-C signalling itself, UDP 2123, are allowed);
   * per-IMSI totals;
   * subscriber facts from --sessions-json (last line per IMSI): msisdn, imei, apn, ue_ipv4,
@@ -180,6 +181,28 @@ def check_flows(exp, recs, loose_plain=False):
 			if o != (f["outer_src"], f["outer_dst"]):
 				errs["outer endpoints differ (first record)"].append(
 					"%s want %s got %s" % (k, (f["outer_src"], f["outer_dst"]), o))
+		# a flow that closed just before the capture ended may still be lingering for
+		# its last ACK when the capture ends: "flush" is then right too
+		late = f["last_ms"] > exp["meta"]["last_ms"] - 30000
+		if f.get("end") and not loose_plain and rs[-1].get("end_reason") != f["end"] and \
+		   not (late and rs[-1].get("end_reason") == "flush"):
+			errs["end_reason of the last record differs"].append(
+				"%s want %s got %s" % (k, f["end"], [r.get("end_reason") for r in rs]))
+		if f.get("sub"):
+			sb = f["sub"]
+			d = []
+			for r in rs:
+				for c in ("msisdn", "imei", "apn"):
+					if str(r.get(c) or "") != sb[c]:
+						d.append("%s %r->%r" % (c, sb[c], r.get(c)))
+				ue = norm_ip(r.get("ue_ip"))
+				if ue not in (sb["ue_ipv4"], norm_ip(sb["ue_ipv6"]), k[1]):
+					d.append("ue_ip %s->%s" % (sb["ue_ipv4"], r.get("ue_ip")))
+				if norm_rat(r.get("rat")) != sb["rat"]:
+					d.append("rat %s->%s" % (sb["rat"], r.get("rat")))
+			if d:
+				errs["subscriber fields of flow records differ"].append(
+					"%s imsi=%s: %s" % (k, f["imsi"], "; ".join(sorted(set(d)))))
 		first = min(int(r.get("first_ms", 0)) for r in rs)
 		last = max(int(r.get("last_ms", 0)) for r in rs)
 		if abs(first - f["first_ms"]) > 1 or abs(last - f["last_ms"]) > 1:
