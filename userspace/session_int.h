@@ -15,6 +15,7 @@
 #define MCP_SESS_MAX_CTRL  8    /* control F-TEIDs indexed per subscriber */
 #define MCP_SESS_MAX_UE_IP 4    /* UE addresses indexed per subscriber (PDN connections) */
 #define MCP_TXN_CHUNK      1024
+#define MCP_NONE           UINT32_MAX  /* empty free list */
 #define MCP_DIR_BIT        0x80000000u /* in hash values: tunnel dir / ctrl side */
 
 /* (TEID, endpoint) key of the tunnel and control indexes. */
@@ -103,12 +104,28 @@ static inline void mcp_sess_strcpy(char *dst, const char *src, size_t sz)
 	dst[n] = '\0';
 }
 
+static inline void mcp_teid_key(struct mcp_teid_key *k, uint32_t teid, const struct mcp_ip *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->teid = teid;
+	if (addr)
+		k->addr = *addr;
+}
+
+static inline void mcp_imsi_key(char key[MCP_IMSI_LEN], const char *imsi)
+{
+	memset(key, 0, MCP_IMSI_LEN);
+	mcp_sess_strcpy(key, imsi, MCP_IMSI_LEN);
+}
+
 static inline struct mcp_sess_ent *mcp_sess_ent(struct mcp_sessions *s, uint32_t id)
 {
 	return &s->chunks[id / MCP_SESS_CHUNK][id % MCP_SESS_CHUNK];
 }
 
 /* session.c: entries and indexes */
+/* Deletes key from t if it maps to subscriber id (a TEID or IP may have changed owner). */
+void mcp_sess_unmap(struct mcp_htab *t, const void *key, uint32_t id);
 struct mcp_sess_ent *mcp_sess_find_imsi(struct mcp_sessions *s, const char *imsi);
 struct mcp_sess_ent *mcp_sess_alloc(struct mcp_sessions *s, const char *imsi);
 struct mcp_sess_ent *mcp_sess_by_ctrl(struct mcp_sessions *s, uint32_t teid,
@@ -128,6 +145,9 @@ int mcp_sess_add_ue(struct mcp_sessions *s, struct mcp_sess_ent *e, const struct
 /* Forgets tunnels (with handover grace), UE IPs and control TEIDs: before a re-attach. */
 void mcp_sess_reset(struct mcp_sessions *s, struct mcp_sess_ent *e, uint64_t ts_ms);
 void mcp_sess_mark_deleted(struct mcp_sessions *s, struct mcp_sess_ent *e, uint64_t ts_ms);
+
+/* session_gtpc.c: transactions */
+void mcp_txn_expire(struct mcp_sessions *s, uint64_t now_ms);
 
 /* session_apply.c: what an accepted exchange does to the table */
 void mcp_sess_apply(struct mcp_sessions *s, const struct mcp_gtpc_msg *req,
