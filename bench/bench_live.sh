@@ -125,7 +125,7 @@ printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss
 "${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" --flows-json /dev/null \
 	--sessions-json /dev/null --stats >"$TMP/mcp.out" 2>"$TMP/mcp.err" &
 PID=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
 	grep -q "live capture running" "$TMP/mcp.err" && break
 	kill -0 "$PID" 2>/dev/null || die "mcprobe did not start: $(cat "$TMP/mcp.err")"
 	sleep 0.1

@@ -114,7 +114,7 @@ run_live() {
 		--sessions-json "$TMP/live_sessions.json" --stats >"$TMP/probe.out" 2>"$TMP/probe.err" &
 	PROBE_PID=$!
 	ok=0
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		if grep -q "live capture running" "$TMP/probe.err" 2>/dev/null; then
 			ok=1
 			break
