@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,19 +25,26 @@ static const char *const stat_names[] = {
 
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == MCP_STATS__MAX, "stat names");
 
+static char stat_lower[MCP_STATS__MAX][32];
+static pthread_once_t stat_once = PTHREAD_ONCE_INIT;
+
+static void stat_names_init(void)
+{
+	size_t i, j;
+
+	for (i = 0; i < MCP_STATS__MAX; i++) {
+		for (j = 0; stat_names[i][j] && j < sizeof(stat_lower[i]) - 1; j++)
+			stat_lower[i][j] = (char)tolower((unsigned char)stat_names[i][j]);
+		stat_lower[i][j] = 0;
+	}
+}
+
 const char *mcp_xdp_stat_name(unsigned int i)
 {
-	static char lower[MCP_STATS__MAX][32];
-	size_t j;
-
 	if (i >= MCP_STATS__MAX)
 		return NULL;
-	if (!lower[i][0]) {
-		for (j = 0; stat_names[i][j] && j < sizeof(lower[i]) - 1; j++)
-			lower[i][j] = (char)tolower((unsigned char)stat_names[i][j]);
-		lower[i][j] = 0;
-	}
-	return lower[i];
+	pthread_once(&stat_once, stat_names_init);
+	return stat_lower[i];
 }
 
 int mcp_xdp_map_fd(const struct mcp_xdp_obj *x, enum mcp_xdp_map m)
