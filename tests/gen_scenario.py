@@ -56,7 +56,9 @@ Expected JSON:
   imsi_totals: imsi -> pkts/bytes up/down and flow count
   subscribers: imsi, msisdn, imei, apn, ue_ipv4, ue_ipv6, rat, gtp_version, state,
          tunnels (user-plane F-TEIDs in force at the end, for active sessions), kind
-         (normal | rejected | lost); user_plane_addrs lists every access/core address
+         (normal | rejected | lost), events (every accepted change at its response time:
+         create, modify = handover or eNB F-TEID, bearer, delete; with the user-plane
+         tunnels it adds); meta.user_plane_addrs lists every access/core address
 """
 
 import argparse
@@ -156,6 +158,12 @@ class Gen:
 	def emit(self, ts, frame):
 		self.frames.append((ts, self.order, frame))
 		self.order += 1
+
+	@staticmethod
+	def ev(sub, t, kind, tunnels=()):
+		"""A session change the probe must report at response time t (us)."""
+		sub.setdefault("events", []).append(dict(ms=t // 1000, kind=kind, tunnels=[
+			dict(teid=te, addr=a, dir=d) for te, a, d in tunnels]))
 
 	def teid(self):
 		while True:
@@ -480,6 +488,7 @@ class Gen:
 					 L.v2_bearer_qos(9), L.v2_charging_id(self.charging)])])
 		self.charging += 1
 		self.emit(t, self.fr.gtpc(SGW_C, MME, rsp))
+		self.ev(sub, t, "create", [(sgw_teid, sgw_u, "up")])
 		att = Attach(sub, 2, ue4, ue6)
 		att.mme_c, att.sgw_c, att.sgw_u = mme_c, sgw_c, sgw_u
 		att.bearers[5] = Bearer(5, sgw_u, sgw_teid)
@@ -503,6 +512,8 @@ class Gen:
 			for e in sorted(new_access)]
 		rsp = L.v2_msg(L.V2_MODIFY_BEARER_RSP, att.mme_c, seq, [L.v2_cause(16)] + rctx)
 		self.emit(t + 5000, self.fr.gtpc(SGW_C, MME, rsp))
+		self.ev(att.sub, t + 5000, "modify", [(te, enb, "down") for enb, te in
+						      new_access.values()])
 		for e, (enb, te) in sorted(new_access.items()):
 			b = att.bearers[e]
 			if b.epochs:
@@ -527,6 +538,8 @@ class Gen:
 				L.v2_ebi(6), L.v2_cause(16), L.v2_fteid(L.IF_S1U_ENB, enb_teid, enb),
 				L.v2_fteid(L.IF_S1U_SGW, sgw_teid, att.sgw_u, instance=1)])])
 		self.emit(t + 30000, self.fr.gtpc(MME, SGW_C, rsp))
+		self.ev(att.sub, t + 30000, "bearer", [(sgw_teid, att.sgw_u, "up"),
+						       (enb_teid, enb, "down")])
 		b = Bearer(6, att.sgw_u, sgw_teid)
 		b.epochs.append((t + 30000, enb, enb_teid))
 		att.bearers[6] = b
@@ -538,6 +551,7 @@ class Gen:
 		self.emit(t, self.fr.gtpc(MME, SGW_C, req))
 		rsp = L.v2_msg(L.V2_DELETE_SESSION_RSP, att.mme_c, seq, [L.v2_cause(16)])
 		self.emit(t + 10000, self.fr.gtpc(SGW_C, MME, rsp))
+		self.ev(att.sub, t + 10000, "delete")
 
 	# -- GTPv1 subscriber ----------------------------------------------------------------
 	def v1_attach(self, sub, t, mode="normal", retrans=False):
@@ -570,6 +584,7 @@ class Gen:
 			L.v1_gsn_addr(GGSN), L.v1_gsn_addr(GGSN), L.v1_qos()])
 		self.charging += 1
 		self.emit(t, self.fr.gtpc(GGSN, sgsn, rsp))
+		self.ev(sub, t, "create", [(ggsn_d, GGSN, "up"), (sgsn_d, sgsn, "down")])
 		att = Attach(sub, 1, ue4, None)
 		att.sgsn, att.sgsn_c, att.ggsn_c = sgsn, sgsn_c, ggsn_c
 		b = Bearer(5, GGSN, ggsn_d)
@@ -594,6 +609,7 @@ class Gen:
 			L.v1_qos()])
 		self.charging += 1
 		self.emit(t + 20000, self.fr.gtpc(GGSN, att.sgsn, rsp))
+		self.ev(att.sub, t + 20000, "bearer", [(ggsn_d, GGSN, "up"), (sgsn_d, att.sgsn, "down")])
 		b = Bearer(6, GGSN, ggsn_d)
 		b.epochs.append((t + 20000, att.sgsn, sgsn_d))
 		att.bearers[6] = b
@@ -616,6 +632,7 @@ class Gen:
 			L.v1_gsn_addr(GGSN), L.v1_gsn_addr(GGSN), L.v1_qos()])
 		self.charging += 1
 		self.emit(t + 5000, self.fr.gtpc(GGSN, new, rsp))
+		self.ev(att.sub, t + 5000, "modify", [(sgsn_d, new, "down")])
 		b.epochs.append((t + 5000, new, sgsn_d))
 		att.sgsn, att.sgsn_c = new, sgsn_c
 		att.forbidden.append((t - 1000, t + 6000))
@@ -626,6 +643,7 @@ class Gen:
 		self.emit(t, self.fr.gtpc(att.sgsn, GGSN, req))
 		rsp = L.v1_msg(L.V1_DELETE_RSP, att.sgsn_c, seq, [L.v1_cause(128)])
 		self.emit(t + 10000, self.fr.gtpc(GGSN, att.sgsn, rsp))
+		self.ev(att.sub, t + 10000, "delete")
 
 	# -- one subscriber's life -----------------------------------------------------------
 	def subscriber(self, i, t0):

@@ -16,7 +16,9 @@ and compares EXACTLY with the generator's expectations:
   * per-IMSI totals;
   * subscriber facts from --sessions-json (last line per IMSI): msisdn, imei, apn, ue_ipv4,
     ue_ipv6 (/64 prefix), rat, gtp_version, state, and the final user-plane tunnels;
-    rejected creates and unanswered requests must never show an active session.
+    rejected creates and unanswered requests must never show an active session; every
+    accepted change (create, eNB F-TEID / handover, dedicated bearer, delete) appears as a
+    line with last_change_ms = the response's time (+-1 ms) holding the tunnels it added;
 Env: BUILD (default build), SCN_SUBSCRIBERS (default 300; 120 under MCP_SAN), SCN_SEED,
 SCN_KEEP=dir to keep the files. Exit 0 = pass; otherwise prints a readable diff.
 Also checks that the generator is deterministic (same seed twice, same bytes) and that
@@ -315,6 +317,24 @@ def check_sessions(exp, lines):
 			if stale:
 				d.append("stale/extra user-plane tunnels %s" % sorted(
 					("%#x" % (t[0] or 0), t[1], t[2]) for t in stale))
+		for ev in sub.get("events", []):
+			near = [x for x in got if abs(int(x.get("last_change_ms") or 0) - ev["ms"]) <= 1]
+			ok = False
+			for x in near:
+				try:
+					tun = {(norm_int(t.get("teid")), norm_ip(t.get("addr")),
+						norm_dir(t.get("dir"))) for t in (x.get("tunnels") or [])}
+				except (AttributeError, ValueError, TypeError):
+					tun = set()
+				want = {(t["teid"], t["addr"], t["dir"]) for t in ev["tunnels"]}
+				if want <= tun and (ev["kind"] != "delete" or x.get("state") == "deleted"):
+					ok = True
+			if not ok:
+				errs["session change not reported (a line at its response time with "
+				     "its tunnels)"].append("%s %s at %d: %s; lines at that time: %s" % (
+					     imsi, ev["kind"], ev["ms"], ["%#x@%s/%s" % (t["teid"], t["addr"],
+										t["dir"]) for t in ev["tunnels"]],
+					     [json.dumps(x)[:160] for x in near] or "none"))
 		if d:
 			errs["subscriber facts differ (want->got, last line for the IMSI)"].append(
 				"%s v%d: %s" % (imsi, sub["gtp_version"], "; ".join(d)))
