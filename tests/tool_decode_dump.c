@@ -42,12 +42,14 @@ int main(int argc, char **argv)
 	if (!d)
 		return 1;
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
-		int k = mcp_decode(d, dlt, data, h->caplen, h->len,
-				   (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec, &pkt);
+		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+		int k = mcp_decode(d, dlt, data, h->caplen, h->len, ts, &pkt);
 
 		n++;
-		printf("F\t%lu\t%s\t%s\t%u\t%u\t%u\t%s\t%s\t%u\t%s\t%s\t%u\t%u\t%u\t%u\t%u\t%u\t%u\t%u\n",
-		       n, kinds[k], k == MCP_PKT_MALFORMED ? mcp_parse_reason_name(pkt.reason) : "-",
+		printf("F\t%lu\t%s\t%s\t%u\t%u\t%u\t%s\t%s\t%u\t%s\t%s\t%u\t%u\t%u\t%u\t%u\t%u"
+		       "\t%u\t%u\n",
+		       n, kinds[k], k == MCP_PKT_MALFORMED ? mcp_parse_reason_name(pkt.reason) :
+							     "-",
 		       pkt.tunnel, pkt.gtpu_msg, pkt.teid, mcp_ip_str(&pkt.outer_src, a),
 		       mcp_ip_str(&pkt.outer_dst, b), pkt.ip_version, mcp_ip_str(&pkt.src, c),
 		       mcp_ip_str(&pkt.dst, e), pkt.l4_proto, pkt.sport, pkt.dport, pkt.flags,
@@ -61,7 +63,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < MCP_LAYER__MAX; i++)
 		printf("L\t%s\t%llu\n", mcp_layer_name(i), (unsigned long long)st->layer[i]);
 	for (i = 0; i < MCP_PARSE__MAX; i++)
-		printf("M\t%s\t%llu\n", mcp_parse_reason_name(i), (unsigned long long)st->malformed[i]);
+		printf("M\t%s\t%llu\n", mcp_parse_reason_name(i),
+		       (unsigned long long)st->malformed[i]);
 	mcp_decoder_destroy(d);
 	pcap_close(pc);
 	return 0;

@@ -153,6 +153,43 @@ static inline int ip6_is_ext(uint8_t nh)
 	       nh == IPPROTO_AH || nh == IPPROTO_FRAGMENT || nh == 139 || nh == 140;
 }
 
+#define FRAG_DONE (-2) /* dec_ip6_frag(): reassembled, *p and *tot replaced */
+
+/* Fragment header e at offset off of the IPv6 packet *p (nh_off: the byte naming it). Sets
+ * *nh to the next header. An atomic fragment (RFC 6946) is skipped (MCP_DEC_CONT). */
+static int dec_ip6_frag(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_rd *e,
+			const uint8_t **p, uint32_t off, uint32_t nh_off, uint32_t *tot,
+			uint64_t ts_us, int level, uint8_t *nh)
+{
+	struct mcp_ipfrag_key k = { .src = pkt->src, .dst = pkt->dst, .version = 6,
+				    .level = (uint8_t)level };
+	struct mcp_ipfrag_piece pc = { .hdr = *p, .hdr_len = off, .nh_off = nh_off };
+	uint16_t fo;
+	int rc;
+
+	*nh = pc.next_proto = mcp_rd_u8(e);
+	mcp_rd_skip(e, 1);
+	fo = mcp_rd_be16(e);
+	k.id = mcp_rd_be32(e);
+	d->st.layer[MCP_LAYER_IPV6_FRAG]++;
+	if (!(fo & 0xfff9))
+		return MCP_DEC_CONT;
+	k.ctx = level ? tun_ctx(pkt) : 0;
+	pc.more = fo & 1;
+	pc.offset = fo & 0xfff8u;
+	pc.data = *p + off + 8;
+	pc.len = *tot - off - 8;
+	if (pkt->l3_caplen < *tot)
+		return mcp_dec_fail(d, pkt, MCP_PARSE_FRAG_DROPPED);
+	rc = dec_frag(d, pkt, &k, &pc, ts_us, p, tot);
+	if (rc != MCP_DEC_CONT)
+		return rc;
+	pkt->l3 = *p;
+	pkt->l3_caplen = *tot;
+	pkt->ip_len = *tot;
+	return FRAG_DONE;
+}
+
 static int dec_ip6(struct mcp_decoder *d, struct mcp_pkt *pkt, const uint8_t *p, uint32_t caplen,
 		   uint64_t ts_us, int level, struct mcp_l4 *l4)
 {
@@ -192,38 +229,14 @@ static int dec_ip6(struct mcp_decoder *d, struct mcp_pkt *pkt, const uint8_t *p,
 			return mcp_dec_fail(d, pkt, MCP_PARSE_TRUNC_IP6);
 		e = mcp_rd_init(p + off, hl);
 		if (nh == IPPROTO_FRAGMENT) {
-			uint8_t next = mcp_rd_u8(&e);
-			uint16_t fo;
-			uint32_t id;
-
-			mcp_rd_skip(&e, 1);
-			fo = mcp_rd_be16(&e);
-			id = mcp_rd_be32(&e);
-			d->st.layer[MCP_LAYER_IPV6_FRAG]++;
-			if (fo & 0xfff9) {
-				struct mcp_ipfrag_key k = { .src = pkt->src, .dst = pkt->dst, .id = id,
-							    .ctx = level ? tun_ctx(pkt) : 0,
-							    .version = 6, .level = (uint8_t)level };
-				struct mcp_ipfrag_piece pc = {
-					.hdr = p, .hdr_len = off, .nh_off = nh_off,
-					.next_proto = next, .more = fo & 1, .offset = fo & 0xfff8u,
-					.data = p + off + 8, .len = tot - off - 8 };
-
-				if (avail < tot)
-					return mcp_dec_fail(d, pkt, MCP_PARSE_FRAG_DROPPED);
-				rc = dec_frag(d, pkt, &k, &pc, ts_us, &p, &tot);
-				if (rc != MCP_DEC_CONT)
-					return rc;
-				/* The Fragment header is gone: continue after the unfragmentable part */
+			rc = dec_ip6_frag(d, pkt, &e, &p, off, nh_off, &tot, ts_us, level, &nh);
+			if (rc == FRAG_DONE) {
+				/* Fragment header gone: go on after the unfragmentable part */
 				avail = tot;
-				pkt->l3 = p;
-				pkt->l3_caplen = avail;
-				pkt->ip_len = tot;
-				nh = next;
 				continue;
 			}
-			/* Atomic fragment (RFC 6946): offset 0, M 0, just skip the header. */
-			nh = next;
+			if (rc != MCP_DEC_CONT)
+				return rc;
 		} else {
 			nh = mcp_rd_u8(&e);
 		}

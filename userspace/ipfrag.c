@@ -134,8 +134,8 @@ static uint32_t key_hash(const struct mcp_ipfrag_key *k)
 
 static int key_eq(const struct mcp_ipfrag_key *a, const struct mcp_ipfrag_key *b)
 {
-	return a->id == b->id && a->ctx == b->ctx && a->proto == b->proto && a->version == b->version &&
-	       a->level == b->level && !mcp_ip_cmp(&a->src, &b->src) &&
+	return a->id == b->id && a->ctx == b->ctx && a->proto == b->proto &&
+	       a->version == b->version && a->level == b->level && !mcp_ip_cmp(&a->src, &b->src) &&
 	       !mcp_ip_cmp(&a->dst, &b->dst);
 }
 

@@ -44,7 +44,7 @@ struct mcp_ipfrag_key {
 struct mcp_ipfrag_piece {
 	const uint8_t *hdr;
 	uint32_t hdr_len;
-	uint32_t nh_off;    /* IPv6: offset in hdr of the next-header byte naming the Fragment hdr */
+	uint32_t nh_off;    /* IPv6: offset in hdr of the next-header byte naming Fragment */
 	uint8_t next_proto; /* IPv6: next header after the Fragment header */
 	uint8_t more;       /* MF / M flag */
 	uint32_t offset;    /* payload offset in bytes */
