@@ -45,6 +45,7 @@ struct live_iface {
 	struct mcp_xdp_obj *xo;
 	int attached;  /* we attached the program: detach (and unpin) on exit */
 	int lock_fd;   /* flock on the pin directory: one probe per interface */
+	int logged;    /* the setup error was already reported */
 	int nxsks;
 	struct mcp_xsk **xsks;
 };
@@ -336,13 +337,16 @@ static int attach_iface(struct live *lv, struct live_iface *li)
 		if (!mcp_xdp_config_read(li->xo, &xc) && xc.xdp_mode == MCP_XDP_MODE_SKB)
 			force_copy = 1;
 		err = mcp_xsk_create(li->name, q, force_copy, &li->xsks[q]);
-		if (err)
+		if (err) {
+			li->logged = 1; /* with the queue and the reason */
 			return err;
+		}
 		li->nxsks++;
 		err = mcp_xdp_xsk_set(li->xo, q, mcp_xsk_fd(li->xsks[q]));
 		if (err) {
 			mcp_err("%s queue %d: cannot insert the socket in the XSKMAP: %s\n", li->name,
 				q, strerror(-err));
+			li->logged = 1;
 			return err;
 		}
 	}
@@ -690,7 +694,7 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	for (int i = 0; i < lv.nifs; i++) {
 		err = attach_iface(&lv, &lv.ifs[i]);
 		if (err) {
-			rc = setup_error(lv.ifs[i].name, err);
+			rc = lv.ifs[i].logged ? 2 : setup_error(lv.ifs[i].name, err);
 			goto out;
 		}
 	}
