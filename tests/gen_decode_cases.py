@@ -540,6 +540,17 @@ def build_frag(g):
                    flags_set=F_PORTS | F_REASM | F_QFI)
     g.seq("gtpu_outer_frag", [g.case("o1", eth(IP(fo[1])), **held),
                               g.case("o0", eth(IP(fo[0])), **texp)])
+    # The same over an IPv6 transport fragmented by the sender (Fragment header).
+    outer6 = IPv6(src="2001:db8:100::1", dst="2001:db8:100::2") / \
+        IPv6ExtHdrFragment(id=0x600d) / UDP(sport=2152, dport=2152) / \
+        gtp(255, 0xbeef, inner, seq=9)
+    f6o = [raw(x) for x in fragment6(outer6, 900)]
+    assert len(f6o) == 2
+    t6exp = tcp_exp(inner, inner[TCP], pl, tunnel=1, teid=0xbeef, outer_ip_version=6,
+                    outer_src="2001:db8:100::1", outer_dst="2001:db8:100::2",
+                    flags_set=F_PORTS | F_REASM)
+    g.seq("gtpu_outer6_frag", [g.case("o0", eth(IPv6(f6o[0])), **held),
+                               g.case("o1", eth(IPv6(f6o[1])), **t6exp)])
     # Inner fragments of the UE's packet, each in its own T-PDU: reassemble the inner.
     fi = frags4(IP(src="10.45.0.9", dst="8.8.8.8", id=5) / UDP(sport=5060, dport=5060) / pl, 800)
     idg = IP(src="10.45.0.9", dst="8.8.8.8", id=5) / UDP(sport=5060, dport=5060) / pl
