@@ -31,6 +31,34 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+static pid_t redis_pid;
+
+/* CPU seconds used so far by redis-server (utime + stime from /proc). */
+static double redis_cpu(void)
+{
+	unsigned long ut = 0, st = 0;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)redis_pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		ut = st = 0;
+	fclose(f);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Throughput each side could sustain on a core of its own (the machine may be shared). */
+static void print_cpu(uint64_t cmds, double writer_s, double redis_s)
+{
+	printf("    CPU: writer thread %.3f s (%.2f us/cmd, %.0f cmds/s per core), redis-server "
+	       "%.3f s (%.2f us/cmd)\n",
+	       writer_s, writer_s * 1e6 / (double)cmds, (double)cmds / writer_s, redis_s,
+	       redis_s * 1e6 / (double)cmds);
+}
+
 static struct mcp_mc *mc_new(int port)
 {
 	struct mcp_mc_cfg c;
@@ -52,8 +80,11 @@ static void bench_facts(int port, unsigned n)
 	uint64_t t0, t1;
 	unsigned i;
 
+	double rc0;
+
 	mcp_mc_flush(m, 5000);
 	mcp_mc_get_stats(m, &a);
+	rc0 = redis_cpu();
 	t0 = now_us();
 	for (i = 0; i < n; i++) {
 		tr_make_sub(&s, i, 0);
@@ -73,6 +104,8 @@ static void bench_facts(int port, unsigned n)
 	       (double)(b.cmds_sent - a.cmds_sent) * 1e6 / (double)(t1 - t0),
 	       (unsigned long long)(b.batches - a.batches), (unsigned long long)b.coalesced,
 	       (unsigned long long)b.events_dropped, (unsigned long long)b.cmd_errors);
+	print_cpu(b.cmds_sent - a.cmds_sent, (double)(b.writer_cpu_us - a.writer_cpu_us) / 1e6,
+		  redis_cpu() - rc0);
 	mcp_mc_destroy(m);
 }
 
@@ -82,11 +115,12 @@ static void bench_writer(struct tr_redis *r, unsigned n)
 {
 	struct mcp_mc_cfg c;
 	struct mcp_mc *m;
-	struct mcp_mc_stats st;
+	struct mcp_mc_stats st, st0;
 	struct mcp_subscriber s;
 	uint64_t t0, t1;
 	unsigned i;
 	int port = r->port;
+	double rc0;
 
 	tr_redis_kill(r);
 	mcp_mc_cfg_defaults(&c);
@@ -105,6 +139,9 @@ static void bench_writer(struct tr_redis *r, unsigned n)
 		mcp_mc_destroy(m);
 		return;
 	}
+	redis_pid = r->pid;
+	rc0 = redis_cpu();
+	mcp_mc_get_stats(m, &st0);
 	t0 = now_us();
 	if (mcp_mc_flush(m, 120000))
 		printf("writer: flush timed out\n");
@@ -116,6 +153,8 @@ static void bench_writer(struct tr_redis *r, unsigned n)
 	       (unsigned long long)st.cmds_sent, (double)(t1 - t0) / 1e6,
 	       (double)st.cmds_sent * 1e6 / (double)(t1 - t0), (unsigned long long)st.batches,
 	       (unsigned long long)st.facts_held, n);
+	print_cpu(st.cmds_sent, (double)(st.writer_cpu_us - st0.writer_cpu_us) / 1e6,
+		  redis_cpu() - rc0);
 	mcp_mc_destroy(m);
 }
 
@@ -163,8 +202,11 @@ static void bench_counters(int port, unsigned seconds)
 	pthread_t th;
 	uint64_t t0, t1;
 
+	double rc0;
+
 	mcp_mc_flush(l.m, 5000);
 	mcp_mc_get_stats(l.m, &a);
+	rc0 = redis_cpu();
 	t0 = now_us();
 	pthread_create(&th, NULL, flow_load, &l);
 	sleep(seconds);
@@ -180,6 +222,8 @@ static void bench_counters(int port, unsigned seconds)
 	       (double)(b.cmds_sent - a.cmds_sent) * 1e6 / (double)(t1 - t0),
 	       (unsigned long long)(b.batches - a.batches),
 	       (unsigned long long)b.counter_keys_dropped);
+	print_cpu(b.cmds_sent - a.cmds_sent, (double)(b.writer_cpu_us - a.writer_cpu_us) / 1e6,
+		  redis_cpu() - rc0);
 	mcp_mc_destroy(l.m);
 }
 
@@ -289,7 +333,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_redis: cannot start redis-server\n");
 		return 1;
 	}
-	printf("bench_redis: redis-server on 127.0.0.1:%d, writer flush 512 cmds / 50 ms\n", r.port);
+	redis_pid = r.pid;
+	printf("bench_redis: redis-server on 127.0.0.1:%d, writer flush 512 cmds / 50 ms, "
+	       "%ld CPUs, load average at start: ", r.port, sysconf(_SC_NPROCESSORS_ONLN));
+	{
+		char la[64] = "?";
+		FILE *f = fopen("/proc/loadavg", "r");
+
+		if (f && fgets(la, sizeof(la), f))
+			la[strcspn(la, "\n")] = 0;
+		if (f)
+			fclose(f);
+		printf("%s\n", la);
+	}
 	if (!strcmp(only, "all") || !strcmp(only, "writer"))
 		bench_writer(&r, n);
 	if (!strcmp(only, "all") || !strcmp(only, "facts"))

@@ -157,6 +157,7 @@ static inline int tr_redis_try(struct tr_redis *r, int port, const char *extra)
 	}
 	r->port = port ? port : tr_free_port();
 	snprintf(r->args, sizeof(r->args), "%s", extra ? extra : "");
+	fflush(NULL); /* the child must not write our buffered output again */
 	pid = fork();
 	if (pid < 0)
 		return -1;

@@ -29,7 +29,7 @@ void mcp_mc_cfg_defaults(struct mcp_mc_cfg *c)
 	c->queue_len = 65536;
 	c->stream_maxlen = 100000;
 	c->grace_ms = 60000;
-	c->timeout_ms = 1000;
+	c->timeout_ms = 2000;
 	c->sync_timeout_ms = 200;
 	c->max_counter_keys = 1000000;
 }
@@ -141,7 +141,7 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 	if (!m->cfg.queue_len)
 		m->cfg.queue_len = 65536;
 	if (!m->cfg.timeout_ms)
-		m->cfg.timeout_ms = 1000;
+		m->cfg.timeout_ms = 2000;
 	if (!m->cfg.sync_timeout_ms)
 		m->cfg.sync_timeout_ms = 200;
 	if (!m->cfg.max_counter_keys)

@@ -379,6 +379,7 @@ static void *mc_writer_main(void *arg)
 	struct mc_batch b = { .cluster = m->keys.cluster };
 	uint64_t backoff = MC_BACKOFF_MIN_MS, next_try = 0, next_cycle = 0, next_gc = 0;
 	int need_resync = 0, stop = 0, err;
+	struct timespec cpu;
 	uint64_t cyc;
 
 	for (;;) {
@@ -448,7 +449,9 @@ static void *mc_writer_main(void *arg)
 			mc_gc(m);
 			next_gc = now + MC_GC_EVERY_MS;
 		}
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
 		pthread_mutex_lock(&m->lock);
+		m->st.writer_cpu_us = (uint64_t)cpu.tv_sec * 1000000 + (uint64_t)cpu.tv_nsec / 1000;
 		m->cycle_done = cyc;
 		m->st.connected = 1;
 		pthread_cond_broadcast(&m->done);

@@ -42,7 +42,7 @@ struct mcp_mc_cfg {
 	uint32_t queue_len;        /* bounded writer queue (ops), default 65536 */
 	uint32_t stream_maxlen;    /* XADD events MAXLEN ~ N, default 100000; 0 = no stream */
 	uint32_t grace_ms;         /* detached facts expire after this, default 60000 */
-	uint32_t timeout_ms;       /* connect/command timeout, default 1000 */
+	uint32_t timeout_ms;       /* connect/command timeout, default 2000 */
 	uint32_t sync_timeout_ms;  /* synchronous reads, default 200 */
 	uint32_t max_counter_keys; /* in-memory counter keys between flushes, default 1,000,000 */
 	char host_buf[256];        /* mcp_mc_parse_endpoint stores a host taken from "h:p" here */
@@ -66,6 +66,7 @@ struct mcp_mc_stats {
 	uint64_t reloaded;         /* sessions restored at startup */
 	uint64_t queue_depth;      /* current, not cumulative */
 	uint64_t facts_held;       /* current number of subscriber facts in the local copy */
+	uint64_t writer_cpu_us;    /* CPU time used by the writer thread so far */
 	int connected;             /* writer currently connected */
 };
 
