@@ -160,7 +160,8 @@ def csrsp(seq, cause=16, mme_teid=0x11111111, sgw_teid=0x22222222, s1u=0x4444444
                 paa_ie or paa(v4=ue),
                 v2ie(gtp_v2.IE_APN_Restriction(APN_Restriction=0)),
                 v2bearer(0, ebi(5), cause2(16), s1u_ie,
-                         fteid(5, 0x55555555, "10.0.1.3", inst=2))]
+                         fteid(5, 0x55555555, "10.0.1.3",
+                               v6="2001:db8:ff::3" if v6_s1u else None, inst=2))]
     return v2msg(33, seq, ies, teid=mme_teid, piggy=piggy)
 
 

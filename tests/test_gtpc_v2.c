@@ -171,6 +171,9 @@ Test(gtpc_v2, dual_stack_paa_and_ipv6_fteid)
 	cr_assert(msg.bearers[0].fteid[0].has_v6);
 	cr_assert_not(msg.bearers[0].fteid[0].has_v4);
 	assert_ip(&msg.bearers[0].fteid[0].v6, "2001:db8:ff::2");
+	cr_assert(msg.bearers[0].fteid[1].has_v4 && msg.bearers[0].fteid[1].has_v6);
+	assert_ip(&msg.bearers[0].fteid[1].v4, "10.0.1.3");
+	assert_ip(&msg.bearers[0].fteid[1].v6, "2001:db8:ff::3");
 }
 
 Test(gtpc_v2, piggybacked)

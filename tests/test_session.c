@@ -386,6 +386,10 @@ Test(session, v2_dual_stack)
 	cr_assert_eq(ue("10.45.0.6"), sub);
 	cr_assert_eq(ue("2001:db8:1::"), sub);
 	assert_tun(0x44440006, "2001:db8:ff::2", "001010000000006", MCP_DIR_UP);
+	/* an F-TEID with IPv4 and IPv6 resolves on both */
+	assert_tun(0x55555555, "10.0.1.3", "001010000000006", MCP_DIR_UP);
+	assert_tun(0x55555555, "2001:db8:ff::3", "001010000000006", MCP_DIR_UP);
+	cr_assert_eq(sub->ntunnels, 3);
 }
 
 Test(session, v2_piggyback)

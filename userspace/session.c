@@ -263,7 +263,8 @@ int mcp_sess_set_tunnel(struct mcp_sessions *s, struct mcp_sess_ent *e, uint8_t 
 
 	for (i = 0; i < e->sub.ntunnels; i++) {
 		t = &e->sub.tunnels[i];
-		if (t->ebi != ebi || t->iface != iface || t->dir != dir)
+		if (t->ebi != ebi || t->iface != iface || t->dir != dir ||
+		    mcp_ip_is_v4(&t->addr) != mcp_ip_is_v4(addr))
 			continue;
 		if (t->teid == teid && !mcp_ip_cmp(&t->addr, addr))
 			return 0;

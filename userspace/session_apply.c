@@ -81,7 +81,7 @@ static int mcp_apply_ctrl_v2(struct mcp_sessions *s, struct mcp_sess_ent *e,
 		enum mcp_gtpc_iface_role role = mcp_gtpc_iface_role(f->iface);
 		const struct mcp_ip *a = mcp_fteid_addr(f);
 
-		if ((f->instance == 0) != (i >= m->nctrl))
+		if ((f->instance == 0) != (i >= m->nctrl) || !f->teid)
 			continue;
 		if (!a || (role != MCP_GTPC_ROLE_CTRL_CORE && role != MCP_GTPC_ROLE_CTRL_ACCESS))
 			continue;
@@ -137,7 +137,13 @@ static int mcp_apply_bearer(struct mcp_sessions *s, struct mcp_sess_ent *e,
 			else
 				continue;
 		}
-		ch |= mcp_sess_set_tunnel(s, e, ebi, lbi, f->iface, (uint8_t)dir, f->teid, a, ts_ms);
+		/* a dual-stack endpoint receives on either address: index both */
+		if (f->has_v4)
+			ch |= mcp_sess_set_tunnel(s, e, ebi, lbi, f->iface, (uint8_t)dir, f->teid,
+						  &f->v4, ts_ms);
+		if (f->has_v6)
+			ch |= mcp_sess_set_tunnel(s, e, ebi, lbi, f->iface, (uint8_t)dir, f->teid,
+						  &f->v6, ts_ms);
 	}
 	return ch;
 }
@@ -159,7 +165,8 @@ static int mcp_conflicts(const struct mcp_sess_ent *e, const struct mcp_gtpc_msg
 			for (j = 0; a && j < e->sub.ntunnels; j++) {
 				const struct mcp_tunnel *t = &e->sub.tunnels[j];
 
-				if (t->ebi != bc->ebi || t->iface != f->iface)
+				if (t->ebi != bc->ebi || t->iface != f->iface ||
+				    mcp_ip_is_v4(&t->addr) != mcp_ip_is_v4(a))
 					continue;
 				if (f->iface == MCP_GTPC_IFACE_V1_DATA && t->dir != dir_v1)
 					continue;
