@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # it_mcp_load.sh - mcp-load on a real veth pair: attach (skb and native), status --json, pinned
 # maps readable with bpftool (IMSI digits via BTF), GTP-U sent from a netns counted per
-# subscriber, second attach refused, stale-ABI pins refused, detach removes the pins, bad
+# subscriber and received on an AF_XDP socket with the metadata in front, second attach refused, stale-ABI pins refused, detach removes the pins, bad
 # interface -> exit 2. Needs root, bpftool and /usr/bin/python3 with scapy.
 set -u
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ trap cleanup EXIT
 
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -x "$LOAD" ] || die "$LOAD not built (make BUILD=$BUILD tools)"
+[ -x "$BUILD/tests/tool_xsk_meta" ] || die "$BUILD/tests/tool_xsk_meta not built (make tests)"
 [ -x "$BPFTOOL" ] || die "bpftool not found"
 $PY -c 'import scapy' 2>/dev/null || die "scapy missing in $PY"
 
@@ -82,16 +83,34 @@ print((struct.pack("<II", 0x1234, 0) + bytes(10) + b"\xff\xff" + socket.inet_ato
 "$BPFTOOL" map update pinned "$PIN/tunnels" key hex $(hexb "$tkey") value 7 0 0 0 0 5 3 0 ||
 	fail "bpftool update tunnels"
 
-# --- 5 uplink GTP-U packets from the namespace: counted for subscriber 7 in the kernel
-ip netns exec "$NS" $PY - "$B" "$AMAC" <<'PYEOF' || fail "scapy send"
+# uplink GTP-U (TEID 0x1234 to 10.0.0.2) from the namespace; inner IP length 100
+send_gtpu() { # count
+	ip netns exec "$NS" $PY - "$B" "$AMAC" "$1" <<'PYEOF' || fail "scapy send"
 import sys
 from scapy.all import Ether, IP, UDP, TCP, Raw, sendp
 from scapy.contrib.gtp import GTP_U_Header
 inner = IP(src="192.168.1.10", dst="8.8.8.8") / TCP(sport=40000, dport=443) / Raw(b"x" * 60)
 p = Ether(dst=sys.argv[2]) / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=2152, dport=2152) / \
     GTP_U_Header(teid=0x1234, gtp_type=255) / inner
-sendp([p] * 5, iface=sys.argv[1], verbose=False)
+sendp([p] * int(sys.argv[3]), iface=sys.argv[1], verbose=False)
 PYEOF
+}
+
+# AF_XDP receive through the pinned xsks map: the metadata must be in front of each frame
+check_xsk() { # label
+	local out=$BUILD/it_mcp_load.$$.xsk
+	"$BUILD/tests/tool_xsk_meta" "$A" 3 5000 >"$out" 2>&1 &
+	local pid=$!
+	for _ in $(seq 50); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
+	send_gtpu 3
+	wait $pid || fail "$1: AF_XDP socket did not get 3 T-PDUs: $(cat "$out")"
+	n=$(grep -c 'magic=0x4d43 version=1 sub=7 dir=0 teid=0x1234 flags=0x4b worker=3 outer_l3=14 inner_l3=50 inner_l4=70 proto=6' "$out")
+	[ "$n" = 3 ] || fail "$1: metadata in front of the AF_XDP frames: $(cat "$out")"
+	rm -f "$out"
+}
+
+# --- 5 uplink GTP-U packets, no socket yet: counted for subscriber 7 in the kernel, passed
+send_gtpu 5
 sleep 0.5
 "$BPFTOOL" -j map lookup pinned "$PIN/sub_counters" key 7 0 0 0 | $PY -c '
 import json, sys
@@ -107,6 +126,8 @@ c = json.load(sys.stdin)[0]["counters"]
 assert c["known_tunnel"] == 5 and c["gtpu"] >= 5 and c["no_xsk"] >= 5 and c["rx"] >= 5, c
 assert c["rx"] == c["redirected"] + c["bypassed"] + c["passed"] + c["dropped"], c
 ' || fail "status counters after traffic"
+
+check_xsk skb
 
 # --- pins from another map ABI are refused
 cfg=$("$BPFTOOL" -j map lookup pinned "$PIN/config" key 0 0 0 0 | $PY -c '
@@ -126,9 +147,12 @@ echo "$out" | grep -q "ABI 99" || fail "stale ABI message: $out"
 "$BPFTOOL" net show dev "$A" | grep -q "id" && fail "program still attached after detach"
 
 # --- native mode (veth supports driver XDP)
-out=$("$LOAD" attach "$A" --mode native --max-tunnels 1024 --max-subscribers 1024 \
+out=$("$LOAD" attach "$A" --mode native --workers 4 --max-tunnels 1024 --max-subscribers 1024 \
 	--max-flows 1024 2>&1) || fail "attach native: $out"
 "$BPFTOOL" net show dev "$A" | grep -q "driver id" || fail "no driver-mode program on $A"
+"$BPFTOOL" map update pinned "$PIN/tunnels" key hex $(hexb "$tkey") value 7 0 0 0 0 5 3 0 ||
+	fail "bpftool update tunnels (native)"
+check_xsk native
 "$LOAD" status "$A" --json | grep -q '"mode":"native"' || fail "status: mode native"
 "$LOAD" detach "$A" >/dev/null || fail "detach native"
 [ -e "$PIN" ] && fail "pins left after native detach"
