@@ -113,14 +113,20 @@ class RedisServer:
 					  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 		end = time.time() + 5
 		while time.time() < end:
+			if self.p.poll() is not None:
+				break  # exited: port taken or bad option
 			try:
 				c = Resp(self.port, timeout=0.5)
-				c.send("PING")
-				c.read()
+				c.send("INFO", "server")
+				r = c.read()
 				c.close()
-				return
 			except OSError:
 				time.sleep(0.02)
+				continue
+			# ours, not someone else's server on that port (NOAUTH: cannot tell, trust pid)
+			if isinstance(r, RespError) or ("process_id:%d\r" % self.p.pid) in r:
+				return
+			break
 		raise SystemExit("FAIL: redis-server did not start on port %d" % self.port)
 
 	def kill(self):
@@ -132,3 +138,75 @@ class RedisServer:
 	def stop(self):
 		self.kill()
 		shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ClusterResp:
+	"""Follows MOVED/ASK like redis-cli -c, for reading a Redis Cluster in tests."""
+
+	def __init__(self, port):
+		self.conns = {}
+		self.seed = ("127.0.0.1", port)
+
+	def _conn(self, addr):
+		if addr not in self.conns:
+			self.conns[addr] = Resp(addr[1], host=addr[0])
+		return self.conns[addr]
+
+	def cmd(self, *args):
+		addr, asking = self.seed, False
+		for _ in range(6):
+			c = self._conn(addr)
+			if asking:
+				c.cmd("ASKING")
+			c.send(*args)
+			r = c.read()
+			if isinstance(r, RespError):
+				msg = str(r)
+				if msg.startswith("MOVED ") or msg.startswith("ASK "):
+					host, port = msg.split()[2].rsplit(":", 1)
+					addr, asking = (host or "127.0.0.1", int(port)), msg.startswith("ASK ")
+					continue
+				raise r
+			return r
+		raise RespError("too many redirections for %r" % (args,))
+
+	def hgetall(self, key):
+		r = self.cmd("HGETALL", key) or []
+		return dict(zip(r[0::2], r[1::2]))
+
+	def masters(self):
+		out = []
+		for sl in self._conn(self.seed).cmd("CLUSTER", "SLOTS"):
+			addr = (sl[2][0] or "127.0.0.1", int(sl[2][1]))
+			if addr not in out:
+				out.append(addr)
+		return out
+
+	def scan(self, pattern):
+		keys = []
+		for addr in self.masters():
+			keys += self._conn(addr).scan(pattern)
+		return keys
+
+	def close(self):
+		for c in self.conns.values():
+			c.close()
+
+
+def free_cluster_port():
+	"""A port P with P and its cluster bus port P + 10000 free, below the ephemeral range."""
+	import random
+	for _ in range(1000):
+		p = random.randint(12000, 19999)
+		ok = True
+		for q in (p, p + 10000):
+			s = socket.socket()
+			try:
+				s.bind(("127.0.0.1", q))
+			except OSError:
+				ok = False
+			finally:
+				s.close()
+		if ok:
+			return p
+	raise SystemExit("FAIL: no free port pair for a cluster node")
