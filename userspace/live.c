@@ -8,8 +8,9 @@
  *                their own lock-free SPSC ring (spsc.h); the calling thread drains the rings
  *                into the single pipeline (the session table is single-threaded).
  *
- * Session events go into the BPF tunnel/subscriber maps so the XDP program attributes GTP-U
- * to subscribers. Frames carry wall-clock timestamps; expiry runs on the wall clock.
+ * Session events go into the BPF tunnel/subscriber maps (applied by the control thread of
+ * live_ctl.c) so the XDP program attributes GTP-U to subscribers. Frames carry wall-clock
+ * timestamps; expiry runs on the wall clock.
  */
 #include "live.h"
 
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "bpf_maps.h"
+#include "live_ctl.h"
 #include "log.h"
 #include "spsc.h"
 #include "xsk.h"
@@ -73,11 +75,7 @@ struct live {
 	uint64_t now_us;       /* batch timestamp (single-thread mode) */
 	uint64_t no_meta;      /* frames without XDP metadata */
 	int session_hook_active;
-	/* session events -> maps, off the packet path */
-	struct mcp_spsc ctl_ring;
-	pthread_t ctl_tid;
-	int ctl_running, ctl_stop;
-	uint64_t ctl_waits;        /* listener waited for a free slot */
+	struct mcp_live_ctl *ctl; /* session events -> maps, off the packet path */
 	/* status line */
 	uint64_t last_rx, last_redirected, last_frames;
 };
@@ -110,105 +108,29 @@ static uint64_t mono_ms(void)
 
 /* --- session events -> BPF maps of every interface --- */
 
-/* The map updates of one event are several bpf() syscalls; done inline they stall the packet
- * loop during a burst of GTP-C (many attaches per second). So the listener only copies the
- * event into an SPSC ring and a control thread applies it; the maps lag by at most a few ms,
- * and userspace attribution never depends on them (the session table is the truth). A full
- * ring makes the listener wait: events are applied in order and none is dropped. */
-#define LIVE_CTL_SLOTS 4096
-
-struct live_ctl_event {
-	uint32_t ev;
-	uint64_t ts_ms;
-	struct mcp_subscriber sub;
-};
-
-static void apply_session_event(struct live *lv, enum mcp_session_event ev,
+static void apply_session_event(void *ctx, enum mcp_session_event ev,
 				const struct mcp_subscriber *sub, uint64_t ts_ms)
 {
+	struct live *lv = ctx;
+
 	for (int i = 0; i < lv->nifs; i++)
 		if (lv->ifs[i].xo)
 			mcp_xdp_on_session_event(lv->ifs[i].xo, ev, sub, ts_ms);
 }
 
-static unsigned int ctl_drain(struct live *lv)
-{
-	struct live_ctl_event e;
-	struct mcp_spsc_slot *s;
-	unsigned int n = 0;
-
-	while ((s = mcp_spsc_peek(&lv->ctl_ring))) {
-		memcpy(&e, s->data, sizeof(e));
-		mcp_spsc_release(&lv->ctl_ring);
-		apply_session_event(lv, e.ev, &e.sub, e.ts_ms);
-		n++;
-	}
-	return n;
-}
-
-static void *ctl_thread_main(void *arg)
-{
-	struct live *lv = arg;
-	unsigned int idle = 0;
-
-	while (!__atomic_load_n(&lv->ctl_stop, __ATOMIC_ACQUIRE)) {
-		idle = ctl_drain(lv) ? 0 : idle + 1;
-		if (idle)
-			usleep(idle < 20 ? 50 * idle : 1000);
-	}
-	ctl_drain(lv); /* everything queued before the stop */
-	return NULL;
-}
-
-static int ctl_start(struct live *lv)
-{
-	int err = mcp_spsc_init(&lv->ctl_ring, LIVE_CTL_SLOTS, sizeof(struct live_ctl_event));
-
-	if (err)
-		return err;
-	err = pthread_create(&lv->ctl_tid, NULL, ctl_thread_main, lv);
-	if (err) {
-		mcp_spsc_free(&lv->ctl_ring);
-		return -err;
-	}
-	lv->ctl_running = 1;
-	return 0;
-}
-
-/* Applies every queued event, then stops the thread. Idempotent. */
-static void ctl_stop(struct live *lv)
-{
-	if (!lv->ctl_running)
-		return;
-	__atomic_store_n(&lv->ctl_stop, 1, __ATOMIC_RELEASE);
-	pthread_join(lv->ctl_tid, NULL);
-	mcp_spsc_free(&lv->ctl_ring);
-	lv->ctl_running = 0;
-}
-
+/* Map updates go through the control thread (live_ctl.h) so GTP-C bursts do not stall the
+ * packet loop; without it (start failed, or after the stop) they are applied here. */
 static void live_on_session_event(void *ctx, enum mcp_session_event ev,
 				  const struct mcp_subscriber *sub, uint64_t ts_ms)
 {
 	struct live *lv = live_listener;
-	struct live_ctl_event e;
-	struct mcp_spsc_slot *s;
 
 	if (!lv || !lv->session_hook_active)
 		return;
-	if (!lv->ctl_running) {
+	if (lv->ctl)
+		mcp_live_ctl_post(lv->ctl, ev, sub, ts_ms);
+	else
 		apply_session_event(lv, ev, sub, ts_ms);
-		return;
-	}
-	while (!(s = mcp_spsc_reserve(&lv->ctl_ring))) {
-		lv->ctl_waits++;
-		sched_yield();
-	}
-	memset(&e, 0, sizeof(e));
-	e.ev = ev;
-	e.ts_ms = ts_ms;
-	e.sub = *sub;
-	memcpy(s->data, &e, sizeof(e));
-	mcp_spsc_publish(&lv->ctl_ring);
 }
 
 static void push_existing_session(void *ctx, const struct mcp_subscriber *sub)
@@ -649,7 +571,7 @@ static void log_summary(struct live *lv)
 		 ", without metadata %" PRIu64 ", session event waits %" PRIu64 "\n",
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_RX)], t.xdp[MCP_STAT_XDP(MCP_XDP_REDIRECTED)],
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_BYPASSED)], t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.rx,
-		 t.drops, lv->no_meta, lv->ctl_waits);
+		 t.drops, lv->no_meta, mcp_live_ctl_waits(lv->ctl));
 	for (int i = 0; i < lv->nifs; i++)
 		for (int q = 0; q < lv->ifs[i].nxsks; q++) {
 			struct mcp_xsk_stats st;
@@ -706,7 +628,7 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	lv.session_hook_active = 1;
 	if (mcp_pipeline_add_session_listener(p, live_on_session_event, NULL))
 		mcp_warn("too many session listeners: the kernel will not know subscribers\n");
-	err = ctl_start(&lv);
+	err = mcp_live_ctl_start(&lv.ctl, apply_session_event, &lv);
 	if (err)
 		mcp_warn("no control thread (%s): map updates run on the packet path\n",
 			 strerror(-err));
@@ -728,7 +650,8 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	log_summary(&lv);
 out:
 	*elapsed = (mono_ms() - t0) / 1000.0;
-	ctl_stop(&lv);
+	mcp_live_ctl_stop(lv.ctl); /* applies what is queued while the maps are still open */
+	lv.ctl = NULL;
 	lv.session_hook_active = 0;
 	live_listener = NULL;
 	for (int i = 0; i < lv.nifs; i++)
