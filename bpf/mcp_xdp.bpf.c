@@ -184,6 +184,7 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 	udp_payload = mcp_parse_udp(ctx, pi);
 	if (udp_payload < 0)
 		return MCP_STOP;
+	pi->udp_end = pi->next_off + udp_payload;
 	pi->proto = IPPROTO_UDP;
 	pi->flags |= MCP_META_F_PORTS;
 	if (pi->dport == MCP_GTPC_PORT || pi->sport == MCP_GTPC_PORT) {
@@ -208,6 +209,11 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 	proto = mcp_parse_l3(ctx, pi, proto);
 	if (proto < 0)
 		return MCP_STOP;
+	/* the user packet must fit in the datagram, or its length would inflate the counters */
+	if ((__u32)pi->inner_l3 + pi->ip_len > pi->udp_end) {
+		pi->reason = MCP_PARSE_BAD_IP_LEN;
+		return MCP_STOP;
+	}
 	return mcp_parse_l4(ctx, pi, proto);
 }
 

@@ -27,7 +27,7 @@ struct mcp_pinfo {
 	__u16 outer_l3, inner_l3, inner_l4;
 	__u16 next_off;               /* where the next layer starts (between global steps) */
 	__u16 flags;                  /* MCP_META_F_* */
-	__u16 outer_udp_len;          /* UDP length field of the outer datagram */
+	__u16 udp_end;                /* offset just past the outer UDP datagram (by its length) */
 	__u8 proto;                   /* user L4 protocol */
 	__u8 gtp_type;
 	__u8 qfi, pdu_type;

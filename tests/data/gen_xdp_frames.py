@@ -173,6 +173,9 @@ def main():
         "BAD_GTPU_INNER")
     bad("gtpu_empty_tpdu", base / GTP_U_Header(teid=0x1234, gtp_type=255, length=0),
         "BAD_GTPU_INNER")
+    lying = IP(src="192.168.1.10", dst="8.8.8.8", len=1400) / TCP(sport=1, dport=2)
+    bad("inner_ip_len_beyond_gtpu", base / GTP_U_Header(teid=0x1234, gtp_type=255) / lying,
+        "BAD_IP_LEN")
     bad("ip4_ihl_4", Ether(**MAC) / IP(src="10.0.0.1", dst="10.0.0.2", ihl=4) / UDP() /
         Raw(b"a" * 20), "BAD_IP4_HLEN")
     bad("ip_version_5", Ether(**MAC, type=0x0800) / Raw(b"\x55" + b"\x00" * 40), "BAD_IP_VERSION")
