@@ -334,12 +334,18 @@ static int do_status(struct load_opts *o)
 	if (o->ifname) {
 		err = status_one(o->ifname, o->json, 1);
 		n = !err;
-	} else if ((d = opendir(MCP_PIN_ROOT))) {
+	} else if (!(d = opendir(MCP_PIN_ROOT)) && (errno == EACCES || errno == EPERM)) {
+		err = -EACCES;
+	} else if (d) {
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
-			if (status_one(de->d_name, o->json, n == 0) == 0)
+			int e = status_one(de->d_name, o->json, n == 0);
+
+			if (e == 0)
 				n++;
+			else if (e != -ENOENT)
+				mcp_warn("status %s: %s\n", de->d_name, strerror(-e));
 		}
 		closedir(d);
 	}
@@ -348,7 +354,7 @@ static int do_status(struct load_opts *o)
 	else if (!n && !err)
 		printf("nothing attached (no pins under %s)\n", MCP_PIN_ROOT);
 	if (err)
-		return report("status", o->ifname, err);
+		return report("status", o->ifname ? o->ifname : MCP_PIN_ROOT, err);
 	return 0;
 }
 

@@ -280,6 +280,8 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 				mcp_warn("the kernel refused the libxdp dispatcher on %s: the program is "
 					 "attached alone (as with bpf_xdp_attach), other XDP programs "
 					 "cannot share the interface\n", ifname);
+		} else if (err == -EPERM || err == -EACCES) {
+			goto out; /* no privileges: the fallback would fail the same way */
 		} else {
 			mcp_warn("libxdp dispatcher refused on %s (%s); attaching with bpf_xdp_attach\n",
 				 ifname, strerror(-err));
@@ -295,7 +297,8 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 		}
 		err = mcp_xdp__load(s);
 		if (err) {
-			mcp_err("cannot load the XDP program: %s\n", strerror(-err));
+			if (err != -EPERM && err != -EACCES)
+				mcp_err("cannot load the XDP program: %s\n", strerror(-err));
 			goto out;
 		}
 		prog_fd = bpf_program__fd(s->progs.mcp_xdp_prog);
