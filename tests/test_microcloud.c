@@ -760,3 +760,34 @@ Test(microcloud, radius_user_facts, .init = setup, .fini = teardown)
 	cr_assert_eq(tr_cmd_int(rc, "EXISTS t.ip.100.64.0.2 t.user.alice@isp"), 0);
 	mcp_mc_destroy(m);
 }
+
+Test(microcloud, slow_redis_times_out_and_recovers, .init = setup, .fini = teardown)
+{
+	struct mcp_mc_cfg c;
+	struct mcp_mc_stats st;
+	struct mcp_subscriber s0, s1;
+	struct mcp_mc *m;
+	char v[64], a[MCP_IP_STRLEN];
+
+	cfg_for(&c, rs.port);
+	c.timeout_ms = 300;
+	m = mcp_mc_create(&c);
+	tr_make_sub(&s0, 21, 0);
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &s0, 1);
+	cr_assert_eq(mcp_mc_flush(m, 3000), 0);
+	/* Redis stops answering for 1.5 s: the writer times out, drops the pipeline, reconnects */
+	freeReplyObject(redisCommand(rc, "CLIENT PAUSE 1500 ALL"));
+	tr_make_sub(&s1, 21, 1); /* new tunnels, new apn: the old teid. keys become stale */
+	mcp_mc_session_event(m, MCP_EV_MODIFY, &s1, 2);
+	cr_assert_eq(mcp_mc_flush(m, 10000), 0);
+	mcp_mc_get_stats(m, &st);
+	cr_assert_geq(st.batches_failed, 1, "the pause did not hit the writer");
+	cr_assert_geq(st.resyncs, 2);
+	check_facts(rc, &s1, "active");
+	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.teid.%s.%u",
+				    mcp_ip_str(&s0.tunnels[0].addr, a), s0.tunnels[0].teid), "",
+			 "a stale key survived the failed pipeline");
+	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.teid.%s.%u",
+				    mcp_ip_str(&s0.tunnels[1].addr, a), s0.tunnels[1].teid), "");
+	mcp_mc_destroy(m);
+}

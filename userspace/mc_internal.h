@@ -191,6 +191,13 @@ struct mc_op {
 
 struct mc_ctr_table; /* mc_counters.c */
 
+/* A stale-key deletion in a pipeline not yet acknowledged (writer thread only). */
+struct mc_inflight {
+	uint8_t kind;
+	char name[MC_USER_LEN];
+	char *key;
+};
+
 struct mcp_mc {
 	struct mcp_mc_cfg cfg;     /* strings owned (copied) */
 	struct mc_keys keys;
@@ -217,6 +224,8 @@ struct mcp_mc {
 	struct mc_link wl;         /* writer link (writer thread only) */
 	int connected;
 	int in_drain;              /* writer thread only */
+	struct mc_inflight *inflight; /* writer thread only */
+	size_t ninflight, capinflight;
 
 	pthread_mutex_t sync_lock;
 	struct mc_link sl;         /* synchronous reads */

@@ -179,6 +179,51 @@ void mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json
 
 static int mc_drain(struct mcp_mc *m, struct mc_batch *b);
 
+/* Stale-key deletions travel in a pipeline; until it is acknowledged they are kept here, so
+ * a pipeline lost to a failure gives them back to their fact (re-queued: written again, with
+ * the deletions, after the reconnect). key is taken over. */
+static void mc_inflight_add(struct mcp_mc *m, uint8_t kind, const char *name, char *key)
+{
+	struct mc_inflight *f;
+
+	if (m->ninflight == m->capinflight) {
+		size_t cap = m->capinflight ? m->capinflight * 2 : 256;
+		struct mc_inflight *n = realloc(m->inflight, cap * sizeof(*n));
+
+		if (!n) {
+			free(key); /* best effort: the key keeps its value until it expires */
+			return;
+		}
+		m->inflight = n;
+		m->capinflight = cap;
+	}
+	f = &m->inflight[m->ninflight++];
+	f->kind = kind;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->key = key;
+}
+
+static void mc_inflight_done(struct mcp_mc *m, int failed)
+{
+	size_t i;
+
+	if (failed)
+		pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->ninflight; i++) {
+		struct mc_inflight *f = &m->inflight[i];
+		struct mc_entry *e;
+
+		if (failed && (e = mc_store_get(m, f->kind, f->name, 0))) {
+			mc_entry_add_stale(e, f->key);
+			mc_enqueue_fact(m, e);
+		}
+		free(f->key);
+	}
+	if (failed)
+		pthread_mutex_unlock(&m->lock);
+	m->ninflight = 0;
+}
+
 /* Sends the batch. 0, or -errno after counting the dropped commands. */
 int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 {
@@ -189,6 +234,7 @@ int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 		return 0;
 	mc_batch_seal(b);
 	err = mc_link_run(&m->wl, b->cmds, b->n, 0, &acked);
+	mc_inflight_done(m, err != 0);
 	m->st.cmds_sent += acked;
 	m->st.batches++;
 	if (err) {
@@ -257,7 +303,8 @@ static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
 		if (op.type == MC_OP_FACT) {
 			err = mc_entry_cmds(m, b, snap, stale, nstale, mc_wall_ms());
 			for (i = 0; i < nstale; i++)
-				free(stale[i]);
+				mc_inflight_add(m, snap->kind, snap->kind == MC_ENTRY_SUB ?
+					snap->f.sub.sub.imsi : snap->f.user.name, stale[i]);
 		} else {
 			err = mc_event_cmds(m, b, &op);
 			free(op.json);
@@ -435,6 +482,7 @@ static void *mc_writer_main(void *arg)
 			err = mc_flush_counters(m, &b);
 		if (err) {
 			mc_batch_reset(&b);
+			mc_inflight_done(m, 1); /* deletions built but never sent */
 			mc_link_close(&m->wl);
 			m->connected = 0;
 			m->st.disconnects++;
@@ -499,6 +547,9 @@ void mc_writer_stop(struct mcp_mc *m)
 			free(m->ring[m->tail % m->cfg.queue_len].json);
 	free(m->ring);
 	m->ring = NULL;
+	mc_inflight_done(m, 0);
+	free(m->inflight);
+	m->inflight = NULL;
 	for (i = 0; m->buckets && i < m->nbuckets; i++) {
 		struct mc_entry *e = m->buckets[i], *next;
 
