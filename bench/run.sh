@@ -129,6 +129,15 @@ if [ -n "${PPS[mcprobe]:-}" ] && [ -n "${PPS[ndpiReader]:-}" ]; then
 			(a >= 3 * b && ra < rb) ? "MET" : "NOT MET", a / b, ra < rb ? "lower" : "higher" }'
 fi
 
+# sanity: a probe that drops everything is fast; show what mcprobe did with the capture
+if [ -n "${PPS[mcprobe]:-}" ]; then
+	echo
+	echo "mcprobe work on the capture (--stats):"
+	"$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null --stats 2>&1 |
+		grep -E 'user packets|malformed  |flows created|flows with subscriber|unknown subscr|sessions created|dpi flows classified|dpi packets inspected' |
+		sed 's/^/  /'
+fi
+
 for h in $HOOKS; do
 	if [ -x "$B/$h" ]; then
 		echo
