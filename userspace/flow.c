@@ -76,29 +76,6 @@ void mcp_flow_table_destroy(struct mcp_flow_table *t)
 	free(t);
 }
 
-int mcp_flow_key_make(struct mcp_flow_key *k, const struct mcp_ip *src, uint16_t sport,
-		      const struct mcp_ip *dst, uint16_t dport, uint8_t proto, uint16_t vlan)
-{
-	int c = mcp_ip_cmp(src, dst);
-	int src_is_a = c < 0 || (c == 0 && sport <= dport);
-
-	memset(k, 0, sizeof(*k));
-	if (src_is_a) {
-		k->a = *src;
-		k->b = *dst;
-		k->pa = sport;
-		k->pb = dport;
-	} else {
-		k->a = *dst;
-		k->b = *src;
-		k->pa = dport;
-		k->pb = sport;
-	}
-	k->proto = proto;
-	k->vlan = vlan;
-	return src_is_a;
-}
-
 uint32_t mcp_flow_key_hash(const struct mcp_flow_key *k)
 {
 	return (uint32_t)XXH3_64bits(k, sizeof(*k));

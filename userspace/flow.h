@@ -1,8 +1,9 @@
 /* flow.h - bounded bidirectional flow table: open addressing on the inner 5-tuple (+ VLAN),
  * an LRU list for idle expiry and eviction, a FIFO of closing (FIN/RST) flows.
  *
- * Both directions of a connection share one entry: the key is stored in canonical order
- * (lower address/port first) and each flow remembers which side is "up".
+ * Both directions of a connection share one entry: the key (include/mcp_maps.h, the same one
+ * the XDP bypass map uses) is in canonical order, lo before hi, and each flow remembers which
+ * side is "up". The VLAN is part of the key for untunneled traffic only.
  */
 #ifndef MCP_FLOW_H
 #define MCP_FLOW_H
@@ -11,19 +12,10 @@
 
 #include "dpi.h"
 #include "mcp_addr.h"
-
-struct mcp_flow_key {
-	struct mcp_ip a, b;     /* canonical order: (a, pa) <= (b, pb) */
-	uint16_t pa, pb;
-	uint8_t proto;
-	uint8_t pad;
-	uint16_t vlan;          /* only for untunneled traffic */
-};
-
-_Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key has no hidden padding");
+#include "mcp_maps.h" /* struct mcp_flow_key and mcp_flow_key_make, shared with the XDP bypass */
 
 #define MCP_FLOWF_TUNNELED 0x01
-#define MCP_FLOWF_FIN_A    0x02 /* FIN seen from side a */
+#define MCP_FLOWF_FIN_A    0x02 /* FIN seen from the lo side */
 #define MCP_FLOWF_FIN_B    0x04
 #define MCP_FLOWF_RST      0x08
 #define MCP_FLOWF_CLOSING  0x10 /* on the closing FIFO */
@@ -36,7 +28,7 @@ struct mcp_flow {
 	struct mcp_flow_key key;
 	uint32_t hash;
 	uint32_t prev, next;    /* LRU (or closing FIFO) links: flow indices */
-	uint8_t up_is_a;        /* 1 if side a of the key is the up (UE / initiator) side */
+	uint8_t up_is_a;        /* 1 if the lo side of the key is the up (UE / initiator) side */
 	uint8_t ip_version;
 	uint8_t flags;          /* MCP_FLOWF_* */
 	uint8_t tcp_flags[2];   /* [0] up, [1] down */
@@ -57,10 +49,6 @@ struct mcp_flow_table;
 /* Returns NULL on allocation failure; max_flows >= 1. */
 struct mcp_flow_table *mcp_flow_table_create(uint32_t max_flows);
 void mcp_flow_table_destroy(struct mcp_flow_table *t);
-
-/* Fills a canonical key; returns 1 if (src, sport) is side a. */
-int mcp_flow_key_make(struct mcp_flow_key *k, const struct mcp_ip *src, uint16_t sport,
-		      const struct mcp_ip *dst, uint16_t dport, uint8_t proto, uint16_t vlan);
 
 /* Finds a flow; NULL if absent. */
 struct mcp_flow *mcp_flow_table_lookup(struct mcp_flow_table *t, const struct mcp_flow_key *k,

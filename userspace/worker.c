@@ -113,9 +113,9 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 	r.proto = k->proto;
 	r.vlan = f->vlan;
 	if (f->up_is_a) {
-		r.src_ip = k->a, r.src_port = k->pa, r.dst_ip = k->b, r.dst_port = k->pb;
+		r.src_ip = k->lo, r.src_port = k->lo_port, r.dst_ip = k->hi, r.dst_port = k->hi_port;
 	} else {
-		r.src_ip = k->b, r.src_port = k->pb, r.dst_ip = k->a, r.dst_port = k->pa;
+		r.src_ip = k->hi, r.src_port = k->hi_port, r.dst_ip = k->lo, r.dst_port = k->lo_port;
 	}
 	r.pkts_up = f->pkts[0];
 	r.pkts_down = f->pkts[1];
@@ -208,8 +208,8 @@ static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt
 {
 	struct mcp_flow_key key;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	int src_is_a = mcp_flow_key_make(&key, &pkt->src, pkt->sport, &pkt->dst, pkt->dport,
-					 pkt->l4_proto, vlan);
+	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport,
+					  pkt->l4_proto, vlan);
 	uint32_t hash = mcp_flow_key_hash(&key);
 	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
 
