@@ -159,9 +159,9 @@ static int report(const char *what, const char *ifname, int err)
 		mcp_err("%s %s: permission denied (needs root, or CAP_BPF + CAP_NET_ADMIN)\n", what,
 			ifname);
 		return 2;
-	case -ENOTSUP:
-		mcp_err("%s: /sys/fs/bpf is not a bpffs and could not be mounted: "
-			"run 'mount -t bpf bpf /sys/fs/bpf'\n", what);
+	case -ENOTSUP: /* == -EOPNOTSUPP; bpffs problems are reported by check_bpffs() */
+		mcp_err("%s %s: the driver does not support this XDP mode (try --mode skb)\n", what,
+			ifname);
 		return 2;
 	case -EEXIST:
 		mcp_err("%s: %s is already attached (pins in %s/%s): detach it first\n", what,
@@ -181,6 +181,21 @@ static int report(const char *what, const char *ifname, int err)
 	}
 }
 
+/* bpffs first, so its errors are not confused with the attach's. Returns an exit code. */
+static int check_bpffs(void)
+{
+	int err = mcp_xdp_check_bpffs();
+
+	if (!err)
+		return 0;
+	if (err == -EPERM || err == -EACCES)
+		mcp_err("/sys/fs/bpf: permission denied (needs root, or CAP_BPF + CAP_NET_ADMIN)\n");
+	else
+		mcp_err("/sys/fs/bpf is not a bpffs and could not be mounted: "
+			"run 'mount -t bpf bpf /sys/fs/bpf'\n");
+	return 2;
+}
+
 static int do_attach(struct load_opts *o)
 {
 	int err;
@@ -189,6 +204,11 @@ static int do_attach(struct load_opts *o)
 		usage(stderr);
 		return 2;
 	}
+	if (!if_nametoindex(o->ifname))
+		return report("attach", o->ifname, -ENODEV);
+	err = check_bpffs();
+	if (err)
+		return err;
 	err = mcp_xdp_attach(o->ifname, &o->xdp, NULL);
 	if (err)
 		return report("attach", o->ifname, err);

@@ -244,7 +244,7 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 	struct xdp_program *xp = NULL;
 	struct mcp_xdp *s = NULL;
 	char dir[PATH_MAX], cfgpin[PATH_MAX];
-	int ifindex, err, attach = MCP_ATTACH_NONE, prog_fd = -1;
+	int ifindex, err, attach = MCP_ATTACH_NONE, prog_fd = -1, xdp_err = 0;
 	__u32 flags = 0;
 
 	if (!o) {
@@ -283,8 +283,9 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 		} else if (err == -EPERM || err == -EACCES) {
 			goto out; /* no privileges: the fallback would fail the same way */
 		} else {
-			mcp_warn("libxdp dispatcher refused on %s (%s); attaching with bpf_xdp_attach\n",
-				 ifname, strerror(-err));
+			xdp_err = err;
+			mcp_dbg("libxdp attach on %s: %s; trying bpf_xdp_attach\n", ifname,
+				strerror(-err));
 			mcp_xdp__destroy(s);
 			s = NULL;
 		}
@@ -309,6 +310,9 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 			goto out;
 		}
 		attach = MCP_ATTACH_NETLINK;
+		if (xdp_err)
+			mcp_warn("libxdp could not attach to %s (%s): attached with bpf_xdp_attach, "
+				 "without the dispatcher\n", ifname, strerror(-xdp_err));
 	}
 	err = write_config(s, o, ifindex, attach);
 	if (!err)
