@@ -120,6 +120,13 @@ struct mcp_sess_ent *mcp_sess_alloc(struct mcp_sessions *s, const char *imsi)
 		id = s->free_head;
 		e = mcp_sess_ent(s, id);
 		s->free_head = e->next_free;
+		if (s->free_head != MCP_NONE) { /* the next attach will write this one */
+			const char *nx = (const char *)mcp_sess_ent(s, s->free_head);
+			size_t off;
+
+			for (off = 0; off < sizeof(struct mcp_sess_ent); off += 64)
+				__builtin_prefetch(nx + off, 1);
+		}
 	} else {
 		if (s->nalloc == s->nchunks * MCP_SESS_CHUNK) {
 			if (s->nchunks == s->max_chunks)
