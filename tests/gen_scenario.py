@@ -20,6 +20,9 @@ Control plane (hand-encoded, TS 29.060 / TS 29.274, checked once with tshark):
     three times, never answered): no session. Retransmitted requests (same sequence number
     sent twice, then one response): one session.
   * Delete followed by a re-attach of the same IMSI with a NEW UE IP and new TEIDs.
+  * TEID reuse: half of the attaches that find a core-side TEID freed by a Delete >= 1 s
+    earlier (same SGW-U / GGSN address) get that TEID, as gateways do; traffic on it must
+    go to the new owner although the old session may still be in its delete grace.
 
 User plane: GTP-U T-PDUs (uplink access -> core with the core TEID, downlink core -> access
 with the access TEID; 10% of sessions use the S flag with sequence numbers) carrying DNS
@@ -146,6 +149,8 @@ class Gen:
 		self.flows = []
 		self.subs = []
 		self.teids = set()
+		self.freed = {}       # core address -> [(teid, freed at us)] for TEID reuse
+		self.reused = 0
 		self.v1_seq = 1
 		self.v2_seq = 1
 		self.ue_next = int(ipaddress.IPv4Address("100.64.0.10"))
@@ -171,6 +176,21 @@ class Gen:
 			if t not in self.teids:
 				self.teids.add(t)
 				return t
+
+	def core_teid(self, addr, t):
+		"""A core-side user-plane TEID at addr; half the time one freed by a Delete at
+		least 1 s before t (gateways reuse TEIDs; the probe must follow the new owner)."""
+		lst = self.freed.get(addr, [])
+		ok = [x for x in lst if x[1] + US <= t]
+		if ok and self.rng.random() < 0.5:
+			lst.remove(ok[0])
+			self.reused += 1
+			return ok[0][0]
+		return self.teid()
+
+	def free_core(self, att, t):
+		for b in att.bearers.values():
+			self.freed.setdefault(b.core_addr, []).append((b.core_teid, t))
 
 	def seq1(self):
 		self.v1_seq = self.v1_seq % 0xFFFF + 1
@@ -477,7 +497,8 @@ class Gen:
 			rsp = L.v2_msg(L.V2_CREATE_SESSION_RSP, mme_c, seq, [L.v2_cause(73)])
 			self.emit(t, self.fr.gtpc(SGW_C, MME, rsp))
 			return None
-		sgw_c, sgw_teid, pgw_c, pgw_u = self.teid(), self.teid(), self.teid(), self.teid()
+		sgw_c, pgw_c, pgw_u = self.teid(), self.teid(), self.teid()
+		sgw_teid = self.core_teid(sgw_u, t)
 		rsp = L.v2_msg(L.V2_CREATE_SESSION_RSP, mme_c, seq, [
 			L.v2_cause(16), L.v2_fteid(L.IF_S11_SGW, sgw_c, SGW_C),
 			L.v2_fteid(L.IF_S5C_PGW, pgw_c, PGW_C, instance=1),
@@ -552,6 +573,7 @@ class Gen:
 		rsp = L.v2_msg(L.V2_DELETE_SESSION_RSP, att.mme_c, seq, [L.v2_cause(16)])
 		self.emit(t + 10000, self.fr.gtpc(SGW_C, MME, rsp))
 		self.ev(att.sub, t + 10000, "delete")
+		self.free_core(att, t + 10000)
 
 	# -- GTPv1 subscriber ----------------------------------------------------------------
 	def v1_attach(self, sub, t, mode="normal", retrans=False):
@@ -577,7 +599,7 @@ class Gen:
 			rsp = L.v1_msg(L.V1_CREATE_RSP, sgsn_c, seq, [L.v1_cause(199)])
 			self.emit(t, self.fr.gtpc(GGSN, sgsn, rsp))
 			return None
-		ggsn_c, ggsn_d = self.teid(), self.teid()
+		ggsn_c, ggsn_d = self.teid(), self.core_teid(GGSN, t)
 		rsp = L.v1_msg(L.V1_CREATE_RSP, sgsn_c, seq, [
 			L.v1_cause(128), L.v1_reordering(), L.v1_recovery(), L.v1_teid_data(ggsn_d),
 			L.v1_teid_ctrl(ggsn_c), L.v1_charging_id(self.charging), L.v1_eua(ue4),
@@ -644,6 +666,7 @@ class Gen:
 		rsp = L.v1_msg(L.V1_DELETE_RSP, att.sgsn_c, seq, [L.v1_cause(128)])
 		self.emit(t + 10000, self.fr.gtpc(GGSN, att.sgsn, rsp))
 		self.ev(att.sub, t + 10000, "delete")
+		self.free_core(att, t + 10000)
 
 	# -- one subscriber's life -----------------------------------------------------------
 	def subscriber(self, i, t0):
@@ -783,6 +806,7 @@ class Gen:
 				     last_ms=self.frames[-1][0] // 1000 if self.frames else 0,
 				     flows=len(self.flows), user_plane_addrs=addrs),
 			   flows=self.flows, imsi_totals=totals, subscribers=self.subs)
+		exp["meta"]["teids_reused"] = self.reused
 		with open(self.a.expect, "w") as f:
 			json.dump(exp, f, indent=1, sort_keys=True)
 
