@@ -274,6 +274,7 @@ def build():
     # inter-SGSN routing area update: the new SGSN updates the context
     add("v1_updp", v1msg(18, 0x2001, [gtp.IE_IMSI(imsi=b"262011234567890"),
                                       gtp.IE_Routing(MCC=b"262", MNC=b"01", LAC=0x4321, RAC=1),
+                                      b"\x04\x11\x22\x33\x44",  # TLLI (7.7.4), no scapy IE
                                       gtp.IE_TEIDI(TEIDI=0x0C0C0C0C),
                                       gtp.IE_TEICP(TEICI=0x03030303), gtp.IE_NSAPI(NSAPI=5),
                                       gsn("192.168.3.1"), gsn("192.168.3.2"), QOS_V1],

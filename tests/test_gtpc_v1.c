@@ -107,6 +107,7 @@ Test(gtpc_v1, update_and_delete)
 	cr_assert_eq(msg.type, MCP_GTP1_UPDATE_PDP_REQ);
 	cr_assert_eq(msg.teid, 0x11121314);
 	cr_assert_eq(msg.lac, 0x4321);
+	cr_assert_eq(msg.tlli, 0x11223344);
 	cr_assert_eq(msg.teid_ctrl, 0x03030303);
 	assert_ip(&msg.bearers[0].fteid[0].v4, "192.168.3.2");
 	cr_assert_gt(dec("v1_updprsp"), 0);
