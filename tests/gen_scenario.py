@@ -20,6 +20,8 @@ Control plane (hand-encoded, TS 29.060 / TS 29.274, checked once with tshark):
     three times, never answered): no session. Retransmitted requests (same sequence number
     sent twice, then one response): one session.
   * Delete followed by a re-attach of the same IMSI with a NEW UE IP and new TEIDs.
+  * Stragglers: after 30% of the deletes, one uplink DNS query on the deleted bearer within
+    220 ms of the response; it still belongs to the deleted subscriber (grace period).
   * TEID reuse: half of the attaches that find a core-side TEID freed by a Delete >= 1 s
     earlier (same SGW-U / GGSN address) get that TEID, as gateways do; traffic on it must
     go to the new owner although the old session may still be in its delete grace.
@@ -715,6 +717,15 @@ class Gen:
 		if delete:
 			(self.v2_delete if v2 else self.v1_delete)(att, life_end)
 			sub["state"] = "deleted"
+			if r.random() < 0.3:
+				# a straggler: the UE's last DNS query reaches the gateway just after
+				# the Delete Session/PDP Context response (the bearer is released a
+				# moment later); the probe still attributes it (delete grace period)
+				name, s4, _, _ = r.choice(TLS_SERVICES)
+				att.sport += 7
+				pk = self.dns_flow(att.ue4, att.sport, DNS4, name, s4)[:1]
+				self.add_flow(pk, life_end + 20000 + r.randrange(200000),
+					      (17, att.ue4, att.sport, DNS4, 53), att, app="DNS", host=name)
 			if reattach:
 				t1 = life_end + 5 * US
 				att = (self.v2_attach if v2 else self.v1_attach)(
