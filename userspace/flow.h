@@ -21,6 +21,7 @@
 #define MCP_FLOWF_CLOSING  0x10 /* on the closing FIFO */
 #define MCP_FLOWF_HAS_SUB  0x20
 #define MCP_FLOWF_OUTER_UP 0x40 /* outer_src/dst taken from an uplink packet */
+#define MCP_FLOWF_BYPASS_TRIED 0x80 /* handed (or offered) to the kernel bypass once */
 
 #define MCP_FLOW_NONE UINT32_MAX
 
@@ -42,6 +43,12 @@ struct mcp_flow {
 	uint64_t first_ms, last_ms, close_ms;
 	struct mcp_ip outer_src, outer_dst;
 	struct mcp_dpi_flow dpi;
+	struct mcp_flow_bypass *bypass; /* non-NULL while installed in the kernel flow map */
+};
+
+/* Kernel counters already credited to a bypassed flow (index 0 = lo -> hi). */
+struct mcp_flow_bypass {
+	uint64_t pkts[2], bytes[2];
 };
 
 struct mcp_flow_table;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bpf_maps.h"
+#include "live_bypass.h"
 #include "live_ctl.h"
 #include "log.h"
 #include "spsc.h"
@@ -588,6 +589,8 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 		 volatile sig_atomic_t *stop, double *elapsed)
 {
 	struct live lv;
+	struct mcp_live_bypass bypass = { 0 };
+	struct mcp_bypass_ops bypass_ops;
 	uint64_t t0 = mono_ms();
 	int rc = 0, err = 0;
 
@@ -624,6 +627,13 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	 * changes through the listener. */
 	for (int i = 0; i < lv.nifs; i++)
 		mcp_sessions_foreach(mcp_pipeline_sessions(p), push_existing_session, lv.ifs[i].xo);
+	/* Classified flows are counted in the kernel from now on (worker.c). */
+	for (int i = 0; i < lv.nifs && i < (int)(sizeof(bypass.xo) / sizeof(bypass.xo[0])); i++)
+		bypass.xo[bypass.n++] = lv.ifs[i].xo;
+	if (!cfg->no_bypass) {
+		mcp_live_bypass_ops(&bypass, &bypass_ops);
+		mcp_pipeline_set_bypass(p, &bypass_ops);
+	}
 	live_listener = &lv;
 	lv.session_hook_active = 1;
 	if (mcp_pipeline_add_session_listener(p, live_on_session_event, NULL))
@@ -650,6 +660,7 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	log_summary(&lv);
 out:
 	*elapsed = (mono_ms() - t0) / 1000.0;
+	mcp_pipeline_set_bypass(p, NULL); /* kernel counts back into the flows before detach */
 	mcp_live_ctl_stop(lv.ctl); /* applies what is queued while the maps are still open */
 	lv.ctl = NULL;
 	lv.session_hook_active = 0;

@@ -15,6 +15,7 @@ struct mcp_live_cfg {
 	uint32_t workers;    /* default 1 */
 	int skb_mode;        /* XDP generic mode instead of native */
 	int inline_mode;     /* pass accounted frames to the stack instead of dropping them */
+	int no_bypass;       /* keep every packet in userspace (no kernel flow bypass) */
 };
 
 void mcp_live_cfg_defaults(struct mcp_live_cfg *cfg);

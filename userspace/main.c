@@ -43,7 +43,7 @@ enum {
 	OPT_NO_DPI, OPT_MAX_SUBS, OPT_DELETE_GRACE, OPT_HANDOVER_GRACE, OPT_REDIS, OPT_REDIS_AUTH,
 	OPT_REDIS_DB, OPT_REDIS_PREFIX, OPT_REDIS_CLUSTER, OPT_IMSI_AGG, OPT_AGG_RETENTION,
 	OPT_PROBE_NAME, OPT_NO_RELOAD, OPT_WORKERS, OPT_INLINE, OPT_MODE, OPT_VERSION,
-	OPT_MAX_FRAGS,
+	OPT_MAX_FRAGS, OPT_NO_BYPASS,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +71,7 @@ static const struct option long_opts[] = {
 	{ "no-reload", no_argument, NULL, OPT_NO_RELOAD },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "inline", no_argument, NULL, OPT_INLINE },
+	{ "no-bypass", no_argument, NULL, OPT_NO_BYPASS },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -91,6 +92,7 @@ static void usage(FILE *f)
 		"      --workers N            live: worker threads (default 1)\n"
 		"      --mode native|skb      live: XDP attach mode (default native, falls back to skb)\n"
 		"      --inline               live: pass accounted frames to the stack (default: drop, mirror port)\n"
+		"      --no-bypass            live: send every packet to userspace (no kernel flow bypass)\n"
 		"Output:\n"
 		"      --flows-json PATH      one JSON flow record per line ('-' = stdout)\n"
 		"      --sessions-json PATH   one JSON line per subscriber change, final dump at exit\n"
@@ -269,6 +271,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_INLINE:
 			o->live.inline_mode = 1;
+			break;
+		case OPT_NO_BYPASS:
+			o->live.no_bypass = 1;
 			break;
 		case OPT_MODE:
 			if (strcmp(optarg, "native") && strcmp(optarg, "skb")) {

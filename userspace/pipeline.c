@@ -31,6 +31,7 @@ struct mcp_pipeline {
 	int nlisteners;
 	uint64_t frames, frame_bytes;
 	uint64_t last_session_expire_ms;
+	uint64_t last_bypass_sync_ms;
 	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
 	int finished;
 };
@@ -189,8 +190,18 @@ void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, u
 	}
 }
 
+void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops)
+{
+	mcp_worker_set_bypass(p->worker, ops);
+}
+
 void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 {
+	if (now_ms >= p->last_bypass_sync_ms + 1000) {
+		/* before expiry: a flow busy in the kernel is not idle */
+		p->last_bypass_sync_ms = now_ms;
+		mcp_worker_bypass_sync(p->worker, now_ms);
+	}
 	mcp_worker_expire(p->worker, now_ms);
 	mcp_sessions_expire(p->sessions, now_ms);
 }
@@ -298,6 +309,14 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  flows evicted (table full)   %" PRIu64 "\n", ws->flows_evicted);
 	fprintf(f, "  flows with subscriber        %" PRIu64 "\n", ws->flows_with_subscriber);
 	fprintf(f, "  gtp-u pkts, unknown subscr.  %" PRIu64 "\n", ws->gtpu_unknown_sub_packets);
+	if (ws->bypass_installed || ws->bypass_failed) {
+		fprintf(f, "  flows bypassed in kernel     %" PRIu64 " (%" PRIu64 " failed)\n",
+			ws->bypass_installed, ws->bypass_failed);
+		fprintf(f, "  user packets in kernel       %" PRIu64 " (%.1f%% of user packets)\n",
+			ws->bypassed_packets,
+			ws->packets ? 100.0 * ws->bypassed_packets / ws->packets : 0.0);
+		print_counter(f, "bypass orphans removed", ws->bypass_orphans);
+	}
 	if (dpi) {
 		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);
 

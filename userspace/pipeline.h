@@ -37,7 +37,9 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 /* Processes one captured frame. */
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us);
-/* Runs timeouts without traffic (live mode, wall clock). */
+/* Live mode: count classified flows in the kernel (worker.h); NULL turns it off. */
+void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops);
+/* Runs timeouts without traffic (live mode, wall clock); credits bypassed flows once a second. */
 void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms);
 
 /* Exports every flow, writes the final session dump, closes outputs. 0 or -errno (an output

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dpi.h"
 #include "flow.h"
@@ -23,6 +24,8 @@
 
 struct mcp_worker {
 	struct mcp_worker_cfg cfg;
+	struct mcp_bypass_ops bypass;
+	int bypass_on;
 	struct mcp_flow_table *flows;
 	struct mcp_dpi *dpi;
 	uint64_t now_ms;
@@ -66,6 +69,126 @@ static void release_flow(void *ctx, struct mcp_flow *f)
 	mcp_dpi_release(&f->dpi);
 	free(f->user);
 	f->user = NULL;
+	free(f->bypass);
+	f->bypass = NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Adds what the kernel counted since the last credit; a packet seen there moves last_ms to
+ * the kernel's time of it (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). */
+static void bypass_credit(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_flow_val *v)
+{
+	struct mcp_flow_bypass *b = f->bypass;
+	uint64_t newp = 0;
+
+	for (int d = 0; d < 2; d++) {
+		int up = (d == 0) == !!f->up_is_a; /* d 0 is lo -> hi */
+		uint64_t dp = v->pkts[d] - b->pkts[d], db = v->bytes[d] - b->bytes[d];
+
+		if (v->pkts[d] < b->pkts[d] || v->bytes[d] < b->bytes[d])
+			continue; /* never moves backwards; a reinstalled entry restarts at 0 */
+		f->pkts[up ? 0 : 1] += dp;
+		f->bytes[up ? 0 : 1] += db;
+		b->pkts[d] = v->pkts[d];
+		b->bytes[d] = v->bytes[d];
+		w->stats.packets += dp;
+		w->stats.bytes += db;
+		w->stats.bypassed_packets += dp;
+		w->stats.bypassed_bytes += db;
+		newp += dp;
+	}
+	if (newp && v->last_ns) {
+		uint64_t now = mono_ns(), age_ms = now > v->last_ns ? (now - v->last_ns) / 1000000 : 0;
+		uint64_t seen_ms = w->now_ms > age_ms ? w->now_ms - age_ms : 0;
+
+		if (seen_ms > f->last_ms)
+			f->last_ms = seen_ms;
+	}
+}
+
+/* Before a record is written: credit the kernel's share; a final export also removes it. */
+static void bypass_settle(struct mcp_worker *w, struct mcp_flow *f, int final)
+{
+	struct mcp_flow_val v;
+	int err;
+
+	if (!f->bypass)
+		return;
+	memset(&v, 0, sizeof(v));
+	err = final ? w->bypass.take(w->bypass.ctx, &f->key, &v)
+		    : w->bypass.peek(w->bypass.ctx, &f->key, &v);
+	if (!err)
+		bypass_credit(w, f, &v);
+	if (final) {
+		free(f->bypass);
+		f->bypass = NULL;
+	}
+}
+
+/* nDPI has decided: later packets of this flow need only be counted, in the kernel. */
+static void bypass_install(struct mcp_worker *w, struct mcp_flow *f)
+{
+	if (f->bypass || (f->flags & MCP_FLOWF_CLOSING))
+		return;
+	f->bypass = calloc(1, sizeof(*f->bypass));
+	if (!f->bypass || w->bypass.install(w->bypass.ctx, &f->key,
+					    (f->flags & MCP_FLOWF_HAS_SUB) ? f->sub_id : UINT32_MAX)) {
+		free(f->bypass);
+		f->bypass = NULL;
+		w->stats.bypass_failed++;
+		return;
+	}
+	w->stats.bypass_installed++;
+}
+
+static void bypass_take_back(void *ctx, struct mcp_flow *f)
+{
+	if (f->bypass)
+		bypass_settle(ctx, f, 1);
+}
+
+void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops)
+{
+	/* Turning it off (the maps are about to go): every flow takes its kernel share back
+	 * and counts in userspace from now on. */
+	if (w->bypass_on && !ops)
+		mcp_flow_table_foreach(w->flows, bypass_take_back, w);
+	w->bypass_on = ops != NULL;
+	if (ops)
+		w->bypass = *ops;
+}
+
+static int bypass_sync_one(void *arg, const struct mcp_flow_key *key,
+			   const struct mcp_flow_val *val)
+{
+	struct mcp_worker *w = arg;
+	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, key, mcp_flow_key_hash(key));
+	struct mcp_flow_val v;
+
+	if (!f || !f->bypass) {
+		/* left by a flow that ended without removing it (or by an earlier probe) */
+		w->bypass.take(w->bypass.ctx, key, &v);
+		w->stats.bypass_orphans++;
+		return 0;
+	}
+	bypass_credit(w, f, val);
+	mcp_flow_table_touch(w->flows, f);
+	return 0;
+}
+
+void mcp_worker_bypass_sync(struct mcp_worker *w, uint64_t now_ms)
+{
+	if (now_ms > w->now_ms)
+		w->now_ms = now_ms;
+	if (w->bypass_on)
+		w->bypass.walk(w->bypass.ctx, bypass_sync_one, w);
 }
 
 void mcp_worker_destroy(struct mcp_worker *w)
@@ -108,6 +231,7 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 	struct mcp_flow_record r;
 	const struct mcp_flow_key *k = &f->key;
 
+	bypass_settle(w, f, why != MCP_END_ACTIVE);
 	memset(&r, 0, sizeof(r));
 	r.ip_version = f->ip_version;
 	r.proto = k->proto;
@@ -290,6 +414,13 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 	}
 	if (w->dpi && !f->dpi.done)
 		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
+	/* A tunneled flow waits for both directions: the record names both TEIDs and the
+	 * kernel does not look at them. */
+	if (w->bypass_on && !(f->flags & MCP_FLOWF_BYPASS_TRIED) && (!w->dpi || f->dpi.done) &&
+	    (!(f->flags & MCP_FLOWF_TUNNELED) || (f->teid[0] && f->teid[1]))) {
+		f->flags |= MCP_FLOWF_BYPASS_TRIED;
+		bypass_install(w, f);
+	}
 
 	if (pkt->l4_proto == IPPROTO_TCP && (pkt->tcp_flags & (TCP_FIN | TCP_RST))) {
 		int src_is_a = is_up ? f->up_is_a : !f->up_is_a;

@@ -15,6 +15,24 @@
 
 #define MCP_MAX_EXPORTERS 4
 
+struct mcp_flow_key;
+struct mcp_flow_val;
+
+/* Kernel flow bypass (live mode): once nDPI has decided, a flow is installed in the XDP flow
+ * map and its later packets are only counted in the kernel. Each call returns 0 or -errno;
+ * counters in struct mcp_flow_val are the kernel's since install (index 0 = lo -> hi). */
+struct mcp_bypass_ops {
+	int (*install)(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id);
+	/* Reads without removing (active-timeout export). */
+	int (*peek)(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val);
+	/* Reads and removes in one step, so no packet falls between (final export). */
+	int (*take)(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val);
+	/* Calls fn on every installed flow (batched map walk); 0 or -errno. */
+	int (*walk)(void *ctx, int (*fn)(void *arg, const struct mcp_flow_key *key,
+					 const struct mcp_flow_val *val), void *arg);
+	void *ctx;
+};
+
 struct mcp_worker_cfg {
 	uint32_t max_flows;        /* table bound; the oldest idle flows are exported when full */
 	uint32_t idle_timeout_ms;  /* default 30000 */
@@ -38,6 +56,9 @@ struct mcp_worker_stats {
 	uint64_t flows_created, flows_exported, flows_evicted;
 	uint64_t exported_by_reason[MCP_END_REASONS];
 	uint64_t flows_with_subscriber;
+	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
+	uint64_t bypassed_packets, bypassed_bytes; /* counted by the kernel, credited back */
+	uint64_t bypass_orphans;                   /* kernel entries without a flow, removed */
 };
 
 struct mcp_worker;
@@ -53,6 +74,12 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt);
 void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms);
 /* Exports every flow (end of input, shutdown) with end_reason flush. */
 void mcp_worker_flush(struct mcp_worker *w);
+
+/* Enables the kernel bypass (NULL disables it for new flows). */
+void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops);
+/* Credits the kernel's counters of bypassed flows so far and refreshes their idle time.
+ * Call about once a second with wall-clock ms (live mode). */
+void mcp_worker_bypass_sync(struct mcp_worker *w, uint64_t now_ms);
 
 uint32_t mcp_worker_flow_count(const struct mcp_worker *w);
 const struct mcp_worker_stats *mcp_worker_stats(const struct mcp_worker *w);
