@@ -583,3 +583,30 @@ Test(xdp, subscriber_index_beyond_map_refused)
 	sub.id = 5000; /* maps sized 1024 */
 	cr_expect_eq(mcp_xdp_tunnel_update(x, &sub), -E2BIG);
 }
+
+Test(xdp, tunnels_clear_empties_tunnels_and_subscribers)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up");
+	struct mcp_subscriber sub;
+	int64_t d[MCP_STATS__MAX];
+	uint32_t id, key, next;
+	int i;
+
+	for (id = 100; id < 145; id++) { /* 45 x 22 tunnels: the key list grows twice */
+		memset(&sub, 0, sizeof(sub));
+		sub.id = id;
+		sub.ntunnels = MCP_MAX_TUNNELS;
+		for (i = 0; i < MCP_MAX_TUNNELS; i++) {
+			sub.tunnels[i].teid = id * 100 + i;
+			mcp_ip_parse(&sub.tunnels[i].addr, "10.20.30.40");
+		}
+		cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0);
+	}
+	cr_assert_eq(mcp_xdp_tunnels_clear(x), 0);
+	cr_expect_neq(bpf_map_get_next_key(mcp_xdp_map_fd(x, MCP_XMAP_TUNNELS), NULL, &next), 0,
+		      "tunnels left");
+	cr_expect_neq(bpf_map_get_next_key(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), NULL, &key), 0,
+		      "subscribers left");
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1);
+}

@@ -271,21 +271,36 @@ void mcp_xdp_on_session_event(void *ctx, enum mcp_session_event ev,
 		mcp_dbg("tunnel map update for IMSI %s: %s\n", sub->imsi, strerror(-err));
 }
 
-/* Deletes every key of a hash map, walking with get_next_key from the start each batch. */
+/* Deletes every key of a hash map: collects the keys in one walk, then deletes them (restarting
+ * get_next_key from NULL after each delete would rescan the emptied buckets every time). */
 static int map_clear(int fd, size_t key_size)
 {
-	unsigned char key[64], next[64];
-	int n = 0;
+	unsigned char *keys = NULL, *k;
+	size_t n = 0, cap = 0, i;
+	int err = 0;
 
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, key_size);
-		if (bpf_map_delete_elem(fd, key))
-			return -errno;
+	for (;;) {
+		if (n == cap) {
+			unsigned char *nk = realloc(keys, (cap ? cap * 2 : 256) * key_size);
+
+			if (!nk) {
+				err = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap = cap ? cap * 2 : 256;
+		}
+		k = keys + n * key_size;
+		if (bpf_map_get_next_key(fd, n ? k - key_size : NULL, k))
+			break;
 		n++;
 	}
-	return n;
+	for (i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, keys + i * key_size) && errno != ENOENT)
+			err = -errno;
+out:
+	free(keys);
+	return err ? err : (int)n;
 }
 
 int mcp_xdp_tunnels_clear(struct mcp_xdp_obj *x)
