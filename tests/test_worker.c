@@ -2,9 +2,12 @@
  * on a real DNS query. Packets are built by hand with known values; records are captured
  * through a test exporter. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <time.h>
 
+#include "mcp_maps.h"
 #include "worker.h"
 
 #define MAX_RECS 64
@@ -200,5 +203,98 @@ Test(worker, ndpi_classifies_dns_and_extracts_query)
 	cr_assert_str_eq(recs[0].app, "DNS", "app=%s master=%s host=%s", recs[0].app, recs[0].master_app, recs[0].host);
 	cr_assert_str_eq(recs[0].host, "www.example.com");
 	cr_assert_str_eq(recs[0].category, "Network");
+	mcp_worker_destroy(w);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A fake kernel flow map: one entry, counters set by the test. */
+static struct {
+	int installed, taken;
+	struct mcp_flow_key key;
+	struct mcp_flow_val val;
+} kmap;
+
+static int fk_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub)
+{
+	kmap.installed++;
+	kmap.key = *key;
+	memset(&kmap.val, 0, sizeof(kmap.val));
+	return 0;
+}
+
+static int fk_peek(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *v)
+{
+	if (memcmp(key, &kmap.key, sizeof(*key)))
+		return -ENOENT;
+	*v = kmap.val;
+	return 0;
+}
+
+static int fk_take(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *v)
+{
+	kmap.taken++;
+	return fk_peek(ctx, key, v);
+}
+
+static int fk_walk(void *ctx, int (*fn)(void *, const struct mcp_flow_key *,
+					 const struct mcp_flow_val *), void *arg)
+{
+	return kmap.installed > kmap.taken ? fn(arg, &kmap.key, &kmap.val) : 0;
+}
+
+/* Bypass: counts the kernel makes while the flow lives there are credited by difference
+ * (a sync, then an active-timeout export, then the final one) and never twice. */
+Test(worker, bypass_credits_kernel_counts_exactly)
+{
+	struct mcp_worker *w = make_worker(16, 0); /* no DPI: bypass at the first packet */
+	struct mcp_bypass_ops ops = { .install = fk_install, .peek = fk_peek, .take = fk_take,
+				      .walk = fk_walk };
+	struct mcp_pkt p = pkt4(UE, 40000, SRV, 443, IPPROTO_TCP, 100, 1000, 0x10);
+	uint64_t up = 0, down = 0, bup = 0;
+
+	memset(&kmap, 0, sizeof(kmap));
+	mcp_worker_set_bypass(w, &ops);
+	mcp_worker_packet(w, &p);
+	cr_assert_eq(kmap.installed, 1);
+	/* UE (10.0.0.1) is the lo side: kernel index 0 is uplink */
+	kmap.val.pkts[0] = 5;
+	kmap.val.bytes[0] = 500;
+	kmap.val.pkts[1] = 7;
+	kmap.val.bytes[1] = 7000;
+	kmap.val.last_ns = now_ns();
+	mcp_worker_bypass_sync(w, 20000);
+	mcp_worker_bypass_sync(w, 21000); /* same counters again: nothing more */
+	kmap.val.pkts[0] = 6;
+	kmap.val.bytes[0] = 600;
+	/* kernel activity keeps the flow from going idle (30 s) until the active timeout */
+	for (uint64_t t = 40000; t < 121000; t += 20000) {
+		kmap.val.last_ns = now_ns();
+		mcp_worker_bypass_sync(w, t);
+		mcp_worker_expire(w, t);
+		cr_assert_eq(nrecs, 0, "exported while busy in the kernel at %lu", t);
+	}
+	p = pkt4(SRV, 443, UE, 40000, IPPROTO_TCP, 50, 1000 + 120000, 0x10); /* a late downlink */
+	mcp_worker_packet(w, &p); /* crosses the active timeout: record 1 */
+	kmap.val.pkts[1] = 9;
+	kmap.val.bytes[1] = 9000;
+	mcp_worker_flush(w); /* record 2, final take */
+	cr_assert_eq(kmap.taken, 1);
+	cr_assert_eq(nrecs, 2);
+	for (int i = 0; i < nrecs; i++) {
+		up += recs[i].pkts_up;
+		down += recs[i].pkts_down;
+		bup += recs[i].bytes_up;
+	}
+	cr_assert_eq(up, 1 + 6, "uplink: 1 in userspace + 6 in the kernel, got %lu", up);
+	cr_assert_eq(down, 1 + 9, "downlink: 1 in userspace + 9 in the kernel, got %lu", down);
+	cr_assert_eq(bup, 100 + 600);
+	cr_assert_eq(mcp_worker_stats(w)->bypassed_packets, 15);
 	mcp_worker_destroy(w);
 }

@@ -81,12 +81,11 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Adds what the kernel counted since the last credit; a packet seen there moves last_ms to
- * the kernel's time of it (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). */
+/* Adds what the kernel counted since the last credit and moves last_ms to the kernel's time of
+ * the flow's last packet (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). */
 static void bypass_credit(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_flow_val *v)
 {
 	struct mcp_flow_bypass *b = f->bypass;
-	uint64_t newp = 0;
 
 	for (int d = 0; d < 2; d++) {
 		int up = (d == 0) == !!f->up_is_a; /* d 0 is lo -> hi */
@@ -102,9 +101,8 @@ static void bypass_credit(struct mcp_worker *w, struct mcp_flow *f, const struct
 		w->stats.bytes += db;
 		w->stats.bypassed_packets += dp;
 		w->stats.bypassed_bytes += db;
-		newp += dp;
 	}
-	if (newp && v->last_ns) {
+	if (v->last_ns) {
 		uint64_t now = mono_ns(), age_ms = now > v->last_ns ? (now - v->last_ns) / 1000000 : 0;
 		uint64_t seen_ms = w->now_ms > age_ms ? w->now_ms - age_ms : 0;
 
