@@ -494,6 +494,48 @@ out:
 	return err;
 }
 
+int mc_link_send(struct mc_link *l, const char *buf, size_t len)
+{
+	redisContext *c;
+	int done = 0;
+
+	if (!mc_link_is_open(l) && mc_link_open(l))
+		return -ENOTCONN;
+	c = l->nodes[0].c;
+	if (redisAppendFormattedCommand(c, buf, len) != REDIS_OK)
+		goto fail;
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			goto fail;
+	return 0;
+fail:
+	mc_link_close(l);
+	return -EIO;
+}
+
+int mc_link_collect(struct mc_link *l, size_t n, size_t *got)
+{
+	redisContext *c = l->nodes[0].c;
+	size_t i;
+
+	*got = 0;
+	if (!c)
+		return -ENOTCONN;
+	for (i = 0; i < n; i++) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
+			mc_link_close(l);
+			return -EIO;
+		}
+		if (r->type == REDIS_REPLY_ERROR && l->st)
+			l->st->cmd_errors++;
+		freeReplyObject(r);
+		(*got)++;
+	}
+	return 0;
+}
+
 redisReply *mc_link_cmd(struct mc_link *l, const char *key, size_t keylen, int argc,
 			const char **argv, const size_t *argvlen)
 {

@@ -67,6 +67,10 @@ int mc_link_is_open(const struct mc_link *l);
  * *acked = number of commands that got one. A failure closes the link. */
 int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_replies,
 		size_t *acked);
+/* Single node: writes len bytes of commands now (0 or -errno), and reads n replies
+ * (error replies counted in st->cmd_errors; *got = replies read). Failures close the link. */
+int mc_link_send(struct mc_link *l, const char *buf, size_t len);
+int mc_link_collect(struct mc_link *l, size_t n, size_t *got);
 /* One command, routed by key (NULL = any node). Caller frees the reply. */
 redisReply *mc_link_cmd(struct mc_link *l, const char *key, size_t keylen, int argc,
 			const char **argv, const size_t *argvlen);
@@ -226,6 +230,7 @@ struct mcp_mc {
 	int in_drain;              /* writer thread only */
 	struct mc_inflight *inflight; /* writer thread only */
 	size_t ninflight, capinflight;
+	size_t prev_cmds, prev_inflight; /* single node: pipeline written, replies not read */
 
 	pthread_mutex_t sync_lock;
 	struct mc_link sl;         /* synchronous reads */
@@ -240,8 +245,10 @@ void mc_enqueue_fact(struct mcp_mc *m, struct mc_entry *e);
 /* Queues an event (takes json); drops and counts it when the queue is full. */
 void mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json);
 void mc_wake(struct mcp_mc *m);
-/* Sends a batch on the writer link (writer thread). 0 or -errno (dropped, counted). */
+/* Sends a batch on the writer link (writer thread). 0 or -errno (dropped, counted). On one
+ * node its replies are read at the next flush or at mc_writer_sync(). */
 int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b);
+int mc_writer_sync(struct mcp_mc *m);
 int mc_writer_start(struct mcp_mc *m);
 void mc_writer_stop(struct mcp_mc *m);
 

@@ -10,6 +10,7 @@
  * ends up with the facts it would hold had it never failed. Redis protocol: RESP2 pipelining.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -203,13 +204,17 @@ static void mc_inflight_add(struct mcp_mc *m, uint8_t kind, const char *name, ch
 	f->key = key;
 }
 
-static void mc_inflight_done(struct mcp_mc *m, int failed)
+/* Resolves the first n in-flight deletions (all if n > count): freed when their pipeline
+ * was acknowledged, given back to their facts (and re-queued) when it failed. */
+static void mc_inflight_resolve(struct mcp_mc *m, size_t n, int failed)
 {
 	size_t i;
 
+	if (n > m->ninflight)
+		n = m->ninflight;
 	if (failed)
 		pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->ninflight; i++) {
+	for (i = 0; i < n; i++) {
 		struct mc_inflight *f = &m->inflight[i];
 		struct mc_entry *e;
 
@@ -221,32 +226,94 @@ static void mc_inflight_done(struct mcp_mc *m, int failed)
 	}
 	if (failed)
 		pthread_mutex_unlock(&m->lock);
-	m->ninflight = 0;
+	if (n)
+		memmove(m->inflight, m->inflight + n, (m->ninflight - n) * sizeof(*m->inflight));
+	m->ninflight -= n;
+}
+
+static void mc_inflight_done(struct mcp_mc *m, int failed)
+{
+	mc_inflight_resolve(m, SIZE_MAX, failed);
+}
+
+/* Single node: the previous pipeline's replies are read only after the next pipeline has been
+ * written, so Redis executes one batch while the writer formats the next (two CPUs busy
+ * instead of taking turns). Nothing is retried on one node, so the commands need not be kept.
+ * mc_writer_sync() reads what is still outstanding (end of a cycle: mcp_mc_flush's promise).
+ * On failure both pipelines count as dropped and their deletions go back to their facts. */
+static int mc_pipeline_fail(struct mcp_mc *m, size_t outstanding, int err)
+{
+	m->st.batches_failed++;
+	m->st.cmds_dropped += outstanding;
+	m->prev_cmds = 0;
+	m->prev_inflight = 0;
+	mc_inflight_done(m, 1);
+	mc_link_close(&m->wl);
+	mcp_dbg("microcloud: pipeline failed (%s), %zu commands dropped\n", strerror(-err),
+		outstanding);
+	return err;
+}
+
+static int mc_collect_prev(struct mcp_mc *m, size_t also_sent)
+{
+	size_t got = 0;
+	int err;
+
+	if (!m->prev_cmds)
+		return 0;
+	err = mc_link_collect(&m->wl, m->prev_cmds, &got);
+	m->st.cmds_sent += got;
+	if (err)
+		return mc_pipeline_fail(m, m->prev_cmds - got + also_sent, err);
+	mc_inflight_resolve(m, m->prev_inflight, 0);
+	m->prev_cmds = 0;
+	m->prev_inflight = 0;
+	return 0;
+}
+
+int mc_writer_sync(struct mcp_mc *m)
+{
+	return mc_collect_prev(m, 0);
 }
 
 /* Sends the batch. 0, or -errno after counting the dropped commands. */
 int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 {
-	size_t acked = 0;
+	size_t acked = 0, n = b->n;
 	int err;
 
-	if (!b->n)
+	if (!n)
 		return 0;
 	mc_batch_seal(b);
-	err = mc_link_run(&m->wl, b->cmds, b->n, 0, &acked);
-	mc_inflight_done(m, err != 0);
-	m->st.cmds_sent += acked;
 	m->st.batches++;
-	if (err) {
-		m->st.batches_failed++;
-		m->st.cmds_dropped += b->n - acked;
-		mcp_dbg("microcloud: pipeline of %zu commands failed (%s), %zu written\n", b->n,
-			strerror(-err), acked);
+	if (!m->keys.cluster) {
+		err = mc_link_send(&m->wl, b->buf, b->blen);
+		mc_batch_reset(b);
+		if (err)
+			return mc_pipeline_fail(m, m->prev_cmds + n, err);
+		err = mc_collect_prev(m, n);
+		if (err)
+			return err;
+		m->prev_cmds = n;
+		m->prev_inflight = m->ninflight;
+	} else {
+		/* cluster: MOVED/ASK need the commands and their replies now */
+		err = mc_link_run(&m->wl, b->cmds, n, 0, &acked);
+		mc_inflight_done(m, err != 0);
+		m->st.cmds_sent += acked;
+		if (err) {
+			m->st.batches_failed++;
+			m->st.cmds_dropped += n - acked;
+			mcp_dbg("microcloud: pipeline of %zu commands failed (%s), %zu written\n", n,
+				strerror(-err), acked);
+		}
+		mc_batch_reset(b);
+		if (err)
+			return err;
 	}
-	mc_batch_reset(b);
 	/* a long counter or resync pass must not hold back control events: serve the queue
 	 * between its pipelines */
-	if (!err && !m->in_drain && m->head != m->tail)
+	if (!m->in_drain && m->head != m->tail)
 		err = mc_drain(m, b);
 	return err;
 }
@@ -480,8 +547,12 @@ static void *mc_writer_main(void *arg)
 			err = mc_drain(m, &b);
 		if (!err)
 			err = mc_flush_counters(m, &b);
+		if (!err)
+			err = mc_writer_sync(m);
 		if (err) {
 			mc_batch_reset(&b);
+			if (m->prev_cmds)
+				mc_pipeline_fail(m, m->prev_cmds, err);
 			mc_inflight_done(m, 1); /* deletions built but never sent */
 			mc_link_close(&m->wl);
 			m->connected = 0;
