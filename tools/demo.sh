@@ -9,9 +9,11 @@
 #   /usr/bin/python3 tests/gen_scenario.py --out tools/data/demo.pcap \
 #       --expect tools/data/demo.expect.json --subscribers 16 --plain 4 --seed 5
 #
-# Steps are functions run in order from STEPS; later steps (microcloud in Redis, live XDP
-# replay over a veth pair) add a function and a name in STEPS. Each step gets $OUT (a
-# scratch directory) and may use the files earlier steps left there.
+# Steps are functions run in order from STEPS: the offline run and its records, subscribers
+# and stats, a check against the expectations, the microcloud (a redis-server of the demo's
+# own on a free loopback port) and live capture (XDP + AF_XDP on a veth pair in a network
+# namespace the demo creates and removes, the capture replayed by tcpreplay). Each step gets
+# $OUT (a scratch directory) and may use the files earlier steps left there.
 # Env: BUILD (default build), DEMO_PCAP, DEMO_FLOWS (records shown, default 4),
 # DEMO_STEPS (default: all of STEPS).
 set -euo pipefail
@@ -23,9 +25,19 @@ PCAP=${DEMO_PCAP:-tools/data/demo.pcap}
 EXPECT=${PCAP%.pcap}.expect.json
 SHOW=${DEMO_FLOWS:-4}
 OUT=$(mktemp -d /tmp/mcprobe-demo.XXXXXX)
-trap 'rm -rf "$OUT"' EXIT
 
-STEPS="offline records subscribers stats verify"
+STEPS="offline records subscribers stats verify microcloud live"
+REDIS_PID=
+NS=
+cleanup() {
+	if [ -n "$REDIS_PID" ]; then
+		kill "$REDIS_PID" 2>/dev/null
+		wait "$REDIS_PID" 2>/dev/null
+	fi
+	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
+	rm -rf "$OUT"
+}
+trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -105,6 +117,93 @@ step_verify() {
 	else
 		echo "no $EXPECT: skipped"
 	fi
+}
+
+free_port() {
+	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The microcloud: a redis-server of the demo's own on a free loopback port; the probe writes
+# subscriber facts, counters, per-IMSI aggregates and events while a subscriber listens.
+step_microcloud() {
+	local port
+	port=$(free_port)
+	say "microcloud: redis-server on 127.0.0.1:$port, mcprobe --redis"
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+		--dir "$OUT" >"$OUT/redis.log" 2>&1 &
+	REDIS_PID=$!
+	for _ in $(seq 1 50); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	redis-cli -p "$port" ping >/dev/null || { echo "redis-server did not start" >&2; return 1; }
+	timeout 20 redis-cli -p "$port" SUBSCRIBE events.imsi >"$OUT/events.txt" 2>&1 &
+	local sub=$!
+	sleep 0.3
+	echo "\$ $M -r $PCAP --redis 127.0.0.1:$port --probe-name demo --imsi-aggregation 300"
+	"$M" -r "$PCAP" --redis "127.0.0.1:$port" --probe-name demo --imsi-aggregation 300 \
+		--flows-json /dev/null --stats 2>"$OUT/mc-stats.txt"
+	grep '^microcloud' "$OUT/mc-stats.txt" || true
+	sleep 0.5
+	kill "$sub" 2>/dev/null || true
+	wait "$sub" 2>/dev/null || true
+	echo "keys in Redis: $(redis-cli -p "$port" DBSIZE)"
+	local imsi ip
+	imsi=$(redis-cli -p "$port" --scan --pattern 'imsi.*' | sort | head -1)
+	echo "\$ redis-cli HGETALL $imsi"
+	redis-cli -p "$port" --no-raw HGETALL "$imsi" | paste - - | head -14
+	ip=$(redis-cli -p "$port" HGET "$imsi" ue_ipv4)
+	if [ -n "$ip" ]; then
+		echo "\$ redis-cli GET ip.$ip"
+		redis-cli -p "$port" GET "ip.$ip"
+	fi
+	echo "events received by a subscriber of events.imsi: $(grep -c '"event"' "$OUT/events.txt")"
+	grep '"event"' "$OUT/events.txt" | head -3
+	echo "\$ mcp-aggregate --redis 127.0.0.1:$port --all | head"
+	"$BUILD/mcp-aggregate" --redis "127.0.0.1:$port" --all | head -8
+}
+
+# Live: the same capture replayed by tcpreplay into a veth pair in a network namespace of
+# the demo's own, captured by XDP + AF_XDP (mcprobe -i); classified flows are then counted in
+# the kernel (flow bypass).
+step_live() {
+	local ifa=mdemo$$a ifb=mdemo$$b pid n
+	NS=mcpdemo$$
+	say "live: mcprobe -i on a veth pair in network namespace $NS, tcpreplay of the same capture"
+	ip netns add "$NS"
+	ip netns exec "$NS" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip link add "$ifa" numtxqueues 2 numrxqueues 2 type veth peer name "$ifb" numtxqueues 2 \
+		numrxqueues 2
+	ip link set "$ifa" netns "$NS"
+	ip link set "$ifb" netns "$NS"
+	ip -n "$NS" link set "$ifa" up
+	ip -n "$NS" link set "$ifb" up
+	ip netns exec "$NS" ethtool -L "$ifb" tx 1 >/dev/null 2>&1 || true
+	echo "\$ mcprobe -i $ifa --flows-json live.json --sessions-json live-sessions.json --stats"
+	# nsenter (network namespace only): 'ip netns exec' would also give the probe a mount
+	# namespace of its own, and its pins under /sys/fs/bpf would be invisible to bpftool here.
+	nsenter --net=/run/netns/"$NS" "$M" -v -i "$ifa" --flows-json "$OUT/live.json" \
+		--sessions-json "$OUT/live-sessions.json" --stats 2>"$OUT/live.err" &
+	pid=$!
+	for _ in $(seq 1 100); do
+		grep -q "live capture running" "$OUT/live.err" 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "live capture running" "$OUT/live.err" || { cat "$OUT/live.err" >&2; return 1; }
+	n=$(capinfos -c -M -T -r "$PCAP" | awk -F'\t' '{print $2}')
+	echo "\$ tcpreplay -i $ifb --pps 3000 $PCAP   ($n frames)"
+	ip netns exec "$NS" tcpreplay -q -i "$ifb" --pps 3000 "$PCAP" >/dev/null 2>&1
+	sleep 1
+	echo "\$ bpftool map dump pinned /sys/fs/bpf/mcprobe/$ifa/subscribers   (first entries)"
+	bpftool map dump pinned "/sys/fs/bpf/mcprobe/$ifa/subscribers" 2>/dev/null |
+		grep -m 3 '"imsi"' || true
+	kill -INT "$pid"
+	wait "$pid" || true
+	grep -E "live: xdp|user packets|flows bypassed|user packets in kernel|flows exported" "$OUT/live.err" | sed 's/^mcprobe: //'
+	echo "live: $(wc -l <"$OUT/live.json") flow records; offline: $(wc -l <"$OUT/flows.json")"
+	ip netns del "$NS"
+	NS=
 }
 
 if [ ! -x "$M" ]; then
