@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
-PCAPS = "/work/shared/pcaps"
+PCAPS = os.environ.get("MCP_PCAPS", "/work/shared/pcaps")
 FILES = ["ndpi-gtp_c.pcap", "pcpp-gtpv2.pcap", "zeek-gtp_create_pdp_ctx.pcap",
          "zeek-gtp_control_prime.pcap", "open5gs-testattach.pcapng", "open5gs-volte.pcapng",
          "pcpp-gtp.pcap", os.path.join(ROOT, "tests/data/gtpc_cases.pcap")]

@@ -34,7 +34,7 @@ for t in ip ethtool nsenter tcpreplay bpftool editcap mergecap capinfos; do
 done
 [ -x "$MCP" ] || fail "$MCP not built"
 [ -f tests/gen_scenario.py ] || fail "tests/gen_scenario.py missing"
-REAL=/work/shared/pcaps/ndpi-gtp_c.pcap
+REAL=${MCP_PCAPS:-/work/shared/pcaps}/ndpi-gtp_c.pcap
 [ -f "$REAL" ] || REAL=../shared/pcaps/ndpi-gtp_c.pcap
 [ -f "$REAL" ] || fail "real capture ndpi-gtp_c.pcap not found"
 

@@ -9,6 +9,17 @@ pass=0
 fail=0
 failed=()
 PY=/usr/bin/python3 # Debian's python with scapy, not whatever is first on PATH
+# The shared captures sit beside the clone (CI: shared/ next to main/).
+if [ -z "${MCP_PCAPS:-}" ]; then
+	for d in ../shared/pcaps /work/shared/pcaps; do
+		if [ -d "$d" ]; then
+			MCP_PCAPS=$(cd "$d" && pwd)
+			break
+		fi
+	done
+fi
+[ -n "${MCP_PCAPS:-}" ] || { echo "FAIL: no shared captures (../shared/pcaps); set MCP_PCAPS"; exit 1; }
+export MCP_PCAPS
 
 run_one() { # name, command...
 	local name=$1
