@@ -7,6 +7,7 @@
 #   mcprobe     $BUILD/mcprobe -r FILE --flows-json /dev/null --sessions-json /dev/null
 #   ndpiReader  ndpiReader -t -q -i FILE   (nDPI 4.2's reader: -t dissects GTP tunnels)
 #   pcap_floor  libpcap pcap_loop that only counts frames (the ceiling for any reader)
+#   mcprobe+redis  mcprobe writing the microcloud into a local redis-server (goal >= 90% pps)
 # pps = frames / wall time of the best run; peak RSS from /usr/bin/time -v of that run.
 # Prints a table with ratios against ndpiReader; the goal is mcprobe >= 3x ndpiReader's pps
 # at a lower RSS. Nothing here asserts timings: the exit status only reports failed runs.
@@ -109,6 +110,20 @@ else
 fi
 measure pcap_floor "$B/pcap_floor" "$PCAP"
 tools+=(pcap_floor)
+# The microcloud must not slow the packet path: the same run writing into a redis-server of
+# our own on a free loopback port (flushed fresh before each run).
+if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
+	RPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
+	RPID=$!
+	for _ in $(seq 1 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	measure mcprobe+redis "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null \
+		--sessions-json /dev/null --redis "127.0.0.1:$RPORT" --no-reload
+	tools+=(mcprobe+redis)
+	REDIS_KEYS=$(redis-cli -p "$RPORT" DBSIZE)
+	kill "$RPID" 2>/dev/null
+	wait "$RPID" 2>/dev/null
+fi
 
 echo
 printf "%-12s %10s %14s %12s %10s %10s\n" tool "best s" "frames/s" "peak RSS MiB" "pps/nDPI" "RSS/nDPI"
@@ -127,6 +142,12 @@ if [ -n "${PPS[mcprobe]:-}" ] && [ -n "${PPS[ndpiReader]:-}" ]; then
 		-v rb="${RSS[ndpiReader]}" 'BEGIN {
 		printf "goal mcprobe >= 3x ndpiReader pps at lower RSS: %s (%.2fx pps, RSS %s)\n",
 			(a >= 3 * b && ra < rb) ? "MET" : "NOT MET", a / b, ra < rb ? "lower" : "higher" }'
+fi
+
+if [ -n "${PPS[mcprobe+redis]:-}" ] && [ -n "${PPS[mcprobe]:-}" ]; then
+	awk -v a="${PPS[mcprobe+redis]}" -v b="${PPS[mcprobe]}" -v k="${REDIS_KEYS:-?}" 'BEGIN {
+		printf "goal mcprobe --redis >= 90%% of the pps without: %s (%.1f%%; %s keys written)\n",
+			(a >= 0.9 * b) ? "MET" : "NOT MET", 100 * a / b, k }'
 fi
 
 # sanity: a probe that drops everything is fast; show what mcprobe did with the capture
