@@ -405,7 +405,7 @@ Test(microcloud, down_at_start_then_up)
 		tr_make_sub(&s, (unsigned)i, 0);
 		mcp_mc_session_event(m, MCP_EV_ATTACH, &s, 1);
 	}
-	cr_assert_lt(tr_now_ms() - t0, 200, "create + events must not block on a down Redis");
+	cr_assert_lt(tr_now_ms() - t0, 1000, "create + events must not block on a down Redis");
 	cr_assert_eq(mcp_mc_flush(m, 200), -ETIMEDOUT);
 	cr_assert_eq(tr_redis_start(&r, port, NULL), 0);
 	cr_assert_eq(mcp_mc_flush(m, 8000), 0);
