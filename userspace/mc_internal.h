@@ -238,7 +238,9 @@ struct mcp_mc {
 	uint64_t sync_retry_ms;
 };
 
-/* mc_writer.c: the store and the queue (m->lock held by callers of these three). */
+/* mc_store.c: the store and the queue (m->lock held by callers). */
+void mc_entry_free(struct mc_entry *e);
+uint64_t mc_ring_used(const struct mcp_mc *m);
 struct mc_entry *mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, int create);
 void mc_entry_add_stale(struct mc_entry *e, const char *key);
 void mc_enqueue_fact(struct mcp_mc *m, struct mc_entry *e);
