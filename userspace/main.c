@@ -411,7 +411,7 @@ static int run_offline(struct options *o, pcap_t *pc, int dlt, struct mcp_pipeli
 	int show_progress = isatty(STDERR_FILENO) && !o->quiet;
 	double t0 = now_s(), next_progress = t0 + 1;
 	uint64_t n = 0;
-	int rc;
+	int rc = 0;
 
 	if (fstat(fileno(pcap_file(pc)), &st))
 		st.st_size = 0;
