@@ -335,7 +335,7 @@ Test(microcloud, aggregates_exact, .init = setup, .fini = teardown)
 		r.last_ms = r.first_ms + (seed >> 13) % 400000; /* crosses period edges */
 		snprintf(r.app, sizeof(r.app), "%s", apps[ai]);
 		if (sub < 2)
-			snprintf(r.imsi, sizeof(r.imsi), "00101000000010%d", sub);
+			snprintf(r.imsi, sizeof(r.imsi), "00101000000010%c", (char)('0' + sub));
 		mcp_mc_flow(m, &r);
 		proto_bytes[ai] += (long long)(r.bytes_up + r.bytes_down);
 		if (a[3] == 1) {
