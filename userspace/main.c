@@ -87,7 +87,7 @@ static void usage(FILE *f)
 		"       mcprobe -i IFACE [-i IFACE2] [options]\n"
 		"Subscriber-aware GTP probe: packets -> flows -> nDPI -> flow records.\n\n"
 		"Input:\n"
-		"  -r, --read FILE            read a pcap or pcapng file (streamed)\n"
+		"  -r, --read FILE            read a pcap or pcapng file, FIFO or '-' (streamed)\n"
 		"  -i, --interface IFACE      capture live with XDP + AF_XDP (repeatable)\n"
 		"      --workers N            live: worker threads (default 1)\n"
 		"      --mode native|skb      live: XDP attach mode (default native, falls back to skb)\n"
@@ -348,15 +348,15 @@ static pcap_t *open_capture(const char *path, int *dlt)
 	struct stat st;
 	pcap_t *pc;
 
-	if (stat(path, &st)) {
+	if (strcmp(path, "-") && stat(path, &st)) { /* "-" is standard input (libpcap) */
 		mcp_err("%s: %s\n", path, strerror(errno));
 		return NULL;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (strcmp(path, "-") && S_ISDIR(st.st_mode)) {
 		mcp_err("%s: is a directory, not a capture file\n", path);
 		return NULL;
 	}
-	if (st.st_size == 0) {
+	if (strcmp(path, "-") && S_ISREG(st.st_mode) && st.st_size == 0) { /* FIFOs stream */
 		mcp_err("%s: empty file, not a pcap or pcapng capture\n", path);
 		return NULL;
 	}
