@@ -210,21 +210,6 @@ void mcp_json_out_flow(void *ctx, const struct mcp_flow_record *r)
 	write_obj(o, j);
 }
 
-const char *mcp_session_event_name(enum mcp_session_event ev)
-{
-	switch (ev) {
-	case MCP_EV_ATTACH:
-		return "attach";
-	case MCP_EV_MODIFY:
-		return "modify";
-	case MCP_EV_DETACH:
-		return "detach";
-	case MCP_EV_REMOVE:
-		return "remove";
-	}
-	return "unknown";
-}
-
 void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 			  const struct mcp_subscriber *sub)
 {

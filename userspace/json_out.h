@@ -24,6 +24,5 @@ void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 			  const struct mcp_subscriber *sub);
 
 const char *mcp_rat_name(uint8_t rat);
-const char *mcp_session_event_name(enum mcp_session_event ev);
 
 #endif /* MCP_JSON_OUT_H */

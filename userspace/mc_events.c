@@ -160,7 +160,7 @@ int mc_event_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_op *op)
 	if (m->cfg.stream_maxlen) {
 		snprintf(maxlen, sizeof(maxlen), "%u", m->cfg.stream_maxlen);
 		err |= mc_batch_addf(b, st, "XADD %s MAXLEN ~ %s * event %s imsi %s json %s", st,
-				     maxlen, mc_event_name(op->ev), op->imsi, op->json);
+				     maxlen, mcp_session_event_name(op->ev), op->imsi, op->json);
 	}
 	if (!err)
 		m->st.events_published++;

@@ -138,7 +138,6 @@ int mc_fact_owned_keys(const struct mc_keys *k, const struct mcp_subscriber *s,
 /* The event JSON (malloc'd). */
 char *mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *s,
 		    const char *probe, uint64_t ts_ms);
-const char *mc_event_name(enum mcp_session_event ev);
 /* Parses an imsi.* hash reply (HGETALL) into sub (imsi set by the caller). 0 or -EBADMSG.
  * *active = state field is "active". probe receives the probe field. */
 int mc_fact_parse(const redisReply *r, struct mcp_subscriber *sub, int *active, char *probe,

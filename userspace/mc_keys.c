@@ -341,21 +341,6 @@ int mc_fact_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_su
 	return err ? -ENOMEM : 0;
 }
 
-const char *mc_event_name(enum mcp_session_event ev)
-{
-	switch (ev) {
-	case MCP_EV_ATTACH:
-		return "attach";
-	case MCP_EV_MODIFY:
-		return "modify";
-	case MCP_EV_DETACH:
-		return "detach";
-	case MCP_EV_REMOVE:
-		return "remove";
-	}
-	return "unknown";
-}
-
 /* Appends s as a JSON string (quotes, escapes, control bytes as \u00XX). */
 static void mc_json_str(char **p, char *end, const char *s)
 {
@@ -401,7 +386,7 @@ char *mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *s,
 	int i;
 
 	end = buf + sizeof(buf) - 1;
-	MC_JSON_APPEND(p, end, "{\"event\":\"%s\",\"imsi\":", mc_event_name(ev));
+	MC_JSON_APPEND(p, end, "{\"event\":\"%s\",\"imsi\":", mcp_session_event_name(ev));
 	mc_json_str(&p, end, s->imsi);
 	MC_JSON_APPEND(p, end, ",\"msisdn\":");
 	mc_json_str(&p, end, s->msisdn);

@@ -56,6 +56,9 @@ enum mcp_session_event { MCP_EV_ATTACH, MCP_EV_MODIFY, MCP_EV_DETACH, MCP_EV_REM
 typedef void (*mcp_session_event_fn)(void *ctx, enum mcp_session_event ev,
 				     const struct mcp_subscriber *sub, uint64_t ts_ms);
 
+/* "attach", "modify", "detach", "remove" (record.c). */
+const char *mcp_session_event_name(enum mcp_session_event ev);
+
 struct mcp_session_cfg {
 	uint32_t max_subscribers;     /* default 1,000,000 */
 	uint32_t delete_grace_ms;     /* deleted sessions stay resolvable (default 60000) */
