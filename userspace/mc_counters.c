@@ -44,10 +44,46 @@ struct mc_ckey {
 	char key[];
 };
 
+/* Keys and per-application sums of one table live in chunks freed together: the table is
+ * swapped out and dropped every counter flush, and per-key malloc/free (the free on the writer
+ * thread) cost the packet thread more than the counting itself. */
+struct mc_chunk {
+	struct mc_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+#define MC_CHUNK_BYTES (64 * 1024)
+
 struct mc_ctr_table {
 	struct mc_ckey **b;
 	size_t nb, nkeys;
+	struct mc_chunk *chunks;
 };
+
+/* Zeroed, 8-byte aligned memory from the table's chunks; NULL when out of memory. */
+static void *mc_ctr_alloc(struct mc_ctr_table *t, size_t n)
+{
+	struct mc_chunk *c = t->chunks;
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (!c || c->size - c->used < n) {
+		size_t size = n > MC_CHUNK_BYTES ? n : MC_CHUNK_BYTES;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->used = 0;
+		c->size = size;
+		c->next = t->chunks;
+		t->chunks = c;
+	}
+	p = c->data + c->used;
+	c->used += n;
+	memset(p, 0, n);
+	return p;
+}
 
 struct mc_ctr_table *mc_ctr_create(void)
 {
@@ -66,23 +102,13 @@ struct mc_ctr_table *mc_ctr_create(void)
 
 void mc_ctr_destroy(struct mc_ctr_table *t)
 {
-	size_t i;
+	struct mc_chunk *c, *next;
 
 	if (!t)
 		return;
-	for (i = 0; i < t->nb; i++) {
-		struct mc_ckey *k = t->b[i], *nk;
-
-		for (; k; k = nk) {
-			struct mc_capp *f = k->apps, *nf;
-
-			for (; f; f = nf) {
-				nf = f->next;
-				free(f);
-			}
-			nk = k->next;
-			free(k);
-		}
+	for (c = t->chunks; c; c = next) {
+		next = c->next;
+		free(c);
 	}
 	free(t->b);
 	free(t);
@@ -132,7 +158,7 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, cons
 		return NULL;
 	}
 	len = strlen(key);
-	k = calloc(1, sizeof(*k) + len + 1);
+	k = mc_ctr_alloc(t, sizeof(*k) + len + 1);
 	if (!k) {
 		m->st.counter_keys_dropped++;
 		return NULL;
@@ -147,14 +173,14 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, cons
 	return k;
 }
 
-static struct mc_capp *mc_ctr_app(struct mc_ckey *k, const char *app)
+static struct mc_capp *mc_ctr_app(struct mc_ctr_table *t, struct mc_ckey *k, const char *app)
 {
 	struct mc_capp *f;
 
 	for (f = k->apps; f; f = f->next)
 		if (!strcmp(f->app, app))
 			return f;
-	f = calloc(1, sizeof(*f));
+	f = mc_ctr_alloc(t, sizeof(*f));
 	if (!f)
 		return NULL;
 	snprintf(f->app, sizeof(f->app), "%s", app);
@@ -224,7 +250,7 @@ void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 		k->v[PF_FLOWS]++;
 	}
 	if (have_agg && (k = mc_ctr_key(m, m->ctr, ak, MC_CTR_AGG))) {
-		struct mc_capp *a = mc_ctr_app(k, app);
+		struct mc_capp *a = mc_ctr_app(m->ctr, k, app);
 
 		if (a) {
 			a->pkts += pkts;

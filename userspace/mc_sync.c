@@ -26,6 +26,7 @@ void mcp_mc_cfg_defaults(struct mcp_mc_cfg *c)
 	c->agg_retention_s = 86400;
 	c->flush_cmds = 512;
 	c->flush_ms = 50;
+	c->counter_flush_ms = 1000;
 	c->queue_len = 65536;
 	c->stream_maxlen = 100000;
 	c->grace_ms = 60000;

@@ -338,6 +338,7 @@ static void *mc_writer_main(void *arg)
 	struct mc_batch b = { .cluster = m->keys.cluster };
 	uint64_t backoff = MC_BACKOFF_MIN_MS, next_try = 0, next_cycle = 0, next_gc = 0;
 	int need_resync = 0, stop = 0, err;
+	uint64_t next_counters = 0;
 	struct timespec cpu;
 	uint64_t cyc;
 
@@ -390,8 +391,12 @@ static void *mc_writer_main(void *arg)
 		}
 		if (!err)
 			err = mc_drain(m, &b);
-		if (!err)
+		/* counters: every counter_flush_ms, and whenever everything must go out now */
+		if (!err && (stop || cyc != m->cycle_done || now >= next_counters)) {
 			err = mc_flush_counters(m, &b);
+			if (!err)
+				next_counters = now + m->cfg.counter_flush_ms;
+		}
 		if (!err)
 			err = mc_writer_sync(m);
 		if (err) {

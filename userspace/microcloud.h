@@ -39,6 +39,9 @@ struct mcp_mc_cfg {
 	uint32_t counter_ttl_s;    /* host./proto. TTL, default 2 * period (600 if period 0) */
 	uint32_t flush_cmds;       /* flush a pipeline at this many commands, default 512 */
 	uint32_t flush_ms;         /* ... or after this many ms, default 50 */
+	uint32_t counter_flush_ms; /* host./proto./agg. sums are written this often, default 1000
+				    * (volatile counters: summing longer in memory saves Redis
+				    * most of their commands); 0 = every flush */
 	uint32_t queue_len;        /* bounded writer queue (ops), default 65536 */
 	uint32_t stream_maxlen;    /* XADD events MAXLEN ~ N, default 100000; 0 = no stream */
 	uint32_t grace_ms;         /* detached facts expire after this, default 60000 */
