@@ -5,7 +5,8 @@
 # The capture is bench/gen_bench_pcap's (GTPv2-C sessions then GTP-U flows, >= 1M frames by
 # default), cached in $BUILD/bench/ like bench/run.sh does. For each probe: start it on the
 # veth, replay the file with tcpreplay --topspeed -K into the peer, wait until the counters
-# settle, stop it. Prints per probe: offered rate (tcpreplay), frames seen, loss, bypass share
+# settle, stop it. Prints per probe: offered rate (tcpreplay), frames seen (mcprobe: processed in
+# userspace + counted on bypassed flows in the kernel), loss, bypass share
 # (XDP counters; mcprobe only), CPU seconds of the probe process, and CPU seconds of the whole
 # machine during the replay (XDP runs in softirq context, not in the probe's own time).
 # Nothing is asserted: the exit status only reports a failed run.
@@ -139,7 +140,9 @@ seen=$(awk '/^  packets /{print $2}' "$TMP/mcp.err")
 xrx=$(sed -n 's/.*live: xdp rx \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 byp=$(sed -n 's/.*bypassed \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 bshare=$(awk -v r="${xrx:-0}" -v b="${byp:-0}" 'BEGIN{printf "%.1f%%", r ? 100 * b / r : 0}')
-row "mcprobe -i (w=$WORKERS)" "$SENT" "$OFFERED_PPS" "${seen:-0}" "$bshare" "$PROC_CPU_S" "$SYS_CPU_S"
+# accounted = frames the pipeline processed + frames counted on bypassed flows in the kernel
+row "mcprobe -i (w=$WORKERS)" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
+	"$PROC_CPU_S" "$SYS_CPU_S"
 grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
 
 # --- softflowd -i ---
