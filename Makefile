@@ -54,7 +54,7 @@ BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZERS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-HDRS := $(wildcard include/*.h userspace/*.h userspace/*/*.h bpf/*.h)
+HDRS := $(wildcard include/*.h userspace/*.h userspace/*/*.h bpf/*.h fuzz/*.h)
 
 .DELETE_ON_ERROR:
 .PHONY: all bpf userspace tools tests deps check test test-unit test-integration test-san \
@@ -115,7 +115,7 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CLANG) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-Iinclude -Iuserspace -I$(BUILD)/bpf $(PKG_CFLAGS) $< $(LIB_SRCS) $(PKG_LIBS) -o $@
+		-Iinclude -Iuserspace -Ifuzz -I$(BUILD)/bpf $(PKG_CFLAGS) $< $(LIB_SRCS) $(PKG_LIBS) -o $@
 
 deps:
 	$(Q)bash .ci/deps.sh
