@@ -37,15 +37,8 @@ for t in ip ethtool nsenter tcpreplay softflowd softflowctl; do
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
 [ -x "$MCP" ] || die "$MCP not built (make BUILD=$BUILD)"
-mkdir -p "$B"
-if [ ! -x "$B/gen_bench_pcap" ] || [ bench/gen_bench_pcap.c -nt "$B/gen_bench_pcap" ]; then
-	${CC:-gcc} -O2 -o "$B/gen_bench_pcap" bench/gen_bench_pcap.c || die "cannot build gen_bench_pcap"
-fi
-PCAP=$B/bench-$FRAMES-$SUBS-$CONC.pcap
-if [ ! -f "$PCAP" ]; then
-	echo "bench_live: generating $PCAP ..."
-	"$B/gen_bench_pcap" -o "$PCAP" -n "$FRAMES" -s "$SUBS" -c "$CONC" >"$PCAP.info" || die "generator failed"
-fi
+. bench/capture.sh
+bench_capture || die "no benchmark capture"
 
 ID=$$
 NS=mcpbench$ID

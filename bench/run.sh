@@ -41,18 +41,10 @@ build_tool() { # src out [libs]
 		}
 	fi
 }
-build_tool bench/gen_bench_pcap.c "$B/gen_bench_pcap"
 build_tool bench/pcap_floor.c "$B/pcap_floor" -lpcap
 
-PCAP=$B/bench-$FRAMES-$SUBS-$CONC.pcap
-STAMP=$PCAP.stamp
-want_stamp="$(sha256sum bench/gen_bench_pcap.c | cut -c1-16) $FRAMES $SUBS $CONC"
-if [ ! -f "$PCAP" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
-	echo "bench: generating $PCAP ..."
-	rm -f "$B"/bench-*.pcap "$B"/bench-*.pcap.stamp
-	"$B/gen_bench_pcap" -o "$PCAP" -n "$FRAMES" -s "$SUBS" -c "$CONC" >"$PCAP.info" || exit 1
-	echo "$want_stamp" >"$STAMP"
-fi
+. bench/capture.sh
+bench_capture || exit 1
 echo "bench: capture $PCAP: $(cat "$PCAP.info" 2>/dev/null), $(($(stat -c %s "$PCAP") / 1048576)) MiB"
 cat "$PCAP" >/dev/null # page cache: every tool reads from memory
 
