@@ -4,27 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "data/gtpc_cases.h"
-#include "gtpc.h"
-
-static struct mcp_gtpc_msg msg;
-
-static int dec(const char *name)
-{
-	const struct gtpc_case *c = gtpc_case_get(name);
-
-	cr_assert_not_null(c, "case %s", name);
-	return mcp_gtpc_decode(c->buf, c->len, &msg);
-}
-
-static void assert_ip(const struct mcp_ip *ip, const char *text)
-{
-	struct mcp_ip want;
-	char buf[MCP_IP_STRLEN];
-
-	cr_assert_eq(mcp_ip_parse(&want, text), 0);
-	cr_assert_eq(mcp_ip_cmp(ip, &want), 0, "got %s want %s", mcp_ip_str(ip, buf), text);
-}
+#include "gtpc_test_util.h"
 
 static void assert_fteid(const struct mcp_gtpc_fteid *f, uint8_t iface, uint32_t teid,
 			 const char *v4, uint8_t inst)
