@@ -390,6 +390,94 @@ Test(microcloud, aggregates_exact, .init = setup, .fini = teardown)
 	mcp_mc_destroy(m);
 }
 
+/* Redis' own count of the calls of one command (INFO commandstats), 0 when never called. */
+static long long redis_calls(redisContext *c, const char *cmd)
+{
+	redisReply *r = redisCommand(c, "INFO commandstats");
+	char want[64];
+	const char *p;
+	long long n = 0;
+
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	snprintf(want, sizeof(want), "cmdstat_%s:calls=", cmd);
+	p = strstr(r->str, want);
+	if (p)
+		n = strtoll(p + strlen(want), NULL, 10);
+	freeReplyObject(r);
+	return n;
+}
+
+/* Three flows of one subscriber to 8.8.8.8: host x2, proto x1, agg x1 keys. */
+static void ttl_flows(struct mcp_mc *m)
+{
+	uint8_t ue[4] = { 10, 9, 9, 9 }, srv[4] = { 8, 8, 8, 8 };
+	struct mcp_flow_record r;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		mcp_ip_from_v4(&r.src_ip, ue);
+		mcp_ip_from_v4(&r.dst_ip, srv);
+		r.proto = 6;
+		r.dst_port = 443;
+		r.pkts_up = 2;
+		r.bytes_up = 100;
+		r.first_ms = 1700000000000ull;
+		r.last_ms = 1700000000500ull;
+		snprintf(r.app, sizeof(r.app), "TLS");
+		snprintf(r.imsi, sizeof(r.imsi), "001010000000777");
+		mcp_mc_flow(m, &r);
+	}
+}
+
+Test(microcloud, counter_ttl_sent_once_per_interval, .init = setup, .fini = teardown)
+{
+	struct mcp_mc *m = mc_new(rs.port);
+	const char *agg = "t.agg.1699999800.001010000000777";
+	struct mcp_subscriber s;
+	struct mcp_mc_stats st;
+	long long expires;
+
+	ttl_flows(m);
+	cr_assert_eq(mcp_mc_flush(m, 3000), 0);
+	expires = redis_calls(rc, "expire");
+	cr_assert_eq(expires, 4, "one EXPIRE per counter key, got %lld", expires);
+	cr_assert_eq(tr_cmd_int(rc, "TTL t.host.10.9.9.9"), 600);
+	cr_assert_gt(tr_cmd_int(rc, "TTL %s", agg), 86000);
+	/* the same keys again within the refresh interval: sums grow, no EXPIRE, no HSET */
+	ttl_flows(m);
+	cr_assert_eq(mcp_mc_flush(m, 3000), 0);
+	cr_assert_eq(redis_calls(rc, "expire"), 4);
+	cr_assert_eq(redis_calls(rc, "hset"), 1, "agg period written once");
+	cr_assert_eq(tr_cmd_int(rc, "HGET t.host.10.9.9.9 pkts.up"), 12);
+	cr_assert_eq(tr_cmd_int(rc, "HGET %s TLS.flows", agg), 6);
+	cr_assert_eq(tr_cmd_int(rc, "HGET %s period", agg), 300);
+	/* Redis restarts empty: after the reconnect every key gets its TTL again */
+	redisFree(rc);
+	rc = NULL;
+	tr_redis_kill(&rs);
+	tr_sleep_ms(300);
+	cr_assert_eq(tr_redis_start(&rs, rs.port, NULL), 0);
+	rc = tr_connect(rs.port);
+	cr_assert_not_null(rc);
+	/* a first write finds the broken connection (that pipeline is lost by design) */
+	tr_make_sub(&s, 1, 0);
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &s, 1);
+	mcp_mc_flush(m, 3000);
+	cr_assert_eq(mcp_mc_flush(m, 10000), 0);
+	mcp_mc_get_stats(m, &st);
+	cr_assert_geq(st.connects, 2, "the writer must have reconnected");
+	ttl_flows(m);
+	cr_assert_eq(mcp_mc_flush(m, 10000), 0);
+	cr_assert_eq(tr_cmd_int(rc, "TTL t.host.10.9.9.9"), 600);
+	cr_assert_eq(tr_cmd_int(rc, "TTL t.host.8.8.8.8"), 600);
+	cr_assert_eq(tr_cmd_int(rc, "TTL t.proto.TLS"), 600);
+	cr_assert_gt(tr_cmd_int(rc, "TTL %s", agg), 86000);
+	cr_assert_eq(tr_cmd_int(rc, "HGET %s period", agg), 300);
+	cr_assert_eq(tr_cmd_int(rc, "HGET t.host.10.9.9.9 pkts.up"), 6);
+	mcp_mc_destroy(m);
+}
+
 Test(microcloud, down_at_start_then_up)
 {
 	struct mcp_subscriber s;

@@ -1,13 +1,16 @@
 /* mc_counters.c - microcloud volatile counters and per-IMSI application buckets.
  *
  * Flow records are summed in memory per (key, field) between flushes; each flush writes one
- * HINCRBY per field and one EXPIRE per key (microcloud: counters are volatile, with a TTL).
+ * HINCRBY per field, and an EXPIRE per key when its TTL is due (mc_ttl.c: at most once per
+ * refresh interval; microcloud counters are volatile, with a TTL).
  *   P host.<addr>   bytes.up bytes.down pkts.up pkts.down flows [dns.queries]  (both ends of a
  *                   flow; "up" is always UE -> network, i.e. the record's up direction)
  *   P proto.<app>   bytes pkts flows
  *   P agg.<epoch>.<IMSI>  <app>.pkts <app>.bytes <app>.flows <app>.duration_ms, period
  * A record is credited whole to the bucket holding its last_ms (epoch = start of that period),
  * so the sum over a subscriber's buckets equals its traffic in flow records exactly.
+ * The packet thread only sums under binary key identities (struct mc_cid): key names are
+ * formatted by the writer thread when it writes them.
  * While Redis is unreachable the sums keep growing in memory (bounded: max_counter_keys).
  */
 #include <errno.h>
@@ -15,12 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "log.h"
 #include "mc_internal.h"
 
 #define MC_CTR_BUCKETS 4096
-
-enum mc_ctr_kind { MC_CTR_HOST, MC_CTR_PROTO, MC_CTR_AGG };
 
 /* Fixed fields of host./proto. keys; agg. keys hold one mc_capp per application. */
 enum { HF_BYTES_UP, HF_BYTES_DOWN, HF_PKTS_UP, HF_PKTS_DOWN, HF_FLOWS, HF_DNS, HF__MAX };
@@ -40,8 +44,7 @@ struct mc_ckey {
 	struct mc_capp *apps;
 	int64_t v[HF__MAX];
 	uint64_t hash;
-	uint8_t kind;
-	char key[];
+	struct mc_cid id;
 };
 
 /* Keys and per-application sums of one table live in chunks freed together: the table is
@@ -140,31 +143,25 @@ static void mc_ctr_grow(struct mc_ctr_table *t)
 	t->nb = nb;
 }
 
-static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t, const char *key,
-				  uint8_t kind)
+static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t,
+				  const struct mc_cid *id)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = XXH3_64bits(id, sizeof(*id));
 	struct mc_ckey *k;
-	const char *s;
-	size_t len;
 
-	for (s = key; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
 	for (k = t->b[h & (t->nb - 1)]; k; k = k->next)
-		if (k->hash == h && !strcmp(k->key, key))
+		if (k->hash == h && !memcmp(&k->id, id, sizeof(*id)))
 			return k;
 	if (t->nkeys >= m->cfg.max_counter_keys) {
 		m->st.counter_keys_dropped++;
 		return NULL;
 	}
-	len = strlen(key);
-	k = mc_ctr_alloc(t, sizeof(*k) + len + 1);
+	k = mc_ctr_alloc(t, sizeof(*k));
 	if (!k) {
 		m->st.counter_keys_dropped++;
 		return NULL;
 	}
-	memcpy(k->key, key, len + 1);
-	k->kind = kind;
+	k->id = *id;
 	k->hash = h;
 	k->next = t->b[h & (t->nb - 1)];
 	t->b[h & (t->nb - 1)] = k;
@@ -214,42 +211,52 @@ static const char *mc_app(const struct mcp_flow_record *r)
 	return r->app[0] ? r->app : "Unknown";
 }
 
+static void mc_cid_str(struct mc_cid *id, uint8_t kind, char *dst, size_t sz, const char *src)
+{
+	size_t n = strnlen(src, sz - 1);
+
+	memset(id, 0, sizeof(*id));
+	id->kind = kind;
+	memcpy(dst, src, n); /* the rest stays zero: the identity compares as bytes */
+}
+
 void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 {
-	char hs[MC_KEY_LEN], hd[MC_KEY_LEN], pk[MC_KEY_LEN], ak[MC_KEY_LEN];
+	struct mc_cid src, dst, proto, agg;
 	int64_t pkts, bytes;
 	const char *app;
 	int have_agg = 0, have_dst;
 	struct mc_ckey *k;
-	uint64_t epoch;
-	char as[MCP_IP_STRLEN], ad[MCP_IP_STRLEN];
 
 	if (!m || !r)
 		return;
 	pkts = (int64_t)(r->pkts_up + r->pkts_down);
 	bytes = (int64_t)(r->bytes_up + r->bytes_down);
 	app = mc_app(r);
-	if (mc_key_fmt(&m->keys, hs, sizeof(hs), "host.%s", mcp_ip_str(&r->src_ip, as)) < 0 ||
-	    mc_key_fmt(&m->keys, hd, sizeof(hd), "host.%s", mcp_ip_str(&r->dst_ip, ad)) < 0 ||
-	    mc_key_fmt(&m->keys, pk, sizeof(pk), "proto.%s", app) < 0)
-		return;
-	have_dst = strcmp(hs, hd) != 0;
+	memset(&src, 0, sizeof(src));
+	src.kind = MC_CTR_HOST;
+	src.u.ip = r->src_ip;
+	dst = src;
+	dst.u.ip = r->dst_ip;
+	have_dst = mcp_ip_cmp(&r->src_ip, &r->dst_ip) != 0;
+	mc_cid_str(&proto, MC_CTR_PROTO, proto.u.app, sizeof(proto.u.app), app);
 	if (m->cfg.agg_period_s && r->imsi[0]) {
-		epoch = r->last_ms / 1000 / m->cfg.agg_period_s * m->cfg.agg_period_s;
-		have_agg = mc_key_agg(&m->keys, ak, sizeof(ak), epoch, r->imsi) > 0;
+		mc_cid_str(&agg, MC_CTR_AGG, agg.u.imsi, sizeof(agg.u.imsi), r->imsi);
+		agg.epoch = r->last_ms / 1000 / m->cfg.agg_period_s * m->cfg.agg_period_s;
+		have_agg = 1;
 	}
 
 	pthread_mutex_lock(&m->ctr_lock);
-	mc_ctr_host(mc_ctr_key(m, m->ctr, hs, MC_CTR_HOST), r, mc_is_dns(r));
+	mc_ctr_host(mc_ctr_key(m, m->ctr, &src), r, mc_is_dns(r));
 	if (have_dst)
-		mc_ctr_host(mc_ctr_key(m, m->ctr, hd, MC_CTR_HOST), r, 0);
-	k = mc_ctr_key(m, m->ctr, pk, MC_CTR_PROTO);
+		mc_ctr_host(mc_ctr_key(m, m->ctr, &dst), r, 0);
+	k = mc_ctr_key(m, m->ctr, &proto);
 	if (k) {
 		k->v[PF_BYTES] += bytes;
 		k->v[PF_PKTS] += pkts;
 		k->v[PF_FLOWS]++;
 	}
-	if (have_agg && (k = mc_ctr_key(m, m->ctr, ak, MC_CTR_AGG))) {
+	if (have_agg && (k = mc_ctr_key(m, m->ctr, &agg))) {
 		struct mc_capp *a = mc_ctr_app(m->ctr, k, app);
 
 		if (a) {
@@ -269,52 +276,97 @@ void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r)
 	mcp_mc_flow(ctx, r);
 }
 
-static int mc_hincr(struct mc_batch *b, const char *key, const char *field, int64_t v)
+static int mc_hincr(struct mc_batch *b, const char *key, size_t klen, const char *field,
+		    size_t flen, int64_t v)
 {
 	char num[24];
+	const char *argv[4] = { "HINCRBY", key, field, num };
+	size_t argvlen[4] = { 7, klen, flen, 0 };
 
-	snprintf(num, sizeof(num), "%" PRId64, v);
-	return mc_batch_addf(b, key, "HINCRBY %s %s %s", key, field, num);
+	argvlen[3] = (size_t)snprintf(num, sizeof(num), "%" PRId64, v);
+	return mc_batch_addv(b, key, 4, argv, argvlen);
+}
+
+/* The key's name, as Redis sees it. Length, or < 0 when the prefix makes it too long. */
+static int mc_cid_name(const struct mcp_mc *m, const struct mc_cid *id, char *buf, size_t sz)
+{
+	char a[MCP_IP_STRLEN];
+
+	switch (id->kind) {
+	case MC_CTR_HOST:
+		return mc_key_fmt(&m->keys, buf, sz, "host.%s", mcp_ip_str(&id->u.ip, a));
+	case MC_CTR_PROTO:
+		return mc_key_fmt(&m->keys, buf, sz, "proto.%s", id->u.app);
+	default:
+		return mc_key_agg(&m->keys, buf, sz, id->epoch, id->u.imsi);
+	}
+}
+
+/* HINCRBY of one key's fields. */
+static int mc_ctr_key_cmds(struct mc_batch *b, const struct mc_ckey *k, const char *key,
+			   size_t klen)
+{
+	static const char *const what[4] = { ".pkts", ".bytes", ".flows", ".duration_ms" };
+	char f[MCP_APP_NAME_LEN + 16];
+	const struct mc_capp *a;
+	int err = 0, j;
+
+	if (k->id.kind == MC_CTR_HOST) {
+		for (j = 0; j < HF__MAX; j++)
+			if (j != HF_DNS || k->v[j])
+				err |= mc_hincr(b, key, klen, host_fields[j],
+						strlen(host_fields[j]), k->v[j]);
+	} else if (k->id.kind == MC_CTR_PROTO) {
+		for (j = 0; j < PF__MAX; j++)
+			err |= mc_hincr(b, key, klen, proto_fields[j], strlen(proto_fields[j]),
+					k->v[j]);
+	}
+	for (a = k->apps; a; a = a->next) {
+		const int64_t v[4] = { a->pkts, a->bytes, a->flows, a->dur_ms };
+		size_t alen = strlen(a->app);
+
+		memcpy(f, a->app, alen);
+		for (j = 0; j < 4; j++) {
+			size_t wl = strlen(what[j]);
+
+			memcpy(f + alen, what[j], wl + 1);
+			err |= mc_hincr(b, key, klen, f, alen + wl, v[j]);
+		}
+	}
+	return err;
 }
 
 int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
 {
-	char ttl[16], per[16], f[MCP_APP_NAME_LEN + 16];
+	uint64_t now = mc_mono_ms(), host_refresh, agg_refresh;
+	char ttl[16], agg_ttl[16], per[16], key[MC_KEY_LEN];
 	size_t i;
-	int err = 0, j;
+	int err = 0, klen;
 
 	snprintf(per, sizeof(per), "%u", m->cfg.agg_period_s);
+	snprintf(ttl, sizeof(ttl), "%u", m->cfg.counter_ttl_s);
+	snprintf(agg_ttl, sizeof(agg_ttl), "%u", m->cfg.agg_retention_s);
+	host_refresh = mc_ttl_refresh_ms(m->cfg.counter_ttl_s);
+	agg_refresh = mc_ttl_refresh_ms(m->cfg.agg_retention_s);
 	for (i = 0; i < t->nb && !err; i++) {
 		struct mc_ckey *k;
 
 		for (k = t->b[i]; k && !err; k = k->next) {
-			struct mc_capp *a;
+			int is_agg = k->id.kind == MC_CTR_AGG;
 
-			if (k->kind == MC_CTR_HOST) {
-				for (j = 0; j < HF__MAX; j++)
-					if (j != HF_DNS || k->v[j])
-						err |= mc_hincr(b, k->key, host_fields[j], k->v[j]);
-			} else if (k->kind == MC_CTR_PROTO) {
-				for (j = 0; j < PF__MAX; j++)
-					err |= mc_hincr(b, k->key, proto_fields[j], k->v[j]);
+			klen = mc_cid_name(m, &k->id, key, sizeof(key));
+			if (klen < 0) {
+				m->st.counter_keys_dropped++;
+				continue;
 			}
-			for (a = k->apps; a; a = a->next) {
-				snprintf(f, sizeof(f), "%s.pkts", a->app);
-				err |= mc_hincr(b, k->key, f, a->pkts);
-				snprintf(f, sizeof(f), "%s.bytes", a->app);
-				err |= mc_hincr(b, k->key, f, a->bytes);
-				snprintf(f, sizeof(f), "%s.flows", a->app);
-				err |= mc_hincr(b, k->key, f, a->flows);
-				snprintf(f, sizeof(f), "%s.duration_ms", a->app);
-				err |= mc_hincr(b, k->key, f, a->dur_ms);
+			err |= mc_ctr_key_cmds(b, k, key, (size_t)klen);
+			if (mc_ttl_due(m->ttl_memo, &k->id, k->hash, now,
+				       is_agg ? agg_refresh : host_refresh)) {
+				if (is_agg)
+					err |= mc_batch_addf(b, key, "HSET %s period %s", key, per);
+				err |= mc_batch_addf(b, key, "EXPIRE %s %s", key,
+						     is_agg ? agg_ttl : ttl);
 			}
-			if (k->kind == MC_CTR_AGG) {
-				err |= mc_batch_addf(b, k->key, "HSET %s period %s", k->key, per);
-				snprintf(ttl, sizeof(ttl), "%u", m->cfg.agg_retention_s);
-			} else {
-				snprintf(ttl, sizeof(ttl), "%u", m->cfg.counter_ttl_s);
-			}
-			err |= mc_batch_addf(b, k->key, "EXPIRE %s %s", k->key, ttl);
 			if (!err && b->n >= m->cfg.flush_cmds)
 				err = mc_writer_flush(m, b);
 		}

@@ -193,6 +193,23 @@ struct mc_op {
 };
 
 struct mc_ctr_table; /* mc_counters.c */
+struct mc_ttl_memo;  /* mc_ttl.c */
+
+/* A counter key's identity in binary form: the packet thread fills it without formatting a
+ * name (the writer formats it when it writes the key). Zero-filled first, so two identities
+ * compare with memcmp and hash as bytes. */
+enum mc_ctr_kind { MC_CTR_HOST, MC_CTR_PROTO, MC_CTR_AGG };
+
+struct mc_cid {
+	uint8_t kind;                   /* enum mc_ctr_kind */
+	uint8_t pad[7];
+	uint64_t epoch;                 /* agg: start of the bucket (s) */
+	union {
+		struct mcp_ip ip;           /* host */
+		char app[MCP_APP_NAME_LEN]; /* proto */
+		char imsi[MCP_IMSI_LEN];    /* agg */
+	} u;
+};
 
 /* A stale-key deletion in a pipeline not yet acknowledged (writer thread only). */
 struct mc_inflight {
@@ -222,6 +239,7 @@ struct mcp_mc {
 
 	pthread_mutex_t ctr_lock;
 	struct mc_ctr_table *ctr;
+	struct mc_ttl_memo *ttl_memo; /* writer thread only */
 
 	struct mcp_mc_stats st;    /* writer + producers */
 	struct mc_link wl;         /* writer link (writer thread only) */
@@ -264,6 +282,20 @@ void mc_ctr_destroy(struct mc_ctr_table *t);
 /* Appends HINCRBY/EXPIRE for every counter of t. */
 int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t);
 size_t mc_ctr_keys(const struct mc_ctr_table *t);
+
+/* mc_ttl.c: which counter keys got their EXPIRE recently (writer thread only). A key's TTL is
+ * re-sent at most every refresh interval instead of at every counter flush. */
+struct mc_ttl_memo *mc_ttl_create(size_t max_keys);
+void mc_ttl_destroy(struct mc_ttl_memo *t);
+/* Forgets everything: after a (re)connect Redis may have lost the keys and their TTLs. */
+void mc_ttl_clear(struct mc_ttl_memo *t);
+/* 1 when the key's EXPIRE must be sent now (never sent, or sent refresh_ms ago or more; also
+ * when the memo is full), and then records now as the time it was sent; 0 otherwise. */
+int mc_ttl_due(struct mc_ttl_memo *t, const struct mc_cid *id, uint64_t hash, uint64_t now_ms,
+	       uint64_t refresh_ms);
+/* The refresh interval for a TTL: a tenth of it, at most a minute (the key's remaining TTL
+ * never drops below 90%, or TTL - 60 s). */
+uint64_t mc_ttl_refresh_ms(uint32_t ttl_s);
 
 uint64_t mc_wall_ms(void);
 uint64_t mc_mono_ms(void);

@@ -176,9 +176,10 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 	m->nbuckets = 1024;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
 	m->ctr = mc_ctr_create();
+	m->ttl_memo = mc_ttl_create(m->cfg.max_counter_keys);
 	mc_link_init(&m->wl, &m->cfg, m->cfg.timeout_ms, &m->st);
 	mc_link_init(&m->sl, &m->cfg, m->cfg.sync_timeout_ms, &m->sst);
-	if (!m->buckets || !m->ctr || (m->cfg.host == NULL) ||
+	if (!m->buckets || !m->ctr || !m->ttl_memo || (m->cfg.host == NULL) ||
 	    (c->cluster_seeds && *c->cluster_seeds && !m->cfg.cluster_seeds) ||
 	    mc_writer_start(m)) {
 		mcp_err("microcloud: cannot start the writer\n");
@@ -195,6 +196,7 @@ void mcp_mc_destroy(struct mcp_mc *m)
 	mc_writer_stop(m);
 	mc_link_close(&m->sl);
 	mc_ctr_destroy(m->ctr);
+	mc_ttl_destroy(m->ttl_memo);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->ctr_lock);
 	pthread_mutex_destroy(&m->sync_lock);

@@ -380,6 +380,7 @@ static void *mc_writer_main(void *arg)
 			m->connected = 1;
 			m->st.connects++;
 			need_resync = 1;
+			mc_ttl_clear(m->ttl_memo); /* keys and TTLs may be gone: set them again */
 			backoff = MC_BACKOFF_MIN_MS;
 			mcp_info("microcloud: connected\n");
 		}
