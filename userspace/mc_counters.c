@@ -88,13 +88,15 @@ static void *mc_ctr_alloc(struct mc_ctr_table *t, size_t n)
 	return p;
 }
 
-struct mc_ctr_table *mc_ctr_create(void)
+struct mc_ctr_table *mc_ctr_create(size_t expect_keys)
 {
 	struct mc_ctr_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
 	t->nb = MC_CTR_BUCKETS;
+	while (t->nb < expect_keys && t->nb < ((size_t)1 << 24))
+		t->nb *= 2; /* sized like the last cycle: no rehash while the packet thread waits */
 	t->b = calloc(t->nb, sizeof(*t->b));
 	if (!t->b) {
 		free(t);

@@ -277,7 +277,8 @@ int mc_user_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_us
 int mc_event_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_op *op);
 
 /* mc_counters.c */
-struct mc_ctr_table *mc_ctr_create(void);
+/* A table with room for expect_keys (grows beyond). */
+struct mc_ctr_table *mc_ctr_create(size_t expect_keys);
 void mc_ctr_destroy(struct mc_ctr_table *t);
 /* Appends HINCRBY/EXPIRE for every counter of t. */
 int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t);

@@ -125,6 +125,10 @@ uint64_t mc_ring_used(const struct mcp_mc *m)
 
 void mc_wake(struct mcp_mc *m)
 {
+	/* Already pending: the writer checks urgent under the lock before it sleeps, so one
+	 * signal serves a burst (a futex wake per GTP-C event cost the packet thread 2%). */
+	if (m->urgent)
+		return;
 	m->urgent = 1;
 	pthread_cond_signal(&m->wake);
 }

@@ -175,7 +175,7 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 	pthread_cond_init(&m->done, NULL);
 	m->nbuckets = 1024;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
-	m->ctr = mc_ctr_create();
+	m->ctr = mc_ctr_create(0);
 	m->ttl_memo = mc_ttl_create(m->cfg.max_counter_keys);
 	mc_link_init(&m->wl, &m->cfg, m->cfg.timeout_ms, &m->st);
 	mc_link_init(&m->sl, &m->cfg, m->cfg.sync_timeout_ms, &m->sst);

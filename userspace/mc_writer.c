@@ -283,9 +283,14 @@ static int mc_resync(struct mcp_mc *m, struct mc_batch *b)
 
 static int mc_flush_counters(struct mcp_mc *m, struct mc_batch *b)
 {
-	struct mc_ctr_table *t, *fresh = mc_ctr_create();
+	struct mc_ctr_table *t, *fresh;
+	size_t last_keys;
 	int err;
 
+	pthread_mutex_lock(&m->ctr_lock);
+	last_keys = mc_ctr_keys(m->ctr);
+	pthread_mutex_unlock(&m->ctr_lock);
+	fresh = mc_ctr_create(last_keys); /* allocated outside the lock the packet thread takes */
 	if (!fresh)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->ctr_lock);
