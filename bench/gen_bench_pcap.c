@@ -3,6 +3,7 @@
  * TS 29.274 (GTPv2-C Create Session / Modify Bearer on S11), TS 29.281 (GTP-U T-PDU).
  *
  *   gen_bench_pcap [-o FILE] [-n FRAMES] [-s SUBSCRIBERS] [-c CONCURRENT] [-S SEED]
+ *                  [-m uniform|mobile]
  *
  * Writes a classic pcap (Ethernet, microsecond stamps) by hand. First, per subscriber, a
  * Create Session Request/Response (IMSI, MSISDN, MEI, APN, RAT, PAA, S11 and S1-U F-TEIDs)
@@ -15,9 +16,26 @@
  *   BULK  TCP to port 5001 with uplink payload only (no recognisable protocol)
  *   QUIC  UDP 443 datagrams with a QUIC-like long header first, then short headers
  * Frames are spaced 100 us apart. Same arguments => byte-identical file.
- * Prints frames, subscribers and flows on stdout.
+ *
+ * Flow-size mix (-m):
+ *   uniform (default, the figures before the mix existed): flow kinds by share of flows
+ *     TLS 35 %, HTTP 10 %, DNS 30 %, BULK 10 %, QUIC 15 %; lengths uniform: TLS 11-48 packets,
+ *     HTTP 9-38, BULK 13-48, QUIC 4-40, DNS 2 (mean ~19). Every frame goes to one of the
+ *     CONCURRENT active flows picked uniformly.
+ *   mobile: heavy-tailed, as in mobile networks where most flows are short (DNS, small HTTPS)
+ *     but most packets belong to a few long ones (video, downloads, updates). Same kinds and
+ *     shares; the bulk phase of TLS, HTTP, BULK and QUIC (the packets after the handshake,
+ *     before the FIN exchange) has a bounded Pareto length: alpha 1.2, 3 to 30000 packets
+ *     (median ~5, flow-weighted mean ~15, packet-weighted mean ~1400). So TLS/HTTP/BULK
+ *     flows have 8 + B packets, QUIC 1 + B, DNS 2. A long flow also sends faster: the active
+ *     flow is picked with probability proportional to ceil(total / 16), so flows of thousands
+ *     of packets finish within the capture instead of trickling one packet per round.
+ *   Both mixes are deterministic for a given seed.
+ * Prints frames, subscribers, flows and the flow-weighted and packet-weighted mean flow length
+ * (packets emitted per flow; flows still open at the end count what they sent) on stdout.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +61,14 @@ struct flow {
 	uint32_t idx, total;
 };
 
+enum mix { MIX_UNIFORM, MIX_MOBILE };
+static enum mix mix = MIX_UNIFORM;
+
+/* Bounded Pareto (mobile mix bulk phase): inverse CDF, alpha 1.2 on [3, 30000]. */
+#define BP_ALPHA 1.2
+#define BP_MIN 3.0
+#define BP_MAX 30000.0
+
 static const char *const names[] = {
 	"www.google.com", "www.youtube.com", "www.netflix.com", "www.facebook.com",
 	"web.whatsapp.com", "api.twitter.com", "www.amazon.com", "www.wikipedia.org",
@@ -67,6 +93,15 @@ static uint64_t rnd(void)
 static uint32_t rnd_range(uint32_t lo, uint32_t hi) /* [lo, hi] */
 {
 	return lo + (uint32_t)(rnd() % (hi - lo + 1));
+}
+
+static uint32_t bpareto(void)
+{
+	double u = (double)(rnd() >> 11) / 9007199254740992.0; /* [0, 1) */
+	double tail = pow(BP_MIN / BP_MAX, BP_ALPHA);
+	double x = BP_MIN / pow(1.0 - u * (1.0 - tail), 1.0 / BP_ALPHA);
+
+	return x > BP_MAX ? (uint32_t)BP_MAX : (uint32_t)x;
 }
 
 static FILE *out;
@@ -374,6 +409,10 @@ static void flow_new(struct flow *fl, uint32_t nsubs)
 	} else {
 		fl->kind = K_QUIC; fl->sport = 443; fl->total = rnd_range(4, 40);
 	}
+	/* The uniform draws above are kept (same random sequence for the other fields); the
+	 * mobile mix replaces the length with a heavy-tailed one. */
+	if (mix == MIX_MOBILE && fl->kind != K_DNS)
+		fl->total = (fl->kind == K_QUIC ? 1 : 8) + bpareto();
 }
 
 /* TCP segment into p (inner IP start); returns the inner length. */
@@ -515,8 +554,49 @@ static void gtpu_frame(uint8_t *f, struct flow *fl)
 static void usage(void)
 {
 	fprintf(stderr, "usage: gen_bench_pcap [-o FILE] [-n FRAMES] [-s SUBSCRIBERS] "
-		"[-c CONCURRENT] [-S SEED]\n");
+		"[-c CONCURRENT] [-S SEED] [-m uniform|mobile]\n");
 	exit(2);
+}
+
+/* Mobile mix: a Fenwick tree over the active slots' weights, so a slot is drawn with
+ * probability weight / sum in O(log n). */
+static uint64_t *fen;
+static unsigned long fen_n;
+static uint64_t fen_total;
+
+static uint64_t flow_weight(const struct flow *fl)
+{
+	return (fl->total + 15) / 16;
+}
+
+static void fen_add(unsigned long i, int64_t d)
+{
+	fen_total += (uint64_t)d;
+	for (i++; i <= fen_n; i += i & -i)
+		fen[i] += (uint64_t)d;
+}
+
+static unsigned long fen_find(uint64_t r) /* smallest slot whose prefix sum exceeds r */
+{
+	unsigned long pos = 0, step = 1;
+
+	while (step * 2 <= fen_n)
+		step *= 2;
+	for (; step; step /= 2)
+		if (pos + step <= fen_n && fen[pos + step] <= r) {
+			pos += step;
+			r -= fen[pos];
+		}
+	return pos;
+}
+
+/* Packets each flow emitted: sums for the flow- and packet-weighted mean length. */
+static double sum_n, sum_n2;
+
+static void flow_count(const struct flow *fl)
+{
+	sum_n += fl->idx;
+	sum_n2 += (double)fl->idx * fl->idx;
 }
 
 int main(int argc, char **argv)
@@ -529,8 +609,16 @@ int main(int argc, char **argv)
 	uint64_t flows = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "o:n:s:c:S:h")) != -1) {
+	while ((opt = getopt(argc, argv, "o:n:s:c:S:m:h")) != -1) {
 		switch (opt) {
+		case 'm':
+			if (!strcmp(optarg, "uniform"))
+				mix = MIX_UNIFORM;
+			else if (!strcmp(optarg, "mobile"))
+				mix = MIX_MOBILE;
+			else
+				usage();
+			break;
 		case 'o': path = optarg; break;
 		case 'n': nf = strtoul(optarg, NULL, 10); break;
 		case 's': ns = strtoul(optarg, NULL, 10); break;
@@ -560,23 +648,39 @@ int main(int argc, char **argv)
 	act = calloc(nc, sizeof(*act));
 	if (!act)
 		return 1;
-	for (unsigned long i = 0; i < nc; i++, flows++)
+	fen_n = nc;
+	fen = calloc(nc + 1, sizeof(*fen));
+	if (!fen)
+		return 1;
+	for (unsigned long i = 0; i < nc; i++, flows++) {
 		flow_new(&act[i], (uint32_t)ns);
+		fen_add(i, (int64_t)flow_weight(&act[i]));
+	}
 	while (nframes < nf) {
-		struct flow *fl = &act[rnd() % nc];
+		unsigned long slot = mix == MIX_UNIFORM ? rnd() % nc : fen_find(rnd() % fen_total);
+		struct flow *fl = &act[slot];
 
 		gtpu_frame(f, fl);
 		if (fl->idx >= fl->total) {
+			int64_t w = (int64_t)flow_weight(fl);
+
+			flow_count(fl);
 			flow_new(fl, (uint32_t)ns);
 			flows++;
+			fen_add(slot, (int64_t)flow_weight(fl) - w);
 		}
 	}
+	for (unsigned long i = 0; i < nc; i++)
+		flow_count(&act[i]); /* still open at the end: what they sent */
 	free(act);
+	free(fen);
 	if (fclose(out)) {
 		fprintf(stderr, "gen_bench_pcap: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	printf("frames %llu subscribers %lu flows %llu\n", (unsigned long long)nframes, ns,
-	       (unsigned long long)flows);
+	printf("frames %llu subscribers %lu flows %llu mix %s mean_flow_pkts %.1f "
+	       "pkt_weighted_mean_flow_pkts %.1f\n", (unsigned long long)nframes, ns,
+	       (unsigned long long)flows, mix == MIX_UNIFORM ? "uniform" : "mobile",
+	       flows ? sum_n / flows : 0, sum_n ? sum_n2 / sum_n : 0);
 	return 0;
 }
