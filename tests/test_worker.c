@@ -296,5 +296,9 @@ Test(worker, bypass_credits_kernel_counts_exactly)
 	cr_assert_eq(down, 1 + 9, "downlink: 1 in userspace + 9 in the kernel, got %lu", down);
 	cr_assert_eq(bup, 100 + 600);
 	cr_assert_eq(mcp_worker_stats(w)->bypassed_packets, 15);
+	/* profile: installed at its first packet; the late downlink was still seen in userspace */
+	cr_assert_eq(mcp_worker_stats(w)->bypass_install_pkt_sum, 1);
+	cr_assert_eq(mcp_worker_stats(w)->bypass_late_packets, 1);
+	cr_assert_eq(mcp_worker_stats(w)->bypass_never_flows, 0);
 	mcp_worker_destroy(w);
 }

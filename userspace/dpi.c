@@ -208,3 +208,8 @@ const struct mcp_dpi_stats *mcp_dpi_stats(const struct mcp_dpi *d)
 {
 	return &d->stats;
 }
+
+const char *mcp_dpi_proto_name(const struct mcp_dpi *d, uint16_t proto)
+{
+	return ndpi_get_proto_name(d->ndpi, proto);
+}

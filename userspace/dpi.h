@@ -55,5 +55,7 @@ void mcp_dpi_fill_record(struct mcp_dpi *d, const struct mcp_dpi_flow *f,
 void mcp_dpi_release(struct mcp_dpi_flow *f);
 
 const struct mcp_dpi_stats *mcp_dpi_stats(const struct mcp_dpi *d);
+/* nDPI's name of a protocol id ("Unknown" for 0). */
+const char *mcp_dpi_proto_name(const struct mcp_dpi *d, uint16_t proto);
 
 #endif /* MCP_DPI_H */

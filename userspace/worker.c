@@ -9,6 +9,7 @@
  */
 #include "worker.h"
 
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,20 @@
 #define TCP_FIN 0x01
 #define TCP_RST 0x04
 
+/* Bypass profile per DPI label (master protocol, else app): where flows of each kind are
+ * installed and how many of their packets still reach userspace. Printed when the bypass is
+ * turned off (-v). The last slot takes every label beyond the first ones. */
+#define BYPASS_LABELS 12
+
+struct bypass_label {
+	uint16_t proto;
+	uint8_t used;
+	uint64_t flows, at_sum, at_max, late, never_flows, never_pkts;
+};
+
 struct mcp_worker {
 	struct mcp_worker_cfg cfg;
+	struct bypass_label labels[BYPASS_LABELS];
 	struct mcp_bypass_ops bypass;
 	int bypass_on;
 	struct mcp_flow_table *flows;
@@ -130,9 +143,41 @@ static void bypass_settle(struct mcp_worker *w, struct mcp_flow *f, int final)
 	}
 }
 
+static struct bypass_label *bypass_label(struct mcp_worker *w, const struct mcp_flow *f)
+{
+	uint16_t proto = f->dpi.master ? f->dpi.master : f->dpi.app;
+	int i;
+
+	for (i = 0; i < BYPASS_LABELS - 1; i++) {
+		if (w->labels[i].used && w->labels[i].proto == proto)
+			return &w->labels[i];
+		if (!w->labels[i].used)
+			break;
+	}
+	w->labels[i].used = 1;
+	if (i < BYPASS_LABELS - 1)
+		w->labels[i].proto = proto;
+	return &w->labels[i];
+}
+
+/* A flow leaves the bypass's reach without having been installed: all its packets so far were
+ * handled in userspace. */
+static void bypass_count_never(struct mcp_worker *w, const struct mcp_flow *f)
+{
+	struct bypass_label *l = bypass_label(w, f);
+
+	l->never_flows++;
+	l->never_pkts += f->pkts[0] + f->pkts[1];
+	w->stats.bypass_never_flows++;
+	w->stats.bypass_never_packets += f->pkts[0] + f->pkts[1];
+}
+
 /* nDPI has decided: later packets of this flow need only be counted, in the kernel. */
 static void bypass_install(struct mcp_worker *w, struct mcp_flow *f)
 {
+	struct bypass_label *l;
+	uint64_t at = f->pkts[0] + f->pkts[1];
+
 	if (f->bypass || (f->flags & MCP_FLOWF_CLOSING))
 		return;
 	f->bypass = calloc(1, sizeof(*f->bypass));
@@ -144,20 +189,58 @@ static void bypass_install(struct mcp_worker *w, struct mcp_flow *f)
 		return;
 	}
 	w->stats.bypass_installed++;
+	w->stats.bypass_install_pkt_sum += at;
+	l = bypass_label(w, f);
+	f->bypass->label = (uint8_t)(l - w->labels);
+	l->flows++;
+	l->at_sum += at;
+	if (at > l->at_max)
+		l->at_max = at;
+}
+
+/* -v: one line per DPI label, then the totals (docs/live.md, "What determines the share"). */
+static void bypass_log_profile(struct mcp_worker *w)
+{
+	const struct mcp_worker_stats *s = &w->stats;
+
+	for (int i = 0; i < BYPASS_LABELS && w->labels[i].used; i++) {
+		const struct bypass_label *l = &w->labels[i];
+		const char *name = i == BYPASS_LABELS - 1 ? "other" :
+				   w->dpi ? mcp_dpi_proto_name(w->dpi, l->proto) : "all";
+
+		mcp_info("live: bypass %-10s %8" PRIu64 " flows installed at packet %.1f (mean, max %"
+			 PRIu64 "), %.2f packets/flow after install; %" PRIu64 " flows (%" PRIu64
+			 " packets) not installed\n", name, l->flows,
+			 l->flows ? (double)l->at_sum / l->flows : 0.0, l->at_max,
+			 l->flows ? (double)l->late / l->flows : 0.0, l->never_flows, l->never_pkts);
+	}
+	mcp_info("live: bypass userspace packets: %" PRIu64 " before install, %" PRIu64
+		 " after install (in flight), %" PRIu64 " of %" PRIu64
+		 " flows not installed (ended or still open before it); %" PRIu64
+		 " counted in the kernel\n",
+		 s->bypass_install_pkt_sum, s->bypass_late_packets, s->bypass_never_packets,
+		 s->bypass_never_flows, s->bypassed_packets);
 }
 
 static void bypass_take_back(void *ctx, struct mcp_flow *f)
 {
-	if (f->bypass)
-		bypass_settle(ctx, f, 1);
+	struct mcp_worker *w = ctx;
+
+	if (f->bypass) {
+		bypass_settle(w, f, 1);
+	} else if (!(f->flags & MCP_FLOWF_BYPASS_TRIED)) {
+		bypass_count_never(w, f); /* still open, DPI undecided */
+	}
 }
 
 void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops)
 {
 	/* Turning it off (the maps are about to go): every flow takes its kernel share back
 	 * and counts in userspace from now on. */
-	if (w->bypass_on && !ops)
+	if (w->bypass_on && !ops) {
 		mcp_flow_table_foreach(w->flows, bypass_take_back, w);
+		bypass_log_profile(w);
+	}
 	w->bypass_on = ops != NULL;
 	if (ops)
 		w->bypass = *ops;
@@ -228,6 +311,8 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 {
 	struct mcp_flow_record r;
 	const struct mcp_flow_key *k = &f->key;
+	/* ended (or evicted) before the bypass took it: every packet was in userspace */
+	int never = w->bypass_on && !f->bypass && why != MCP_END_ACTIVE;
 
 	bypass_settle(w, f, why != MCP_END_ACTIVE);
 	memset(&r, 0, sizeof(r));
@@ -261,6 +346,8 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 			mcp_dpi_finish(w->dpi, &f->dpi);
 		mcp_dpi_fill_record(w->dpi, &f->dpi, &r);
 	}
+	if (never)
+		bypass_count_never(w, f); /* after mcp_dpi_finish: labelled by the final verdict */
 	fill_subscriber(w, f, &r);
 	if (f->user)
 		snprintf(r.user, sizeof(r.user), "%s", f->user);
@@ -392,6 +479,11 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
 	if (ts_ms > f->last_ms)
 		f->last_ms = ts_ms;
+	if (f->bypass) {
+		/* queued before the install reached the kernel */
+		w->stats.bypass_late_packets++;
+		w->labels[f->bypass->label].late++;
+	}
 	f->pkts[d]++;
 	f->bytes[d] += pkt->ip_len;
 	f->tcp_flags[d] |= pkt->tcp_flags;

@@ -59,6 +59,11 @@ struct mcp_worker_stats {
 	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
 	uint64_t bypassed_packets, bypassed_bytes; /* counted by the kernel, credited back */
 	uint64_t bypass_orphans;                   /* kernel entries without a flow, removed */
+	/* Where the bypass takes over: the flow's packet number at install (summed over installed
+	 * flows), packets of installed flows still handled in userspace (already queued in the
+	 * socket ring when the flow was installed), and packets of flows that ended before. */
+	uint64_t bypass_install_pkt_sum, bypass_late_packets;
+	uint64_t bypass_never_flows, bypass_never_packets;
 };
 
 struct mcp_worker;
