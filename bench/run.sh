@@ -4,7 +4,7 @@
 # Builds bench/gen_bench_pcap.c and bench/pcap_floor.c into $BUILD/bench/, generates the
 # benchmark capture once (cached in $BUILD/bench/, regenerated when the generator or its
 # arguments change), then measures on ONE core (taskset -c $BENCH_CPU), best of $BENCH_RUNS:
-#   mcprobe     $BUILD/mcprobe -r FILE --flows-json /dev/null --sessions-json /dev/null
+#   mcprobe     $BUILD/mcprobe -r FILE --flows-json /dev/null --sessions-json /dev/null --stats
 #   ndpiReader  ndpiReader -t -q -i FILE   (nDPI 4.2's reader: -t dissects GTP tunnels)
 #   pcap_floor  libpcap pcap_loop that only counts frames (the ceiling for any reader)
 #   mcprobe+redis  mcprobe writing the microcloud into a local redis-server (goal >= 90% pps)
@@ -55,12 +55,14 @@ else
 	echo "bench: taskset -c $CPU unavailable, running unpinned"
 fi
 
-declare -A PPS RSS SEC
-# measure NAME CMD... : best of $RUNS by wall time; records pps and that run's peak RSS
+declare -A PPS RSS SEC LOOP
+# measure NAME CMD... : best of $RUNS by wall time; records pps and that run's peak RSS, and
+# the best packet-loop rate mcprobe --stats prints (frames / time until the last frame was
+# processed, before the final flush of flows and of the microcloud)
 measure() {
 	local name=$1
 	shift
-	local best="" best_rss=0 i t0 t1 ns rss log
+	local best="" best_rss=0 best_loop=0 loop i t0 t1 ns rss log
 	log=$(mktemp)
 	for ((i = 0; i < RUNS; i++)); do
 		t0=$(date +%s%N)
@@ -74,6 +76,8 @@ measure() {
 		t1=$(date +%s%N)
 		ns=$((t1 - t0))
 		rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log.time")
+		loop=$(awk '$1 == "packets/s" {print $2; exit}' "$log")
+		[ -n "$loop" ] && [ "$loop" -gt "$best_loop" ] && best_loop=$loop
 		if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then
 			best=$ns
 			best_rss=$rss
@@ -83,11 +87,13 @@ measure() {
 	SEC[$name]=$(awk -v n="$best" 'BEGIN {printf "%.3f", n / 1e9}')
 	PPS[$name]=$(awk -v n="$best" -v f="$FRAMES" 'BEGIN {printf "%.0f", f / (n / 1e9)}')
 	RSS[$name]=$best_rss
+	LOOP[$name]=$best_loop
 }
 
 tools=()
 if [ -x "$BUILD/mcprobe" ]; then
-	measure mcprobe "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null
+	measure mcprobe "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null \
+		--stats
 	tools+=(mcprobe)
 else
 	echo "bench: $BUILD/mcprobe not built: skipping it (make BUILD=$BUILD)" >&2
@@ -117,7 +123,7 @@ if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
 	SAVED_TASKSET=("${TASKSET[@]}")
 	[ ${#TASKSET[@]} -gt 0 ] && TASKSET=(taskset -c "$CPU,$OTHER")
 	measure mcprobe+redis "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null \
-		--sessions-json /dev/null --redis "127.0.0.1:$RPORT" --no-reload
+		--sessions-json /dev/null --redis "127.0.0.1:$RPORT" --no-reload --stats
 	TASKSET=("${SAVED_TASKSET[@]}")
 	tools+=(mcprobe+redis)
 	REDIS_KEYS=$(redis-cli -p "$RPORT" DBSIZE)
@@ -145,9 +151,12 @@ if [ -n "${PPS[mcprobe]:-}" ] && [ -n "${PPS[ndpiReader]:-}" ]; then
 fi
 
 if [ -n "${PPS[mcprobe+redis]:-}" ] && [ -n "${PPS[mcprobe]:-}" ]; then
-	awk -v a="${PPS[mcprobe+redis]}" -v b="${PPS[mcprobe]}" -v k="${REDIS_KEYS:-?}" 'BEGIN {
-		printf "goal mcprobe --redis >= 90%% of the pps without: %s (%.1f%%; %s keys written)\n",
-			(a >= 0.9 * b) ? "MET" : "NOT MET", 100 * a / b, k }'
+	awk -v a="${PPS[mcprobe+redis]}" -v b="${PPS[mcprobe]}" -v k="${REDIS_KEYS:-?}" \
+		-v la="${LOOP[mcprobe+redis]}" -v lb="${LOOP[mcprobe]}" 'BEGIN {
+		printf "goal mcprobe --redis >= 90%% of the pps without: %s (%.1f%% wall incl. the final flush; %s keys written)\n",
+			(a >= 0.9 * b) ? "MET" : "NOT MET", 100 * a / b, k
+		if (lb > 0)
+			printf "  packet loop: %d frames/s with --redis, %d without: %.1f%%\n", la, lb, 100 * la / lb }'
 fi
 
 # sanity: a probe that drops everything is fast; show what mcprobe did with the capture
