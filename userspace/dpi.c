@@ -96,6 +96,19 @@ static void dpi_collect(struct mcp_dpi *d, struct mcp_dpi_flow *f)
 	f->meta = m;
 }
 
+/* After the verdict, nDPI keeps dissecting for things records do not show, or cannot change:
+ * TLS whose SNI has already named the application (app set below the TLS master) only waits
+ * for the ServerHello and certificate, which feed fingerprints and risks; nDPI 4.2 matches a
+ * certificate name only while no subprotocol is detected (tls.c, processCertificateElements),
+ * and the host is the SNI already copied. Stopping there lets the bypass take such flows at
+ * the ClientHello instead of up to DPI_MAX_EXTRA_PKTS packets later, with the same record. */
+static int dpi_nothing_left(const struct mcp_dpi_flow *f, const struct ndpi_flow_struct *nf)
+{
+	return f->master == NDPI_PROTOCOL_TLS && f->app != NDPI_PROTOCOL_TLS &&
+	       f->app != NDPI_PROTOCOL_UNKNOWN && nf->host_server_name[0] &&
+	       nf->protos.tls_quic.subprotocol_detected;
+}
+
 static void dpi_set_verdict(struct mcp_dpi_flow *f, ndpi_protocol p)
 {
 	f->app = p.app_protocol;
@@ -138,7 +151,7 @@ int mcp_dpi_feed(struct mcp_dpi *d, struct mcp_dpi_flow *f, uint8_t proto, const
 	if (p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
 		dpi_set_verdict(f, p); /* extra packets may refine it (e.g. a certificate) */
 		/* Keep feeding while nDPI can still extract metadata, within a small budget. */
-		if (!ndpi_extra_dissection_possible(d->ndpi, f->ndpi) ||
+		if (!ndpi_extra_dissection_possible(d->ndpi, f->ndpi) || dpi_nothing_left(f, f->ndpi) ||
 		    ++f->extra > DPI_MAX_EXTRA_PKTS || f->pkts >= dpi_max_pkts(proto)) {
 			d->stats.flows_classified++;
 			dpi_done(d, f);
