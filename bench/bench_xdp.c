@@ -4,6 +4,8 @@
  * Frame: tests/data/xdp_frames.txt "gtpu_v4_tcp_up" (Eth/IPv4/UDP/GTP-U/IPv4/TCP, scapy-built)
  * with its tunnel installed and an AF_XDP socket on lo queue 0, so the measured path is the
  * full one: parse, tunnel lookup, subscriber counters, flow lookup, metadata, redirect.
+ * For context it also times bpf/mcp_floor.bpf.c, which does nothing but one lookup of the
+ * frame's tunnel key in a hash map like mcp_tunnels: what one lookup costs on this kernel.
  *
  *   bench_xdp [-n REPEAT] [-r ROUNDS] [FRAMES_FILE]      (root; prints ns/packet and ratio)
  */
@@ -21,6 +23,7 @@
 
 #include "bpf_maps.h"
 #include "mcp_bare.skel.h"
+#include "mcp_floor.skel.h"
 
 static int load_frame(const char *path, const char *name, uint8_t *buf, size_t cap)
 {
@@ -90,10 +93,14 @@ int main(int argc, char **argv)
 	struct mcp_xdp_opts o;
 	struct mcp_xdp_obj *x;
 	struct mcp_bare *bare;
+	struct mcp_floor *floor;
+	struct mcp_tunnel_key tk;
+	struct mcp_tunnel_val tv;
 	struct mcp_subscriber sub;
 	struct mcp_flow_key fk;
 	struct mcp_ip a, b;
 	struct result r_bare = { "bare XDP_PASS", 0, 0 };
+	struct result r_floor = { "floor: one tunnel hash lookup", 0, 0 };
 	struct result r_mcp = { "mcp_xdp GTP-U known tunnel", 0, 0 };
 	struct result r_byp = { "mcp_xdp GTP-U bypassed flow", 0, 0 };
 	uint8_t frame[2048];
@@ -119,7 +126,8 @@ int main(int argc, char **argv)
 	mcp_xdp_opts_default(&o); /* production map sizes */
 	err = mcp_xdp_load_detached(&o, &x);
 	bare = mcp_bare__open_and_load();
-	if (err || !bare) {
+	floor = mcp_floor__open_and_load();
+	if (err || !bare || !floor) {
 		fprintf(stderr, "bench_xdp: cannot load the programs (root needed)\n");
 		return 1;
 	}
@@ -130,6 +138,13 @@ int main(int argc, char **argv)
 	sub.tunnels[0].teid = 0x1234;
 	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
 	if (mcp_xdp_tunnel_update(x, &sub))
+		return 1;
+	memset(&tk, 0, sizeof(tk));
+	memset(&tv, 0, sizeof(tv));
+	tk.teid = sub.tunnels[0].teid;
+	tk.addr = sub.tunnels[0].addr;
+	tv.sub_idx = sub.id;
+	if (bpf_map_update_elem(bpf_map__fd(floor->maps.floor_tunnels), &tk, &tv, BPF_ANY))
 		return 1;
 	if (unshare(CLONE_NEWNET)) /* private lo: no competition for its queue 0 */
 		fprintf(stderr, "bench_xdp: unshare: %s (using the shared lo)\n", strerror(errno));
@@ -143,6 +158,7 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < rounds; i++) {
 		measure(&r_bare, bpf_program__fd(bare->progs.mcp_bare_prog), frame, len, repeat, i);
+		measure(&r_floor, bpf_program__fd(floor->progs.mcp_floor_prog), frame, len, repeat, i);
 		measure(&r_mcp, mcp_xdp_prog_fd(x), frame, len, repeat, i);
 	}
 	mcp_ip_parse(&a, "192.168.1.10");
@@ -154,6 +170,8 @@ int main(int argc, char **argv)
 
 	printf("bench_xdp: %d-byte GTP-U frame, %u runs x best of %u rounds\n", len, repeat, rounds);
 	printf("  %-32s %7.1f ns/packet (verdict %u)\n", r_bare.what, r_bare.best, r_bare.ret);
+	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_floor.what, r_floor.best,
+	       r_floor.ret, r_floor.best / r_bare.best);
 	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_mcp.what, r_mcp.best,
 	       r_mcp.ret, r_mcp.best / r_bare.best);
 	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_byp.what, r_byp.best,
@@ -163,6 +181,7 @@ int main(int argc, char **argv)
 	xsk_umem__delete(umem);
 	free(area);
 	mcp_bare__destroy(bare);
+	mcp_floor__destroy(floor);
 	mcp_xdp_close(x);
-	return r_mcp.ret == XDP_REDIRECT && r_byp.ret == XDP_DROP ? 0 : 1;
+	return r_mcp.ret == XDP_REDIRECT && r_byp.ret == XDP_DROP && r_floor.ret == XDP_PASS ? 0 : 1;
 }

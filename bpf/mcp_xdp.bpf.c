@@ -61,10 +61,12 @@ static __always_inline __u32 mcp_sym_hash(const struct mcp_pinfo *pi)
 	return h;
 }
 
-/* The parse is split into global (separately verified) functions, one per layer group, so
- * the verifier checks each once instead of every combination of VLAN, MPLS, IPv6 extension
- * and GTP-U extension paths. Each takes the offset where its header starts in pi->next_off,
- * re-derives the packet pointers from ctx, and stores where the next header starts. */
+/* The parse is one step per layer group; each takes the offset where its header starts in
+ * pi->next_off, re-derives the packet pointers from ctx, and stores where the next header
+ * starts. They used to be global (separately verified) functions; inlined, the verifier walks
+ * every path of the whole program (~120k instructions processed, limit 1M) but each
+ * bpf-to-bpf call cost ~13 ns per frame on a kernel with return-thunk mitigations (SRSO safe
+ * RET), which was most of the parse cost (docs/xdp.md, "Cost"). */
 #define MCP_MAX_OFF 1024 /* headers beyond this are not parsed (a page holds the frame) */
 
 static __always_inline int mcp_cur_at(struct xdp_md *ctx, struct mcp_cur *cur, __u32 off)
@@ -79,7 +81,7 @@ static __always_inline int mcp_cur_at(struct xdp_md *ctx, struct mcp_cur *cur, _
 }
 
 /* Ethernet, VLAN tags, MPLS: returns the EtherType of the IP header. */
-__noinline int mcp_parse_l2(struct xdp_md *ctx, struct mcp_pinfo *pi)
+static __always_inline int mcp_parse_l2(struct xdp_md *ctx, struct mcp_pinfo *pi)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mcp_cur cur;
@@ -101,7 +103,7 @@ __noinline int mcp_parse_l2(struct xdp_md *ctx, struct mcp_pinfo *pi)
 }
 
 /* IPv4 or IPv6 at next_off: returns the L4 protocol. */
-__noinline int mcp_parse_l3(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
+static __always_inline int mcp_parse_l3(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mcp_cur cur;
@@ -116,7 +118,7 @@ __noinline int mcp_parse_l3(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
 }
 
 /* Outer UDP at next_off: returns the UDP payload length. */
-__noinline int mcp_parse_udp(struct xdp_md *ctx, struct mcp_pinfo *pi)
+static __always_inline int mcp_parse_udp(struct xdp_md *ctx, struct mcp_pinfo *pi)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mcp_cur cur;
@@ -132,7 +134,8 @@ __noinline int mcp_parse_udp(struct xdp_md *ctx, struct mcp_pinfo *pi)
 }
 
 /* GTP-U at next_off: returns the inner EtherType, 0 for signalling. */
-__noinline int mcp_parse_gtpu(struct xdp_md *ctx, struct mcp_pinfo *pi, int udp_payload)
+static __always_inline int mcp_parse_gtpu(struct xdp_md *ctx, struct mcp_pinfo *pi,
+					  int udp_payload)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mcp_cur cur;
@@ -148,7 +151,7 @@ __noinline int mcp_parse_gtpu(struct xdp_md *ctx, struct mcp_pinfo *pi, int udp_
 }
 
 /* User L4 header at next_off: ports. Returns 0. */
-__noinline int mcp_parse_l4(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
+static __always_inline int mcp_parse_l4(struct xdp_md *ctx, struct mcp_pinfo *pi, int proto)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct mcp_cur cur;
