@@ -478,6 +478,45 @@ Test(microcloud, counter_ttl_sent_once_per_interval, .init = setup, .fini = tear
 	mcp_mc_destroy(m);
 }
 
+/* More flow records than the writer's buffer holds while Redis is down: the overflow is
+ * credited by the producer itself, the rest by the writer; the sums must still be exact. */
+Test(microcloud, counters_exact_past_the_flow_buffer)
+{
+	uint8_t ue[4] = { 10, 7, 0, 0 }, srv[4] = { 9, 9, 9, 9 };
+	struct tr_redis r = { 0 };
+	struct mcp_flow_record rec;
+	struct mcp_mc *m;
+	redisContext *c;
+	long long want_bytes = 0;
+	int port = tr_free_port(), i, n = 3 * MC_FLOW_BUF;
+
+	m = mc_new(port);
+	for (i = 0; i < n; i++) {
+		memset(&rec, 0, sizeof(rec));
+		ue[3] = (uint8_t)(i % 4);
+		mcp_ip_from_v4(&rec.src_ip, ue);
+		mcp_ip_from_v4(&rec.dst_ip, srv);
+		rec.proto = 6;
+		rec.pkts_up = 1;
+		rec.bytes_up = (uint64_t)(i % 1000);
+		rec.first_ms = rec.last_ms = 1700000000000ull;
+		snprintf(rec.app, sizeof(rec.app), "HTTP");
+		mcp_mc_flow(m, &rec);
+		want_bytes += i % 1000;
+	}
+	cr_assert_eq(tr_redis_start(&r, port, NULL), 0);
+	cr_assert_eq(mcp_mc_flush(m, 8000), 0);
+	c = tr_connect(port);
+	cr_assert_eq(tr_cmd_int(c, "HGET t.proto.HTTP flows"), n);
+	cr_assert_eq(tr_cmd_int(c, "HGET t.proto.HTTP bytes"), want_bytes);
+	cr_assert_eq(tr_cmd_int(c, "HGET t.host.9.9.9.9 pkts.up"), n);
+	cr_assert_eq(tr_cmd_int(c, "HGET t.host.10.7.0.3 flows"), n / 4);
+	cr_assert_eq(tr_cmd_int(c, "TTL t.proto.HTTP"), 600);
+	redisFree(c);
+	mcp_mc_destroy(m);
+	tr_redis_stop(&r);
+}
+
 Test(microcloud, down_at_start_then_up)
 {
 	struct mcp_subscriber s;

@@ -61,6 +61,7 @@ struct mc_chunk {
 struct mc_ctr_table {
 	struct mc_ckey **b;
 	size_t nb, nkeys;
+	uint64_t dropped; /* counter keys (or applications) that found no room */
 	struct mc_chunk *chunks;
 };
 
@@ -155,12 +156,12 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t,
 		if (k->hash == h && !memcmp(&k->id, id, sizeof(*id)))
 			return k;
 	if (t->nkeys >= m->cfg.max_counter_keys) {
-		m->st.counter_keys_dropped++;
+		t->dropped++;
 		return NULL;
 	}
 	k = mc_ctr_alloc(t, sizeof(*k));
 	if (!k) {
-		m->st.counter_keys_dropped++;
+		t->dropped++;
 		return NULL;
 	}
 	k->id = *id;
@@ -188,7 +189,7 @@ static struct mc_capp *mc_ctr_app(struct mc_ctr_table *t, struct mc_ckey *k, con
 	return f;
 }
 
-static void mc_ctr_host(struct mc_ckey *k, const struct mcp_flow_record *r, int dns)
+static void mc_ctr_host(struct mc_ckey *k, const struct mc_flow_sum *r, int dns)
 {
 	if (!k)
 		return;
@@ -206,13 +207,6 @@ static int mc_is_dns(const struct mcp_flow_record *r)
 	       (r->proto == 17 && r->dst_port == 53);
 }
 
-/* A counter-safe application name: the nDPI name, "Unknown" when empty. Dots are kept
- * (agg fields are "<app>.<what>": parse from the right). */
-static const char *mc_app(const struct mcp_flow_record *r)
-{
-	return r->app[0] ? r->app : "Unknown";
-}
-
 static void mc_cid_str(struct mc_cid *id, uint8_t kind, char *dst, size_t sz, const char *src)
 {
 	size_t n = strnlen(src, sz - 1);
@@ -222,44 +216,37 @@ static void mc_cid_str(struct mc_cid *id, uint8_t kind, char *dst, size_t sz, co
 	memcpy(dst, src, n); /* the rest stays zero: the identity compares as bytes */
 }
 
-void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
+/* Credits one flow summary to its host., proto. and agg. keys in t. */
+static void mc_ctr_add(struct mcp_mc *m, struct mc_ctr_table *t, const struct mc_flow_sum *r)
 {
 	struct mc_cid src, dst, proto, agg;
-	int64_t pkts, bytes;
-	const char *app;
-	int have_agg = 0, have_dst;
+	int64_t pkts = (int64_t)(r->pkts_up + r->pkts_down);
+	int64_t bytes = (int64_t)(r->bytes_up + r->bytes_down);
 	struct mc_ckey *k;
 
-	if (!m || !r)
-		return;
-	pkts = (int64_t)(r->pkts_up + r->pkts_down);
-	bytes = (int64_t)(r->bytes_up + r->bytes_down);
-	app = mc_app(r);
 	memset(&src, 0, sizeof(src));
 	src.kind = MC_CTR_HOST;
 	src.u.ip = r->src_ip;
-	dst = src;
-	dst.u.ip = r->dst_ip;
-	have_dst = mcp_ip_cmp(&r->src_ip, &r->dst_ip) != 0;
-	mc_cid_str(&proto, MC_CTR_PROTO, proto.u.app, sizeof(proto.u.app), app);
-	if (m->cfg.agg_period_s && r->imsi[0]) {
-		mc_cid_str(&agg, MC_CTR_AGG, agg.u.imsi, sizeof(agg.u.imsi), r->imsi);
-		agg.epoch = r->last_ms / 1000 / m->cfg.agg_period_s * m->cfg.agg_period_s;
-		have_agg = 1;
+	mc_ctr_host(mc_ctr_key(m, t, &src), r, r->dns);
+	if (mcp_ip_cmp(&r->src_ip, &r->dst_ip)) {
+		dst = src;
+		dst.u.ip = r->dst_ip;
+		mc_ctr_host(mc_ctr_key(m, t, &dst), r, 0);
 	}
-
-	pthread_mutex_lock(&m->ctr_lock);
-	mc_ctr_host(mc_ctr_key(m, m->ctr, &src), r, mc_is_dns(r));
-	if (have_dst)
-		mc_ctr_host(mc_ctr_key(m, m->ctr, &dst), r, 0);
-	k = mc_ctr_key(m, m->ctr, &proto);
+	mc_cid_str(&proto, MC_CTR_PROTO, proto.u.app, sizeof(proto.u.app), r->app);
+	k = mc_ctr_key(m, t, &proto);
 	if (k) {
 		k->v[PF_BYTES] += bytes;
 		k->v[PF_PKTS] += pkts;
 		k->v[PF_FLOWS]++;
 	}
-	if (have_agg && (k = mc_ctr_key(m, m->ctr, &agg))) {
-		struct mc_capp *a = mc_ctr_app(m->ctr, k, app);
+	if (!m->cfg.agg_period_s || !r->imsi[0])
+		return;
+	mc_cid_str(&agg, MC_CTR_AGG, agg.u.imsi, sizeof(agg.u.imsi), r->imsi);
+	agg.epoch = r->last_ms / 1000 / m->cfg.agg_period_s * m->cfg.agg_period_s;
+	k = mc_ctr_key(m, t, &agg);
+	if (k) {
+		struct mc_capp *a = mc_ctr_app(t, k, r->app);
 
 		if (a) {
 			a->pkts += pkts;
@@ -267,10 +254,61 @@ void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 			a->flows++;
 			a->dur_ms += r->last_ms > r->first_ms ? (int64_t)(r->last_ms - r->first_ms) : 0;
 		} else {
-			m->st.counter_keys_dropped++;
+			t->dropped++;
 		}
 	}
+}
+
+/* The packet thread only copies what the counters need into a buffer (a few tens of ns); the
+ * writer thread does the key lookups (mc_ctr_drain). When the buffer is full (the writer is
+ * behind, or Redis is down and the writer is not draining), the record is credited here,
+ * straight into the shared table: slower, nothing lost. */
+void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
+{
+	struct mc_flow_sum s;
+
+	if (!m || !r)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.src_ip = r->src_ip;
+	s.dst_ip = r->dst_ip;
+	s.pkts_up = r->pkts_up;
+	s.pkts_down = r->pkts_down;
+	s.bytes_up = r->bytes_up;
+	s.bytes_down = r->bytes_down;
+	s.first_ms = r->first_ms;
+	s.last_ms = r->last_ms;
+	s.dns = (uint8_t)mc_is_dns(r);
+	/* the counter-safe application name: "Unknown" when nDPI named none */
+	snprintf(s.app, sizeof(s.app), "%s", r->app[0] ? r->app : "Unknown");
+	memcpy(s.imsi, r->imsi, sizeof(s.imsi));
+	s.imsi[sizeof(s.imsi) - 1] = 0;
+
+	pthread_mutex_lock(&m->ctr_lock);
+	if (m->fbuf_n < m->fbuf_cap)
+		m->fbuf[m->fbuf_n++] = s;
+	else
+		mc_ctr_add(m, m->ctr, &s);
 	pthread_mutex_unlock(&m->ctr_lock);
+}
+
+int mc_ctr_drain(struct mcp_mc *m)
+{
+	struct mc_flow_sum *full;
+	size_t n, i;
+
+	if (!m->wctr && !(m->wctr = mc_ctr_create(m->wctr_last_keys)))
+		return -ENOMEM;
+	pthread_mutex_lock(&m->ctr_lock);
+	full = m->fbuf;
+	n = m->fbuf_n;
+	m->fbuf = m->fbuf_spare;
+	m->fbuf_n = 0;
+	pthread_mutex_unlock(&m->ctr_lock);
+	for (i = 0; i < n; i++)
+		mc_ctr_add(m, m->wctr, &full[i]);
+	m->fbuf_spare = full;
+	return 0;
 }
 
 void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r)
@@ -348,6 +386,12 @@ int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
 	snprintf(per, sizeof(per), "%u", m->cfg.agg_period_s);
 	snprintf(ttl, sizeof(ttl), "%u", m->cfg.counter_ttl_s);
 	snprintf(agg_ttl, sizeof(agg_ttl), "%u", m->cfg.agg_retention_s);
+	if (t->dropped) {
+		pthread_mutex_lock(&m->lock);
+		m->st.counter_keys_dropped += t->dropped;
+		pthread_mutex_unlock(&m->lock);
+		t->dropped = 0;
+	}
 	host_refresh = mc_ttl_refresh_ms(m->cfg.counter_ttl_s);
 	agg_refresh = mc_ttl_refresh_ms(m->cfg.agg_retention_s);
 	for (i = 0; i < t->nb && !err; i++) {

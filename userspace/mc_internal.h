@@ -19,6 +19,7 @@
 #define MC_MAX_NODES 64
 #define MC_KEY_LEN 512
 #define MC_PROBE_LEN 64
+#define MC_FLOW_BUF 16384 /* flow summaries buffered for the writer (x2, ~190 B each) */
 
 /* ---- mc_cluster.c: connections and routing ---- */
 
@@ -200,6 +201,17 @@ struct mc_ttl_memo;  /* mc_ttl.c */
  * compare with memcmp and hash as bytes. */
 enum mc_ctr_kind { MC_CTR_HOST, MC_CTR_PROTO, MC_CTR_AGG };
 
+/* What the counters need of one flow record: copied by the packet thread, credited to the
+ * counter keys by the writer (mc_counters.c). */
+struct mc_flow_sum {
+	struct mcp_ip src_ip, dst_ip;
+	uint64_t pkts_up, pkts_down, bytes_up, bytes_down;
+	uint64_t first_ms, last_ms;
+	char app[MCP_APP_NAME_LEN];  /* "Unknown" when nDPI named none */
+	char imsi[MCP_IMSI_LEN];     /* "" when unknown */
+	uint8_t dns;                 /* counts as a DNS query of src */
+};
+
 struct mc_cid {
 	uint8_t kind;                   /* enum mc_ctr_kind */
 	uint8_t pad[7];
@@ -237,9 +249,14 @@ struct mcp_mc {
 	uint64_t head, tail;       /* ring[i % queue_len] */
 	struct mc_entry *ovf_head, *ovf_tail;
 
-	pthread_mutex_t ctr_lock;
-	struct mc_ctr_table *ctr;
-	struct mc_ttl_memo *ttl_memo; /* writer thread only */
+	pthread_mutex_t ctr_lock;     /* fbuf, fbuf_n, ctr */
+	struct mc_flow_sum *fbuf;     /* flow summaries for the writer to credit */
+	size_t fbuf_n, fbuf_cap;
+	struct mc_ctr_table *ctr;     /* credited by producers when fbuf is full */
+	struct mc_flow_sum *fbuf_spare; /* writer thread only, from here on */
+	struct mc_ctr_table *wctr;    /* credited by the writer from fbuf */
+	size_t wctr_last_keys;
+	struct mc_ttl_memo *ttl_memo;
 
 	struct mcp_mc_stats st;    /* writer + producers */
 	struct mc_link wl;         /* writer link (writer thread only) */
@@ -280,6 +297,8 @@ int mc_event_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_op *op);
 /* A table with room for expect_keys (grows beyond). */
 struct mc_ctr_table *mc_ctr_create(size_t expect_keys);
 void mc_ctr_destroy(struct mc_ctr_table *t);
+/* Writer: credits the buffered flow summaries to m->wctr. 0 or -ENOMEM. */
+int mc_ctr_drain(struct mcp_mc *m);
 /* Appends HINCRBY/EXPIRE for every counter of t. */
 int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t);
 size_t mc_ctr_keys(const struct mc_ctr_table *t);

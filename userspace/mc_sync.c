@@ -176,10 +176,14 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 	m->nbuckets = 1024;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
 	m->ctr = mc_ctr_create(0);
+	/* 50 ms of flow records at 300k records/s before producers credit them themselves */
+	m->fbuf_cap = MC_FLOW_BUF;
+	m->fbuf = calloc(m->fbuf_cap, sizeof(*m->fbuf));
+	m->fbuf_spare = calloc(m->fbuf_cap, sizeof(*m->fbuf_spare));
 	m->ttl_memo = mc_ttl_create(m->cfg.max_counter_keys);
 	mc_link_init(&m->wl, &m->cfg, m->cfg.timeout_ms, &m->st);
 	mc_link_init(&m->sl, &m->cfg, m->cfg.sync_timeout_ms, &m->sst);
-	if (!m->buckets || !m->ctr || !m->ttl_memo || (m->cfg.host == NULL) ||
+	if (!m->buckets || !m->ctr || !m->ttl_memo || !m->fbuf || !m->fbuf_spare || (m->cfg.host == NULL) ||
 	    (c->cluster_seeds && *c->cluster_seeds && !m->cfg.cluster_seeds) ||
 	    mc_writer_start(m)) {
 		mcp_err("microcloud: cannot start the writer\n");
@@ -196,6 +200,9 @@ void mcp_mc_destroy(struct mcp_mc *m)
 	mc_writer_stop(m);
 	mc_link_close(&m->sl);
 	mc_ctr_destroy(m->ctr);
+	mc_ctr_destroy(m->wctr);
+	free(m->fbuf);
+	free(m->fbuf_spare);
 	mc_ttl_destroy(m->ttl_memo);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->ctr_lock);

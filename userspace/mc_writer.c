@@ -287,19 +287,30 @@ static int mc_flush_counters(struct mcp_mc *m, struct mc_batch *b)
 	size_t last_keys;
 	int err;
 
+	err = mc_ctr_drain(m);
+	if (err)
+		return err;
+	/* the writer's own table: what it credited from the producers' summaries */
+	if (mc_ctr_keys(m->wctr)) {
+		t = m->wctr;
+		m->wctr = NULL; /* the next drain creates it, sized like this one */
+		m->wctr_last_keys = mc_ctr_keys(t);
+		err = mc_ctr_cmds(m, b, t);
+		mc_ctr_destroy(t);
+		if (err)
+			return err;
+	}
+	/* the producers' table: records credited while the buffer was full */
 	pthread_mutex_lock(&m->ctr_lock);
 	last_keys = mc_ctr_keys(m->ctr);
 	pthread_mutex_unlock(&m->ctr_lock);
+	if (!last_keys)
+		return mc_writer_flush(m, b);
 	fresh = mc_ctr_create(last_keys); /* allocated outside the lock the packet thread takes */
 	if (!fresh)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->ctr_lock);
 	t = m->ctr;
-	if (!mc_ctr_keys(t)) {
-		pthread_mutex_unlock(&m->ctr_lock);
-		mc_ctr_destroy(fresh);
-		return 0;
-	}
 	m->ctr = fresh;
 	pthread_mutex_unlock(&m->ctr_lock);
 	err = mc_ctr_cmds(m, b, t);
@@ -366,6 +377,9 @@ static void *mc_writer_main(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		now = mc_mono_ms();
 		next_cycle = now + m->cfg.flush_ms;
+		/* credit the packet thread's flow summaries every cycle, with Redis up or not, so
+		 * its buffer rarely fills (sums wait in m->wctr for the counter flush) */
+		mc_ctr_drain(m);
 
 		if (!m->connected) {
 			if (now < next_try && !stop)
