@@ -1,7 +1,8 @@
 # bench/capture.sh - sourced by bench/run.sh and bench/bench_live.sh: the one way to get the
 # benchmark capture. bench_capture builds bench/gen_bench_pcap.c into $B and generates the
 # capture once; it is regenerated when the generator source or its arguments change (a stamp
-# file), so both benchmarks always measure the same bytes.
+# file), so both benchmarks always measure the same bytes. The generator links OpenSSL libcrypto
+# (libssl-dev) for the QUIC Initial packet protection of the mobile mix.
 # Needs B, FRAMES, SUBS, CONC; MIX (flow-size mix of gen_bench_pcap -m: uniform or mobile)
 # defaults to BENCH_MIX, else uniform. Sets PCAP: $B/bench-$FRAMES-$SUBS-$CONC.pcap for the
 # uniform mix (the name it always had), $B/bench-mobile-$FRAMES-$SUBS-$CONC.pcap for mobile.
@@ -19,7 +20,7 @@ bench_capture() {
 	esac
 	mkdir -p "$B"
 	if [ ! -x "$gen" ] || [ bench/gen_bench_pcap.c -nt "$gen" ]; then
-		${CC:-gcc} -O2 -g -Wall -Wextra -o "$gen" bench/gen_bench_pcap.c -lm || {
+		${CC:-gcc} -O2 -g -Wall -Wextra -o "$gen" bench/gen_bench_pcap.c -lm -lcrypto || {
 			echo "bench: cannot build bench/gen_bench_pcap.c" >&2
 			return 1
 		}
