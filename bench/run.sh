@@ -65,6 +65,7 @@ measure() {
 	local best="" best_rss=0 best_loop=0 loop i t0 t1 ns rss log
 	log=$(mktemp)
 	for ((i = 0; i < RUNS; i++)); do
+		[ -n "${PRE_RUN:-}" ] && $PRE_RUN >/dev/null 2>&1
 		t0=$(date +%s%N)
 		if ! /usr/bin/time -v -o "$log.time" "${TASKSET[@]}" "$@" >"$log" 2>&1; then
 			echo "bench: $name failed: $*" >&2
@@ -112,19 +113,20 @@ tools+=(pcap_floor)
 # our own on a free loopback port (flushed fresh before each run).
 if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
 	RPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	# redis-server and the probe's writer thread get the other core, as deployed: the writer
-	# has its own thread so that Redis never sits on the packet path. The wall time still
-	# includes the final flush (waiting for Redis to apply the last batches).
+	# redis-server and the probe's writer thread get the other core, as deployed: the packet
+	# thread keeps its core (taskset), the writer runs on --helper-cpus so that Redis never
+	# sits on the packet path. The wall time still includes the final flush (waiting for
+	# Redis to apply the last batches).
 	OTHER=$((CPU == 0 ? 1 : 0))
 	taskset -c "$OTHER" redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
 		--appendonly no >/dev/null 2>&1 &
 	RPID=$!
 	for _ in $(seq 1 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-	SAVED_TASKSET=("${TASKSET[@]}")
-	[ ${#TASKSET[@]} -gt 0 ] && TASKSET=(taskset -c "$CPU,$OTHER")
-	measure mcprobe+redis "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null \
-		--sessions-json /dev/null --redis "127.0.0.1:$RPORT" --no-reload --stats
-	TASKSET=("${SAVED_TASKSET[@]}")
+	HELPER=()
+	[ ${#TASKSET[@]} -gt 0 ] && HELPER=(--helper-cpus "$OTHER")
+	PRE_RUN="redis-cli -p $RPORT FLUSHALL" measure mcprobe+redis "$BUILD/mcprobe" -r "$PCAP" \
+		--flows-json /dev/null --sessions-json /dev/null --redis "127.0.0.1:$RPORT" \
+		--no-reload --stats "${HELPER[@]}"
 	tools+=(mcprobe+redis)
 	REDIS_KEYS=$(redis-cli -p "$RPORT" DBSIZE)
 	kill "$RPID" 2>/dev/null

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_pin.h"
 #include "spsc.h"
 
 #define CTL_SLOTS 4096 /* ~3 MiB: a burst of 2000 attaches + modifies without waiting */
@@ -50,6 +51,7 @@ static void *ctl_main(void *arg)
 	struct mcp_live_ctl *c = arg;
 	unsigned int idle = 0;
 
+	mcp_helper_thread_start("mcp-ctl");
 	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
 		idle = ctl_drain(c) ? 0 : idle + 1;
 		if (idle)

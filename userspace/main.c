@@ -20,6 +20,7 @@
 
 #include "live.h"
 #include "pcapng.h"
+#include "cpu_pin.h"
 #include "log.h"
 #include "pipeline.h"
 
@@ -44,7 +45,7 @@ enum {
 	OPT_NO_DPI, OPT_MAX_SUBS, OPT_DELETE_GRACE, OPT_HANDOVER_GRACE, OPT_REDIS, OPT_REDIS_AUTH,
 	OPT_REDIS_DB, OPT_REDIS_PREFIX, OPT_REDIS_CLUSTER, OPT_IMSI_AGG, OPT_AGG_RETENTION,
 	OPT_PROBE_NAME, OPT_NO_RELOAD, OPT_WORKERS, OPT_INLINE, OPT_MODE, OPT_VERSION,
-	OPT_MAX_FRAGS, OPT_NO_BYPASS,
+	OPT_MAX_FRAGS, OPT_NO_BYPASS, OPT_HELPER_CPUS,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +79,7 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "helper-cpus", required_argument, NULL, OPT_HELPER_CPUS },
 	{ 0 },
 };
 
@@ -119,6 +121,9 @@ static void usage(FILE *f)
 		"      --probe-name NAME              name written in facts and events (default hostname)\n"
 		"      --no-reload                    do not restore sessions from Redis at start\n"
 		"Other:\n"
+		"      --helper-cpus LIST     run helper threads (Redis writer, live control) on\n"
+		"                             these CPUs, e.g. 0 or 0,2-3 (pin packet threads with\n"
+		"                             taskset)\n"
 		"  -v, --verbose              more messages (repeatable)\n"
 		"  -q, --quiet                errors only\n"
 		"  -h, --help                 this text\n"
@@ -272,6 +277,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_INLINE:
 			o->live.inline_mode = 1;
+			break;
+		case OPT_HELPER_CPUS:
+			if (mcp_helper_cpus_set(optarg))
+				return -EINVAL;
 			break;
 		case OPT_NO_BYPASS:
 			o->live.no_bypass = 1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpu_pin.h"
 #include "log.h"
 #include "mc_internal.h"
 
@@ -358,6 +359,7 @@ static void *mc_writer_main(void *arg)
 	struct timespec cpu;
 	uint64_t cyc;
 
+	mcp_helper_thread_start("mcp-redis");
 	for (;;) {
 		uint64_t now = mc_mono_ms(), until = next_cycle;
 		struct timespec ts;
