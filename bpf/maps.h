@@ -43,6 +43,15 @@ struct {
 	__type(value, struct mcp_flow_val);
 } mcp_flows SEC(".maps");
 
+/* Installed flows per hash slot (include/mcp_maps.h): zero -> no flows lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MCP_FLOW_HINT_ELEMS);
+	__type(key, __u32);
+	__type(value, struct mcp_flow_hint);
+} mcp_flow_hints SEC(".maps");
+
 /* Subscriber index -> capture flag (MCP_CAPTURE_ON): frames copied to mcp_capture_ring. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -41,24 +41,19 @@ static __always_inline void mcp_count(__u32 idx)
 		*c += 1;
 }
 
-static __always_inline __u32 mcp_fold(const struct mcp_ip *ip)
-{
-	const __u32 *w = (const __u32 *)ip->b;
-
-	return w[0] ^ w[1] ^ w[2] ^ w[3];
-}
-
-/* Same value for both directions of a conversation. */
+/* Same value for both directions of a conversation (include/mcp_maps.h). */
 static __always_inline __u32 mcp_sym_hash(const struct mcp_pinfo *pi)
 {
-	__u32 h = mcp_fold(&pi->src) ^ mcp_fold(&pi->dst) ^ (pi->sport ^ pi->dport) ^ pi->proto;
+	return mcp_flow_hash(&pi->src, &pi->dst, pi->sport, pi->dport, pi->proto);
+}
 
-	h ^= h >> 16;
-	h *= 0x7feb352d;
-	h ^= h >> 15;
-	h *= 0x846ca68b;
-	h ^= h >> 16;
-	return h;
+/* Whether an installed flow may have this hash: its flow_hints slot is non-zero. */
+static __always_inline int mcp_flow_maybe(__u32 hash)
+{
+	__u32 slot = hash & (MCP_FLOW_HINT_SLOTS - 1), elem = slot / MCP_FLOW_HINT_PER_ELEM;
+	struct mcp_flow_hint *fh = bpf_map_lookup_elem(&mcp_flow_hints, &elem);
+
+	return fh && fh->n[slot % MCP_FLOW_HINT_PER_ELEM];
 }
 
 /* The parse is one step per layer group; each takes the offset where its header starts in
@@ -364,7 +359,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 	if ((pi.flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
 	    (!(pi.flags & MCP_META_F_GTPU) || (pi.flags & MCP_META_F_TPDU)) &&
-	    mcp_bypass(&pi, meta.sub_idx)) {
+	    mcp_flow_maybe(meta.hash) && mcp_bypass(&pi, meta.sub_idx)) {
 		verdict = MCP_XDP_BYPASSED;
 		action = (cfg->flags & MCP_CFG_F_INLINE) ? XDP_PASS : XDP_DROP;
 		goto out;

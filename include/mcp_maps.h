@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 1
+#define MCP_MAP_ABI 2
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -88,6 +88,20 @@ struct mcp_flow_val {
 	__u32 flags;    /* set by userspace (informational) */
 };
 
+/* flow_hints (array, BPF_F_MMAPABLE, MCP_FLOW_HINT_SLOTS counters in elements of
+ * MCP_FLOW_HINT_PER_ELEM): slot mcp_flow_key_symhash() & (MCP_FLOW_HINT_SLOTS - 1) counts the
+ * installed flows with that hash. Userspace (bpf_maps.c) adds 1 before inserting a flow and
+ * subtracts 1 after deleting one, with atomic adds on the mmapped array, so a zero slot proves
+ * that no installed flow can match and XDP skips the flows lookup (a hash map lookup is a
+ * kernel call, the most expensive step of the fast path; the slot is an inlined array load). */
+#define MCP_FLOW_HINT_SLOTS    (1u << 22) /* 16 MiB: false positives <= 22% with 1M flows */
+#define MCP_FLOW_HINT_PER_ELEM 64
+#define MCP_FLOW_HINT_ELEMS    (MCP_FLOW_HINT_SLOTS / MCP_FLOW_HINT_PER_ELEM)
+
+struct mcp_flow_hint {
+	__u32 n[MCP_FLOW_HINT_PER_ELEM];
+};
+
 /* capture (array, index = sub_idx): non-zero = copy this subscriber's frames to the ring. */
 #define MCP_CAPTURE_ON 1
 
@@ -134,6 +148,7 @@ _Static_assert(sizeof(struct mcp_sub_info) == 152, "subscriber info layout");
 _Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layout");
 _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mcp_flow_val) == 48, "flow value layout");
+_Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
 _Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");
 
@@ -198,6 +213,39 @@ MCP_MAPS_INLINE int mcp_flow_key_make(struct mcp_flow_key *key, const struct mcp
 	key->pad = 0;
 	key->vlan = vlan;
 	return dir;
+}
+
+/* Symmetric hash of a user 5-tuple: the same for both directions (either argument order).
+ * XDP writes it into mcp_meta.hash and uses it for flow_hints; userspace computes it from a
+ * flow key with mcp_flow_key_symhash(). Words are native-endian, as in mcp_ip_word_cmp. */
+MCP_MAPS_INLINE __u32 mcp_ip_fold(const struct mcp_ip *ip)
+{
+#ifdef __bpf__
+	const __u32 *w = (const __u32 *)ip->b;
+#else
+	__u32 w[4];
+
+	__builtin_memcpy(w, ip->b, 16);
+#endif
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+MCP_MAPS_INLINE __u32 mcp_flow_hash(const struct mcp_ip *a, const struct mcp_ip *b, __u16 pa,
+				    __u16 pb, __u8 proto)
+{
+	__u32 h = mcp_ip_fold(a) ^ mcp_ip_fold(b) ^ (__u32)(pa ^ pb) ^ proto;
+
+	h ^= h >> 16;
+	h *= 0x7feb352d;
+	h ^= h >> 15;
+	h *= 0x846ca68b;
+	h ^= h >> 16;
+	return h;
+}
+
+MCP_MAPS_INLINE __u32 mcp_flow_key_symhash(const struct mcp_flow_key *k)
+{
+	return mcp_flow_hash(&k->lo, &k->hi, k->lo_port, k->hi_port, k->proto);
 }
 
 #endif /* MCP_MAPS_H */

@@ -439,6 +439,17 @@ static int count_flow(void *ctx, const struct mcp_flow_key *k, const struct mcp_
 	return 0;
 }
 
+/* Installed flows counted in the key's flow_hints slot (include/mcp_maps.h). */
+static uint32_t hint_count(const struct mcp_flow_key *k)
+{
+	uint32_t slot = mcp_flow_key_symhash(k) & (MCP_FLOW_HINT_SLOTS - 1);
+	uint32_t elem = slot / MCP_FLOW_HINT_PER_ELEM;
+	struct mcp_flow_hint h;
+
+	cr_assert_eq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_FLOW_HINTS), &elem, &h), 0);
+	return h.n[slot % MCP_FLOW_HINT_PER_ELEM];
+}
+
 Test(xdp, bypass_mirror_and_inline)
 {
 	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
@@ -453,8 +464,10 @@ Test(xdp, bypass_mirror_and_inline)
 	mcp_ip_parse(&a, "192.168.1.10");
 	mcp_ip_parse(&b, "8.8.8.8");
 	dir_up = mcp_flow_key_make(&k, &a, &b, 40000, 443, 6, 0);
+	cr_expect_eq(hint_count(&k), 0);
 	cr_assert_eq(mcp_xdp_flow_install(x, &k, 7), 0);
 	cr_expect_eq(mcp_xdp_flow_install(x, &k, 7), -EEXIST);
+	cr_expect_eq(hint_count(&k), 1, "a failed install leaves the hint as it was");
 
 	cr_expect_eq(run_counted(up->data, up->len, d), XDP_DROP);
 	cr_expect_eq(d[XDP_STAT(BYPASSED)], 1);
@@ -480,7 +493,10 @@ Test(xdp, bypass_mirror_and_inline)
 	cr_expect_eq(d[XDP_STAT(BYPASSED)], 1);
 
 	cr_assert_eq(mcp_xdp_flow_remove(x, &k), 0);
+	cr_expect_eq(hint_count(&k), 0);
 	cr_expect_eq(run(up->data, up->len, NULL, NULL), XDP_REDIRECT);
+	cr_expect_eq(mcp_xdp_flow_remove(x, &k), -ENOENT);
+	cr_expect_eq(hint_count(&k), 0, "a failed remove leaves the hint as it was");
 }
 
 Test(xdp, batch_readback_many_flows)

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -345,18 +346,73 @@ int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag)
 		       -errno : 0;
 }
 
+/* The flow_hints counters, mmapped on first use; several worker threads may race here. */
+static uint32_t *flow_hints(struct mcp_xdp_obj *x)
+{
+	uint32_t *h = __atomic_load_n(&x->flow_hints, __ATOMIC_ACQUIRE), *none = NULL;
+	void *m;
+
+	if (h)
+		return h;
+	m = mmap(NULL, MCP_FLOW_HINT_SLOTS * sizeof(uint32_t), PROT_READ | PROT_WRITE, MAP_SHARED,
+		 x->map_fd[MCP_XMAP_FLOW_HINTS], 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	if (!__atomic_compare_exchange_n(&x->flow_hints, &none, m, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		munmap(m, MCP_FLOW_HINT_SLOTS * sizeof(uint32_t));
+		return none; /* another thread mapped it first */
+	}
+	return m;
+}
+
+void mcp_xdp_flow_hints_unmap(struct mcp_xdp_obj *x)
+{
+	if (x->flow_hints)
+		munmap(x->flow_hints, MCP_FLOW_HINT_SLOTS * sizeof(uint32_t));
+	x->flow_hints = NULL;
+}
+
+static uint32_t *hint_slot(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)
+{
+	uint32_t *h = flow_hints(x);
+
+	return h ? &h[mcp_flow_key_symhash(key) & (MCP_FLOW_HINT_SLOTS - 1)] : NULL;
+}
+
 int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx)
 {
+	uint32_t *slot = hint_slot(x, key);
 	struct mcp_flow_val v;
+	int err = 0;
 
+	if (!slot)
+		return -errno;
 	memset(&v, 0, sizeof(v));
 	v.sub_idx = sub_idx;
-	return bpf_map_update_elem(x->map_fd[MCP_XMAP_FLOWS], key, &v, BPF_NOEXIST) ? -errno : 0;
+	/* count first: XDP must never see the flow with a zero slot */
+	__atomic_fetch_add(slot, 1, __ATOMIC_SEQ_CST);
+	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_FLOWS], key, &v, BPF_NOEXIST)) {
+		err = -errno;
+		__atomic_fetch_sub(slot, 1, __ATOMIC_SEQ_CST);
+	}
+	return err;
+}
+
+void mcp_xdp_flow_forget(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)
+{
+	uint32_t *slot = hint_slot(x, key);
+
+	if (slot)
+		__atomic_fetch_sub(slot, 1, __ATOMIC_SEQ_CST);
 }
 
 int mcp_xdp_flow_remove(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)
 {
-	return bpf_map_delete_elem(x->map_fd[MCP_XMAP_FLOWS], key) ? -errno : 0;
+	if (bpf_map_delete_elem(x->map_fd[MCP_XMAP_FLOWS], key))
+		return -errno;
+	mcp_xdp_flow_forget(x, key);
+	return 0;
 }
 
 int mcp_xdp_flow_read_batch(struct mcp_xdp_obj *x, uint32_t batch, mcp_xdp_flow_fn fn, void *ctx)

@@ -21,6 +21,7 @@
 	X(SUBSCRIBERS, subscribers, mcp_subscribers)        \
 	X(SUB_COUNTERS, sub_counters, mcp_sub_counters)     \
 	X(FLOWS, flows, mcp_flows)                          \
+	X(FLOW_HINTS, flow_hints, mcp_flow_hints)           \
 	X(CAPTURE, capture, mcp_capture)                    \
 	X(CAPTURE_RING, capture_ring, mcp_capture_ring)     \
 	X(XSKS, xsks, mcp_xsks)                             \
@@ -113,9 +114,12 @@ int mcp_xdp_sub_counters(const struct mcp_xdp_obj *x, uint32_t sub_idx,
 /* Capture flag of a subscriber (MCP_CAPTURE_ON or 0). */
 int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag);
 
-/* Flow bypass: install (counters zero) or remove one canonical key (mcp_flow_key_make). */
+/* Flow bypass: install (counters zero) or remove one canonical key (mcp_flow_key_make). Both
+ * keep the flow_hints count of the key's hash slot (mcp_maps.h); whoever deletes a flow from
+ * the flows map by fd must call mcp_xdp_flow_forget() after each successful delete. */
 int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx);
 int mcp_xdp_flow_remove(struct mcp_xdp_obj *x, const struct mcp_flow_key *key);
+void mcp_xdp_flow_forget(struct mcp_xdp_obj *x, const struct mcp_flow_key *key);
 /* Reads every bypassed flow in batches of `batch` (bpf_map_lookup_batch) and calls fn for
  * each; fn returning non-zero stops the walk. Returns the number of flows seen. */
 typedef int (*mcp_xdp_flow_fn)(void *ctx, const struct mcp_flow_key *key,

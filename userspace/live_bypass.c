@@ -67,6 +67,7 @@ static int lb_take(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_va
 		int fd = flows_fd(b->xo[i]);
 
 		if (bpf_map_lookup_and_delete_elem(fd, key, &v) == 0) {
+			mcp_xdp_flow_forget(b->xo[i], key);
 			add_val(val, &v);
 			found++;
 		} else if (errno == EINVAL || errno == 524 /* ENOTSUPP */ || errno == EOPNOTSUPP) {
@@ -76,7 +77,8 @@ static int lb_take(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_va
 				add_val(val, &v);
 				found++;
 			}
-			bpf_map_delete_elem(fd, key);
+			if (bpf_map_delete_elem(fd, key) == 0)
+				mcp_xdp_flow_forget(b->xo[i], key);
 		}
 	}
 	return found ? 0 : -ENOENT;

@@ -474,6 +474,7 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 	if (x->last_meta_fd >= 0)
 		close(x->last_meta_fd);
 	mcp_xdp_subrecs_free(x);
+	mcp_xdp_flow_hints_unmap(x);
 	free(x);
 }
 

@@ -25,8 +25,10 @@ struct mcp_xdp_obj {
 	uint32_t nworkers;
 	uint32_t max_subscribers;
 	struct mcp_xdp_subrec **subrecs; /* MCP_XDP_SUBREC_BUCKETS heads, allocated lazily */
+	uint32_t *flow_hints; /* mmapped flow_hints counters, mapped on first use (bpf_maps.c) */
 };
 
 void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);
+void mcp_xdp_flow_hints_unmap(struct mcp_xdp_obj *x);
 
 #endif /* MCP_XDP_INT_H */
