@@ -117,6 +117,9 @@ expect_err2 "--max-flows -3" -r "$G" --flows-json - --max-flows -3
 expect_err2 "--max-flows 99999999999999999999" -r "$G" --flows-json - --max-flows 99999999999999999999
 expect_err2 "-r without argument" -r
 expect_err2 "--flows-json without argument" -r "$G" --flows-json
+expect_err2 "--helper-cpus beyond the machine" -r "$G" --flows-json - --helper-cpus 4096
+expect_err2 "--helper-cpus malformed" -r "$G" --flows-json - --helper-cpus 0-
+expect_err2 "--helper-cpus reversed range" -r "$G" --flows-json - --helper-cpus 1-0
 
 # --- sane ones ------------------------------------------------------------------------------
 if "$M" --help >"$T/out" 2>"$T/err" && [ -s "$T/out" ]; then ok "--help"; else bad "--help: exit/empty"; fi

@@ -220,7 +220,44 @@ def run(exp, redis, mcprobe, aggregate, pcap, tmp):
 			check(j.get("apn") == s["apn"] and j.get("msisdn") == s["msisdn"],
 			      "%s reloaded as %r" % (s["imsi"], j))
 	c.close()
+	helper_cpus(mcprobe, redis, tmp)
 	return report()
+
+
+def helper_cpus(mcprobe, redis, tmp):
+	"""--helper-cpus 0: the writer thread (named mcp-redis) may run on CPU 0 only, the packet
+	thread keeps the process' CPUs. The probe reads a FIFO we hold open, so it stays up while
+	/proc is read."""
+	fifo = os.path.join(tmp, "hold.fifo")
+	os.mkfifo(fifo)
+	p = subprocess.Popen([mcprobe, "-r", fifo, "--redis", "127.0.0.1:%d" % redis.port,
+			      "--redis-prefix", PREFIX, "--no-reload", "--helper-cpus", "0"],
+			     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+	w = open(fifo, "wb")
+	w.write(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")) # pcap header
+	w.flush()
+	allowed = {}
+	for _ in range(100): # up to 5 s for the writer thread to start and pin itself
+		allowed = {}
+		for t in os.listdir("/proc/%d/task" % p.pid):
+			d = "/proc/%d/task/%s/" % (p.pid, t)
+			try:
+				comm = open(d + "comm").read().strip()
+				cpus = [l.split(":")[1].strip() for l in open(d + "status")
+					if l.startswith("Cpus_allowed_list")][0]
+			except OSError:
+				continue
+			allowed[comm] = cpus
+		if allowed.get("mcp-redis") == "0":
+			break
+		time.sleep(0.05)
+	w.close()
+	err = p.communicate(timeout=60)[1]
+	check(p.returncode == 0, "--helper-cpus run exit %d: %s" % (p.returncode, err[-500:]))
+	check(allowed.get("mcp-redis") == "0", "writer thread CPUs: %r" % allowed)
+	main_cpus = allowed.get("mcprobe", "")
+	check(main_cpus not in ("", "0") or os.cpu_count() == 1,
+	      "packet thread must keep the process' CPUs, has %r" % main_cpus)
 
 
 def report():
