@@ -87,12 +87,12 @@ struct {
 	__type(value, __u32);
 } mcp_xsks SEC(".maps");
 
-/* Per-CPU counters: parse reasons then verdicts (MCP_STAT_XDP). */
+/* Per-CPU counters, one entry: parse reasons then verdicts (struct mcp_xdp_stats). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MCP_STATS__MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct mcp_xdp_stats);
 } mcp_stats SEC(".maps");
 
 /* One entry: ABI, mode flags, worker count, snaplen, attach info. */

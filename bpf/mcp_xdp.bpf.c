@@ -33,12 +33,10 @@ char LICENSE[] SEC("license") = "GPL";
 /* Write the last metadata into mcp_last_meta too (tests set it before load). */
 const volatile __u32 debug_meta = 0;
 
-static __always_inline void mcp_count(__u32 idx)
+/* st: this CPU's counters, looked up once per frame; idx < MCP_STATS__MAX. */
+static __always_inline void mcp_count(struct mcp_xdp_stats *st, __u32 idx)
 {
-	__u64 *c = bpf_map_lookup_elem(&mcp_stats, &idx);
-
-	if (c)
-		*c += 1;
+	*mcp_stat(st, idx) += 1;
 }
 
 /* Same value for both directions of a conversation (include/mcp_maps.h). */
@@ -217,7 +215,8 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 
 /* Copies the first snaplen bytes of the frame to the capture ring. */
 static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
-					      const struct mcp_xdp_config *cfg)
+					      const struct mcp_xdp_config *cfg,
+					      struct mcp_xdp_stats *st)
 {
 	__u32 zero = 0, len = ctx->data_end - ctx->data, cap;
 	struct mcp_capture_rec *rec = bpf_map_lookup_elem(&mcp_capture_buf, &zero);
@@ -241,9 +240,9 @@ static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct m
 	rec->hdr.rx_queue = ctx->rx_queue_index;
 	rec->hdr.meta = *meta;
 	if (bpf_ringbuf_output(&mcp_capture_ring, rec, sizeof(rec->hdr) + cap, 0) == 0)
-		mcp_count(MCP_STAT_XDP(MCP_XDP_CAPTURED));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURED));
 	else
-		mcp_count(MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
 }
 
 /* Counts the frame on an installed bypass flow. Returns 1 if the flow is bypassed. */
@@ -271,19 +270,23 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	struct mcp_pinfo pi = {};
 	struct mcp_meta meta = {};
 	struct mcp_xdp_config *cfg;
+	struct mcp_xdp_stats *st;
 	struct mcp_tunnel_val *tv;
 	__u32 zero = 0, q, nworkers;
 	int action = XDP_PASS;
 	__u32 verdict = MCP_XDP_PASSED;
 
-	mcp_count(MCP_STAT_XDP(MCP_XDP_RX));
+	st = bpf_map_lookup_elem(&mcp_stats, &zero);
+	if (!st)
+		return XDP_PASS; /* cannot happen: one entry per CPU */
+	mcp_count(st, MCP_STAT_XDP(MCP_XDP_RX));
 	cfg = bpf_map_lookup_elem(&mcp_config, &zero);
 	if (!cfg)
 		goto out;
 
 	if (mcp_parse(ctx, &pi) < 0) {
 		if (pi.reason < MCP_PARSE__MAX)
-			mcp_count(pi.reason);
+			mcp_count(st, pi.reason);
 		goto out;
 	}
 
@@ -307,16 +310,16 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		pi.flags |= MCP_META_F_INLINE;
 
 	if (pi.flags & MCP_META_F_GTPC) {
-		mcp_count(MCP_STAT_XDP(MCP_XDP_GTPC));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPC));
 	} else if (pi.flags & MCP_META_F_GTPU) {
-		mcp_count(MCP_STAT_XDP(MCP_XDP_GTPU));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPU));
 		if (!(pi.flags & MCP_META_F_TPDU))
-			mcp_count(MCP_STAT_XDP(MCP_XDP_GTPU_SIGNAL));
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPU_SIGNAL));
 	} else {
-		mcp_count(MCP_STAT_XDP(MCP_XDP_NOT_TUNNELED));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NOT_TUNNELED));
 	}
 	if (pi.flags & MCP_META_F_FRAG)
-		mcp_count(MCP_STAT_XDP(MCP_XDP_FRAGMENT));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_FRAGMENT));
 
 	if (pi.flags & MCP_META_F_TPDU) {
 		struct mcp_tunnel_key tk;
@@ -330,7 +333,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 			struct mcp_sub_counters *sc;
 			__u32 idx = tv->sub_idx, *cap;
 
-			mcp_count(MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
 			pi.flags |= MCP_META_F_KNOWN;
 			meta.sub_idx = idx;
 			meta.dir = tv->dir;
@@ -349,10 +352,10 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 			if (cap && *cap) {
 				pi.flags |= MCP_META_F_CAPTURE;
 				meta.flags = pi.flags;
-				mcp_capture_frame(ctx, &meta, cfg);
+				mcp_capture_frame(ctx, &meta, cfg, st);
 			}
 		} else {
-			mcp_count(MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
 		}
 	}
 	meta.flags = pi.flags;
@@ -374,7 +377,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 	q = ctx->rx_queue_index;
 	if (!bpf_map_lookup_elem(&mcp_xsks, &q)) {
-		mcp_count(MCP_STAT_XDP(MCP_XDP_NO_XSK));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_XSK));
 		goto out;
 	}
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(meta)) == 0) {
@@ -383,15 +386,15 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		if ((void *)(m + 1) <= (void *)(long)ctx->data)
 			*m = meta;
 		else
-			mcp_count(MCP_STAT_XDP(MCP_XDP_META_FAILED));
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
 	} else {
-		mcp_count(MCP_STAT_XDP(MCP_XDP_META_FAILED));
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
 	}
 	action = bpf_redirect_map(&mcp_xsks, q, XDP_PASS);
 	verdict = action == XDP_REDIRECT ? MCP_XDP_REDIRECTED : MCP_XDP_PASSED;
 out:
 	if (action == XDP_DROP && verdict != MCP_XDP_BYPASSED)
 		verdict = MCP_XDP_DROPPED;
-	mcp_count(MCP_STAT_XDP(verdict));
+	mcp_count(st, MCP_STAT_XDP(verdict));
 	return action;
 }

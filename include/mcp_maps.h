@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 2
+#define MCP_MAP_ABI 3
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -137,10 +137,21 @@ struct mcp_xdp_config {
 	__u32 pad2;
 };
 
-/* stats (per-CPU array): index i < MCP_PARSE__MAX counts parse reason i, index
- * MCP_STAT_XDP(c) counts enum mcp_xdp_counter c. */
+/* stats (per-CPU array, one entry): all the counters of a CPU in one value, so XDP looks them
+ * up once per frame. Counter i < MCP_PARSE__MAX counts parse reason i, counter MCP_STAT_XDP(c)
+ * counts enum mcp_xdp_counter c; the fields are named after them so that bpftool prints names
+ * (parse_TRUNC_GTPU, xdp_RX, ...). Index them with mcp_stat(). */
 #define MCP_STAT_XDP(c) (MCP_PARSE__MAX + (c))
 #define MCP_STATS__MAX  (MCP_PARSE__MAX + MCP_XDP__MAX)
+
+#define MCP_STAT_PARSE_FIELD(n) __u64 parse_##n;
+#define MCP_STAT_XDP_FIELD(n)   __u64 xdp_##n;
+struct mcp_xdp_stats {
+	MCP_PARSE_REASONS(MCP_STAT_PARSE_FIELD)
+	MCP_XDP_COUNTERS(MCP_STAT_XDP_FIELD)
+};
+#undef MCP_STAT_PARSE_FIELD
+#undef MCP_STAT_XDP_FIELD
 
 _Static_assert(sizeof(struct mcp_tunnel_key) == 24, "tunnel key layout");
 _Static_assert(sizeof(struct mcp_tunnel_val) == 8, "tunnel value layout");
@@ -151,6 +162,7 @@ _Static_assert(sizeof(struct mcp_flow_val) == 48, "flow value layout");
 _Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
 _Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");
+_Static_assert(sizeof(struct mcp_xdp_stats) == MCP_STATS__MAX * 8, "stats layout: u64 per index");
 
 /* Canonical flow key shared by XDP and userspace: the (addr, port) pair that compares lower
  * becomes lo. The order compares native-endian 32-bit words; it only has to be the same on
@@ -161,6 +173,12 @@ _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");
 #else
 #define MCP_MAPS_INLINE static inline
 #endif
+
+/* Counter i of a struct mcp_xdp_stats (i < MCP_STATS__MAX). */
+MCP_MAPS_INLINE __u64 *mcp_stat(struct mcp_xdp_stats *st, __u32 i)
+{
+	return (__u64 *)st + i;
+}
 
 MCP_MAPS_INLINE int mcp_ip_word_cmp(const struct mcp_ip *a, const struct mcp_ip *b)
 {

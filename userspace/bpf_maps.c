@@ -461,21 +461,22 @@ out:
 int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), c;
-	__u64 *v;
-	__u32 i;
+	struct mcp_xdp_stats *v;
+	__u32 i, zero = 0;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	for (i = 0; i < MCP_STATS__MAX; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(x->map_fd[MCP_XMAP_STATS], &i, v))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			out[i] += v[c];
+	memset(out, 0, MCP_STATS__MAX * sizeof(*out));
+	if (bpf_map_lookup_elem(x->map_fd[MCP_XMAP_STATS], &zero, v)) {
+		free(v);
+		return -errno;
 	}
+	for (c = 0; c < ncpu; c++)
+		for (i = 0; i < MCP_STATS__MAX; i++)
+			out[i] += *mcp_stat(&v[c], i);
 	free(v);
 	return 0;
 }
