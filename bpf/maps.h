@@ -17,6 +17,16 @@ struct {
 	__type(value, struct mcp_tunnel_val);
 } mcp_tunnels SEC(".maps");
 
+/* Copy of mcp_tunnels that XDP reads without a call (include/mcp_maps.h); buckets set by
+ * the loader with mcp_tunnel_index_buckets(max tunnels), mask in tunnel_index_mask. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct mcp_tunnel_bucket);
+} mcp_tunnel_index SEC(".maps");
+
 /* Subscriber index -> identity (IMSI digits, MSISDN, ...), written by userspace only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -32,6 +32,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Write the last metadata into mcp_last_meta too (tests set it before load). */
 const volatile __u32 debug_meta = 0;
+/* Buckets of mcp_tunnel_index - 1 (the loader sets both). */
+const volatile __u32 tunnel_index_mask = 63;
 
 /* st: this CPU's counters, looked up once per frame; idx < MCP_STATS__MAX. */
 static __always_inline void mcp_count(struct mcp_xdp_stats *st, __u32 idx)
@@ -43,6 +45,45 @@ static __always_inline void mcp_count(struct mcp_xdp_stats *st, __u32 idx)
 static __always_inline __u32 mcp_sym_hash(const struct mcp_pinfo *pi)
 {
 	return mcp_flow_hash(&pi->src, &pi->dst, pi->sport, pi->dport, pi->proto);
+}
+
+#define mcp_barrier() asm volatile("" ::: "memory")
+
+/* Tunnel lookup: a matching slot of the tunnel_index bucket (no kernel call), else the
+ * tunnels hash map. Loads are not reordered with loads on x86, so compiler barriers around
+ * the slot reads make the seq check sound. */
+static __always_inline int mcp_tunnel_find(const struct mcp_tunnel_key *tk,
+					   struct mcp_tunnel_val *tv)
+{
+	__u32 i = mcp_tunnel_key_hash(tk) & tunnel_index_mask, seq;
+	struct mcp_tunnel_bucket *b = bpf_map_lookup_elem(&mcp_tunnel_index, &i);
+	const __u32 *kw = (const __u32 *)tk->addr.b;
+	struct mcp_tunnel_val *hv;
+	int j;
+
+	if (!b)
+		goto slow;
+	seq = *(volatile __u32 *)&b->seq;
+	mcp_barrier();
+	for (j = 0; j < MCP_TUNNEL_BUCKET_SLOTS; j++) {
+		struct mcp_tunnel_slot *s = &b->slot[j];
+		const __u32 *sw = (const __u32 *)s->key.addr.b;
+
+		if (s->key.teid == tk->teid && s->key.pad == 1 && sw[3] == kw[3] &&
+		    sw[2] == kw[2] && sw[1] == kw[1] && sw[0] == kw[0]) {
+			*tv = s->val;
+			mcp_barrier();
+			if (!(seq & 1) && *(volatile __u32 *)&b->seq == seq)
+				return 1;
+			break; /* changed under us: ask the hash map */
+		}
+	}
+slow:
+	hv = bpf_map_lookup_elem(&mcp_tunnels, tk);
+	if (!hv)
+		return 0;
+	*tv = *hv;
+	return 1;
 }
 
 /* Whether an installed flow may have this hash: its flow_hints slot is non-zero. */
@@ -271,7 +312,6 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	struct mcp_meta meta = {};
 	struct mcp_xdp_config *cfg;
 	struct mcp_xdp_stats *st;
-	struct mcp_tunnel_val *tv;
 	__u32 zero = 0, q, nworkers;
 	int action = XDP_PASS;
 	__u32 verdict = MCP_XDP_PASSED;
@@ -323,24 +363,24 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 	if (pi.flags & MCP_META_F_TPDU) {
 		struct mcp_tunnel_key tk;
+		struct mcp_tunnel_val tv;
 
 		tk.teid = pi.teid;
 		tk.pad = 0;
 		mcp_ip_copy(&tk.addr, &pi.outer_dst);
 
-		tv = bpf_map_lookup_elem(&mcp_tunnels, &tk);
-		if (tv) {
+		if (mcp_tunnel_find(&tk, &tv)) {
 			struct mcp_sub_counters *sc;
-			__u32 idx = tv->sub_idx, *cap;
+			__u32 idx = tv.sub_idx, *cap;
 
 			mcp_count(st, MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
 			pi.flags |= MCP_META_F_KNOWN;
 			meta.sub_idx = idx;
-			meta.dir = tv->dir;
+			meta.dir = tv.dir;
 			meta.worker = idx % nworkers; /* config, so a new worker count applies at once */
 			sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
 			if (sc) {
-				if (tv->dir == MCP_META_DIR_UP) {
+				if (tv.dir == MCP_META_DIR_UP) {
 					sc->pkts_up++;
 					sc->bytes_up += pi.ip_len;
 				} else {

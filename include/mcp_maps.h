@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 3
+#define MCP_MAP_ABI 4
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -39,6 +39,28 @@ struct mcp_tunnel_val {
 	__u8 dir;      /* MCP_META_DIR_UP or MCP_META_DIR_DOWN */
 	__u8 ebi;      /* bearer (EBI / NSAPI), informational */
 	__u16 worker;  /* sub_idx % nworkers when written (informational: XDP uses config) */
+};
+
+/* tunnel_index (array, BPF_F_MMAPABLE, a power of two of buckets >= max tunnels / 2): a copy of
+ * the tunnels written through bpf_maps.c, which XDP reads without a kernel call (an array
+ * element is an inlined load; a hash map lookup is a call, ~35 ns per frame on kernels with
+ * return-thunk mitigations). A key sits in a slot of bucket mcp_tunnel_key_hash() & (buckets -
+ * 1) unless the bucket was full. XDP uses a slot that matches and looks in tunnels otherwise,
+ * so tunnels stays the authority for keys not in the index (full bucket, keys added with
+ * bpftool); keys installed through bpf_maps.c must be changed or deleted through it too.
+ * One writer (the session event path) writes the mmapped array: seq is odd while a bucket
+ * changes, and XDP trusts a slot only if seq was even and did not change meanwhile. */
+#define MCP_TUNNEL_BUCKET_SLOTS 4
+
+struct mcp_tunnel_slot {
+	struct mcp_tunnel_key key; /* key.pad = 1: slot in use */
+	struct mcp_tunnel_val val;
+};
+
+struct mcp_tunnel_bucket {
+	__u32 seq;
+	__u32 pad;
+	struct mcp_tunnel_slot slot[MCP_TUNNEL_BUCKET_SLOTS];
 };
 
 /* subscribers: index -> identity, for humans (bpftool map dump shows the digits) and tools. */
@@ -155,6 +177,7 @@ struct mcp_xdp_stats {
 
 _Static_assert(sizeof(struct mcp_tunnel_key) == 24, "tunnel key layout");
 _Static_assert(sizeof(struct mcp_tunnel_val) == 8, "tunnel value layout");
+_Static_assert(sizeof(struct mcp_tunnel_bucket) == 136, "tunnel index bucket layout");
 _Static_assert(sizeof(struct mcp_sub_info) == 152, "subscriber info layout");
 _Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layout");
 _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
@@ -259,6 +282,27 @@ MCP_MAPS_INLINE __u32 mcp_flow_hash(const struct mcp_ip *a, const struct mcp_ip 
 	h *= 0x846ca68b;
 	h ^= h >> 16;
 	return h;
+}
+
+/* Bucket hash of a tunnel key (tunnel_index). */
+MCP_MAPS_INLINE __u32 mcp_tunnel_key_hash(const struct mcp_tunnel_key *k)
+{
+	__u32 h = k->teid * 0x9e3779b1u ^ mcp_ip_fold(&k->addr);
+
+	h ^= h >> 16;
+	h *= 0x85ebca6b;
+	h ^= h >> 13;
+	return h;
+}
+
+/* Bucket count of tunnel_index for max_tunnels: a power of two >= max_tunnels / 2, >= 64. */
+MCP_MAPS_INLINE __u32 mcp_tunnel_index_buckets(__u32 max_tunnels)
+{
+	__u32 n = 64;
+
+	while (n < max_tunnels / 2 && n < (1u << 30))
+		n <<= 1;
+	return n;
 }
 
 MCP_MAPS_INLINE __u32 mcp_flow_key_symhash(const struct mcp_flow_key *k)

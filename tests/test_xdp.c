@@ -591,6 +591,84 @@ Test(xdp, tunnel_update_drops_stale_and_remove)
 	cr_expect_neq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), &idx, &info), 0);
 }
 
+static int index_has(const struct mcp_tunnel_bucket *b, const struct mcp_tunnel_key *k)
+{
+	int i;
+
+	for (i = 0; i < MCP_TUNNEL_BUCKET_SLOTS; i++)
+		if (b->slot[i].key.pad == 1 && b->slot[i].key.teid == k->teid &&
+		    !mcp_ip_cmp(&b->slot[i].key.addr, &k->addr))
+			return 1;
+	return 0;
+}
+
+/* A full tunnel_index bucket: the next key of that bucket is found through tunnels. */
+Test(xdp, tunnel_index_bucket_overflow)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up");
+	struct mcp_subscriber fill, sub;
+	struct mcp_tunnel_bucket b;
+	struct mcp_tunnel_key k;
+	struct mcp_tunnel_val v;
+	struct mcp_sub_counters c;
+	int64_t d[MCP_STATS__MAX];
+	uint32_t mask = mcp_tunnel_index_buckets(1024) - 1, bi, teid;
+
+	memset(&k, 0, sizeof(k));
+	k.teid = 0x1234; /* the uplink tunnel of "gtpu_v4_tcp_up" */
+	cr_assert_eq(mcp_ip_parse(&k.addr, "10.0.0.2"), 0);
+	bi = mcp_tunnel_key_hash(&k) & mask;
+	cr_assert_eq(mcp_xdp_tunnels_clear(x), 0);
+
+	memset(&fill, 0, sizeof(fill)); /* four other keys of the same bucket fill it */
+	fill.id = 20;
+	for (teid = 1; fill.ntunnels < MCP_TUNNEL_BUCKET_SLOTS; teid++) {
+		struct mcp_tunnel_key o = k;
+
+		o.teid = teid;
+		if (teid == k.teid || (mcp_tunnel_key_hash(&o) & mask) != bi)
+			continue;
+		fill.tunnels[fill.ntunnels].teid = teid;
+		fill.tunnels[fill.ntunnels++].addr = k.addr;
+	}
+	cr_assert_eq(mcp_xdp_tunnel_update(x, &fill), 0);
+	memset(&sub, 0, sizeof(sub));
+	sub.id = 7;
+	sub.ntunnels = 1;
+	sub.tunnels[0].teid = k.teid;
+	sub.tunnels[0].addr = k.addr;
+	cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0);
+	cr_assert_eq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_TUNNEL_INDEX), &bi, &b), 0);
+	cr_expect_eq(index_has(&b, &k), 0, "the fifth key of a bucket is in tunnels only");
+	cr_expect_eq(b.seq % 2, 0);
+
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1, "overflowed key found through tunnels");
+	cr_assert_eq(mcp_xdp_sub_counters(x, 7, &c), 0);
+	cr_expect_eq(c.pkts_up, 1);
+
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &fill, 0); /* slots free, key still outside */
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1);
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &sub, 0);
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1, "removed overflowed key still resolves");
+
+	cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0); /* now in a slot */
+	cr_assert_eq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_TUNNEL_INDEX), &bi, &b), 0);
+	cr_expect_eq(index_has(&b, &k), 1);
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1);
+
+	/* a key written with bpftool (tunnels only) is found too */
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &sub, 0);
+	memset(&v, 0, sizeof(v));
+	v.sub_idx = 7;
+	cr_assert_eq(bpf_map_update_elem(mcp_xdp_map_fd(x, MCP_XMAP_TUNNELS), &k, &v, 0), 0);
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1, "key in tunnels only");
+}
+
 Test(xdp, subscriber_index_beyond_map_refused)
 {
 	struct mcp_subscriber sub;

@@ -142,6 +142,113 @@ static void copy_str(char *dst, size_t len, const char *src, size_t src_size)
 	memcpy(dst, src, n);
 }
 
+/* --- tunnel_index: the copy of tunnels that XDP reads without a call (mcp_maps.h) ---
+ * Only the session event path writes tunnels, so there is one writer per object. */
+
+static struct mcp_tunnel_bucket *tindex_map(struct mcp_xdp_obj *x)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	void *m;
+
+	if (x->tindex)
+		return x->tindex;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(x->map_fd[MCP_XMAP_TUNNEL_INDEX], &info, &len))
+		return NULL;
+	m = mmap(NULL, (size_t)info.max_entries * sizeof(*x->tindex), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, x->map_fd[MCP_XMAP_TUNNEL_INDEX], 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	x->tindex_n = info.max_entries;
+	x->tindex = m;
+	return m;
+}
+
+/* seq odd while the bucket changes: XDP then falls back to the tunnels map. */
+static void bucket_begin(struct mcp_tunnel_bucket *b)
+{
+	__atomic_store_n(&b->seq, b->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static void bucket_end(struct mcp_tunnel_bucket *b)
+{
+	__atomic_store_n(&b->seq, b->seq + 1, __ATOMIC_RELEASE);
+}
+
+static struct mcp_tunnel_slot *bucket_find(struct mcp_tunnel_bucket *b,
+					   const struct mcp_tunnel_key *k)
+{
+	int i;
+
+	for (i = 0; i < MCP_TUNNEL_BUCKET_SLOTS; i++)
+		if (b->slot[i].key.pad == 1 && b->slot[i].key.teid == k->teid &&
+		    !mcp_ip_cmp(&b->slot[i].key.addr, &k->addr))
+			return &b->slot[i];
+	return NULL;
+}
+
+/* Writes key -> val into tunnels, then into its tunnel_index slot (a free one for a new key;
+ * none if the bucket is full: XDP then finds the key in tunnels). */
+static int tunnel_put(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k,
+		      const struct mcp_tunnel_val *v)
+{
+	struct mcp_tunnel_bucket *idx = tindex_map(x), *b;
+	struct mcp_tunnel_slot *s;
+	int i;
+
+	if (!idx)
+		return -errno;
+	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_TUNNELS], k, v, BPF_ANY))
+		return -errno;
+	b = &idx[mcp_tunnel_key_hash(k) & (x->tindex_n - 1)];
+	s = bucket_find(b, k);
+	for (i = 0; i < MCP_TUNNEL_BUCKET_SLOTS && !s; i++)
+		if (b->slot[i].key.pad != 1)
+			s = &b->slot[i];
+	if (s) {
+		bucket_begin(b);
+		s->key = *k;
+		s->key.pad = 1;
+		s->val = *v;
+		bucket_end(b);
+	}
+	return 0;
+}
+
+/* Deletes key from tunnel_index, then from tunnels. */
+static int tunnel_del(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k)
+{
+	struct mcp_tunnel_bucket *idx = tindex_map(x), *b;
+	struct mcp_tunnel_slot *s;
+
+	if (idx) {
+		b = &idx[mcp_tunnel_key_hash(k) & (x->tindex_n - 1)];
+		s = bucket_find(b, k);
+		if (s) {
+			bucket_begin(b);
+			memset(s, 0, sizeof(*s));
+			bucket_end(b);
+		}
+	}
+	if (bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], k))
+		return -errno;
+	return idx ? 0 : -ENOMEM;
+}
+
+static void tindex_clear(struct mcp_xdp_obj *x)
+{
+	struct mcp_tunnel_bucket *idx = tindex_map(x);
+	uint32_t i;
+
+	for (i = 0; idx && i < x->tindex_n; i++) {
+		bucket_begin(&idx[i]);
+		memset(idx[i].slot, 0, sizeof(idx[i].slot));
+		bucket_end(&idx[i]);
+	}
+}
+
 static void tunnel_key(struct mcp_tunnel_key *k, const struct mcp_tunnel *t)
 {
 	memset(k, 0, sizeof(*k));
@@ -166,7 +273,7 @@ int mcp_xdp_tunnel_update(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 	struct mcp_tunnel_val val;
 	struct mcp_sub_info info;
 	uint32_t i, n = 0, idx = sub->id;
-	int err = 0;
+	int err = 0, err2;
 
 	if (x->max_subscribers && idx >= x->max_subscribers)
 		return -E2BIG;
@@ -190,8 +297,9 @@ int mcp_xdp_tunnel_update(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 		val.dir = sub->tunnels[i].dir == MCP_DIR_DOWN ? MCP_META_DIR_DOWN : MCP_META_DIR_UP;
 		val.ebi = sub->tunnels[i].ebi;
 		val.worker = (__u16)(idx % (x->nworkers ? x->nworkers : 1));
-		if (bpf_map_update_elem(x->map_fd[MCP_XMAP_TUNNELS], &keys[n], &val, BPF_ANY)) {
-			err = -errno;
+		err2 = tunnel_put(x, &keys[n], &val);
+		if (err2) {
+			err = err2;
 			continue; /* the others still go in; the caller counts the failure */
 		}
 		n++;
@@ -204,7 +312,7 @@ int mcp_xdp_tunnel_update(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 	if (rec) {
 		for (i = 0; i < rec->ntun; i++)
 			if (!key_in(&rec->keys[i], keys, n))
-				bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], &rec->keys[i]);
+				tunnel_del(x, &rec->keys[i]);
 	} else {
 		rec = calloc(1, sizeof(*rec));
 		if (!rec)
@@ -226,13 +334,13 @@ int mcp_xdp_tunnel_remove(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 
 	for (i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
 		tunnel_key(&k, &sub->tunnels[i]);
-		bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], &k);
+		tunnel_del(x, &k);
 	}
 	pp = subrec_slot(x, idx, 0);
 	if (pp && *pp) {
 		rec = *pp;
 		for (i = 0; i < rec->ntun; i++)
-			bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], &rec->keys[i]);
+			tunnel_del(x, &rec->keys[i]);
 		*pp = rec->next;
 		free(rec);
 	}
@@ -306,7 +414,10 @@ out:
 
 int mcp_xdp_tunnels_clear(struct mcp_xdp_obj *x)
 {
-	int err = map_clear(x->map_fd[MCP_XMAP_TUNNELS], sizeof(struct mcp_tunnel_key));
+	int err;
+
+	tindex_clear(x); /* first: XDP then finds nothing there, and tunnels empties next */
+	err = map_clear(x->map_fd[MCP_XMAP_TUNNELS], sizeof(struct mcp_tunnel_key));
 
 	if (err >= 0)
 		err = map_clear(x->map_fd[MCP_XMAP_SUBSCRIBERS], sizeof(__u32));
@@ -366,11 +477,14 @@ static uint32_t *flow_hints(struct mcp_xdp_obj *x)
 	return m;
 }
 
-void mcp_xdp_flow_hints_unmap(struct mcp_xdp_obj *x)
+void mcp_xdp_maps_unmap(struct mcp_xdp_obj *x)
 {
 	if (x->flow_hints)
 		munmap(x->flow_hints, MCP_FLOW_HINT_SLOTS * sizeof(uint32_t));
 	x->flow_hints = NULL;
+	if (x->tindex)
+		munmap(x->tindex, (size_t)x->tindex_n * sizeof(*x->tindex));
+	x->tindex = NULL;
 }
 
 static uint32_t *hint_slot(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)

@@ -18,6 +18,7 @@
 /* The pinned maps, in pin order; names are the pin file names. */
 #define MCP_XDP_MAPS(X)                                     \
 	X(TUNNELS, tunnels, mcp_tunnels)                    \
+	X(TUNNEL_INDEX, tunnel_index, mcp_tunnel_index)     \
 	X(SUBSCRIBERS, subscribers, mcp_subscribers)        \
 	X(SUB_COUNTERS, sub_counters, mcp_sub_counters)     \
 	X(FLOWS, flows, mcp_flows)                          \

@@ -134,7 +134,10 @@ static struct mcp_xdp *skel_open(const struct mcp_xdp_opts *o)
 	if (!s)
 		return NULL;
 	s->rodata->debug_meta = o->debug_meta ? 1 : 0;
+	s->rodata->tunnel_index_mask = mcp_tunnel_index_buckets(o->max_tunnels) - 1;
 	if (bpf_map__set_max_entries(s->maps.mcp_tunnels, o->max_tunnels) ||
+	    bpf_map__set_max_entries(s->maps.mcp_tunnel_index,
+				     mcp_tunnel_index_buckets(o->max_tunnels)) ||
 	    bpf_map__set_max_entries(s->maps.mcp_subscribers, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_sub_counters, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_capture, o->max_subscribers) ||
@@ -474,7 +477,7 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 	if (x->last_meta_fd >= 0)
 		close(x->last_meta_fd);
 	mcp_xdp_subrecs_free(x);
-	mcp_xdp_flow_hints_unmap(x);
+	mcp_xdp_maps_unmap(x);
 	free(x);
 }
 

@@ -26,9 +26,11 @@ struct mcp_xdp_obj {
 	uint32_t max_subscribers;
 	struct mcp_xdp_subrec **subrecs; /* MCP_XDP_SUBREC_BUCKETS heads, allocated lazily */
 	uint32_t *flow_hints; /* mmapped flow_hints counters, mapped on first use (bpf_maps.c) */
+	struct mcp_tunnel_bucket *tindex; /* mmapped tunnel_index, mapped on first use */
+	uint32_t tindex_n;                /* its bucket count */
 };
 
 void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);
-void mcp_xdp_flow_hints_unmap(struct mcp_xdp_obj *x);
+void mcp_xdp_maps_unmap(struct mcp_xdp_obj *x); /* the mmapped maps (bpf_maps.c) */
 
 #endif /* MCP_XDP_INT_H */
