@@ -312,7 +312,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	struct mcp_meta meta = {};
 	struct mcp_xdp_config *cfg;
 	struct mcp_xdp_stats *st;
-	__u32 zero = 0, q, nworkers;
+	__u32 zero = 0, q, nworkers, owner;
 	int action = XDP_PASS;
 	__u32 verdict = MCP_XDP_PASSED;
 
@@ -345,7 +345,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	meta.gtp_type = pi.gtp_type;
 	meta.hash = mcp_sym_hash(&pi);
 	nworkers = cfg->nworkers ? cfg->nworkers : 1;
-	meta.worker = meta.hash % nworkers;
+	owner = meta.hash;
 	if (cfg->flags & MCP_CFG_F_INLINE)
 		pi.flags |= MCP_META_F_INLINE;
 
@@ -377,7 +377,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 			pi.flags |= MCP_META_F_KNOWN;
 			meta.sub_idx = idx;
 			meta.dir = tv.dir;
-			meta.worker = idx % nworkers; /* config, so a new worker count applies at once */
+			owner = idx; /* worker from config, so a new worker count applies at once */
 			sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
 			if (sc) {
 				if (tv.dir == MCP_META_DIR_UP) {
@@ -392,6 +392,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 			if (cap && *cap) {
 				pi.flags |= MCP_META_F_CAPTURE;
 				meta.flags = pi.flags;
+				meta.worker = idx % nworkers;
 				mcp_capture_frame(ctx, &meta, cfg, st);
 			}
 		} else {
@@ -399,6 +400,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		}
 	}
 	meta.flags = pi.flags;
+	meta.worker = owner % nworkers; /* one division per frame */
 
 	if ((pi.flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
 	    (!(pi.flags & MCP_META_F_GTPU) || (pi.flags & MCP_META_F_TPDU)) &&
