@@ -11,8 +11,9 @@
 # machine during the replay (XDP runs in softirq context, not in the probe's own time).
 # Nothing is asserted: the exit status only reports a failed run.
 #
-# Env: BUILD (build), BENCH_MIX (mobile: gen_bench_pcap's heavy-tailed flow sizes; uniform: the
-# 8-48 packet flows of the figures before the mix existed), BENCH_FRAMES (1000000), BENCH_SUBS
+# Env: BUILD (build), BENCH_MIX (mobile: gen_bench_pcap's heavy-tailed flow sizes calibrated to
+# CAIDA's measurements, with real QUIC v1; uniform: the 8-48 packet flows of the figures before
+# the mix existed), BENCH_FRAMES (1000000), BENCH_SUBS
 # (10000), BENCH_CONC (4000),
 # BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
 # BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate).
