@@ -76,6 +76,13 @@ struct {
 	__uint(max_entries, MCP_DEF_CAPTURE_RING);
 } mcp_capture_ring SEC(".maps");
 
+/* Inline mode: copies of the frames userspace must see (the frames themselves go on to the
+ * stack). The loader sizes it to one page in mirror mode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MCP_DEF_INLINE_RING);
+} mcp_inline_ring SEC(".maps");
+
 /* Per-CPU scratch record: lets bpf_ringbuf_output send a variable-length copy. */
 struct mcp_capture_rec {
 	struct mcp_capture_hdr hdr;

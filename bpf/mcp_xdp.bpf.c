@@ -8,7 +8,8 @@
  * metadata: include/mcp_meta.h; counters: include/mcp_stats.h. docs/xdp.md explains it all.
  *
  * Verdicts: malformed, not IP, or no socket on the queue -> XDP_PASS; bypassed flow ->
- * XDP_DROP (mirror mode) or XDP_PASS (inline mode); otherwise XDP_REDIRECT to mcp_xsks.
+ * XDP_DROP (mirror mode) or XDP_PASS (inline mode); otherwise XDP_REDIRECT to mcp_xsks, or in
+ * inline mode a copy to mcp_inline_ring and XDP_PASS.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -255,32 +256,41 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 }
 
 /* Copies the first snaplen bytes of the frame to the capture ring. */
-static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
-					      const struct mcp_xdp_config *cfg,
-					      struct mcp_xdp_stats *st)
+/* Copies the first cap bytes of the frame, with a header carrying the metadata, into a ring
+ * buffer (the capture ring, or the inline ring). Returns 0, or -1 when the ring was full or
+ * the copy failed. */
+static __always_inline int mcp_copy_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
+					  __u32 cap, void *ring)
 {
-	__u32 zero = 0, len = ctx->data_end - ctx->data, cap;
+	__u32 zero = 0, len = ctx->data_end - ctx->data;
 	struct mcp_capture_rec *rec = bpf_map_lookup_elem(&mcp_capture_buf, &zero);
 
 	if (!rec)
-		return;
-	cap = cfg->snaplen;
+		return -1;
 	if (cap == 0 || cap > MCP_CAPTURE_MAX_SNAP)
 		cap = MCP_CAPTURE_MAX_SNAP;
 	if (cap > len)
 		cap = len;
 	if (cap < 1)
-		return;
+		return -1;
 	cap = ((cap - 1) & (MCP_CAPTURE_MAX_SNAP - 1)) + 1; /* no-op, but the verifier sees 1..max */
 	if (bpf_xdp_load_bytes(ctx, 0, rec->data, cap) < 0)
-		return;
+		return -1;
 	rec->hdr.ts_ns = bpf_ktime_get_ns();
 	rec->hdr.wire_len = len;
 	rec->hdr.cap_len = cap;
 	rec->hdr.ifindex = ctx->ingress_ifindex;
 	rec->hdr.rx_queue = ctx->rx_queue_index;
 	rec->hdr.meta = *meta;
-	if (bpf_ringbuf_output(&mcp_capture_ring, rec, sizeof(rec->hdr) + cap, 0) == 0)
+	return bpf_ringbuf_output(ring, rec, sizeof(rec->hdr) + cap, 0) == 0 ? 0 : -1;
+}
+
+/* A captured subscriber's frame, snaplen bytes, for mcp-capture. */
+static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
+					      const struct mcp_xdp_config *cfg,
+					      struct mcp_xdp_stats *st)
+{
+	if (mcp_copy_frame(ctx, meta, cfg->snaplen, &mcp_capture_ring) == 0)
 		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURED));
 	else
 		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
@@ -415,6 +425,16 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 		if (dm)
 			*dm = meta;
+	}
+
+	/* Inline: AF_XDP would take the frame away from the stack, so userspace gets a copy (the
+	 * whole frame, up to MCP_CAPTURE_MAX_SNAP bytes) and the frame goes on. */
+	if (cfg->flags & MCP_CFG_F_INLINE) {
+		if (mcp_copy_frame(ctx, &meta, MCP_CAPTURE_MAX_SNAP, &mcp_inline_ring) == 0)
+			verdict = MCP_XDP_COPIED;
+		else
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_COPY_LOST));
+		goto out;
 	}
 
 	q = ctx->rx_queue_index;

@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 4
+#define MCP_MAP_ABI 5
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -25,6 +25,10 @@
 #define MCP_DEF_MAX_FLOWS       1000000
 #define MCP_DEF_MAX_QUEUES      64
 #define MCP_DEF_CAPTURE_RING    (8u << 20) /* bytes, power of two */
+/* Inline mode: the frames userspace must see are copied into inline_ring (AF_XDP could only
+ * take them away from the stack). Mirror mode sizes the ring to one page: it stays unused. */
+#define MCP_DEF_INLINE_RING     (32u << 20) /* bytes, power of two: ~15k full-size frames */
+#define MCP_MIN_RING            4096u
 
 /* tunnels: GTP-U receiving endpoint -> subscriber. teid in host order; addr is the outer
  * destination address (IPv4 as ::ffff:a.b.c.d). */
@@ -127,7 +131,8 @@ struct mcp_flow_hint {
 /* capture (array, index = sub_idx): non-zero = copy this subscriber's frames to the ring. */
 #define MCP_CAPTURE_ON 1
 
-/* Capture ring record: header followed by cap_len bytes of the frame. */
+/* Record of the capture ring and of the inline ring: header followed by cap_len bytes of the
+ * frame. */
 #define MCP_CAPTURE_MAX_SNAP 2048 /* power of two: the verifier bound is a mask */
 struct mcp_capture_hdr {
 	__u64 ts_ns;    /* bpf_ktime_get_ns() */
@@ -139,7 +144,8 @@ struct mcp_capture_hdr {
 };
 
 /* config (array, one entry): set by the loader, read by XDP on every frame. */
-#define MCP_CFG_F_INLINE 0x1 /* bypass -> XDP_PASS instead of XDP_DROP */
+#define MCP_CFG_F_INLINE 0x1 /* bypass -> XDP_PASS instead of XDP_DROP; frames for userspace
+			      * are copied to inline_ring and passed, not redirected */
 
 #define MCP_ATTACH_NONE    0
 #define MCP_ATTACH_LIBXDP  1 /* through the libxdp dispatcher */

@@ -36,10 +36,11 @@ enum mcp_parse_reason { MCP_PARSE_REASONS(MCP_ENUM_PARSE) MCP_PARSE__MAX };
 #undef MCP_ENUM_PARSE
 
 /* What the XDP program did with a frame (bpf/mcp_xdp.bpf.c). Verdicts: every frame counts in rx
- * and in exactly one of redirected, bypassed, passed, dropped; the others are events. */
+ * and in exactly one of redirected, copied, bypassed, passed, dropped; the others are events. */
 #define MCP_XDP_COUNTERS(X)                                                                     \
 	X(RX)                /* frames seen */                                                      \
 	X(REDIRECTED)        /* sent to the AF_XDP socket of the rx queue */                        \
+	X(COPIED)            /* inline mode: copied to the inline ring, frame passed to the stack */ \
 	X(BYPASSED)          /* matched an installed flow: counted in the kernel only */            \
 	X(PASSED)            /* XDP_PASS: malformed, not IP, no socket bound, inline bypass */      \
 	X(DROPPED)           /* XDP_DROP (bypass in mirror mode is counted in bypassed, not here) */ \
@@ -53,7 +54,8 @@ enum mcp_parse_reason { MCP_PARSE_REASONS(MCP_ENUM_PARSE) MCP_PARSE__MAX };
 	X(CAPTURED)          /* copy of a captured subscriber's frame written to the ring buffer */ \
 	X(CAPTURE_LOST)      /* ring buffer full: capture copy lost */                              \
 	X(NO_XSK)            /* no AF_XDP socket bound on the rx queue: passed */                   \
-	X(META_FAILED)       /* bpf_xdp_adjust_meta refused (driver without metadata) */
+	X(META_FAILED)       /* bpf_xdp_adjust_meta refused (driver without metadata) */            \
+	X(COPY_LOST)         /* inline ring full: frame passed, userspace never saw it */
 
 #define MCP_ENUM_XDP(n) MCP_XDP_##n,
 enum mcp_xdp_counter { MCP_XDP_COUNTERS(MCP_ENUM_XDP) MCP_XDP__MAX };

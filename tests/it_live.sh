@@ -15,7 +15,11 @@
 #     records equal those of the offline run;
 #   - unknown interface, missing privileges: one line, exit 2;
 #   - all of it with 1 and 2 socket threads, and once over a program attached by mcp-load
-#     (reused; left attached and pinned at exit).
+#     (reused; left attached and pinned at exit);
+#   - the kernel stack (an AF_PACKET socket on the probed interface, the independent witness)
+#     receives exactly the frames XDP passed in mirror mode, and every replayed frame with
+#     --inline, where the probe reads copies from the inline ring and the records must still
+#     equal the offline run.
 # Needs root, iproute2, nsenter, tcpreplay, bpftool, editcap/mergecap/capinfos (tshark).
 set -u
 cd "$(dirname "$0")/.."
@@ -104,13 +108,52 @@ else
 	fail "missing tool: setpriv (util-linux)"
 fi
 
+# Counts the frames the kernel stack receives on $IF (AF_PACKET, outgoing ones excluded) until
+# $TMP/stack.stop appears (at most 300 s); prints the count into $TMP/stack.count.
+stack_counter() {
+	rm -f "$TMP/stack.stop" "$TMP/stack.count" "$TMP/stack.ready"
+	ip netns exec "$NS" $PY - "$IF" "$TMP" <<-'EOF' &
+	import os, socket, sys, time
+	ifname, tmp = sys.argv[1], sys.argv[2]
+	s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+	s.bind((ifname, 0))
+	s.settimeout(0.2)
+	open(tmp + "/stack.ready", "w").close()
+	n, deadline = 0, time.time() + 300
+	while time.time() < deadline:
+	    try:
+	        _, addr = s.recvfrom(65535)
+	    except socket.timeout:
+	        if os.path.exists(tmp + "/stack.stop"):
+	            break
+	        continue
+	    if addr[2] != socket.PACKET_OUTGOING:
+	        n += 1
+	open(tmp + "/stack.count", "w").write("%d\n" % n)
+	EOF
+	STACK_PID=$!
+	for _ in $(seq 1 100); do [ -e "$TMP/stack.ready" ] && return 0; sleep 0.05; done
+	fail "AF_PACKET counter did not start"
+}
+
+# Stops the counter; sets STACK (in this shell: wait needs the counter as its own child).
+stack_count() {
+	touch "$TMP/stack.stop"
+	wait "$STACK_PID"
+	STACK=$(cat "$TMP/stack.count" 2>/dev/null || echo -1)
+}
+
 # One live run with W socket threads: start, checks while running, replay, stop, compare.
+# LOADED=1: over mcp-load's program; MQ=1: two sending queues; INL=1: --inline.
 run_live() {
-	local W=$1 LOADED=${2:-0} MQ=${3:-0}
+	local W=$1 LOADED=${2:-0} MQ=${3:-0} INL=${4:-0}
+	local inl=()
+	[ "$INL" -eq 1 ] && inl=(--inline)
 	# The peer's TX queue picks the probe's RX queue: 1 queue keeps the capture order.
 	ip netns exec "$NS" ethtool -L "$PEER" tx $((MQ + 1)) || fail "ethtool -L $PEER tx"
 	# --- start the probe ---
-	"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$W" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
+	"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$W" "${inl[@]}" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
 		--sessions-json "$TMP/live_sessions.json" --stats >"$TMP/probe.out" 2>"$TMP/probe.err" &
 	PROBE_PID=$!
 	ok=0
@@ -126,8 +169,14 @@ run_live() {
 	[ -e "$PINS/subscribers" ] || fail "no pinned subscriber map at $PINS"
 	nxsk=$(bpftool map dump pinned "$PINS/xsks" 2>&1 | grep -c '^key')
 	nbound=$(grep -c "AF_XDP socket bound" "$TMP/probe.err")
-	[ "$nbound" -eq 2 ] || fail "expected 2 AF_XDP sockets (one per RX queue), log shows $nbound"
-	[ "$nxsk" -ge 2 ] || fail "XSKMAP shows $nxsk keys"
+	if [ "$INL" -eq 1 ]; then
+		grep -q "inline mode: frames go on to the stack" "$TMP/probe.err" ||
+			fail "--inline: no inline ring reader in the log: $(cat "$TMP/probe.err")"
+		[ "$nbound" -eq 0 ] || fail "--inline must not bind AF_XDP sockets ($nbound bound)"
+	else
+		[ "$nbound" -eq 2 ] || fail "expected 2 AF_XDP sockets (one per RX queue), log shows $nbound"
+		[ "$nxsk" -ge 2 ] || fail "XSKMAP shows $nxsk keys"
+	fi
 	"${INNS[@]}" ip link show "$IF" | grep -q xdp || fail "no XDP program on $IF"
 
 	# --- a second probe on the same interface is refused ---
@@ -138,9 +187,12 @@ run_live() {
 	kill -0 "$PROBE_PID" 2>/dev/null || fail "first probe died when the second was refused"
 
 	# --- replay ---
+	stack_counter
 	ip netns exec "$NS" tcpreplay -q -i "$PEER" --pps 2000 "$TMP/in.pcap" >"$TMP/replay.out" 2>&1 ||
 		fail "tcpreplay: $(cat "$TMP/replay.out")"
 	sleep 1
+	stack_count
+	local stack=$STACK
 
 	# subscribers visible in the kernel while running (IMSI digits as bpftool prints them)
 	bpftool map dump pinned "$PINS/subscribers" >"$TMP/subs.dump" 2>&1 || fail "bpftool dump failed"
@@ -187,6 +239,18 @@ run_live() {
 		fail "only $bypassed of $NFRAMES frames were counted in the kernel (flow bypass)"
 	grep -q "socket drops 0," "$TMP/probe.err" || fail "socket drops: $(grep 'live:' "$TMP/probe.err")"
 
+	# --- what the kernel stack received ---
+	passed=$(sed -n 's/.*live: .*, passed \([0-9]*\),.*/\1/p' "$TMP/probe.err")
+	if [ "$INL" -eq 1 ]; then
+		[ "$stack" = "$NFRAMES" ] ||
+			fail "--inline: the stack received $stack of $NFRAMES frames"
+		copies=$(sed -n 's/.*live: .*, inline copies \([0-9]*\),.*/\1/p' "$TMP/probe.err")
+		[ "$((copies + bypassed + passed))" = "$NFRAMES" ] ||
+			fail "--inline: $copies copies + $bypassed bypassed + $passed passed != $NFRAMES"
+	else
+		[ "$stack" = "$passed" ] ||
+			fail "mirror mode: the stack received $stack frames, XDP passed $passed"
+	fi
 	# --- records equal the offline run ---
 	# One sending queue (MQ=0): frames arrive in capture order, so records must be identical
 	# apart from timing. Both queues (MQ=1): order across queues is not defined (docs/live.md),
@@ -255,13 +319,14 @@ run_live() {
 			[ "${n:-0}" -gt 0 ] || fail "queue $q received no frame with 2 sending queues"
 		done
 	fi
-	echo "PASS: --workers $W, $((MQ + 1)) sending queue(s): live == offline ($NFRAMES frames)"
+	echo "PASS: --workers $W, $((MQ + 1)) sending queue(s)${inl[*]:+, inline}: live == offline ($NFRAMES frames, $stack reached the stack)"
 	grep "live: .*queue [0-9]*:" "$TMP/probe.err"
 }
 
 run_live 1
 run_live 2
 run_live 2 0 1
+run_live 1 0 0 1
 # With the program attached by mcp-load beforehand: reused, not detached.
 MCPLOAD=$BUILD/mcp-load
 [ -x "$MCPLOAD" ] || fail "$MCPLOAD not built"

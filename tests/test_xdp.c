@@ -494,6 +494,12 @@ Test(xdp, bypass_mirror_and_inline)
 
 	cr_assert_eq(mcp_xdp_flow_remove(x, &k), 0);
 	cr_expect_eq(hint_count(&k), 0);
+	/* no longer bypassed: inline mode copies it to the inline ring and passes it too */
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_PASS);
+	cr_expect_eq(d[XDP_STAT(COPIED)] + d[XDP_STAT(COPY_LOST)], 1);
+	cr_expect_eq(d[XDP_STAT(REDIRECTED)], 0);
+	cfg.flags &= ~MCP_CFG_F_INLINE;
+	cr_assert_eq(bpf_map_update_elem(mcp_xdp_map_fd(x, MCP_XMAP_CONFIG), &zero, &cfg, 0), 0);
 	cr_expect_eq(run(up->data, up->len, NULL, NULL), XDP_REDIRECT);
 	cr_expect_eq(mcp_xdp_flow_remove(x, &k), -ENOENT);
 	cr_expect_eq(hint_count(&k), 0, "a failed remove leaves the hint as it was");
@@ -559,6 +565,69 @@ Test(xdp, capture_copies_to_ring)
 	run(other->data, other->len, NULL, NULL); /* subscriber 11: not captured */
 	cr_expect_eq(ring_buffer__consume(rb), 1);
 	cr_expect_eq(n, 1);
+	ring_buffer__free(rb);
+}
+
+struct inline_seen {
+	int n;
+	uint8_t data[256];
+	struct mcp_capture_hdr h;
+};
+
+static int got_inline(void *ctx, void *data, size_t size)
+{
+	struct inline_seen *s = ctx;
+
+	cr_assert_geq(size, sizeof(s->h));
+	memcpy(&s->h, data, sizeof(s->h));
+	cr_assert_eq(size, sizeof(s->h) + s->h.cap_len);
+	if (s->h.cap_len <= sizeof(s->data))
+		memcpy(s->data, (const uint8_t *)data + sizeof(s->h), s->h.cap_len);
+	s->n++;
+	return 0;
+}
+
+/* Inline mode: every frame goes on to the stack; userspace gets a whole copy with the
+ * metadata through the inline ring; a full ring loses the copy (counted), never the frame. */
+Test(xdp, inline_copies_to_ring_and_passes)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up");
+	struct inline_seen seen = { 0 };
+	struct mcp_xdp_config cfg;
+	struct ring_buffer *rb;
+	int64_t d[MCP_STATS__MAX];
+	__u32 zero = 0;
+	int i, lost = 0, copied = 0;
+
+	cr_assert_eq(mcp_xdp_config_read(x, &cfg), 0);
+	cfg.flags |= MCP_CFG_F_INLINE;
+	cr_assert_eq(bpf_map_update_elem(mcp_xdp_map_fd(x, MCP_XMAP_CONFIG), &zero, &cfg, 0), 0);
+	rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_INLINE_RING), got_inline, &seen, NULL);
+	cr_assert(rb);
+
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_PASS);
+	cr_expect_eq(d[XDP_STAT(COPIED)], 1);
+	cr_expect_eq(d[XDP_STAT(PASSED)] + d[XDP_STAT(REDIRECTED)], 0, "one verdict per frame");
+	cr_expect_eq(ring_buffer__consume(rb), 1);
+	cr_assert_eq(seen.n, 1);
+	cr_expect_eq(seen.h.wire_len, up->len);
+	cr_expect_eq(seen.h.cap_len, up->len, "the whole frame");
+	cr_expect_eq(memcmp(seen.data, up->data, up->len), 0);
+	check_meta(up, &seen.h.meta);
+	cr_expect(seen.h.meta.flags & MCP_META_F_INLINE);
+
+	/* the ring of a detached mirror-mode load is one page: it fills up without a reader */
+	for (i = 0; i < 64; i++) {
+		cr_expect_eq(run_counted(up->data, up->len, d), XDP_PASS, "frame %d", i);
+		copied += (int)d[XDP_STAT(COPIED)];
+		lost += (int)d[XDP_STAT(COPY_LOST)];
+		cr_expect_eq(d[XDP_STAT(PASSED)], d[XDP_STAT(COPY_LOST)], "a lost copy: passed");
+	}
+	cr_expect_gt(lost, 0, "a full ring must count lost copies");
+	cr_expect_eq(copied + lost, 64);
+	seen.n = 0;
+	ring_buffer__consume(rb);
+	cr_expect_eq(seen.n, copied, "every counted copy is in the ring");
 	ring_buffer__free(rb);
 }
 

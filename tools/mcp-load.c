@@ -51,7 +51,7 @@ static const struct opt_desc opt_table[] = {
 	{ "mode", OPT_MODE, OFF(xdp.mode), "a", "native|skb (default native)" },
 	{ "queues", OPT_U32, OFF(xdp.queues), "a", "rx queues with AF_XDP sockets (default 64)" },
 	{ "workers", OPT_U32, OFF(xdp.nworkers), "a", "workers to steer to (default 1)" },
-	{ "inline", OPT_FLAG, OFF(xdp.inline_mode), "a", "bypassed flows pass to the stack" },
+	{ "inline", OPT_FLAG, OFF(xdp.inline_mode), "a", "every frame goes on to the stack (userspace gets copies)" },
 	{ "max-tunnels", OPT_U32, OFF(xdp.max_tunnels), "a", "tunnel map size (default 1000000)" },
 	{ "max-subscribers", OPT_U32, OFF(xdp.max_subscribers), "a",
 	  "subscriber maps size (default 500000)" },

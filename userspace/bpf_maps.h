@@ -25,6 +25,7 @@
 	X(FLOW_HINTS, flow_hints, mcp_flow_hints)           \
 	X(CAPTURE, capture, mcp_capture)                    \
 	X(CAPTURE_RING, capture_ring, mcp_capture_ring)     \
+	X(INLINE_RING, inline_ring, mcp_inline_ring)        \
 	X(XSKS, xsks, mcp_xsks)                             \
 	X(STATS, stats, mcp_stats)                          \
 	X(CONFIG, config, mcp_config)
@@ -45,6 +46,7 @@ struct mcp_xdp_opts {
 	uint32_t nworkers;        /* default 1 */
 	uint32_t snaplen;         /* capture bytes per frame, default MCP_CAPTURE_MAX_SNAP */
 	uint32_t ring_bytes;      /* capture ring size, default MCP_DEF_CAPTURE_RING */
+	uint32_t inline_ring_bytes; /* inline ring size (inline mode), default MCP_DEF_INLINE_RING */
 	int mode;                 /* enum mcp_xdp_mode, default native */
 	int inline_mode;          /* bypassed flows -> XDP_PASS instead of XDP_DROP */
 	int no_dispatcher;        /* skip libxdp, attach with bpf_xdp_attach directly */

@@ -32,6 +32,7 @@
 #include "bpf_maps.h"
 #include "live_bypass.h"
 #include "live_ctl.h"
+#include "live_inline.h"
 #include "log.h"
 #include "spsc.h"
 #include "xsk.h"
@@ -51,6 +52,7 @@ struct live_iface {
 	int logged;    /* the setup error was already reported */
 	int nxsks;
 	struct mcp_xsk **xsks;
+	int inline_mode; /* the program copies to the inline ring instead of redirecting */
 };
 
 struct live_rx_thread {
@@ -75,6 +77,7 @@ struct live {
 	volatile int threads_stop;
 	uint64_t now_us;       /* batch timestamp (single-thread mode) */
 	uint64_t no_meta;      /* frames without XDP metadata */
+	struct mcp_live_inline *inl; /* inline rings of the inline-mode interfaces, or NULL */
 	int session_hook_active;
 	struct mcp_live_ctl *ctl; /* session events -> maps, off the packet path */
 	/* status line */
@@ -84,6 +87,9 @@ struct live {
 /* The session listener outlives mcp_live_run (the pipeline keeps the pointer until destroy),
  * so it refers to a static that is switched off when the maps are closed. */
 static struct live *live_listener;
+
+static void on_frame_inline(void *ctx, const uint8_t *frame, uint32_t cap_len,
+			    uint32_t wire_len, const struct mcp_meta *meta);
 
 void mcp_live_cfg_defaults(struct mcp_live_cfg *cfg)
 {
@@ -249,6 +255,27 @@ static int attach_iface(struct live *lv, struct live_iface *li)
 	err = mcp_xdp_set_workers(li->xo, cfg->workers);
 	if (err)
 		return err;
+	{
+		struct mcp_xdp_config xc;
+
+		if (!mcp_xdp_config_read(li->xo, &xc) && (xc.flags & MCP_CFG_F_INLINE))
+			li->inline_mode = 1;
+	}
+	if (cfg->inline_mode && !li->inline_mode)
+		mcp_warn("%s: program attached by mcp-load runs in mirror mode: --inline ignored\n",
+			 li->name);
+	if (li->inline_mode) {
+		err = mcp_live_inline_add(&lv->inl, mcp_xdp_map_fd(li->xo, MCP_XMAP_INLINE_RING),
+					  on_frame_inline, lv);
+		if (err) {
+			mcp_err("%s: cannot read the inline ring: %s\n", li->name, strerror(-err));
+			li->logged = 1;
+			return err;
+		}
+		mcp_info("%s: inline mode: frames go on to the stack, copies to the probe\n",
+			 li->name);
+		return 0;
+	}
 
 	li->xsks = calloc(nq, sizeof(*li->xsks));
 	if (!li->xsks)
@@ -338,6 +365,13 @@ static void live_totals(struct live *lv, struct live_totals *t)
 			t->drops += st.rx_dropped + st.rx_ring_full + st.fill_empty + st.rx_invalid;
 		}
 	}
+	if (lv->inl) { /* inline mode: copies taken from the ring, copies the ring had no room for */
+		uint64_t frames, bad;
+
+		mcp_live_inline_counts(lv->inl, &frames, &bad);
+		t->rx += frames;
+		t->drops += bad + t->xdp[MCP_STAT_XDP(MCP_XDP_COPY_LOST)];
+	}
 }
 
 static void status_line(struct live *lv, double dt)
@@ -373,6 +407,17 @@ static void on_frame_direct(void *ctx, const uint8_t *frame, uint32_t len,
 	if (!meta)
 		lv->no_meta++;
 	mcp_pipeline_frame(lv->p, LIVE_DLT_EN10MB, frame, len, len, lv->now_us);
+}
+
+/* Inline mode: copies from the inline ring, consumed by the pipeline thread in either mode. */
+static void on_frame_inline(void *ctx, const uint8_t *frame, uint32_t cap_len,
+			    uint32_t wire_len, const struct mcp_meta *meta)
+{
+	struct live *lv = ctx;
+
+	if (!meta)
+		lv->no_meta++;
+	mcp_pipeline_frame(lv->p, LIVE_DLT_EN10MB, frame, cap_len, wire_len, wall_us());
 }
 
 /* --- multi-thread mode: socket threads -> SPSC rings -> pipeline thread --- */
@@ -448,7 +493,7 @@ static int start_threads(struct live *lv)
 		nsock += lv->ifs[i].nxsks;
 	lv->nthr = (int)lv->cfg->workers < nsock ? (int)lv->cfg->workers : nsock;
 	if (lv->nthr < 1)
-		return -EINVAL;
+		return nsock ? -EINVAL : 0; /* inline mode only: no socket to poll */
 	lv->thr = calloc((size_t)lv->nthr, sizeof(*lv->thr));
 	if (!lv->thr)
 		return -ENOMEM;
@@ -506,10 +551,13 @@ static void run_loop(struct live *lv)
 	if (lv->nthr == 0) {
 		for (int i = 0; i < lv->nifs; i++)
 			for (int q = 0; q < lv->ifs[i].nxsks; q++)
-				if (npfd < (int)(sizeof(pfd) / sizeof(pfd[0])))
+				if (npfd < (int)(sizeof(pfd) / sizeof(pfd[0])) - 1)
 					pfd[npfd++] = (struct pollfd){
 						.fd = mcp_xsk_fd(lv->ifs[i].xsks[q]), .events = POLLIN
 					};
+		if (lv->inl)
+			pfd[npfd++] = (struct pollfd){ .fd = mcp_live_inline_fd(lv->inl),
+						       .events = POLLIN };
 	}
 	while (!*lv->stop) {
 		unsigned int got = 0;
@@ -521,11 +569,13 @@ static void run_loop(struct live *lv)
 				for (int q = 0; q < lv->ifs[i].nxsks; q++)
 					got += mcp_xsk_rx(lv->ifs[i].xsks[q], LIVE_RX_BUDGET,
 							  on_frame_direct, lv);
+			got += mcp_live_inline_consume(lv->inl);
 			if (!got)
 				poll(pfd, npfd, LIVE_POLL_MS);
 		} else {
 			/* The rings have no wakeup: back off from 20 us to 1 ms while idle. */
 			got = drain_rings(lv, LIVE_RX_BUDGET * 4);
+			got += mcp_live_inline_consume(lv->inl);
 			idle = got ? 0 : idle + 1;
 			if (idle)
 				usleep(idle < 50 ? 20 * idle : 1000);
@@ -550,7 +600,7 @@ static void run_loop(struct live *lv)
 static void drain_sockets(struct live *lv)
 {
 	for (int round = 0; round < 64; round++) {
-		unsigned int got = 0;
+		unsigned int got = mcp_live_inline_consume(lv->inl);
 
 		lv->now_us = wall_us();
 		for (int i = 0; i < lv->nifs; i++)
@@ -567,12 +617,14 @@ static void log_summary(struct live *lv)
 	struct live_totals t;
 
 	live_totals(lv, &t);
-	mcp_info("live: xdp rx %" PRIu64 ", to sockets %" PRIu64 ", bypassed %" PRIu64
-		 ", passed %" PRIu64 ", socket frames %" PRIu64 ", socket drops %" PRIu64
-		 ", without metadata %" PRIu64 ", session event waits %" PRIu64 "\n",
+	mcp_info("live: xdp rx %" PRIu64 ", to sockets %" PRIu64 ", inline copies %" PRIu64
+		 ", bypassed %" PRIu64 ", passed %" PRIu64 ", socket frames %" PRIu64
+		 ", socket drops %" PRIu64 ", without metadata %" PRIu64
+		 ", session event waits %" PRIu64 "\n",
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_RX)], t.xdp[MCP_STAT_XDP(MCP_XDP_REDIRECTED)],
-		 t.xdp[MCP_STAT_XDP(MCP_XDP_BYPASSED)], t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.rx,
-		 t.drops, lv->no_meta, mcp_live_ctl_waits(lv->ctl));
+		 t.xdp[MCP_STAT_XDP(MCP_XDP_COPIED)], t.xdp[MCP_STAT_XDP(MCP_XDP_BYPASSED)],
+		 t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.rx, t.drops, lv->no_meta,
+		 mcp_live_ctl_waits(lv->ctl));
 	for (int i = 0; i < lv->nifs; i++)
 		for (int q = 0; q < lv->ifs[i].nxsks; q++) {
 			struct mcp_xsk_stats st;
@@ -661,6 +713,8 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 out:
 	*elapsed = (mono_ms() - t0) / 1000.0;
 	mcp_pipeline_set_bypass(p, NULL); /* kernel counts back into the flows before detach */
+	mcp_live_inline_free(lv.inl); /* before the maps it reads are closed */
+	lv.inl = NULL;
 	mcp_live_ctl_stop(lv.ctl); /* applies what is queued while the maps are still open */
 	lv.ctl = NULL;
 	lv.session_hook_active = 0;

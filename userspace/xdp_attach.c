@@ -81,6 +81,7 @@ void mcp_xdp_opts_default(struct mcp_xdp_opts *o)
 	o->nworkers = 1;
 	o->snaplen = MCP_CAPTURE_MAX_SNAP;
 	o->ring_bytes = MCP_DEF_CAPTURE_RING;
+	o->inline_ring_bytes = MCP_DEF_INLINE_RING;
 	o->mode = MCP_XDP_MODE_NATIVE;
 }
 
@@ -143,6 +144,8 @@ static struct mcp_xdp *skel_open(const struct mcp_xdp_opts *o)
 	    bpf_map__set_max_entries(s->maps.mcp_capture, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_flows, o->max_flows) ||
 	    bpf_map__set_max_entries(s->maps.mcp_capture_ring, o->ring_bytes) ||
+	    bpf_map__set_max_entries(s->maps.mcp_inline_ring,
+				     o->inline_mode ? o->inline_ring_bytes : MCP_MIN_RING) ||
 	    bpf_map__set_max_entries(s->maps.mcp_xsks, q)) {
 		mcp_xdp__destroy(s);
 		errno = EINVAL;
