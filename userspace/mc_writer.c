@@ -180,54 +180,100 @@ static int mc_entry_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_e
 }
 
 /* Drains the ring and the overflow list into pipelines. */
-static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
-{
-	struct mc_entry *snap = malloc(sizeof(*snap));
-	char *stale[MC_MAX_STALE];
-	int err = 0, nstale, i;
-	struct mc_op op;
+/* Ops taken from the queue per lock: the producers (packet thread) and the writer share
+ * m->lock, and one handover per op made both sides sleep and wake each other on futexes
+ * during GTP-C bursts. */
+#define MC_DRAIN_BATCH 32
 
-	if (!snap)
-		return -ENOMEM;
-	m->in_drain = 1;
-	for (;;) {
-		pthread_mutex_lock(&m->lock);
+struct mc_drained {
+	struct mc_op op;
+	int nstale;
+	char *stale[MC_MAX_STALE];
+};
+
+/* Takes up to MC_DRAIN_BATCH ops under one lock; facts are snapshotted into snap[]. */
+static int mc_take_ops(struct mcp_mc *m, struct mc_drained *d, struct mc_entry *snap)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	while (n < MC_DRAIN_BATCH) {
+		struct mc_drained *x = &d[n];
+
 		if (m->head != m->tail) {
-			op = m->ring[m->tail++ % m->cfg.queue_len];
+			x->op = m->ring[m->tail++ % m->cfg.queue_len];
 		} else if (m->ovf_head) {
-			op = (struct mc_op){ .type = MC_OP_FACT, .e = m->ovf_head };
+			x->op = (struct mc_op){ .type = MC_OP_FACT, .e = m->ovf_head };
 			m->ovf_head = m->ovf_head->ovf_next;
 			if (!m->ovf_head)
 				m->ovf_tail = NULL;
 		} else {
-			pthread_mutex_unlock(&m->lock);
 			break;
 		}
-		nstale = 0;
-		if (op.type == MC_OP_FACT) {
-			*snap = *op.e;
-			nstale = op.e->nstale;
-			memcpy(stale, op.e->stale, sizeof(stale));
-			op.e->nstale = 0;
-			op.e->queued = 0;
+		x->nstale = 0;
+		if (x->op.type == MC_OP_FACT) {
+			snap[n] = *x->op.e;
+			x->nstale = x->op.e->nstale;
+			memcpy(x->stale, x->op.e->stale, sizeof(x->stale));
+			x->op.e->nstale = 0;
+			x->op.e->queued = 0;
 		}
-		pthread_mutex_unlock(&m->lock);
+		n++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
 
-		if (op.type == MC_OP_FACT) {
-			err = mc_entry_cmds(m, b, snap, stale, nstale, mc_wall_ms());
-			for (i = 0; i < nstale; i++)
-				mc_inflight_add(m, snap->kind, snap->kind == MC_ENTRY_SUB ?
-					snap->f.sub.sub.imsi : snap->f.user.name, stale[i]);
-		} else {
-			err = mc_event_cmds(m, b, &op);
-			free(op.json);
+static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
+{
+	struct mc_entry *snap = malloc(MC_DRAIN_BATCH * sizeof(*snap));
+	struct mc_drained *d = malloc(MC_DRAIN_BATCH * sizeof(*d));
+	int err = 0, n, k, i;
+
+	if (!snap || !d) {
+		free(snap);
+		free(d);
+		return -ENOMEM;
+	}
+	m->in_drain = 1;
+	while ((n = mc_take_ops(m, d, snap)) > 0) {
+		for (k = 0; k < n; k++) {
+			struct mc_drained *x = &d[k];
+
+			if (err) { /* the rest of a failed batch: facts re-queued, events dropped */
+				pthread_mutex_lock(&m->lock);
+				if (x->op.type == MC_OP_FACT) {
+					for (i = 0; i < x->nstale; i++) {
+						mc_entry_add_stale(x->op.e, x->stale[i]);
+						free(x->stale[i]);
+					}
+					mc_enqueue_fact(m, x->op.e);
+				} else {
+					m->st.events_dropped++;
+				}
+				pthread_mutex_unlock(&m->lock);
+				free(x->op.json);
+				continue;
+			}
+			if (x->op.type == MC_OP_FACT) {
+				struct mc_entry *e = &snap[k];
+
+				err = mc_entry_cmds(m, b, e, x->stale, x->nstale, mc_wall_ms());
+				for (i = 0; i < x->nstale; i++)
+					mc_inflight_add(m, e->kind, e->kind == MC_ENTRY_SUB ?
+						e->f.sub.sub.imsi : e->f.user.name, x->stale[i]);
+			} else {
+				err = mc_event_cmds(m, b, &x->op);
+				free(x->op.json);
+			}
+			if (!err && b->n >= m->cfg.flush_cmds)
+				err = mc_writer_flush(m, b);
 		}
-		if (!err && b->n >= m->cfg.flush_cmds)
-			err = mc_writer_flush(m, b);
 		if (err)
 			break;
 	}
 	free(snap);
+	free(d);
 	if (!err)
 		err = mc_writer_flush(m, b);
 	m->in_drain = 0;
