@@ -149,18 +149,18 @@ step_microcloud() {
 	wait "$sub" 2>/dev/null || true
 	echo "keys in Redis: $(redis-cli -p "$port" DBSIZE)"
 	local imsi ip
-	imsi=$(redis-cli -p "$port" --scan --pattern 'imsi.*' | sort | head -1)
+	imsi=$(redis-cli -p "$port" --scan --pattern 'imsi.*' | sort | sed -n 1p)
 	echo "\$ redis-cli HGETALL $imsi"
-	redis-cli -p "$port" --no-raw HGETALL "$imsi" | paste - - | head -14
+	redis-cli -p "$port" --no-raw HGETALL "$imsi" | paste - - | sed -n 1,14p
 	ip=$(redis-cli -p "$port" HGET "$imsi" ue_ipv4)
 	if [ -n "$ip" ]; then
 		echo "\$ redis-cli GET ip.$ip"
 		redis-cli -p "$port" GET "ip.$ip"
 	fi
 	echo "events received by a subscriber of events.imsi: $(grep -c '"event"' "$OUT/events.txt")"
-	grep '"event"' "$OUT/events.txt" | head -3
+	grep -m 3 '"event"' "$OUT/events.txt"
 	echo "\$ mcp-aggregate --redis 127.0.0.1:$port --all | head"
-	"$BUILD/mcp-aggregate" --redis "127.0.0.1:$port" --all | head -8
+	"$BUILD/mcp-aggregate" --redis "127.0.0.1:$port" --all | sed -n 1,8p
 }
 
 # Live: the same capture replayed by tcpreplay into a veth pair in a network namespace of
