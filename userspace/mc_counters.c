@@ -9,8 +9,9 @@
  *   P agg.<epoch>.<IMSI>  <app>.pkts <app>.bytes <app>.flows <app>.duration_ms, period
  * A record is credited whole to the bucket holding its last_ms (epoch = start of that period),
  * so the sum over a subscriber's buckets equals its traffic in flow records exactly.
- * The packet thread only sums under binary key identities (struct mc_cid): key names are
- * formatted by the writer thread when it writes them.
+ * The packet thread only copies a summary of each record into a buffer (mcp_mc_flow); the
+ * writer sums the summaries under binary key identities (struct mc_cid, mc_ctr_drain) and
+ * formats key names when it writes them.
  * While Redis is unreachable the sums keep growing in memory (bounded: max_counter_keys).
  */
 #include <errno.h>
