@@ -28,11 +28,14 @@
 #include "parse_ip.h"
 #include "parse_l4.h"
 #include "parse_gtp.h"
+#include "parse_fast.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Write the last metadata into mcp_last_meta too (tests set it before load). */
 const volatile __u32 debug_meta = 0;
+/* Tests set it to compare the full parse with mcp_parse_fast on the same frames. */
+const volatile __u32 no_fast_parse = 0;
 /* Buckets of mcp_tunnel_index - 1 (the loader sets both). */
 const volatile __u32 tunnel_index_mask = 63;
 
@@ -110,6 +113,9 @@ static __always_inline int mcp_cur_at(struct xdp_md *ctx, struct mcp_cur *cur, _
 
 	if (off > MCP_MAX_OFF)
 		return MCP_STOP;
+	/* a no-op the compiler cannot drop: it may test one copy of off and add another, and
+	 * the verifier needs the bound on the register that moves the packet pointer */
+	asm volatile("%[o] &= 2047" : [o] "+r"(off));
 	cur->start = data;
 	cur->pos = data + off;
 	return 0;
@@ -196,12 +202,14 @@ static __always_inline int mcp_parse_l4(struct xdp_md *ctx, struct mcp_pinfo *pi
 	return parse_l4_ports(&cur, data_end, pi, proto);
 }
 
-/* Parses the whole frame into pi. Returns 0 when pi describes something worth sending up,
+/* Parses the whole frame into pi, layer by layer (mcp_parse_fast takes the common frame in
+ * one step first, see parse_fast.h). Returns 0 when pi describes something worth sending up,
  * MCP_STOP with pi->reason set otherwise. */
 static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 {
 	int proto, udp_payload;
 
+	__builtin_memset(pi, 0, sizeof(*pi)); /* the steps set only what their headers have */
 	pi->reason = MCP_PARSE__MAX;
 	proto = mcp_parse_l2(ctx, pi);
 	if (proto < 0)
@@ -255,7 +263,28 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 	return mcp_parse_l4(ctx, pi, proto);
 }
 
-/* Copies the first snaplen bytes of the frame to the capture ring. */
+/* The metadata of a frame, every field written (m may be the frame's metadata area). */
+static __always_inline void mcp_meta_fill(struct mcp_meta *m, const struct mcp_pinfo *pi,
+					  __u32 hash, __u32 sub_idx, __u8 dir, __u16 worker)
+{
+	m->magic = MCP_META_MAGIC;
+	m->version = MCP_META_VERSION;
+	m->dir = dir;
+	m->sub_idx = sub_idx;
+	m->teid = pi->teid;
+	m->flags = pi->flags;
+	m->worker = worker;
+	m->outer_l3 = pi->outer_l3;
+	m->inner_l3 = pi->inner_l3;
+	m->inner_l4 = pi->inner_l4;
+	m->inner_proto = pi->proto;
+	m->qfi = pi->qfi;
+	m->vlan = pi->vlan;
+	m->gtp_type = pi->gtp_type;
+	m->pdu_type = pi->pdu_type;
+	m->hash = hash;
+}
+
 /* Copies the first cap bytes of the frame, with a header carrying the metadata, into a ring
  * buffer (the capture ring, or the inline ring). Returns 0, or -1 when the ring was full or
  * the copy failed. */
@@ -318,11 +347,13 @@ static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 sub_idx)
 SEC("xdp")
 int mcp_xdp_prog(struct xdp_md *ctx)
 {
-	struct mcp_pinfo pi = {};
-	struct mcp_meta meta = {};
+	struct mcp_pinfo pi; /* written by mcp_parse */
+	struct mcp_meta meta;
 	struct mcp_xdp_config *cfg;
 	struct mcp_xdp_stats *st;
-	__u32 zero = 0, q, nworkers, owner;
+	__u32 zero = 0, q, nworkers, owner, hash, sub_idx = MCP_META_SUB_NONE;
+	__u8 dir = MCP_META_DIR_UNKNOWN;
+	__u16 worker;
 	int action = XDP_PASS;
 	__u32 verdict = MCP_XDP_PASSED;
 
@@ -334,28 +365,17 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	if (!cfg)
 		goto out;
 
-	if (mcp_parse(ctx, &pi) < 0) {
+	if (!no_fast_parse && mcp_parse_fast(ctx, &pi) == 0) {
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_FAST_PARSE));
+	} else if (mcp_parse(ctx, &pi) < 0) {
 		if (pi.reason < MCP_PARSE__MAX)
 			mcp_count(st, pi.reason);
 		goto out;
 	}
 
-	meta.magic = MCP_META_MAGIC;
-	meta.version = MCP_META_VERSION;
-	meta.dir = MCP_META_DIR_UNKNOWN;
-	meta.sub_idx = MCP_META_SUB_NONE;
-	meta.teid = pi.teid;
-	meta.outer_l3 = pi.outer_l3;
-	meta.inner_l3 = pi.inner_l3;
-	meta.inner_l4 = pi.inner_l4;
-	meta.inner_proto = pi.proto;
-	meta.qfi = pi.qfi;
-	meta.pdu_type = pi.pdu_type;
-	meta.vlan = pi.vlan;
-	meta.gtp_type = pi.gtp_type;
-	meta.hash = mcp_sym_hash(&pi);
+	hash = mcp_sym_hash(&pi);
 	nworkers = cfg->nworkers ? cfg->nworkers : 1;
-	owner = meta.hash;
+	owner = hash;
 	if (cfg->flags & MCP_CFG_F_INLINE)
 		pi.flags |= MCP_META_F_INLINE;
 
@@ -385,8 +405,8 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 			mcp_count(st, MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
 			pi.flags |= MCP_META_F_KNOWN;
-			meta.sub_idx = idx;
-			meta.dir = tv.dir;
+			sub_idx = idx;
+			dir = tv.dir;
 			owner = idx; /* worker from config, so a new worker count applies at once */
 			sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
 			if (sc) {
@@ -401,20 +421,18 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 			cap = bpf_map_lookup_elem(&mcp_capture, &idx);
 			if (cap && *cap) {
 				pi.flags |= MCP_META_F_CAPTURE;
-				meta.flags = pi.flags;
-				meta.worker = idx % nworkers;
+				mcp_meta_fill(&meta, &pi, hash, sub_idx, dir, idx % nworkers);
 				mcp_capture_frame(ctx, &meta, cfg, st);
 			}
 		} else {
 			mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
 		}
 	}
-	meta.flags = pi.flags;
-	meta.worker = owner % nworkers; /* one division per frame */
+	worker = owner % nworkers; /* one division per frame */
 
 	if ((pi.flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
 	    (!(pi.flags & MCP_META_F_GTPU) || (pi.flags & MCP_META_F_TPDU)) &&
-	    mcp_flow_maybe(meta.hash) && mcp_bypass(&pi, meta.sub_idx)) {
+	    mcp_flow_maybe(hash) && mcp_bypass(&pi, sub_idx)) {
 		verdict = MCP_XDP_BYPASSED;
 		action = (cfg->flags & MCP_CFG_F_INLINE) ? XDP_PASS : XDP_DROP;
 		goto out;
@@ -424,12 +442,13 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		struct mcp_meta *dm = bpf_map_lookup_elem(&mcp_last_meta, &zero);
 
 		if (dm)
-			*dm = meta;
+			mcp_meta_fill(dm, &pi, hash, sub_idx, dir, worker);
 	}
 
 	/* Inline: AF_XDP would take the frame away from the stack, so userspace gets a copy (the
 	 * whole frame, up to MCP_CAPTURE_MAX_SNAP bytes) and the frame goes on. */
 	if (cfg->flags & MCP_CFG_F_INLINE) {
+		mcp_meta_fill(&meta, &pi, hash, sub_idx, dir, worker);
 		if (mcp_copy_frame(ctx, &meta, MCP_CAPTURE_MAX_SNAP, &mcp_inline_ring) == 0)
 			verdict = MCP_XDP_COPIED;
 		else
@@ -437,23 +456,24 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		goto out;
 	}
 
+	/* No lookup of the socket first: bpf_redirect_map says XDP_PASS when the queue has none,
+	 * and the metadata in front of a passed frame is ignored by the stack. */
 	q = ctx->rx_queue_index;
-	if (!bpf_map_lookup_elem(&mcp_xsks, &q)) {
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_XSK));
-		goto out;
-	}
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(meta)) == 0) {
 		struct mcp_meta *m = (void *)(long)ctx->data_meta;
 
 		if ((void *)(m + 1) <= (void *)(long)ctx->data)
-			*m = meta;
+			mcp_meta_fill(m, &pi, hash, sub_idx, dir, worker);
 		else
 			mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
 	} else {
 		mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
 	}
 	action = bpf_redirect_map(&mcp_xsks, q, XDP_PASS);
-	verdict = action == XDP_REDIRECT ? MCP_XDP_REDIRECTED : MCP_XDP_PASSED;
+	if (action == XDP_REDIRECT)
+		verdict = MCP_XDP_REDIRECTED;
+	else
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_XSK));
 out:
 	if (action == XDP_DROP && verdict != MCP_XDP_BYPASSED)
 		verdict = MCP_XDP_DROPPED;

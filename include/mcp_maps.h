@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 5
+#define MCP_MAP_ABI 6
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 

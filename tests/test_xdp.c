@@ -143,7 +143,7 @@ static struct frame *frame(const char *name)
 }
 
 /* Installs the data file's tunnels through the session-event path. */
-static void install_tunnels(void)
+static void install_tunnels_in(struct mcp_xdp_obj *obj)
 {
 	struct mcp_subscriber sub;
 	uint32_t ids[16];
@@ -170,8 +170,13 @@ static void install_tunnels(void)
 			t->dir = tuns[i].dir;
 			cr_assert_eq(mcp_ip_parse(&t->addr, tuns[i].addr), 0);
 		}
-		cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0);
+		cr_assert_eq(mcp_xdp_tunnel_update(obj, &sub), 0);
 	}
+}
+
+static void install_tunnels(void)
+{
+	install_tunnels_in(x);
 }
 
 static void bind_xsk(void)
@@ -229,17 +234,23 @@ static void teardown(void)
 
 TestSuite(xdp, .init = setup, .fini = teardown);
 
-static uint32_t run(const uint8_t *d, uint32_t len, uint8_t *out, uint32_t *outlen)
+static uint32_t run_in(struct mcp_xdp_obj *obj, const uint8_t *d, uint32_t len, uint8_t *out,
+		       uint32_t *outlen)
 {
 	static uint8_t buf[4096];
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = d, .data_size_in = len,
 		    .data_out = out ? out : buf, .data_size_out = sizeof(buf), .repeat = 1);
-	int err = bpf_prog_test_run_opts(mcp_xdp_prog_fd(x), &o);
+	int err = bpf_prog_test_run_opts(mcp_xdp_prog_fd(obj), &o);
 
 	cr_assert_eq(err, 0, "test_run (%u bytes): %s", len, strerror(errno));
 	if (outlen)
 		*outlen = o.data_size_out;
 	return o.retval;
+}
+
+static uint32_t run(const uint8_t *d, uint32_t len, uint8_t *out, uint32_t *outlen)
+{
+	return run_in(x, d, len, out, outlen);
 }
 
 static int stat_index(const char *name)
@@ -254,18 +265,24 @@ static int stat_index(const char *name)
 }
 
 /* Runs one frame and returns the counter deltas in d. */
-static uint32_t run_counted(const uint8_t *data, uint32_t len, int64_t *d)
+static uint32_t run_counted_in(struct mcp_xdp_obj *obj, const uint8_t *data, uint32_t len,
+			       int64_t *d)
 {
 	uint64_t before[MCP_STATS__MAX], after[MCP_STATS__MAX];
 	uint32_t ret;
 	int i;
 
-	cr_assert_eq(mcp_xdp_stats_read(x, before), 0);
-	ret = run(data, len, NULL, NULL);
-	cr_assert_eq(mcp_xdp_stats_read(x, after), 0);
+	cr_assert_eq(mcp_xdp_stats_read(obj, before), 0);
+	ret = run_in(obj, data, len, NULL, NULL);
+	cr_assert_eq(mcp_xdp_stats_read(obj, after), 0);
 	for (i = 0; i < MCP_STATS__MAX; i++)
 		d[i] = (int64_t)(after[i] - before[i]);
 	return ret;
+}
+
+static uint32_t run_counted(const uint8_t *data, uint32_t len, int64_t *d)
+{
+	return run_counted_in(x, data, len, d);
 }
 
 static int64_t parse_sum(const int64_t *d)
@@ -772,4 +789,73 @@ Test(xdp, tunnels_clear_empties_tunnels_and_subscribers)
 		      "subscribers left");
 	run_counted(up->data, up->len, d);
 	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1);
+}
+
+/* The one-step parse (bpf/parse_fast.h) must decide exactly like the layer-by-layer parse:
+ * every test frame, whole and cut to every length, through this program and through a second
+ * copy loaded with no_fast_parse: same verdict, same counters, same metadata. */
+Test(xdp, fast_parse_agrees_with_full_parse)
+{
+	const int fast_i = MCP_STAT_XDP(MCP_XDP_FAST_PARSE);
+	struct mcp_xdp_opts o;
+	struct mcp_xdp_obj *ref = NULL;
+	int64_t d[MCP_STATS__MAX], dr[MCP_STATS__MAX];
+	int i, j, nfast = 0, ncompared = 0;
+	uint32_t len;
+
+	mcp_xdp_opts_default(&o);
+	o.max_tunnels = 1024;
+	o.max_subscribers = 1024;
+	o.max_flows = 1024;
+	o.ring_bytes = 1 << 20;
+	o.nworkers = NWORKERS;
+	o.debug_meta = 1;
+	o.no_fast_parse = 1;
+	cr_assert_eq(mcp_xdp_load_detached(&o, &ref), 0, "loading the reference program");
+	install_tunnels_in(ref);
+	cr_assert_eq(mcp_xdp_xsk_set(ref, 0, xsk_socket__fd(xsk)), 0);
+
+	for (i = 0; i < nframes; i++) {
+		const struct frame *f = &frames[i];
+
+		for (len = 14; len <= f->len; len++) { /* test_run needs an Ethernet header */
+			uint32_t ret = run_counted_in(x, f->data, len, d);
+			uint32_t rret = run_counted_in(ref, f->data, len, dr);
+
+			cr_assert_eq(dr[fast_i], 0, "%s/%u: the reference took the one-step parse",
+				     f->name, len);
+			nfast += (int)d[fast_i];
+			d[fast_i] = 0;
+			cr_expect_eq(ret, rret, "%s/%u: verdict %u, full parse %u", f->name, len, ret,
+				     rret);
+			for (j = 0; j < MCP_STATS__MAX; j++)
+				cr_expect_eq(d[j], dr[j], "%s/%u: counter %s %lld, full parse %lld",
+					     f->name, len, mcp_xdp_stat_name(j), (long long)d[j],
+					     (long long)dr[j]);
+			if (ret == XDP_REDIRECT) {
+				struct mcp_meta m, mr;
+
+				cr_assert_eq(mcp_xdp_last_meta(x, &m), 0);
+				cr_assert_eq(mcp_xdp_last_meta(ref, &mr), 0);
+				cr_expect_eq(memcmp(&m, &mr, sizeof(m)), 0, "%s/%u: metadata differs",
+					     f->name, len);
+			}
+			ncompared++;
+		}
+	}
+	/* whole frames of the fast shapes, and their cuts that still hold every header */
+	cr_expect_geq(nfast, 4 * 23, "only %d of %d runs took the one-step parse", nfast,
+		      ncompared);
+	{
+		const char *fast_shapes[] = { "gtpu_v4_tcp_up", "gtpu_v4_tcp_down", "gtpu_v4_udp_up",
+					      "gtpu_vlan_v4_tcp_down", "gtpu_unknown_teid" };
+
+		for (i = 0; i < (int)(sizeof(fast_shapes) / sizeof(fast_shapes[0])); i++) {
+			const struct frame *f = frame(fast_shapes[i]);
+
+			run_counted(f->data, f->len, d);
+			cr_expect_eq(d[fast_i], 1, "%s: not taken by the one-step parse", f->name);
+		}
+	}
+	mcp_xdp_close(ref);
 }

@@ -51,6 +51,7 @@ struct mcp_xdp_opts {
 	int inline_mode;          /* bypassed flows -> XDP_PASS instead of XDP_DROP */
 	int no_dispatcher;        /* skip libxdp, attach with bpf_xdp_attach directly */
 	int debug_meta;           /* keep a copy of the last metadata (tests) */
+	int no_fast_parse;        /* always the layer-by-layer parse (tests compare the two) */
 };
 
 struct mcp_xdp_obj;

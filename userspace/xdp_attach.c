@@ -135,6 +135,7 @@ static struct mcp_xdp *skel_open(const struct mcp_xdp_opts *o)
 	if (!s)
 		return NULL;
 	s->rodata->debug_meta = o->debug_meta ? 1 : 0;
+	s->rodata->no_fast_parse = o->no_fast_parse ? 1 : 0;
 	s->rodata->tunnel_index_mask = mcp_tunnel_index_buckets(o->max_tunnels) - 1;
 	if (bpf_map__set_max_entries(s->maps.mcp_tunnels, o->max_tunnels) ||
 	    bpf_map__set_max_entries(s->maps.mcp_tunnel_index,

@@ -134,6 +134,14 @@ def main():
                IPv6ExtHdrRouting(addresses=["2001:db8::99"]), TCP(sport=50000, dport=80),
                sub=7, dir_=0, l2=Ether(**MAC) / Dot1Q(vlan=42))
 
+    # the one-step parse's shapes (bpf/parse_fast.h): inner UDP, and one 802.1Q tag
+    gtpu_frame("gtpu_v4_udp_up", IP(src="10.0.0.1", dst="10.0.0.2", id=9), 0x1234,
+               IP(src="192.168.1.10", dst="9.9.9.9", id=3), UDP(sport=41000, dport=53),
+               sub=7, dir_=0)
+    gtpu_frame("gtpu_vlan_v4_tcp_down", IP(src="10.0.0.2", dst="10.0.0.1", id=10), 0x5678,
+               IP(src="8.8.4.4", dst="192.168.1.10", id=4), TCP(sport=443, dport=40001, flags="PA"),
+               sub=7, dir_=1, l2=Ether(**MAC) / Dot1Q(vlan=300))
+
     # GTP-C, GTP-U signalling, plain IP: sent up, no tunnel lookup
     gtpc = Ether(**MAC) / IP(src="10.0.0.9", dst="10.0.0.10") / UDP(sport=2123, dport=2123) / \
         Raw(bytes.fromhex("4820000c0000000000000100") + b"\x00" * 4)
