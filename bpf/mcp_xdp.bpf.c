@@ -459,15 +459,17 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	/* No lookup of the socket first: bpf_redirect_map says XDP_PASS when the queue has none,
 	 * and the metadata in front of a passed frame is ignored by the stack. */
 	q = ctx->rx_queue_index;
-	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(meta)) == 0) {
+	/* The kernel refuses to grow a metadata area past 32 bytes, our size: if the area is
+	 * already that big (left by a program before us, or by the previous iteration of a
+	 * BPF_PROG_TEST_RUN repeat, which does not reset it), ours goes into it. */
+	bpf_xdp_adjust_meta(ctx, -(int)sizeof(meta));
+	{
 		struct mcp_meta *m = (void *)(long)ctx->data_meta;
 
 		if ((void *)(m + 1) <= (void *)(long)ctx->data)
 			mcp_meta_fill(m, &pi, hash, sub_idx, dir, worker);
 		else
 			mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
-	} else {
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
 	}
 	action = bpf_redirect_map(&mcp_xsks, q, XDP_PASS);
 	if (action == XDP_REDIRECT)
