@@ -175,12 +175,12 @@ int main(int argc, char **argv)
 	mcp_ip_parse(&a, "192.168.1.10");
 	mcp_ip_parse(&b, "8.8.8.8");
 	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 1); /* VLAN 1: same hash, no match */
-	mcp_xdp_flow_install(x, &fk, 7);
+	mcp_xdp_flow_install(x, &fk, 7, 0);
 	for (i = 0; i < rounds; i++)
 		measure(&r_hint, mcp_xdp_prog_fd(x), frame, len, repeat, i);
 	mcp_xdp_flow_remove(x, &fk);
 	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 0);
-	mcp_xdp_flow_install(x, &fk, 7);
+	mcp_xdp_flow_install(x, &fk, 7, 0);
 	for (i = 0; i < rounds; i++)
 		measure(&r_byp, mcp_xdp_prog_fd(x), frame, len, repeat, i);
 

@@ -90,13 +90,14 @@ slow:
 	return 1;
 }
 
-/* Whether an installed flow may have this hash: its flow_hints slot is non-zero. */
-static __always_inline int mcp_flow_maybe(__u32 hash)
+/* The flow_hints slot of this hash: 0 when no installed flow can have it; the high half
+ * counts pending flows (include/mcp_maps.h). */
+static __always_inline __u32 mcp_flow_hint(__u32 hash)
 {
 	__u32 slot = hash & (MCP_FLOW_HINT_SLOTS - 1), elem = slot / MCP_FLOW_HINT_PER_ELEM;
 	struct mcp_flow_hint *fh = bpf_map_lookup_elem(&mcp_flow_hints, &elem);
 
-	return fh && fh->n[slot % MCP_FLOW_HINT_PER_ELEM];
+	return fh ? fh->n[slot % MCP_FLOW_HINT_PER_ELEM] : 0;
 }
 
 /* The parse is one step per layer group; each takes the offset where its header starts in
@@ -325,8 +326,12 @@ static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct m
 		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
 }
 
-/* Counts the frame on an installed bypass flow. Returns 1 if the flow is bypassed. */
-static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 sub_idx)
+#define MCP_BYPASS_NONE    0 /* no installed flow: userspace counts the frame */
+#define MCP_BYPASS_DONE    1 /* counted here, nothing for userspace */
+#define MCP_BYPASS_COUNTED 2 /* counted here, and userspace still wants it (pending flow) */
+
+/* Counts the frame on its installed flow, if any. hint is the flow's flow_hints slot. */
+static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 hint)
 {
 	struct mcp_flow_key key;
 	struct mcp_flow_val *fv;
@@ -336,12 +341,20 @@ static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 sub_idx)
 				pi->vlan);
 	fv = bpf_map_lookup_elem(&mcp_flows, &key);
 	if (!fv)
-		return 0;
+		return MCP_BYPASS_NONE;
 	dir &= 1;
 	__sync_fetch_and_add(&fv->pkts[dir], 1);
 	__sync_fetch_and_add(&fv->bytes[dir], pi->ip_len);
 	fv->last_ns = bpf_ktime_get_coarse_ns(); /* jiffies resolution is enough for expiry */
-	return 1;
+	/* what the record would have learnt from the packets userspace no longer sees; written
+	 * only when new, so the cache line stays shared while nothing changes */
+	if ((pi->flags & MCP_META_F_GTPU) && !fv->teid[dir])
+		fv->teid[dir] = pi->teid;
+	if (pi->tcp_flags & ~fv->tcp_flags[dir])
+		fv->tcp_flags[dir] |= pi->tcp_flags;
+	if ((hint & ~MCP_FLOW_HINT_COUNT_MASK) && !pi->tcp_bare)
+		return MCP_BYPASS_COUNTED; /* a pending flow's payload: nDPI needs it */
+	return MCP_BYPASS_DONE;
 }
 
 SEC("xdp")
@@ -351,7 +364,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	struct mcp_meta meta;
 	struct mcp_xdp_config *cfg;
 	struct mcp_xdp_stats *st;
-	__u32 zero = 0, q, nworkers, owner, hash, sub_idx = MCP_META_SUB_NONE;
+	__u32 zero = 0, q, nworkers, owner, hash, hint, sub_idx = MCP_META_SUB_NONE;
 	__u8 dir = MCP_META_DIR_UNKNOWN;
 	__u16 worker;
 	int action = XDP_PASS;
@@ -432,10 +445,18 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 	if ((pi.flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
 	    (!(pi.flags & MCP_META_F_GTPU) || (pi.flags & MCP_META_F_TPDU)) &&
-	    mcp_flow_maybe(hash) && mcp_bypass(&pi, sub_idx)) {
-		verdict = MCP_XDP_BYPASSED;
-		action = (cfg->flags & MCP_CFG_F_INLINE) ? XDP_PASS : XDP_DROP;
-		goto out;
+	    (hint = mcp_flow_hint(hash)) != 0) {
+		int b = mcp_bypass(&pi, hint);
+
+		if (b == MCP_BYPASS_DONE) {
+			verdict = MCP_XDP_BYPASSED;
+			action = (cfg->flags & MCP_CFG_F_INLINE) ? XDP_PASS : XDP_DROP;
+			goto out;
+		}
+		if (b == MCP_BYPASS_COUNTED) {
+			pi.flags |= MCP_META_F_KCOUNTED;
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_PENDING_UP));
+		}
 	}
 
 	if (debug_meta) {

@@ -32,7 +32,9 @@ struct mcp_pinfo {
 	__u8 gtp_type;
 	__u8 qfi, pdu_type;
 	__u8 reason;                  /* enum mcp_parse_reason when a step returned MCP_STOP */
-	__u8 pad[3];
+	__u8 tcp_flags;               /* user TCP segment's flags byte, 0 otherwise */
+	__u8 tcp_bare;                /* 1: a user TCP segment without payload */
+	__u8 pad;
 };
 
 static __always_inline __u16 mcp_off(const struct mcp_cur *cur, const void *p)

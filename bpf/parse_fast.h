@@ -46,8 +46,8 @@ static __always_inline int mcp_parse_fast_at(void *data, void *data_end, struct 
 					     __u32 l2, __u16 vlan)
 {
 	struct mcp_fast_hdr *h = data + l2;
-	__u32 tot, ulen, glen, in_tot;
-	__u8 *vihl, *in_vihl;
+	__u32 tot, ulen, glen, in_tot, l4_hdr = sizeof(struct udphdr);
+	__u8 *vihl, *in_vihl, tcp_flags = 0;
 
 	if ((void *)(h + 1) > data_end)
 		return MCP_STOP;
@@ -63,6 +63,8 @@ static __always_inline int mcp_parse_fast_at(void *data, void *data_end, struct 
 
 		if ((void *)(th + 1) > data_end || th->doff < 5)
 			return MCP_STOP;
+		l4_hdr = th->doff * 4;
+		tcp_flags = ((__u8 *)th)[13];
 	} else if (h->in.protocol != IPPROTO_UDP) {
 		return MCP_STOP;
 	} else if ((void *)&h->ports + sizeof(struct udphdr) > data_end) {
@@ -96,6 +98,8 @@ static __always_inline int mcp_parse_fast_at(void *data, void *data_end, struct 
 	pi->gtp_type = MCP_GTPU_TPDU;
 	pi->qfi = 0;
 	pi->pdu_type = 0;
+	pi->tcp_flags = tcp_flags;
+	pi->tcp_bare = h->in.protocol == IPPROTO_TCP && in_tot <= sizeof(struct iphdr) + l4_hdr;
 	return 0;
 }
 

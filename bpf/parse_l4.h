@@ -71,6 +71,13 @@ static __always_inline int parse_l4_ports(struct mcp_cur *cur, void *data_end,
 		pi->inner_l4 = 0;
 		return mcp_fail(pi, MCP_PARSE_BAD_TCP_HLEN);
 	}
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)ports;
+		__u32 hdrs = (__u32)(pi->inner_l4 - pi->inner_l3) + th->doff * 4;
+
+		pi->tcp_flags = ((__u8 *)th)[13];
+		pi->tcp_bare = pi->ip_len <= hdrs;
+	}
 	pi->sport = bpf_ntohs(ports[0]);
 	pi->dport = bpf_ntohs(ports[1]);
 	pi->flags |= MCP_META_F_PORTS;

@@ -111,15 +111,27 @@ struct mcp_flow_val {
 	__u64 bytes[2]; /* IP lengths */
 	__u64 last_ns;  /* bpf_ktime_get_ns() of the last packet, 0 = never */
 	__u32 sub_idx;  /* owner, set by userspace (informational) */
-	__u32 flags;    /* set by userspace (informational) */
+	__u32 flags;    /* MCP_FLOW_V_*, set by userspace at install (informational) */
+	__u32 teid[2];  /* first GTP-U TEID XDP saw per direction (index as pkts), 0 = none */
+	__u8 tcp_flags[2]; /* TCP flags XDP saw per direction, ORed (a rare race loses a bit) */
+	__u8 pad[6];
 };
+
+#define MCP_FLOW_V_PENDING 0x1 /* installed before DPI decided (see flow_hints) */
 
 /* flow_hints (array, BPF_F_MMAPABLE, MCP_FLOW_HINT_SLOTS counters in elements of
  * MCP_FLOW_HINT_PER_ELEM): slot mcp_flow_key_symhash() & (MCP_FLOW_HINT_SLOTS - 1) counts the
  * installed flows with that hash. Userspace (bpf_maps.c) adds 1 before inserting a flow and
  * subtracts 1 after deleting one, with atomic adds on the mmapped array, so a zero slot proves
  * that no installed flow can match and XDP skips the flows lookup (a hash map lookup is a
- * kernel call, the most expensive step of the fast path; the slot is an inlined array load). */
+ * kernel call, the most expensive step of the fast path; the slot is an inlined array load).
+ * The high half counts the installed flows of the slot that are still pending: installed at
+ * their TCP SYN, before nDPI decided, so that the kernel counts (and drops) the segments
+ * without payload of the handshake while every segment with payload still goes up, marked
+ * MCP_META_F_KCOUNTED. Userspace subtracts MCP_FLOW_HINT_PENDING once nDPI has decided: no
+ * map update, so no packet counted in between is lost. */
+#define MCP_FLOW_HINT_PENDING    (1u << 16)
+#define MCP_FLOW_HINT_COUNT_MASK 0xffffu
 #define MCP_FLOW_HINT_SLOTS    (1u << 22) /* 16 MiB: false positives <= 22% with 1M flows */
 #define MCP_FLOW_HINT_PER_ELEM 64
 #define MCP_FLOW_HINT_ELEMS    (MCP_FLOW_HINT_SLOTS / MCP_FLOW_HINT_PER_ELEM)
@@ -187,7 +199,7 @@ _Static_assert(sizeof(struct mcp_tunnel_bucket) == 136, "tunnel index bucket lay
 _Static_assert(sizeof(struct mcp_sub_info) == 152, "subscriber info layout");
 _Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layout");
 _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
-_Static_assert(sizeof(struct mcp_flow_val) == 48, "flow value layout");
+_Static_assert(sizeof(struct mcp_flow_val) == 64, "flow value layout");
 _Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
 _Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");

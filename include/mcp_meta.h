@@ -30,6 +30,7 @@
 #define MCP_META_F_CAPTURE  0x0100 /* subscriber under capture: copy sent to the ring */
 #define MCP_META_F_QFI      0x0200 /* a PDU Session Container gave qfi and pdu_type */
 #define MCP_META_F_INLINE   0x0400 /* program runs in inline mode */
+#define MCP_META_F_KCOUNTED 0x0800 /* already counted in its pending kernel flow entry */
 
 #define MCP_META_DIR_UP      0
 #define MCP_META_DIR_DOWN    1

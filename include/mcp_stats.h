@@ -56,7 +56,8 @@ enum mcp_parse_reason { MCP_PARSE_REASONS(MCP_ENUM_PARSE) MCP_PARSE__MAX };
 	X(NO_XSK)            /* no AF_XDP socket bound on the rx queue: passed */                   \
 	X(META_FAILED)       /* bpf_xdp_adjust_meta refused (driver without metadata) */            \
 	X(COPY_LOST)         /* inline ring full: frame passed, userspace never saw it */           \
-	X(FAST_PARSE)        /* parsed by the one-step common-case parse (bpf/parse_fast.h) */
+	X(FAST_PARSE)        /* parsed by the one-step common-case parse (bpf/parse_fast.h) */       \
+	X(PENDING_UP)        /* payload of a flow waiting for DPI: counted in the kernel, sent up */
 
 #define MCP_ENUM_XDP(n) MCP_XDP_##n,
 enum mcp_xdp_counter { MCP_XDP_COUNTERS(MCP_ENUM_XDP) MCP_XDP__MAX };

@@ -238,6 +238,9 @@ run_live() {
 	[ "$bypassed" -gt $((NFRAMES / 10)) ] ||
 		fail "only $bypassed of $NFRAMES frames were counted in the kernel (flow bypass)"
 	grep -q "socket drops 0," "$TMP/probe.err" || fail "socket drops: $(grep 'live:' "$TMP/probe.err")"
+	# TCP flows go to the kernel at their SYN (pending): the empty handshake segments stay there
+	pending=$(awk '/flows pending at their SYN/ {print $NF}' "$TMP/probe.err")
+	[ "${pending:-0}" -gt 0 ] || fail "no flow was installed pending at its SYN"
 
 	# --- what the kernel stack received ---
 	passed=$(sed -n 's/.*live: .*, passed \([0-9]*\),.*/\1/p' "$TMP/probe.err")

@@ -216,17 +216,23 @@ static uint64_t now_ns(void)
 
 /* A fake kernel flow map: one entry, counters set by the test. */
 static struct {
-	int installed, taken;
+	int installed, taken, pending, unpended, taken_pending;
 	struct mcp_flow_key key;
 	struct mcp_flow_val val;
 } kmap;
 
-static int fk_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub)
+static int fk_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub, int pending)
 {
 	kmap.installed++;
+	kmap.pending += pending;
 	kmap.key = *key;
 	memset(&kmap.val, 0, sizeof(kmap.val));
 	return 0;
+}
+
+static void fk_unpend(void *ctx, const struct mcp_flow_key *key)
+{
+	kmap.unpended++;
 }
 
 static int fk_peek(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *v)
@@ -240,6 +246,7 @@ static int fk_peek(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_va
 static int fk_take(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *v)
 {
 	kmap.taken++;
+	kmap.taken_pending += kmap.pending > kmap.unpended; /* unpend must come first */
 	return fk_peek(ctx, key, v);
 }
 
@@ -254,8 +261,8 @@ static int fk_walk(void *ctx, int (*fn)(void *, const struct mcp_flow_key *,
 Test(worker, bypass_credits_kernel_counts_exactly)
 {
 	struct mcp_worker *w = make_worker(16, 0); /* no DPI: bypass at the first packet */
-	struct mcp_bypass_ops ops = { .install = fk_install, .peek = fk_peek, .take = fk_take,
-				      .walk = fk_walk };
+	struct mcp_bypass_ops ops = { .install = fk_install, .unpend = fk_unpend, .peek = fk_peek,
+				      .take = fk_take, .walk = fk_walk };
 	struct mcp_pkt p = pkt4(UE, 40000, SRV, 443, IPPROTO_TCP, 100, 1000, 0x10);
 	uint64_t up = 0, down = 0, bup = 0;
 
@@ -300,5 +307,87 @@ Test(worker, bypass_credits_kernel_counts_exactly)
 	cr_assert_eq(mcp_worker_stats(w)->bypass_install_pkt_sum, 1);
 	cr_assert_eq(mcp_worker_stats(w)->bypass_late_packets, 1);
 	cr_assert_eq(mcp_worker_stats(w)->bypass_never_flows, 0);
+	mcp_worker_destroy(w);
+}
+
+/* IPv4/TCP bytes for nDPI: 20-byte headers and the payload. */
+static struct mcp_pkt tcp_bytes(uint8_t *buf, uint32_t src, uint32_t dst, uint16_t sport,
+				uint16_t dport, uint8_t flags, const char *payload, uint64_t ts_ms)
+{
+	uint32_t plen = (uint32_t)strlen(payload), len = 40 + plen;
+	struct mcp_pkt p = pkt4(src, sport, dst, dport, IPPROTO_TCP, len, ts_ms, flags);
+
+	memset(buf, 0, 40);
+	buf[0] = 0x45;
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	buf[8] = 64;
+	buf[9] = IPPROTO_TCP;
+	for (int i = 0; i < 4; i++) {
+		buf[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		buf[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	buf[20] = (uint8_t)(sport >> 8);
+	buf[21] = (uint8_t)sport;
+	buf[22] = (uint8_t)(dport >> 8);
+	buf[23] = (uint8_t)dport;
+	buf[32] = 5 << 4;
+	buf[33] = flags;
+	memcpy(buf + 40, payload, plen);
+	p.l3 = buf;
+	p.l3_caplen = len;
+	p.tunnel = MCP_TUN_GTPU;
+	p.teid = src == UE ? 0x1234 : 0x5678;
+	return p;
+}
+
+/* Pending bypass: a TCP flow goes to the kernel at its SYN; what the kernel counted (the
+ * SYN-ACK, a payload segment it also sent up for nDPI) is credited once, with the TEID and
+ * flags only the kernel saw; the flow's end unpends before it takes the entry. */
+Test(worker, pending_bypass_counts_each_packet_once)
+{
+	struct mcp_worker *w = make_worker(16, 1);
+	struct mcp_bypass_ops ops = { .install = fk_install, .unpend = fk_unpend, .peek = fk_peek,
+				      .take = fk_take, .walk = fk_walk };
+	uint8_t b1[128], b2[128];
+	struct mcp_pkt p;
+	uint64_t created;
+
+	memset(&kmap, 0, sizeof(kmap));
+	mcp_worker_set_bypass(w, &ops);
+	p = tcp_bytes(b1, UE, SRV, 40000, 7777, 0x02, "", 1000);
+	mcp_worker_packet(w, &p);
+	cr_assert_eq(kmap.installed, 1, "not installed at the SYN");
+	cr_assert_eq(kmap.pending, 1, "not pending");
+	/* the kernel kept the empty SYN-ACK and counted this payload segment before sending it */
+	p = tcp_bytes(b2, UE, SRV, 40000, 7777, 0x18, "no protocol nDPI knows", 1020);
+	p.flags |= MCP_PKTF_KCOUNTED;
+	mcp_worker_packet(w, &p);
+	cr_expect_eq(mcp_worker_stats(w)->kcounted_packets, 1);
+	kmap.val.pkts[0] = 1; /* UE (10.0.0.1) is the lo side */
+	kmap.val.bytes[0] = p.ip_len;
+	kmap.val.pkts[1] = 1;
+	kmap.val.bytes[1] = 40;
+	kmap.val.teid[1] = 0x5678;
+	kmap.val.tcp_flags[0] = 0x18;
+	kmap.val.tcp_flags[1] = 0x12;
+	kmap.val.last_ns = now_ns();
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_expect_eq(recs[0].pkts_up, 2, "SYN in userspace + 1 in the kernel: %lu", recs[0].pkts_up);
+	cr_expect_eq(recs[0].pkts_down, 1);
+	cr_expect_eq(recs[0].bytes_up, 40 + p.ip_len);
+	cr_expect_eq(recs[0].bytes_down, 40);
+	cr_expect_eq(recs[0].teid_up, 0x1234);
+	cr_expect_eq(recs[0].teid_down, 0x5678, "downlink TEID from the kernel");
+	cr_expect_eq(recs[0].tcp_flags_up, 0x02 | 0x18);
+	cr_expect_eq(recs[0].tcp_flags_down, 0x12, "SYN-ACK seen only by the kernel");
+	cr_expect_eq(kmap.unpended, 1);
+	cr_expect_eq(kmap.taken, 1);
+	cr_expect_eq(kmap.taken_pending, 0, "taken while still pending");
+	/* a counted packet whose flow has ended makes no new flow */
+	created = mcp_worker_stats(w)->flows_created;
+	mcp_worker_packet(w, &p);
+	cr_expect_eq(mcp_worker_stats(w)->flows_created, created);
 	mcp_worker_destroy(w);
 }

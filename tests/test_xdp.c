@@ -482,8 +482,8 @@ Test(xdp, bypass_mirror_and_inline)
 	mcp_ip_parse(&b, "8.8.8.8");
 	dir_up = mcp_flow_key_make(&k, &a, &b, 40000, 443, 6, 0);
 	cr_expect_eq(hint_count(&k), 0);
-	cr_assert_eq(mcp_xdp_flow_install(x, &k, 7), 0);
-	cr_expect_eq(mcp_xdp_flow_install(x, &k, 7), -EEXIST);
+	cr_assert_eq(mcp_xdp_flow_install(x, &k, 7, 0), 0);
+	cr_expect_eq(mcp_xdp_flow_install(x, &k, 7, 0), -EEXIST);
 	cr_expect_eq(hint_count(&k), 1, "a failed install leaves the hint as it was");
 
 	cr_expect_eq(run_counted(up->data, up->len, d), XDP_DROP);
@@ -522,6 +522,74 @@ Test(xdp, bypass_mirror_and_inline)
 	cr_expect_eq(hint_count(&k), 0, "a failed remove leaves the hint as it was");
 }
 
+/* A flow installed pending (at its SYN, before nDPI decided): the kernel counts every packet,
+ * drops the empty segments, and still sends the ones with payload up, marked as counted; once
+ * unpended it is an ordinary bypassed flow. The entry keeps both TEIDs and the TCP flags. */
+Test(xdp, pending_flow_counts_all_sends_payload_up)
+{
+	const struct frame *synack = frame("gtpu_v4_tcp_synack_down");
+	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
+	struct flow_seen s = { 0 };
+	struct mcp_flow_key k;
+	struct mcp_ip a, b;
+	struct mcp_meta m;
+	int64_t d[MCP_STATS__MAX];
+	int dir_up;
+
+	mcp_ip_parse(&a, "192.168.1.10");
+	mcp_ip_parse(&b, "8.8.8.8");
+	dir_up = mcp_flow_key_make(&k, &a, &b, 40000, 443, 6, 0);
+	cr_assert_eq(mcp_xdp_flow_install(x, &k, 7, 1), 0);
+	cr_expect_eq(hint_count(&k), 1 + MCP_FLOW_HINT_PENDING);
+
+	cr_expect_eq(run_counted(synack->data, synack->len, d), XDP_DROP, "empty SYN-ACK kept");
+	cr_expect_eq(d[XDP_STAT(BYPASSED)], 1);
+	cr_expect_eq(run_counted(up->data, up->len, d), XDP_REDIRECT, "payload goes up");
+	cr_expect_eq(d[XDP_STAT(REDIRECTED)], 1);
+	cr_expect_eq(d[XDP_STAT(PENDING_UP)], 1);
+	cr_assert_eq(mcp_xdp_last_meta(x, &m), 0);
+	cr_expect(m.flags & MCP_META_F_KCOUNTED, "flags %#x: not marked as counted", m.flags);
+
+	mcp_xdp_flow_unpend(x, &k);
+	cr_expect_eq(hint_count(&k), 1);
+	cr_expect_eq(run_counted(down->data, down->len, d), XDP_DROP, "decided: payload kept");
+	cr_expect_eq(d[XDP_STAT(BYPASSED)], 1);
+	cr_expect_eq(d[XDP_STAT(PENDING_UP)], 0);
+
+	cr_assert_eq(mcp_xdp_flow_read_batch(x, 1, count_flow, &s), 1);
+	cr_expect_eq(s.v.pkts[dir_up], 1);
+	cr_expect_eq(s.v.pkts[!dir_up], 2);
+	cr_expect_eq(s.v.bytes[dir_up], up->ip_len);
+	cr_expect_eq(s.v.bytes[!dir_up], synack->ip_len + down->ip_len);
+	cr_expect_eq(s.v.teid[dir_up], up->teid, "uplink TEID %#x", s.v.teid[dir_up]);
+	cr_expect_eq(s.v.teid[!dir_up], synack->teid, "downlink TEID from the SYN-ACK");
+	cr_expect_eq(s.v.tcp_flags[dir_up], 0x10, "uplink flags %#x", s.v.tcp_flags[dir_up]);
+	cr_expect_eq(s.v.tcp_flags[!dir_up], 0x12 | 0x10, "downlink flags %#x",
+		     s.v.tcp_flags[!dir_up]);
+	cr_expect_eq(s.v.flags, MCP_FLOW_V_PENDING);
+	cr_assert_eq(mcp_xdp_flow_remove(x, &k), 0);
+	cr_expect_eq(hint_count(&k), 0);
+}
+
+/* What an earlier probe left in the flow map goes, with its hints. */
+Test(xdp, flows_clear_removes_entries_and_hints)
+{
+	struct mcp_flow_key k[3];
+	struct mcp_ip a, b;
+	int i;
+
+	mcp_ip_parse(&a, "10.7.0.1");
+	mcp_ip_parse(&b, "10.7.0.2");
+	for (i = 0; i < 3; i++) {
+		mcp_flow_key_make(&k[i], &a, &b, (uint16_t)(2000 + i), 80, 6, 0);
+		cr_assert_eq(mcp_xdp_flow_install(x, &k[i], 1, i == 0), 0);
+	}
+	cr_expect_eq(mcp_xdp_flows_clear(x), 3);
+	for (i = 0; i < 3; i++)
+		cr_expect_eq(hint_count(&k[i]), 0);
+	cr_expect_eq(mcp_xdp_flows_clear(x), 0);
+}
+
 Test(xdp, batch_readback_many_flows)
 {
 	struct flow_seen s = { 0 };
@@ -533,7 +601,7 @@ Test(xdp, batch_readback_many_flows)
 		mcp_ip_parse(&a, "10.9.0.1");
 		mcp_ip_parse(&b, "10.9.0.2");
 		mcp_flow_key_make(&k, &a, &b, (uint16_t)(1000 + i), 80, 6, 0);
-		cr_assert_eq(mcp_xdp_flow_install(x, &k, 1), 0);
+		cr_assert_eq(mcp_xdp_flow_install(x, &k, 1, 0), 0);
 	}
 	cr_expect_eq(mcp_xdp_flow_read_batch(x, 64, count_flow, &s), 700);
 	cr_expect_eq(s.n, 700);

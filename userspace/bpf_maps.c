@@ -494,9 +494,10 @@ static uint32_t *hint_slot(struct mcp_xdp_obj *x, const struct mcp_flow_key *key
 	return h ? &h[mcp_flow_key_symhash(key) & (MCP_FLOW_HINT_SLOTS - 1)] : NULL;
 }
 
-int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx)
+int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx,
+			 int pending)
 {
-	uint32_t *slot = hint_slot(x, key);
+	uint32_t *slot = hint_slot(x, key), add = 1 + (pending ? MCP_FLOW_HINT_PENDING : 0);
 	struct mcp_flow_val v;
 	int err = 0;
 
@@ -504,13 +505,42 @@ int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, 
 		return -errno;
 	memset(&v, 0, sizeof(v));
 	v.sub_idx = sub_idx;
-	/* count first: XDP must never see the flow with a zero slot */
-	__atomic_fetch_add(slot, 1, __ATOMIC_SEQ_CST);
+	v.flags = pending ? MCP_FLOW_V_PENDING : 0;
+	/* count first: XDP must never see the flow with a zero slot, nor a pending flow as
+	 * decided */
+	__atomic_fetch_add(slot, add, __ATOMIC_SEQ_CST);
 	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_FLOWS], key, &v, BPF_NOEXIST)) {
 		err = -errno;
-		__atomic_fetch_sub(slot, 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_sub(slot, add, __ATOMIC_SEQ_CST);
 	}
 	return err;
+}
+
+void mcp_xdp_flow_unpend(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)
+{
+	uint32_t *slot = hint_slot(x, key);
+
+	if (slot)
+		__atomic_fetch_sub(slot, MCP_FLOW_HINT_PENDING, __ATOMIC_SEQ_CST);
+}
+
+int mcp_xdp_flows_clear(struct mcp_xdp_obj *x)
+{
+	int fd = x->map_fd[MCP_XMAP_FLOWS], n = 0, more;
+	struct mcp_flow_key key, next;
+	uint32_t *h = flow_hints(x);
+
+	if (!h)
+		return -errno;
+	/* the next key is taken before the current one is deleted */
+	for (more = bpf_map_get_next_key(fd, NULL, &key) == 0; more; key = next) {
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		if (bpf_map_delete_elem(fd, &key) == 0)
+			n++;
+	}
+	/* entries first, then the slots: a non-zero slot without an entry only costs a lookup */
+	memset(h, 0, MCP_FLOW_HINT_SLOTS * sizeof(*h));
+	return n;
 }
 
 void mcp_xdp_flow_forget(struct mcp_xdp_obj *x, const struct mcp_flow_key *key)

@@ -49,7 +49,8 @@ struct mcp_flow {
 /* Kernel counters already credited to a bypassed flow (index 0 = lo -> hi). */
 struct mcp_flow_bypass {
 	uint64_t pkts[2], bytes[2];
-	uint8_t label; /* worker.c's bypass profile slot */
+	uint8_t label;   /* worker.c's bypass profile slot */
+	uint8_t pending; /* installed at the SYN, nDPI still undecided (worker.h) */
 };
 
 struct mcp_flow_table;

@@ -406,7 +406,8 @@ static void on_frame_direct(void *ctx, const uint8_t *frame, uint32_t len,
 
 	if (!meta)
 		lv->no_meta++;
-	mcp_pipeline_frame(lv->p, LIVE_DLT_EN10MB, frame, len, len, lv->now_us);
+	mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, frame, len, len, lv->now_us,
+				meta ? meta->flags : 0);
 }
 
 /* Inline mode: copies from the inline ring, consumed by the pipeline thread in either mode. */
@@ -417,7 +418,8 @@ static void on_frame_inline(void *ctx, const uint8_t *frame, uint32_t cap_len,
 
 	if (!meta)
 		lv->no_meta++;
-	mcp_pipeline_frame(lv->p, LIVE_DLT_EN10MB, frame, cap_len, wire_len, wall_us());
+	mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, frame, cap_len, wire_len, wall_us(),
+				meta ? meta->flags : 0);
 }
 
 /* --- multi-thread mode: socket threads -> SPSC rings -> pipeline thread --- */
@@ -439,6 +441,7 @@ static void on_frame_ring(void *ctx, const uint8_t *frame, uint32_t len,
 	s->len = len < t->ring.slot_bytes ? len : t->ring.slot_bytes;
 	s->wire_len = len;
 	s->ts_us = t->now_us;
+	s->meta_flags = meta ? meta->flags : 0;
 	memcpy(s->data, frame, s->len);
 	mcp_spsc_publish(&t->ring);
 }
@@ -475,8 +478,8 @@ static unsigned int drain_rings(struct live *lv, unsigned int budget)
 		unsigned int n = 0;
 
 		while (n < budget && (s = mcp_spsc_peek(&t->ring))) {
-			mcp_pipeline_frame(lv->p, LIVE_DLT_EN10MB, s->data, s->len, s->wire_len,
-					   s->ts_us);
+			mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, s->data, s->len,
+						s->wire_len, s->ts_us, s->meta_flags);
 			mcp_spsc_release(&t->ring);
 			n++;
 		}
@@ -679,9 +682,16 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	 * changes through the listener. */
 	for (int i = 0; i < lv.nifs; i++)
 		mcp_sessions_foreach(mcp_pipeline_sessions(p), push_existing_session, lv.ifs[i].xo);
-	/* Classified flows are counted in the kernel from now on (worker.c). */
-	for (int i = 0; i < lv.nifs && i < (int)(sizeof(bypass.xo) / sizeof(bypass.xo[0])); i++)
+	/* Classified flows are counted in the kernel from now on (worker.c); whatever an earlier
+	 * probe left in the flow maps (reused pins) belongs to no flow of ours. */
+	for (int i = 0; i < lv.nifs && i < (int)(sizeof(bypass.xo) / sizeof(bypass.xo[0])); i++) {
+		int n = mcp_xdp_flows_clear(lv.ifs[i].xo);
+
+		if (n > 0)
+			mcp_info("live: %s: removed %d flows an earlier probe left in the kernel\n",
+				 lv.ifs[i].name, n);
 		bypass.xo[bypass.n++] = lv.ifs[i].xo;
+	}
 	if (!cfg->no_bypass) {
 		mcp_live_bypass_ops(&bypass, &bypass_ops);
 		mcp_pipeline_set_bypass(p, &bypass_ops);

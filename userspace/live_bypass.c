@@ -23,21 +23,46 @@ static void add_val(struct mcp_flow_val *sum, const struct mcp_flow_val *v)
 	}
 	if (v->last_ns > sum->last_ns)
 		sum->last_ns = v->last_ns;
+	for (int d = 0; d < 2; d++) {
+		if (!sum->teid[d])
+			sum->teid[d] = v->teid[d];
+		sum->tcp_flags[d] |= v->tcp_flags[d];
+	}
 }
 
-static int lb_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id)
+/* A pending flow is installed on every interface or on none: unpend must find its mark on
+ * each, and a flow half in the kernel would hide the handshake of one side from nobody. */
+static int lb_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id, int pending)
 {
 	struct mcp_live_bypass *b = ctx;
-	int ok = 0, err = -ENODEV;
+	int ok = 0, err = -ENODEV, i;
 
-	for (int i = 0; i < b->n; i++) {
-		err = mcp_xdp_flow_install(b->xo[i], key, sub_id);
-		if (!err || err == -EEXIST)
+	for (i = 0; i < b->n; i++) {
+		err = mcp_xdp_flow_install(b->xo[i], key, sub_id, pending);
+		if (!err || (err == -EEXIST && !pending)) {
 			ok++;
-		else
-			b->install_failures++; /* map full: that interface keeps sending the flow up */
+			continue;
+		}
+		b->install_failures++; /* map full: that interface keeps sending the flow up */
+		if (pending)
+			break;
+	}
+	if (pending && i < b->n) {
+		while (i-- > 0) {
+			mcp_xdp_flow_unpend(b->xo[i], key);
+			mcp_xdp_flow_remove(b->xo[i], key);
+		}
+		return err;
 	}
 	return ok ? 0 : err;
+}
+
+static void lb_unpend(void *ctx, const struct mcp_flow_key *key)
+{
+	struct mcp_live_bypass *b = ctx;
+
+	for (int i = 0; i < b->n; i++)
+		mcp_xdp_flow_unpend(b->xo[i], key);
 }
 
 static int lb_peek(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val)
@@ -122,6 +147,7 @@ void mcp_live_bypass_ops(struct mcp_live_bypass *b, struct mcp_bypass_ops *ops)
 {
 	memset(ops, 0, sizeof(*ops));
 	ops->install = lb_install;
+	ops->unpend = lb_unpend;
 	ops->peek = lb_peek;
 	ops->take = lb_take;
 	ops->walk = lb_walk;

@@ -10,6 +10,7 @@
 #include "gtpc.h"
 #include "json_out.h"
 #include "log.h"
+#include "mcp_meta.h"
 #include "radius.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
@@ -164,10 +165,18 @@ err:
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
+	mcp_pipeline_frame_meta(p, dlt, frame, caplen, wire_len, ts_us, 0);
+}
+
+void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+{
 	struct mcp_pkt pkt;
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
 	uint64_t ts_ms = ts_us / 1000;
 
+	if (meta_flags & MCP_META_F_KCOUNTED)
+		pkt.flags |= MCP_PKTF_KCOUNTED;
 	p->frames++;
 	p->frame_bytes += wire_len;
 	if (kind >= 0 && kind <= MCP_PKT_MALFORMED)
@@ -316,6 +325,8 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 			ws->bypassed_packets,
 			ws->packets ? 100.0 * ws->bypassed_packets / ws->packets : 0.0);
 		print_counter(f, "bypass orphans removed", ws->bypass_orphans);
+		print_counter(f, "flows pending at their SYN", ws->bypass_pending);
+		print_counter(f, "packets counted in kernel, sent up for nDPI", ws->kcounted_packets);
 	}
 	if (dpi) {
 		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);

@@ -37,6 +37,10 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 /* Processes one captured frame. */
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us);
+/* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*, 0 if none);
+ * MCP_META_F_KCOUNTED keeps the kernel's count from being doubled. */
+void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags);
 /* Live mode: count classified flows in the kernel (worker.h); NULL turns it off. */
 void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops);
 /* Runs timeouts without traffic (live mode, wall clock); credits bypassed flows once a second. */

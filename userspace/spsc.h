@@ -8,7 +8,7 @@
  * of the other side's index and re-reads the shared one only when the cache says full/empty,
  * so the two cache lines bounce at most once per batch.
  *
- *   slot i:  struct mcp_spsc_slot { len, wire_len, ts_us, meta_worker } + data[slot_bytes]
+ *   slot i:  struct mcp_spsc_slot { len, wire_len, ts_us, meta_flags } + data[slot_bytes]
  */
 #ifndef MCP_SPSC_H
 #define MCP_SPSC_H
@@ -24,6 +24,8 @@ struct mcp_spsc_slot {
 	uint32_t len;      /* bytes of data used */
 	uint32_t wire_len; /* frame length */
 	uint64_t ts_us;    /* receive time, microseconds since the epoch */
+	uint32_t meta_flags; /* MCP_META_F_* of the frame's XDP metadata, 0 if none */
+	uint32_t pad;
 	uint8_t data[];    /* slot_bytes */
 };
 

@@ -21,7 +21,9 @@
 #include "log.h"
 
 #define TCP_FIN 0x01
+#define TCP_SYN 0x02
 #define TCP_RST 0x04
+#define TCP_ACK 0x10
 
 /* Bypass profile per DPI label (master protocol, else app): where flows of each kind are
  * installed and how many of their packets still reach userspace. Printed when the bypass is
@@ -108,6 +110,11 @@ static void bypass_credit(struct mcp_worker *w, struct mcp_flow *f, const struct
 			continue; /* never moves backwards; a reinstalled entry restarts at 0 */
 		f->pkts[up ? 0 : 1] += dp;
 		f->bytes[up ? 0 : 1] += db;
+		/* what the record learns only from packets the kernel kept: the other side's TEID
+		 * (its first packet may have been an empty SYN-ACK), the FIN at the end */
+		if (!f->teid[up ? 0 : 1])
+			f->teid[up ? 0 : 1] = v->teid[d];
+		f->tcp_flags[up ? 0 : 1] |= v->tcp_flags[d];
 		b->pkts[d] = v->pkts[d];
 		b->bytes[d] = v->bytes[d];
 		w->stats.packets += dp;
@@ -132,6 +139,10 @@ static void bypass_settle(struct mcp_worker *w, struct mcp_flow *f, int final)
 
 	if (!f->bypass)
 		return;
+	if (final && f->bypass->pending) {
+		w->bypass.unpend(w->bypass.ctx, &f->key);
+		f->bypass->pending = 0;
+	}
 	memset(&v, 0, sizeof(v));
 	err = final ? w->bypass.take(w->bypass.ctx, &f->key, &v)
 		    : w->bypass.peek(w->bypass.ctx, &f->key, &v);
@@ -172,20 +183,40 @@ static void bypass_count_never(struct mcp_worker *w, const struct mcp_flow *f)
 	w->stats.bypass_never_packets += f->pkts[0] + f->pkts[1];
 }
 
+/* Puts f in the kernel flow map; pending: nDPI has not decided yet. 0 or -1. */
+static int bypass_put(struct mcp_worker *w, struct mcp_flow *f, int pending)
+{
+	f->bypass = calloc(1, sizeof(*f->bypass));
+	if (!f->bypass || w->bypass.install(w->bypass.ctx, &f->key,
+					    (f->flags & MCP_FLOWF_HAS_SUB) ? f->sub_id : UINT32_MAX,
+					    pending)) {
+		free(f->bypass);
+		f->bypass = NULL;
+		w->stats.bypass_failed++;
+		return -1;
+	}
+	f->bypass->pending = (uint8_t)pending;
+	return 0;
+}
+
+/* A new TCP flow's SYN: in the kernel at once, pending, so that the empty segments of the
+ * handshake (and any before nDPI decides) are counted there instead of sent up. */
+static void bypass_install_pending(struct mcp_worker *w, struct mcp_flow *f)
+{
+	if (bypass_put(w, f, 1) == 0)
+		w->stats.bypass_pending++;
+}
+
 /* nDPI has decided: later packets of this flow need only be counted, in the kernel. */
 static void bypass_install(struct mcp_worker *w, struct mcp_flow *f)
 {
 	struct bypass_label *l;
 	uint64_t at = f->pkts[0] + f->pkts[1];
 
-	if (f->bypass || (f->flags & MCP_FLOWF_CLOSING))
-		return;
-	f->bypass = calloc(1, sizeof(*f->bypass));
-	if (!f->bypass || w->bypass.install(w->bypass.ctx, &f->key,
-					    (f->flags & MCP_FLOWF_HAS_SUB) ? f->sub_id : UINT32_MAX)) {
-		free(f->bypass);
-		f->bypass = NULL;
-		w->stats.bypass_failed++;
+	if (f->bypass && f->bypass->pending) {
+		w->bypass.unpend(w->bypass.ctx, &f->key);
+		f->bypass->pending = 0;
+	} else if (f->bypass || (f->flags & MCP_FLOWF_CLOSING) || bypass_put(w, f, 0)) {
 		return;
 	}
 	w->stats.bypass_installed++;
@@ -413,6 +444,8 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	w->stats.flows_with_subscriber++;
 }
 
+/* The packet's flow, created unless the kernel already counted the packet (its flow ended
+ * while the packet was on its way up). */
 static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt, int *is_up)
 {
 	struct mcp_flow_key key;
@@ -422,6 +455,8 @@ static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt
 	uint32_t hash = mcp_flow_key_hash(&key);
 	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
 
+	if (!f && (pkt->flags & MCP_PKTF_KCOUNTED))
+		return NULL;
 	if (!f) {
 		while (!(f = mcp_flow_table_insert(w->flows, &key, hash))) {
 			struct mcp_flow *old = mcp_flow_table_oldest(w->flows);
@@ -479,16 +514,21 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
 	if (ts_ms > f->last_ms)
 		f->last_ms = ts_ms;
-	if (f->bypass) {
-		/* queued before the install reached the kernel */
-		w->stats.bypass_late_packets++;
-		w->labels[f->bypass->label].late++;
+	if (pkt->flags & MCP_PKTF_KCOUNTED) {
+		/* a pending flow's payload: the kernel counted it, nDPI still reads it */
+		w->stats.kcounted_packets++;
+	} else {
+		if (f->bypass && !f->bypass->pending) {
+			/* queued before the install reached the kernel */
+			w->stats.bypass_late_packets++;
+			w->labels[f->bypass->label].late++;
+		}
+		f->pkts[d]++;
+		f->bytes[d] += pkt->ip_len;
+		w->stats.packets++;
+		w->stats.bytes += pkt->ip_len;
 	}
-	f->pkts[d]++;
-	f->bytes[d] += pkt->ip_len;
 	f->tcp_flags[d] |= pkt->tcp_flags;
-	w->stats.packets++;
-	w->stats.bytes += pkt->ip_len;
 	if (pkt->tunnel == MCP_TUN_GTPU) {
 		w->stats.tunneled_packets++;
 		if (!f->teid[d])
@@ -504,12 +544,16 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 	}
 	if (w->dpi && !f->dpi.done)
 		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
-	/* A tunneled flow waits for both directions: the record names both TEIDs and the
-	 * kernel does not look at them. */
-	if (w->bypass_on && !(f->flags & MCP_FLOWF_BYPASS_TRIED) && (!w->dpi || f->dpi.done) &&
-	    (!(f->flags & MCP_FLOWF_TUNNELED) || (f->teid[0] && f->teid[1]))) {
-		f->flags |= MCP_FLOWF_BYPASS_TRIED;
-		bypass_install(w, f);
+	/* The kernel keeps the first TEID of each direction for the record (bypass_credit). */
+	if (w->bypass_on && !(f->flags & MCP_FLOWF_BYPASS_TRIED)) {
+		if (!w->dpi || f->dpi.done) {
+			f->flags |= MCP_FLOWF_BYPASS_TRIED;
+			bypass_install(w, f);
+		} else if (!f->bypass && pkt->l4_proto == IPPROTO_TCP &&
+			   (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+			   f->pkts[0] + f->pkts[1] == 1) {
+			bypass_install_pending(w, f);
+		}
 	}
 
 	if (pkt->l4_proto == IPPROTO_TCP && (pkt->tcp_flags & (TCP_FIN | TCP_RST))) {

@@ -19,10 +19,17 @@ struct mcp_flow_key;
 struct mcp_flow_val;
 
 /* Kernel flow bypass (live mode): once nDPI has decided, a flow is installed in the XDP flow
- * map and its later packets are only counted in the kernel. Each call returns 0 or -errno;
- * counters in struct mcp_flow_val are the kernel's since install (index 0 = lo -> hi). */
+ * map and its later packets are only counted in the kernel. A TCP flow is installed earlier,
+ * pending, at its SYN: the kernel then counts the handshake's empty segments itself and sends
+ * up only what nDPI can use. Each call returns 0 or -errno; counters in struct mcp_flow_val
+ * are the kernel's since install (index 0 = lo -> hi). */
 struct mcp_bypass_ops {
-	int (*install)(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id);
+	/* pending: at a TCP SYN, before nDPI decided; the kernel counts every packet of the flow
+	 * but still sends up those with payload (MCP_PKTF_KCOUNTED), until unpend. */
+	int (*install)(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id, int pending);
+	/* nDPI decided, or the flow ends: its packets need no longer go up. Called once per
+	 * successful pending install, before the flow is taken. */
+	void (*unpend)(void *ctx, const struct mcp_flow_key *key);
 	/* Reads without removing (active-timeout export). */
 	int (*peek)(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val);
 	/* Reads and removes in one step, so no packet falls between (final export). */
@@ -57,6 +64,8 @@ struct mcp_worker_stats {
 	uint64_t exported_by_reason[MCP_END_REASONS];
 	uint64_t flows_with_subscriber;
 	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
+	uint64_t bypass_pending;                   /* of them installed at the SYN (pending) */
+	uint64_t kcounted_packets;                 /* sent up for nDPI, counted by the kernel */
 	uint64_t bypassed_packets, bypassed_bytes; /* counted by the kernel, credited back */
 	uint64_t bypass_orphans;                   /* kernel entries without a flow, removed */
 	/* Where the bypass takes over: the flow's packet number at install (summed over installed

@@ -54,12 +54,14 @@ def ip_cuts(l3, v6, exts=0):
 
 
 def gtpu_frame(name, outer, teid, inner, l4, gtp_kw=None, pdu=None, sub=None, dir_=None,
-               extra_flags=0, l2=None, verdict="redirect"):
+               extra_flags=0, l2=None, verdict="redirect", payload=b"x" * 23):
     l2 = l2 if l2 is not None else Ether(**MAC)
     gtp = GTP_U_Header(teid=teid, gtp_type=255, **(gtp_kw or {}))
     if pdu is not None:
         gtp = gtp / pdu
-    pkt = l2 / outer / UDP(sport=2152, dport=2152) / gtp / inner / l4 / Raw(b"x" * 23)
+    pkt = l2 / outer / UDP(sport=2152, dport=2152) / gtp / inner / l4
+    if payload:
+        pkt = pkt / Raw(payload)
     o_v6 = isinstance(outer, IPv6)
     i_v6 = isinstance(inner, IPv6)
     outer_l3 = off(pkt, IPv6 if o_v6 else IP)
@@ -141,6 +143,13 @@ def main():
     gtpu_frame("gtpu_vlan_v4_tcp_down", IP(src="10.0.0.2", dst="10.0.0.1", id=10), 0x5678,
                IP(src="8.8.4.4", dst="192.168.1.10", id=4), TCP(sport=443, dport=40001, flags="PA"),
                sub=7, dir_=1, l2=Ether(**MAC) / Dot1Q(vlan=300))
+    # the handshake of the gtpu_v4_tcp_* conversation: empty segments (pending flows)
+    gtpu_frame("gtpu_v4_tcp_syn_up", IP(src="10.0.0.1", dst="10.0.0.2", id=11), 0x1234,
+               IP(src="192.168.1.10", dst="8.8.8.8", id=5), TCP(sport=40000, dport=443, flags="S"),
+               sub=7, dir_=0, payload=b"")
+    gtpu_frame("gtpu_v4_tcp_synack_down", IP(src="10.0.0.2", dst="10.0.0.1", id=12), 0x5678,
+               IP(src="8.8.8.8", dst="192.168.1.10", id=6), TCP(sport=443, dport=40000, flags="SA"),
+               sub=7, dir_=1, payload=b"")
 
     # GTP-C, GTP-U signalling, plain IP: sent up, no tunnel lookup
     gtpc = Ether(**MAC) / IP(src="10.0.0.9", dst="10.0.0.10") / UDP(sport=2123, dport=2123) / \
