@@ -55,14 +55,16 @@ else
 	echo "bench: taskset -c $CPU unavailable, running unpinned"
 fi
 
-declare -A PPS RSS SEC LOOP
+declare -A PPS RSS SEC LOOP BEST_NS
 # measure NAME CMD... : best of $RUNS by wall time; records pps and that run's peak RSS, and
 # the best packet-loop rate mcprobe --stats prints (frames / time until the last frame was
-# processed, before the final flush of flows and of the microcloud)
+# processed, before the final flush of flows and of the microcloud). Calling it again for the
+# same NAME adds runs to the same best (interleaved measurements).
 measure() {
 	local name=$1
 	shift
-	local best="" best_rss=0 best_loop=0 loop i t0 t1 ns rss log
+	local best=${BEST_NS[$name]:-} best_rss=${RSS[$name]:-0} best_loop=${LOOP[$name]:-0}
+	local loop i t0 t1 ns rss log
 	log=$(mktemp)
 	for ((i = 0; i < RUNS; i++)); do
 		[ -n "${PRE_RUN:-}" ] && $PRE_RUN >/dev/null 2>&1
@@ -85,6 +87,7 @@ measure() {
 		fi
 	done
 	rm -f "$log" "$log.time"
+	BEST_NS[$name]=$best
 	SEC[$name]=$(awk -v n="$best" 'BEGIN {printf "%.3f", n / 1e9}')
 	PPS[$name]=$(awk -v n="$best" -v f="$FRAMES" 'BEGIN {printf "%.0f", f / (n / 1e9)}')
 	RSS[$name]=$best_rss
@@ -92,9 +95,33 @@ measure() {
 }
 
 tools=()
+MC=("$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null --stats)
+# The microcloud must not slow the packet path: the same run writing into a redis-server of
+# our own on a free loopback port (flushed fresh before each run). Runs with and without Redis
+# alternate, so that a change in the host's speed (a shared VM) weighs on both alike.
+REDIS_ON=0
+if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
+	RPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	# redis-server and the probe's writer thread get the other core, as deployed: the packet
+	# thread keeps its core (taskset), the writer runs on --helper-cpus so that Redis never
+	# sits on the packet path. The wall time still includes the final flush (waiting for
+	# Redis to apply the last batches).
+	OTHER=$((CPU == 0 ? 1 : 0))
+	taskset -c "$OTHER" redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
+		--appendonly no >/dev/null 2>&1 &
+	RPID=$!
+	for _ in $(seq 1 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	HELPER=()
+	[ ${#TASKSET[@]} -gt 0 ] && HELPER=(--helper-cpus "$OTHER")
+	REDIS_ON=1
+fi
 if [ -x "$BUILD/mcprobe" ]; then
-	measure mcprobe "$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null \
-		--stats
+	for ((r = 0; r < RUNS; r++)); do
+		RUNS=1 measure mcprobe "${MC[@]}"
+		[ $REDIS_ON -eq 1 ] && RUNS=1 PRE_RUN="redis-cli -p $RPORT FLUSHALL" \
+			measure mcprobe+redis "${MC[@]}" --redis "127.0.0.1:$RPORT" --no-reload \
+			"${HELPER[@]}"
+	done
 	tools+=(mcprobe)
 else
 	echo "bench: $BUILD/mcprobe not built: skipping it (make BUILD=$BUILD)" >&2
@@ -109,25 +136,8 @@ else
 fi
 measure pcap_floor "$B/pcap_floor" "$PCAP"
 tools+=(pcap_floor)
-# The microcloud must not slow the packet path: the same run writing into a redis-server of
-# our own on a free loopback port (flushed fresh before each run).
-if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
-	RPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	# redis-server and the probe's writer thread get the other core, as deployed: the packet
-	# thread keeps its core (taskset), the writer runs on --helper-cpus so that Redis never
-	# sits on the packet path. The wall time still includes the final flush (waiting for
-	# Redis to apply the last batches).
-	OTHER=$((CPU == 0 ? 1 : 0))
-	taskset -c "$OTHER" redis-server --port "$RPORT" --bind 127.0.0.1 --save '' \
-		--appendonly no >/dev/null 2>&1 &
-	RPID=$!
-	for _ in $(seq 1 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-	HELPER=()
-	[ ${#TASKSET[@]} -gt 0 ] && HELPER=(--helper-cpus "$OTHER")
-	PRE_RUN="redis-cli -p $RPORT FLUSHALL" measure mcprobe+redis "$BUILD/mcprobe" -r "$PCAP" \
-		--flows-json /dev/null --sessions-json /dev/null --redis "127.0.0.1:$RPORT" \
-		--no-reload --stats "${HELPER[@]}"
-	tools+=(mcprobe+redis)
+if [ $REDIS_ON -eq 1 ]; then
+	[ -n "${PPS[mcprobe+redis]:-}" ] && tools+=(mcprobe+redis)
 	REDIS_KEYS=$(redis-cli -p "$RPORT" DBSIZE)
 	kill "$RPID" 2>/dev/null
 	wait "$RPID" 2>/dev/null

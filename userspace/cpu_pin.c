@@ -73,3 +73,13 @@ void mcp_helper_thread_start(const char *name)
 		mcp_warn("%s: cannot pin to --helper-cpus (%s), running unpinned\n", name,
 			 strerror(err));
 }
+
+void mcp_helper_thread_lend_cpus(pthread_t t)
+{
+	cpu_set_t set;
+
+	if (!helper_cpus_on || pthread_getaffinity_np(pthread_self(), sizeof(set), &set))
+		return;
+	CPU_OR(&set, &set, &helper_cpus);
+	pthread_setaffinity_np(t, sizeof(set), &set); /* best effort: the flush works anyway */
+}

@@ -551,6 +551,23 @@ void mc_writer_stop(struct mcp_mc *m)
 	m->buckets = NULL;
 }
 
+void mcp_mc_flush_start(struct mcp_mc *m)
+{
+	if (m->started)
+		mcp_helper_thread_lend_cpus(m->thread);
+	pthread_mutex_lock(&m->lock);
+	++m->flush_req;
+	mc_wake(m);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int mcp_mc_flush_final(struct mcp_mc *m, uint32_t timeout_ms)
+{
+	if (m->started)
+		mcp_helper_thread_lend_cpus(m->thread);
+	return mcp_mc_flush(m, timeout_ms);
+}
+
 int mcp_mc_flush(struct mcp_mc *m, uint32_t timeout_ms)
 {
 	uint64_t req, deadline = mc_wall_ms() + timeout_ms;

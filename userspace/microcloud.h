@@ -129,6 +129,11 @@ int mcp_mc_lookup_subscriber(struct mcp_mc *m, const char *imsi, struct mcp_subs
 
 /* Waits until everything queued so far has been written (or dropped). 0, or -ETIMEDOUT. */
 int mcp_mc_flush(struct mcp_mc *m, uint32_t timeout_ms);
+/* At the end of the run, from the packet thread: mcp_mc_flush_start() sets the writer on
+ * what is queued without waiting (Redis applies it while the last flows are exported), then
+ * mcp_mc_flush_final() waits for everything; the writer may use the caller's CPUs meanwhile. */
+void mcp_mc_flush_start(struct mcp_mc *m);
+int mcp_mc_flush_final(struct mcp_mc *m, uint32_t timeout_ms);
 
 void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st);
 void mcp_mc_print_stats(struct mcp_mc *m, FILE *f);

@@ -227,11 +227,13 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->finished)
 		return 0;
 	p->finished = 1;
+	if (p->mc)
+		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
 	mcp_worker_flush(p->worker);
 	if (p->sessions_out)
 		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
 	if (p->mc) {
-		if (mcp_mc_flush(p->mc, 2000))
+		if (mcp_mc_flush_final(p->mc, 2000))
 			mcp_warn("microcloud: not everything was written before exit\n");
 	}
 	if ((e = mcp_json_out_close(p->flows_out)) && !err)
