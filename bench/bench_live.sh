@@ -16,7 +16,9 @@
 # the mix existed), BENCH_FRAMES (1000000), BENCH_SUBS
 # (10000), BENCH_CONC (4000),
 # BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
-# BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate).
+# BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate),
+# BENCH_LIVE_FLOWS (/dev/null: where mcprobe writes its flow records, to compare them with an
+# offline run of the same capture).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -120,7 +122,7 @@ printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss
 	cpu_proc_s cpu_all_s
 
 # --- mcprobe -i ---
-"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" --flows-json /dev/null \
+"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" --flows-json "${BENCH_LIVE_FLOWS:-/dev/null}" \
 	--sessions-json /dev/null --stats >"$TMP/mcp.out" 2>"$TMP/mcp.err" &
 PID=$!
 for _ in $(seq 1 300); do
