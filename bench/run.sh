@@ -3,7 +3,8 @@
 #
 # Builds bench/gen_bench_pcap.c and bench/pcap_floor.c into $BUILD/bench/, generates the
 # benchmark capture once (cached in $BUILD/bench/, regenerated when the generator or its
-# arguments change), then measures on ONE core (taskset -c $BENCH_CPU), best of $BENCH_RUNS:
+# arguments change), then measures on ONE core (taskset -c $BENCH_CPU), best of $BENCH_RUNS
+# rounds, each running every tool once (interleaved: the host's speed drifts):
 #   mcprobe     $BUILD/mcprobe -r FILE --flows-json /dev/null --sessions-json /dev/null --stats
 #   ndpiReader  ndpiReader -t -q -i FILE   (nDPI 4.2's reader: -t dissects GTP tunnels)
 #   pcap_floor  libpcap pcap_loop that only counts frames (the ceiling for any reader)
@@ -97,8 +98,7 @@ measure() {
 tools=()
 MC=("$BUILD/mcprobe" -r "$PCAP" --flows-json /dev/null --sessions-json /dev/null --stats)
 # The microcloud must not slow the packet path: the same run writing into a redis-server of
-# our own on a free loopback port (flushed fresh before each run). Runs with and without Redis
-# alternate, so that a change in the host's speed (a shared VM) weighs on both alike.
+# our own on a free loopback port (flushed fresh before each run).
 REDIS_ON=0
 if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
 	RPORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -115,26 +115,29 @@ if [ -x "$BUILD/mcprobe" ] && command -v redis-server >/dev/null; then
 	[ ${#TASKSET[@]} -gt 0 ] && HELPER=(--helper-cpus "$OTHER")
 	REDIS_ON=1
 fi
-if [ -x "$BUILD/mcprobe" ]; then
-	for ((r = 0; r < RUNS; r++)); do
-		RUNS=1 measure mcprobe "${MC[@]}"
-		[ $REDIS_ON -eq 1 ] && RUNS=1 PRE_RUN="redis-cli -p $RPORT FLUSHALL" \
-			measure mcprobe+redis "${MC[@]}" --redis "127.0.0.1:$RPORT" --no-reload \
-			"${HELPER[@]}"
-	done
-	tools+=(mcprobe)
-else
+# One round runs every tool once; the best of $RUNS rounds counts. Interleaved, because the
+# host's speed drifts by a factor of two within minutes on a shared VM: a tool measured only
+# while the host was slow would lose a ratio it would win.
+HAVE_MC=0 HAVE_NDPI=0
+[ -x "$BUILD/mcprobe" ] && HAVE_MC=1
+command -v ndpiReader >/dev/null && HAVE_NDPI=1
+[ $HAVE_MC -eq 1 ] || {
 	echo "bench: $BUILD/mcprobe not built: skipping it (make BUILD=$BUILD)" >&2
 	status=1
-fi
-if command -v ndpiReader >/dev/null; then
-	measure ndpiReader ndpiReader -t -q -i "$PCAP"
-	tools+=(ndpiReader)
-else
+}
+[ $HAVE_NDPI -eq 1 ] || {
 	echo "bench: ndpiReader missing (apt-get install libndpi-bin)" >&2
 	status=1
-fi
-measure pcap_floor "$B/pcap_floor" "$PCAP"
+}
+for ((r = 0; r < RUNS; r++)); do
+	[ $HAVE_MC -eq 1 ] && RUNS=1 measure mcprobe "${MC[@]}"
+	[ $HAVE_MC -eq 1 ] && [ $REDIS_ON -eq 1 ] && RUNS=1 PRE_RUN="redis-cli -p $RPORT FLUSHALL" \
+		measure mcprobe+redis "${MC[@]}" --redis "127.0.0.1:$RPORT" --no-reload "${HELPER[@]}"
+	[ $HAVE_NDPI -eq 1 ] && RUNS=1 measure ndpiReader ndpiReader -t -q -i "$PCAP"
+	RUNS=1 measure pcap_floor "$B/pcap_floor" "$PCAP"
+done
+[ -n "${PPS[mcprobe]:-}" ] && tools+=(mcprobe)
+[ -n "${PPS[ndpiReader]:-}" ] && tools+=(ndpiReader)
 tools+=(pcap_floor)
 if [ $REDIS_ON -eq 1 ]; then
 	[ -n "${PPS[mcprobe+redis]:-}" ] && tools+=(mcprobe+redis)
