@@ -18,7 +18,8 @@
 # BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
 # BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate),
 # BENCH_LIVE_FLOWS (/dev/null: where mcprobe writes its flow records, to compare them with an
-# offline run of the same capture).
+# offline run of the same capture), BENCH_LIVE_XSK_FRAMES (unset: mcprobe's default
+# --xsk-frames).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -122,7 +123,10 @@ printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss
 	cpu_proc_s cpu_all_s
 
 # --- mcprobe -i ---
-"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" --flows-json "${BENCH_LIVE_FLOWS:-/dev/null}" \
+XSKF=()
+[ -n "${BENCH_LIVE_XSK_FRAMES:-}" ] && XSKF=(--xsk-frames "$BENCH_LIVE_XSK_FRAMES")
+"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" "${XSKF[@]}" \
+	--flows-json "${BENCH_LIVE_FLOWS:-/dev/null}" \
 	--sessions-json /dev/null --stats >"$TMP/mcp.out" 2>"$TMP/mcp.err" &
 PID=$!
 for _ in $(seq 1 300); do
@@ -140,9 +144,12 @@ xrx=$(sed -n 's/.*live: xdp rx \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 byp=$(sed -n 's/.*bypassed \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 bshare=$(awk -v r="${xrx:-0}" -v b="${byp:-0}" 'BEGIN{printf "%.1f%%", r ? 100 * b / r : 0}')
 # accounted = frames the pipeline processed + frames counted on bypassed flows in the kernel
-row "mcprobe -i (w=$WORKERS)" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
+row "mcprobe -i (w=$WORKERS${BENCH_LIVE_XSK_FRAMES:+ x$BENCH_LIVE_XSK_FRAMES})" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
 	"$PROC_CPU_S" "$SYS_CPU_S"
 grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
+# a lost GTP-C frame costs a session, whose flows then have no subscriber
+grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr)" "$TMP/mcp.err" |
+	sed 's/^ */    mcprobe: /'
 
 # --- softflowd -i ---
 "${INNS[@]}" softflowd -d -i "$IF" -n 127.0.0.1:9 -p "$TMP/sf.pid" -c "$TMP/sf.ctl" \

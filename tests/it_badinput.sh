@@ -120,6 +120,10 @@ expect_err2 "--flows-json without argument" -r "$G" --flows-json
 expect_err2 "--helper-cpus beyond the machine" -r "$G" --flows-json - --helper-cpus 4096
 expect_err2 "--helper-cpus malformed" -r "$G" --flows-json - --helper-cpus 0-
 expect_err2 "--helper-cpus reversed range" -r "$G" --flows-json - --helper-cpus 1-0
+expect_err2 "--xsk-frames not a power of two" -r "$G" --flows-json - --xsk-frames 3000
+expect_err2 "--xsk-frames below 2048" -r "$G" --flows-json - --xsk-frames 1024
+expect_err2 "--xsk-frames beyond 1048576" -r "$G" --flows-json - --xsk-frames 2097152
+expect_err2 "--xsk-frames abc" -r "$G" --flows-json - --xsk-frames abc
 
 # --- sane ones ------------------------------------------------------------------------------
 if "$M" --help >"$T/out" 2>"$T/err" && [ -s "$T/out" ]; then ok "--help"; else bad "--help: exit/empty"; fi

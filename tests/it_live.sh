@@ -145,11 +145,13 @@ stack_count() {
 }
 
 # One live run with W socket threads: start, checks while running, replay, stop, compare.
-# LOADED=1: over mcp-load's program; MQ=1: two sending queues; INL=1: --inline.
+# LOADED=1: over mcp-load's program; MQ=1: two sending queues; INL=1: --inline;
+# XF: --xsk-frames (UMEM frames per socket).
 run_live() {
-	local W=$1 LOADED=${2:-0} MQ=${3:-0} INL=${4:-0}
+	local W=$1 LOADED=${2:-0} MQ=${3:-0} INL=${4:-0} XF=${5:-}
 	local inl=()
 	[ "$INL" -eq 1 ] && inl=(--inline)
+	[ -n "$XF" ] && inl+=(--xsk-frames "$XF")
 	# The peer's TX queue picks the probe's RX queue: 1 queue keeps the capture order.
 	ip netns exec "$NS" ethtool -L "$PEER" tx $((MQ + 1)) || fail "ethtool -L $PEER tx"
 	# --- start the probe ---
@@ -322,12 +324,12 @@ run_live() {
 			[ "${n:-0}" -gt 0 ] || fail "queue $q received no frame with 2 sending queues"
 		done
 	fi
-	echo "PASS: --workers $W, $((MQ + 1)) sending queue(s)${inl[*]:+, inline}: live == offline ($NFRAMES frames, $stack reached the stack)"
+	echo "PASS: --workers $W, $((MQ + 1)) sending queue(s)$([ "$INL" -eq 1 ] && echo ", inline")${XF:+, --xsk-frames $XF}: live == offline ($NFRAMES frames, $stack reached the stack)"
 	grep "live: .*queue [0-9]*:" "$TMP/probe.err"
 }
 
 run_live 1
-run_live 2
+run_live 2 0 0 0 2048 # the smallest UMEM
 run_live 2 0 1
 run_live 1 0 0 1
 # With the program attached by mcp-load beforehand: reused, not detached.

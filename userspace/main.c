@@ -19,6 +19,7 @@
 #include <pcap/pcap.h>
 
 #include "live.h"
+#include "xsk.h"
 #include "pcapng.h"
 #include "cpu_pin.h"
 #include "log.h"
@@ -44,7 +45,7 @@ enum {
 	OPT_FLOWS_JSON = 256, OPT_SESSIONS_JSON, OPT_STATS, OPT_IDLE, OPT_ACTIVE, OPT_MAX_FLOWS,
 	OPT_NO_DPI, OPT_MAX_SUBS, OPT_DELETE_GRACE, OPT_HANDOVER_GRACE, OPT_REDIS, OPT_REDIS_AUTH,
 	OPT_REDIS_DB, OPT_REDIS_PREFIX, OPT_REDIS_CLUSTER, OPT_IMSI_AGG, OPT_AGG_RETENTION,
-	OPT_PROBE_NAME, OPT_NO_RELOAD, OPT_WORKERS, OPT_INLINE, OPT_MODE, OPT_VERSION,
+	OPT_PROBE_NAME, OPT_NO_RELOAD, OPT_WORKERS, OPT_XSK_FRAMES, OPT_INLINE, OPT_MODE, OPT_VERSION,
 	OPT_MAX_FRAGS, OPT_NO_BYPASS, OPT_HELPER_CPUS,
 };
 
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "probe-name", required_argument, NULL, OPT_PROBE_NAME },
 	{ "no-reload", no_argument, NULL, OPT_NO_RELOAD },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "xsk-frames", required_argument, NULL, OPT_XSK_FRAMES },
 	{ "inline", no_argument, NULL, OPT_INLINE },
 	{ "no-bypass", no_argument, NULL, OPT_NO_BYPASS },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -93,6 +95,8 @@ static void usage(FILE *f)
 		"  -r, --read FILE            read a pcap or pcapng file, FIFO or '-' (streamed)\n"
 		"  -i, --interface IFACE      capture live with XDP + AF_XDP (repeatable)\n"
 		"      --workers N            live: worker threads (default 1)\n"
+		"      --xsk-frames N         live: 2 KiB UMEM frames per queue, a power of two\n"
+		"                             (default 16384 = 32 MiB; the RX ring holds N/2)\n"
 		"      --mode native|skb      live: XDP attach mode (default native, falls back to skb)\n"
 		"      --inline               live: every frame goes on to the stack, the probe reads\n"
 		"                             copies (default: mirror port, frames dropped)\n"
@@ -275,6 +279,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_WORKERS:
 			if (parse_u32("--workers", optarg, 1, 64, &o->live.workers))
 				return -EINVAL;
+			break;
+		case OPT_XSK_FRAMES:
+			if (parse_u32("--xsk-frames", optarg, MCP_XSK_MIN_FRAMES, MCP_XSK_MAX_FRAMES,
+				      &o->live.xsk_frames))
+				return -EINVAL;
+			if (o->live.xsk_frames & (o->live.xsk_frames - 1)) {
+				mcp_err("--xsk-frames %u: must be a power of two\n",
+					o->live.xsk_frames);
+				return -EINVAL;
+			}
 			break;
 		case OPT_INLINE:
 			o->live.inline_mode = 1;

@@ -2,7 +2,7 @@
  * zero-copy -> copy fallback, and the receive loop that hands frames and their XDP metadata
  * to a callback (see xsk.h; kernel Documentation/networking/af_xdp.rst).
  *
- * UMEM layout (aligned mode): MCP_XSK_NUM_FRAMES chunks of MCP_XSK_FRAME_SIZE bytes. The
+ * UMEM layout (aligned mode): nframes chunks of MCP_XSK_FRAME_SIZE bytes. The
  * kernel writes a frame at chunk + XDP_PACKET_HEADROOM (+ our headroom, 0), and the metadata
  * of bpf_xdp_adjust_meta() sits in the bytes right before it:
  *
@@ -39,6 +39,7 @@ struct mcp_xsk {
 	void *area;
 	size_t area_len;
 	uint32_t queue;
+	uint32_t nframes; /* UMEM chunks; the RX ring has nframes / 2 entries */
 	int zerocopy;
 	uint64_t rx_frames, rx_bytes, with_meta;
 	uint64_t *stash;  /* chunks received and done with, not yet back in the fill ring */
@@ -62,11 +63,11 @@ static int xsk_fill_all(struct mcp_xsk *x)
 {
 	uint32_t idx = 0;
 
-	if (xsk_ring_prod__reserve(&x->fill, MCP_XSK_NUM_FRAMES, &idx) != MCP_XSK_NUM_FRAMES)
+	if (xsk_ring_prod__reserve(&x->fill, x->nframes, &idx) != x->nframes)
 		return -ENOSPC;
-	for (uint32_t i = 0; i < MCP_XSK_NUM_FRAMES; i++)
+	for (uint32_t i = 0; i < x->nframes; i++)
 		*xsk_ring_prod__fill_addr(&x->fill, idx + i) = (uint64_t)i * MCP_XSK_FRAME_SIZE;
-	xsk_ring_prod__submit(&x->fill, MCP_XSK_NUM_FRAMES);
+	xsk_ring_prod__submit(&x->fill, x->nframes);
 	return 0;
 }
 
@@ -74,14 +75,14 @@ static int xsk_fill_all(struct mcp_xsk *x)
 static int xsk_try_bind(struct mcp_xsk *x, const char *ifname, uint16_t mode_flag)
 {
 	struct xsk_umem_config ucfg = {
-		.fill_size = MCP_XSK_NUM_FRAMES * 2, /* room even when the kernel publishes late */
+		.fill_size = x->nframes * 2, /* room even when the kernel publishes late */
 		.comp_size = XSK_RING_CONS__DEFAULT_NUM_DESCS,
 		.frame_size = MCP_XSK_FRAME_SIZE,
 		.frame_headroom = 0,
 		.flags = 0,
 	};
 	struct xsk_socket_config scfg = {
-		.rx_size = MCP_XSK_RX_SIZE,
+		.rx_size = x->nframes / 2,
 		.tx_size = 0,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, /* our program, our XSKMAP */
 		.xdp_flags = 0,
@@ -108,19 +109,28 @@ static int xsk_try_bind(struct mcp_xsk *x, const char *ifname, uint16_t mode_fla
 	return 0;
 }
 
-int mcp_xsk_create(const char *ifname, uint32_t queue, int force_copy, struct mcp_xsk **out)
+int mcp_xsk_create(const char *ifname, uint32_t queue, uint32_t nframes, int force_copy,
+		   struct mcp_xsk **out)
 {
-	struct mcp_xsk *x = calloc(1, sizeof(*x));
+	struct mcp_xsk *x;
 	int err = -ENOMEM;
 
 	*out = NULL;
+	if (nframes < MCP_XSK_MIN_FRAMES || nframes > MCP_XSK_MAX_FRAMES ||
+	    (nframes & (nframes - 1))) {
+		mcp_err("%s queue %u: %u UMEM frames: need a power of two from %u to %u\n", ifname,
+			queue, nframes, MCP_XSK_MIN_FRAMES, MCP_XSK_MAX_FRAMES);
+		return -EINVAL;
+	}
+	x = calloc(1, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
 	x->queue = queue;
-	x->stash = calloc(MCP_XSK_NUM_FRAMES, sizeof(*x->stash));
+	x->nframes = nframes;
+	x->stash = calloc(nframes, sizeof(*x->stash));
 	if (!x->stash)
 		goto err;
-	x->area_len = (size_t)MCP_XSK_NUM_FRAMES * MCP_XSK_FRAME_SIZE;
+	x->area_len = (size_t)nframes * MCP_XSK_FRAME_SIZE;
 	x->area = mmap(NULL, x->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 		       -1, 0);
 	if (x->area == MAP_FAILED) {

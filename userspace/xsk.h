@@ -13,11 +13,14 @@
 
 #include "mcp_meta.h"
 
-/* 2 KiB chunks hold a 1518-byte frame after the kernel's 256-byte headroom; 16384 of them
- * (32 MiB per queue) and an 8192-entry RX ring absorb ~100 ms at 80 kpps of scheduling delay. */
+/* 2 KiB chunks hold a 1518-byte frame after the kernel's 256-byte headroom. By default 16384
+ * of them per socket (32 MiB per queue; all sit in the fill ring when idle) and an RX ring of
+ * half that absorb ~100 ms at 80 kpps of scheduling delay; --xsk-frames raises both for
+ * bursts (a signalling storm is all userspace work). */
 #define MCP_XSK_FRAME_SIZE 2048u
-#define MCP_XSK_NUM_FRAMES 16384u /* per socket: all of them sit in the fill ring when idle */
-#define MCP_XSK_RX_SIZE    8192u
+#define MCP_XSK_DEF_FRAMES 16384u
+#define MCP_XSK_MIN_FRAMES 2048u
+#define MCP_XSK_MAX_FRAMES (1u << 20) /* 2 GiB of UMEM per socket */
 
 struct mcp_xsk;
 
@@ -36,10 +39,13 @@ struct mcp_xsk_stats {
 typedef void (*mcp_xsk_frame_fn)(void *ctx, const uint8_t *frame, uint32_t len,
 				 const struct mcp_meta *meta);
 
-/* Creates the socket on ifname/queue. force_copy skips the zero-copy attempt (XDP skb mode).
- * The XDP program must already be attached; the caller puts mcp_xsk_fd() in the XSKMAP.
- * 0, or -errno (logged): -ENODEV, -EPERM, -ENOMEM, -EBUSY (queue bound by another socket). */
-int mcp_xsk_create(const char *ifname, uint32_t queue, int force_copy, struct mcp_xsk **out);
+/* Creates the socket on ifname/queue with nframes UMEM frames (a power of two between
+ * MCP_XSK_MIN_FRAMES and MCP_XSK_MAX_FRAMES; the RX ring gets half as many entries).
+ * force_copy skips the zero-copy attempt (XDP skb mode). The XDP program must already be
+ * attached; the caller puts mcp_xsk_fd() in the XSKMAP. 0, or -errno (logged): -EINVAL,
+ * -ENODEV, -EPERM, -ENOMEM, -EBUSY (queue bound by another socket). */
+int mcp_xsk_create(const char *ifname, uint32_t queue, uint32_t nframes, int force_copy,
+		   struct mcp_xsk **out);
 void mcp_xsk_destroy(struct mcp_xsk *x);
 
 int mcp_xsk_fd(const struct mcp_xsk *x);
