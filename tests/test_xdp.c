@@ -202,13 +202,11 @@ static void bind_xsk(void)
 	cr_assert_eq(mcp_xdp_xsk_set(x, 0, xsk_socket__fd(xsk)), 0);
 }
 
-static void setup(void)
+/* The test object: small maps, NWORKERS workers, the debug metadata copy. */
+static int load_test_obj(int no_fast_parse, struct mcp_xdp_obj **out)
 {
 	struct mcp_xdp_opts o;
-	int err;
 
-	mcp_xdp_route_logs();
-	load_data();
 	mcp_xdp_opts_default(&o);
 	o.max_tunnels = 1024;
 	o.max_subscribers = 1024;
@@ -216,7 +214,17 @@ static void setup(void)
 	o.ring_bytes = 1 << 20;
 	o.nworkers = NWORKERS;
 	o.debug_meta = 1;
-	err = mcp_xdp_load_detached(&o, &x);
+	o.no_fast_parse = no_fast_parse;
+	return mcp_xdp_load_detached(&o, out);
+}
+
+static void setup(void)
+{
+	int err;
+
+	mcp_xdp_route_logs();
+	load_data();
+	err = load_test_obj(0, &x);
 	cr_assert_eq(err, 0, "loading the XDP object: %s (root needed)", strerror(-err));
 	install_tunnels();
 	bind_xsk();
@@ -865,21 +873,12 @@ Test(xdp, tunnels_clear_empties_tunnels_and_subscribers)
 Test(xdp, fast_parse_agrees_with_full_parse)
 {
 	const int fast_i = MCP_STAT_XDP(MCP_XDP_FAST_PARSE);
-	struct mcp_xdp_opts o;
 	struct mcp_xdp_obj *ref = NULL;
 	int64_t d[MCP_STATS__MAX], dr[MCP_STATS__MAX];
 	int i, j, nfast = 0, ncompared = 0;
 	uint32_t len;
 
-	mcp_xdp_opts_default(&o);
-	o.max_tunnels = 1024;
-	o.max_subscribers = 1024;
-	o.max_flows = 1024;
-	o.ring_bytes = 1 << 20;
-	o.nworkers = NWORKERS;
-	o.debug_meta = 1;
-	o.no_fast_parse = 1;
-	cr_assert_eq(mcp_xdp_load_detached(&o, &ref), 0, "loading the reference program");
+	cr_assert_eq(load_test_obj(1, &ref), 0, "loading the reference program");
 	install_tunnels_in(ref);
 	cr_assert_eq(mcp_xdp_xsk_set(ref, 0, xsk_socket__fd(xsk)), 0);
 
