@@ -149,13 +149,13 @@ stack_count() {
 # XF: --xsk-frames (UMEM frames per socket).
 run_live() {
 	local W=$1 LOADED=${2:-0} MQ=${3:-0} INL=${4:-0} XF=${5:-}
-	local inl=()
-	[ "$INL" -eq 1 ] && inl=(--inline)
-	[ -n "$XF" ] && inl+=(--xsk-frames "$XF")
+	local run_opts=()
+	[ "$INL" -eq 1 ] && run_opts=(--inline)
+	[ -n "$XF" ] && run_opts+=(--xsk-frames "$XF")
 	# The peer's TX queue picks the probe's RX queue: 1 queue keeps the capture order.
 	ip netns exec "$NS" ethtool -L "$PEER" tx $((MQ + 1)) || fail "ethtool -L $PEER tx"
 	# --- start the probe ---
-	"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$W" "${inl[@]}" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
+	"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$W" "${run_opts[@]}" "${OPTS[@]}" --flows-json "$TMP/live_flows.json" \
 		--sessions-json "$TMP/live_sessions.json" --stats >"$TMP/probe.out" 2>"$TMP/probe.err" &
 	PROBE_PID=$!
 	ok=0
