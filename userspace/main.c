@@ -284,7 +284,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (parse_u32("--xsk-frames", optarg, MCP_XSK_MIN_FRAMES, MCP_XSK_MAX_FRAMES,
 				      &o->live.xsk_frames))
 				return -EINVAL;
-			if (o->live.xsk_frames & (o->live.xsk_frames - 1)) {
+			if (!mcp_xsk_frames_ok(o->live.xsk_frames)) {
 				mcp_err("--xsk-frames %u: must be a power of two\n",
 					o->live.xsk_frames);
 				return -EINVAL;

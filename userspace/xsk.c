@@ -116,8 +116,7 @@ int mcp_xsk_create(const char *ifname, uint32_t queue, uint32_t nframes, int for
 	int err = -ENOMEM;
 
 	*out = NULL;
-	if (nframes < MCP_XSK_MIN_FRAMES || nframes > MCP_XSK_MAX_FRAMES ||
-	    (nframes & (nframes - 1))) {
+	if (!mcp_xsk_frames_ok(nframes)) {
 		mcp_err("%s queue %u: %u UMEM frames: need a power of two from %u to %u\n", ifname,
 			queue, nframes, MCP_XSK_MIN_FRAMES, MCP_XSK_MAX_FRAMES);
 		return -EINVAL;

@@ -22,6 +22,12 @@
 #define MCP_XSK_MIN_FRAMES 2048u
 #define MCP_XSK_MAX_FRAMES (1u << 20) /* 2 GiB of UMEM per socket */
 
+/* Whether n UMEM frames per socket is allowed: a power of two in [MIN, MAX]. */
+static inline int mcp_xsk_frames_ok(uint32_t n)
+{
+	return n >= MCP_XSK_MIN_FRAMES && n <= MCP_XSK_MAX_FRAMES && !(n & (n - 1));
+}
+
 struct mcp_xsk;
 
 struct mcp_xsk_stats {
