@@ -31,25 +31,25 @@ static void mc_sub_diff(struct mcp_mc *m, struct mc_entry *e, const struct mcp_s
 	}
 }
 
-void mcp_mc_session_event(struct mcp_mc *m, enum mcp_session_event ev,
-			  const struct mcp_subscriber *sub, uint64_t ts_ms)
+/* Applies one change to the local copy and queues its fact write and its event (m->lock
+ * held; json is taken). A change older than the one the fact holds (applied by a producer
+ * while the buffer was full) only publishes its event. */
+static void mc_sess_apply(struct mcp_mc *m, const struct mc_sess_change *c, char *json)
 {
-	struct mc_entry *e;
-	char *json;
+	const struct mcp_subscriber *sub = &c->sub;
+	struct mc_entry *e = mc_store_get(m, MC_ENTRY_SUB, sub->imsi, 1);
 
-	if (!m || !sub || !sub->imsi[0] || ev == MCP_EV_REMOVE)
-		return; /* REMOVE: the keys expire by themselves (grace set at DETACH) */
-	json = mc_event_json(ev, sub, m->probe, ts_ms);
-	pthread_mutex_lock(&m->lock);
-	e = mc_store_get(m, MC_ENTRY_SUB, sub->imsi, 1);
-	if (e) {
+	if (!e) {
+		m->st.queue_full++; /* out of memory: the fact is lost, counted */
+	} else if (c->seq >= e->seq) {
 		int was_deleted = e->f.sub.deleted;
 
 		if (e->f.sub.sub.imsi[0] && !was_deleted)
 			mc_sub_diff(m, e, sub);
+		e->seq = c->seq;
 		e->f.sub.sub = *sub;
 		snprintf(e->f.sub.probe, sizeof(e->f.sub.probe), "%s", m->probe);
-		e->f.sub.deleted = ev == MCP_EV_DETACH;
+		e->f.sub.deleted = c->ev == MCP_EV_DETACH;
 		if (e->f.sub.deleted) {
 			e->f.sub.sub.state = MCP_SUB_DELETED;
 			e->f.sub.expire_wall_ms = mc_wall_ms() + m->cfg.grace_ms;
@@ -57,10 +57,85 @@ void mcp_mc_session_event(struct mcp_mc *m, enum mcp_session_event ev,
 		m->ndeleted += e->f.sub.deleted - was_deleted;
 		mc_enqueue_fact(m, e);
 	} else {
-		m->st.queue_full++; /* out of memory: the fact is lost, counted */
+		m->st.coalesced++; /* a later value is already there: latest wins */
 	}
-	mc_enqueue_event(m, (uint8_t)ev, sub->imsi, json);
+	mc_enqueue_event(m, c->ev, sub->imsi, json);
+}
+
+/* One wake-up per burst: the writer clears sess_wake before it takes changes. */
+static void mc_sess_wake(struct mcp_mc *m)
+{
+	if (__atomic_exchange_n(&m->sess_wake, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&m->lock);
+	mc_wake(m);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* The producer (packet or control thread) only copies the change into a buffer; the writer
+ * thread formats the event and the keys (mc_sess_pump). When the buffer is full (the writer
+ * is behind), the change is applied here: slower, nothing lost. */
+void mcp_mc_session_event(struct mcp_mc *m, enum mcp_session_event ev,
+			  const struct mcp_subscriber *sub, uint64_t ts_ms)
+{
+	struct mc_sess_change *c, full;
+	char *json;
+
+	if (!m || !sub || !sub->imsi[0] || ev == MCP_EV_REMOVE)
+		return; /* REMOVE: the keys expire by themselves (grace set at DETACH) */
+	pthread_mutex_lock(&m->sess_lock);
+	c = m->shead - m->stail < m->slen ? &m->sring[m->shead++ % m->slen] : &full;
+	c->seq = ++m->sseq;
+	c->ts_ms = ts_ms;
+	c->ev = (uint8_t)ev;
+	c->sub = *sub;
+	pthread_mutex_unlock(&m->sess_lock);
+	if (c != &full) {
+		mc_sess_wake(m);
+		return;
+	}
+	json = mc_event_json(ev, sub, m->probe, ts_ms);
+	pthread_mutex_lock(&m->lock);
+	m->st.queue_full++;
+	mc_sess_apply(m, &full, json);
+	pthread_mutex_unlock(&m->lock);
+}
+
+#define MC_SESS_TAKE 16
+
+size_t mc_sess_pump(struct mcp_mc *m, size_t max)
+{
+	struct mc_sess_change take[MC_SESS_TAKE];
+	char *json[MC_SESS_TAKE];
+	size_t done = 0, n, i;
+
+	__atomic_store_n(&m->sess_wake, 0, __ATOMIC_RELEASE);
+	while (done < max) {
+		pthread_mutex_lock(&m->sess_lock);
+		for (n = 0; n < MC_SESS_TAKE && done + n < max && m->stail != m->shead; n++)
+			take[n] = m->sring[m->stail++ % m->slen];
+		pthread_mutex_unlock(&m->sess_lock);
+		if (!n)
+			break;
+		for (i = 0; i < n; i++) /* outside m->lock: producers may need it */
+			json[i] = mc_event_json(take[i].ev, &take[i].sub, m->probe, take[i].ts_ms);
+		pthread_mutex_lock(&m->lock);
+		for (i = 0; i < n; i++)
+			mc_sess_apply(m, &take[i], json[i]);
+		pthread_mutex_unlock(&m->lock);
+		done += n;
+	}
+	return done;
+}
+
+uint64_t mc_sess_pending(struct mcp_mc *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->sess_lock);
+	n = m->shead - m->stail;
+	pthread_mutex_unlock(&m->sess_lock);
+	return n;
 }
 
 void mcp_mc_on_session_event(void *ctx, enum mcp_session_event ev,

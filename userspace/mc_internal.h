@@ -20,6 +20,8 @@
 #define MC_KEY_LEN 512
 #define MC_PROBE_LEN 64
 #define MC_FLOW_BUF 16384 /* flow summaries buffered for the writer (x2, ~190 B each) */
+#define MC_SESS_BUF 16384 /* session changes buffered for the writer (~770 B each), at most
+			   * queue_len */
 
 /* ---- mc_cluster.c: connections and routing ---- */
 
@@ -176,6 +178,7 @@ struct mc_entry {
 	uint8_t kind;              /* enum mc_entry_kind */
 	uint8_t queued;            /* a write of it is pending: later updates coalesce */
 	int nstale;
+	uint64_t seq;              /* sub: sequence number of the session change it holds */
 	char *stale[MC_MAX_STALE]; /* keys no longer owned, to delete at the next write */
 	union {
 		struct mc_sub_fact sub;
@@ -191,6 +194,17 @@ struct mc_op {
 	struct mc_entry *e;        /* MC_OP_FACT */
 	char *json;                /* MC_OP_EVENT (malloc'd) */
 	char imsi[MCP_IMSI_LEN];
+};
+
+/* A session change as the producer hands it to the writer (mc_events.c): a copy, so the
+ * packet thread neither formats nor allocates; the writer applies it to the local copy and
+ * builds the event. seq orders changes applied by the writer and by a producer whose buffer
+ * was full: a fact never goes back to an older change. */
+struct mc_sess_change {
+	uint64_t seq;
+	uint64_t ts_ms;
+	uint8_t ev;                /* enum mcp_session_event */
+	struct mcp_subscriber sub;
 };
 
 struct mc_ctr_table; /* mc_counters.c */
@@ -247,6 +261,12 @@ struct mcp_mc {
 
 	struct mc_op *ring;
 	uint64_t head, tail;       /* ring[i % queue_len] */
+
+	pthread_mutex_t sess_lock; /* sring, shead, stail, sseq */
+	struct mc_sess_change *sring; /* sring[i % slen]: changes not yet applied */
+	uint64_t shead, stail, sseq;
+	uint32_t slen;
+	int sess_wake;             /* a wake-up for the buffered changes is pending (atomic) */
 	struct mc_entry *ovf_head, *ovf_tail;
 
 	pthread_mutex_t ctr_lock;     /* fbuf, fbuf_n, ctr */
@@ -288,7 +308,11 @@ int mc_writer_sync(struct mcp_mc *m);
 int mc_writer_start(struct mcp_mc *m);
 void mc_writer_stop(struct mcp_mc *m);
 
-/* mc_events.c: user fact commands. */
+/* mc_events.c: the writer applies up to max buffered session changes to the local copy,
+ * queueing their writes and events (m->lock not held), and returns how many; the number of
+ * changes still buffered; user fact commands. */
+size_t mc_sess_pump(struct mcp_mc *m, size_t max);
+uint64_t mc_sess_pending(struct mcp_mc *m);
 int mc_user_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_user_fact *u,
 		 uint64_t now_wall_ms, char **stale, int nstale);
 int mc_event_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_op *op);

@@ -167,6 +167,7 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->ctr_lock, NULL);
+	pthread_mutex_init(&m->sess_lock, NULL);
 	pthread_mutex_init(&m->sync_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -206,6 +207,7 @@ void mcp_mc_destroy(struct mcp_mc *m)
 	mc_ttl_destroy(m->ttl_memo);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->ctr_lock);
+	pthread_mutex_destroy(&m->sess_lock);
 	pthread_mutex_destroy(&m->sync_lock);
 	pthread_cond_destroy(&m->wake);
 	pthread_cond_destroy(&m->done);
@@ -410,9 +412,11 @@ out:
 
 void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st)
 {
+	uint64_t pending = mc_sess_pending(m);
+
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;
-	st->queue_depth = m->head - m->tail;
+	st->queue_depth = m->head - m->tail + pending;
 	st->facts_held = m->nentries;
 	pthread_mutex_unlock(&m->lock);
 	pthread_mutex_lock(&m->sync_lock);

@@ -159,7 +159,7 @@ int mc_writer_flush(struct mcp_mc *m, struct mc_batch *b)
 	}
 	/* a long counter or resync pass must not hold back control events: serve the queue
 	 * between its pipelines */
-	if (!m->in_drain && m->head != m->tail)
+	if (!m->in_drain && (m->head != m->tail || mc_sess_pending(m)))
 		err = mc_drain(m, b);
 	return err;
 }
@@ -191,8 +191,15 @@ struct mc_drained {
 	char *stale[MC_MAX_STALE];
 };
 
-/* Takes up to MC_DRAIN_BATCH ops under one lock; facts are snapshotted into snap[]. */
-static int mc_take_ops(struct mcp_mc *m, struct mc_drained *d, struct mc_entry *snap)
+/* Session changes applied at a time, when the ring runs low: enough that an attach and the
+ * modify that follows it usually coalesce into one fact write, few enough that an event
+ * does not wait behind many others. */
+#define MC_SESS_PUMP 256
+
+/* Takes up to MC_DRAIN_BATCH ops under one lock; facts are snapshotted into snap[]. *left
+ * is what stays in the ring. */
+static int mc_take_ops(struct mcp_mc *m, struct mc_drained *d, struct mc_entry *snap,
+		       uint64_t *left)
 {
 	int n = 0;
 
@@ -220,6 +227,7 @@ static int mc_take_ops(struct mcp_mc *m, struct mc_drained *d, struct mc_entry *
 		}
 		n++;
 	}
+	*left = mc_ring_used(m);
 	pthread_mutex_unlock(&m->lock);
 	return n;
 }
@@ -228,6 +236,7 @@ static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
 {
 	struct mc_entry *snap = malloc(MC_DRAIN_BATCH * sizeof(*snap));
 	struct mc_drained *d = malloc(MC_DRAIN_BATCH * sizeof(*d));
+	uint64_t left = 0;
 	int err = 0, n, k, i;
 
 	if (!snap || !d) {
@@ -236,7 +245,13 @@ static int mc_drain(struct mcp_mc *m, struct mc_batch *b)
 		return -ENOMEM;
 	}
 	m->in_drain = 1;
-	while ((n = mc_take_ops(m, d, snap)) > 0) {
+	for (;;) {
+		/* buffered session changes become ops as the ring empties */
+		if (left < MC_DRAIN_BATCH)
+			mc_sess_pump(m, MC_SESS_PUMP);
+		n = mc_take_ops(m, d, snap, &left);
+		if (n <= 0)
+			break;
 		for (k = 0; k < n; k++) {
 			struct mc_drained *x = &d[k];
 
@@ -430,6 +445,8 @@ static void *mc_writer_main(void *arg)
 		mc_ctr_drain(m);
 
 		if (!m->connected) {
+			/* session changes go to the local copy (for the resync) with Redis down */
+			mc_sess_pump(m, SIZE_MAX);
 			if (now < next_try && !stop)
 				continue;
 			err = mc_link_open(&m->wl);
@@ -510,7 +527,9 @@ int mc_writer_start(struct mcp_mc *m)
 	int err;
 
 	m->ring = calloc(m->cfg.queue_len, sizeof(*m->ring));
-	if (!m->ring)
+	m->slen = m->cfg.queue_len < MC_SESS_BUF ? m->cfg.queue_len : MC_SESS_BUF;
+	m->sring = calloc(m->slen, sizeof(*m->sring));
+	if (!m->ring || !m->sring)
 		return -ENOMEM;
 	err = pthread_create(&m->thread, NULL, mc_writer_main, m);
 	if (err)
@@ -536,6 +555,8 @@ void mc_writer_stop(struct mcp_mc *m)
 			free(m->ring[m->tail % m->cfg.queue_len].json);
 	free(m->ring);
 	m->ring = NULL;
+	free(m->sring);
+	m->sring = NULL;
 	mc_inflight_done(m, 0);
 	free(m->inflight);
 	m->inflight = NULL;
