@@ -36,7 +36,7 @@ Test(live_ctl, applies_everything_in_order)
 	struct mcp_subscriber sub;
 	struct seen s = { 0, 0 };
 
-	cr_assert_eq(mcp_live_ctl_start(&c, record, &s), 0);
+	cr_assert_eq(mcp_live_ctl_start(&c, record, NULL, &s), 0);
 	for (uint32_t i = 0; i < N_EVENTS; i++) {
 		memset(&sub, 0, sizeof(sub));
 		sub.id = i;
@@ -57,7 +57,7 @@ Test(live_ctl, stop_null_and_idle)
 
 	mcp_live_ctl_stop(NULL);
 	cr_assert_eq(mcp_live_ctl_waits(NULL), 0);
-	cr_assert_eq(mcp_live_ctl_start(&c, record, &s), 0);
+	cr_assert_eq(mcp_live_ctl_start(&c, record, NULL, &s), 0);
 	mcp_live_ctl_stop(c);
 	cr_assert_eq(s.n, 0);
 }

@@ -753,6 +753,75 @@ Test(xdp, tunnel_update_drops_stale_and_remove)
 	cr_expect_neq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), &idx, &info), 0);
 }
 
+static int tunnel_in_map(uint32_t teid, const char *addr)
+{
+	struct mcp_tunnel_key k;
+	struct mcp_tunnel_val v;
+
+	memset(&k, 0, sizeof(k));
+	k.teid = teid;
+	cr_assert_eq(mcp_ip_parse(&k.addr, addr), 0);
+	return !bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_TUNNELS), &k, &v);
+}
+
+/* The live control thread's way: a burst of events between begin and commit. XDP resolves a
+ * new tunnel at once (tunnel_index), the tunnels and subscribers maps get the final state at
+ * commit, as if every event had been written by itself. */
+Test(xdp, batched_session_events_end_as_unbatched)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
+	struct mcp_subscriber sub, other, third;
+	int64_t d[MCP_STATS__MAX];
+	struct mcp_sub_info info;
+	uint32_t idx = 7, idx2 = 20, idx3 = 21;
+	int fd = mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS);
+
+	memset(&sub, 0, sizeof(sub));
+	sub.id = 7;
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000007");
+	sub.ntunnels = 1;
+	sub.tunnels[0].teid = 0x1234;
+	sub.tunnels[0].dir = MCP_DIR_UP;
+	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
+	other = sub;
+	other.id = 20;
+	snprintf(other.imsi, sizeof(other.imsi), "001010000000020");
+	other.tunnels[0].teid = 0x7777;
+	third = other;
+	third.id = 21;
+	snprintf(third.imsi, sizeof(third.imsi), "001010000000021");
+	third.tunnels[0].teid = 0x9999;
+
+	cr_assert_eq(mcp_xdp_batch_begin(x), 0);
+	mcp_xdp_on_session_event(x, MCP_EV_ATTACH, &third, 0);
+	mcp_xdp_on_session_event(x, MCP_EV_MODIFY, &sub, 0); /* the downlink tunnel goes */
+	mcp_xdp_on_session_event(x, MCP_EV_ATTACH, &other, 0);
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &other, 0); /* attached and gone: nothing */
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1, "XDP resolves before the commit");
+	cr_expect_neq(bpf_map_lookup_elem(fd, &idx3, &info), 0,
+		      "nothing reaches the subscribers map before the commit");
+	cr_expect_not(tunnel_in_map(0x9999, "10.0.0.2"), "nor the tunnels map");
+	cr_assert_eq(mcp_xdp_batch_commit(x), 0);
+	cr_expect(tunnel_in_map(0x9999, "10.0.0.2"));
+	cr_assert_eq(bpf_map_lookup_elem(fd, &idx3, &info), 0);
+	cr_expect_str_eq(info.imsi, "001010000000021");
+
+	run_counted(down->data, down->len, d);
+	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1, "stale tunnel still installed");
+	cr_expect(tunnel_in_map(0x1234, "10.0.0.2"));
+	cr_expect_not(tunnel_in_map(0x7777, "10.0.0.2"), "removed in the batch, still in the map");
+	cr_assert_eq(bpf_map_lookup_elem(fd, &idx, &info), 0);
+	cr_expect_str_eq(info.imsi, "001010000000007");
+	cr_expect_neq(bpf_map_lookup_elem(fd, &idx2, &info), 0);
+
+	/* outside a batch, writes are immediate again */
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &third, 0);
+	mcp_xdp_on_session_event(x, MCP_EV_REMOVE, &sub, 0);
+	cr_expect_not(tunnel_in_map(0x1234, "10.0.0.2"));
+	cr_expect_neq(bpf_map_lookup_elem(fd, &idx, &info), 0);
+}
+
 static int index_has(const struct mcp_tunnel_bucket *b, const struct mcp_tunnel_key *k)
 {
 	int i;

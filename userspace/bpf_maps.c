@@ -200,7 +200,9 @@ static int tunnel_put(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k,
 
 	if (!idx)
 		return -errno;
-	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_TUNNELS], k, v, BPF_ANY))
+	if (x->batching)
+		mcp_map_batch_put(&x->tunnel_batch, k, v); /* a refusal: tunnel_batch_failed */
+	else if (bpf_map_update_elem(x->map_fd[MCP_XMAP_TUNNELS], k, v, BPF_ANY))
 		return -errno;
 	b = &idx[mcp_tunnel_key_hash(k) & (x->tindex_n - 1)];
 	s = bucket_find(b, k);
@@ -217,24 +219,88 @@ static int tunnel_put(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k,
 	return 0;
 }
 
-/* Deletes key from tunnel_index, then from tunnels. */
-static int tunnel_del(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k)
+static void tindex_forget(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k)
 {
 	struct mcp_tunnel_bucket *idx = tindex_map(x), *b;
 	struct mcp_tunnel_slot *s;
 
-	if (idx) {
-		b = &idx[mcp_tunnel_key_hash(k) & (x->tindex_n - 1)];
-		s = bucket_find(b, k);
-		if (s) {
-			bucket_begin(b);
-			memset(s, 0, sizeof(*s));
-			bucket_end(b);
-		}
+	if (!idx)
+		return;
+	b = &idx[mcp_tunnel_key_hash(k) & (x->tindex_n - 1)];
+	s = bucket_find(b, k);
+	if (s) {
+		bucket_begin(b);
+		memset(s, 0, sizeof(*s));
+		bucket_end(b);
 	}
+}
+
+/* Deletes key from tunnel_index, then from tunnels. */
+static int tunnel_del(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k)
+{
+	tindex_forget(x, k);
+	if (x->batching)
+		return mcp_map_batch_del(&x->tunnel_batch, k) < 0 ? -ENOMEM : 0;
 	if (bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], k))
 		return -errno;
-	return idx ? 0 : -ENOMEM;
+	return x->tindex ? 0 : -ENOMEM;
+}
+
+/* A tunnel the kernel refused at a batch flush (map full): out of tunnel_index too, so XDP
+ * and an operator reading the tunnels map agree. */
+static void tunnel_batch_failed(void *ctx, const void *key, int put, int err)
+{
+	const struct mcp_tunnel_key *k = key;
+
+	if (put)
+		tindex_forget(ctx, k);
+	mcp_dbg("tunnel map %s of TEID 0x%x: %s\n", put ? "update" : "delete", k->teid,
+		strerror(-err));
+}
+
+static void sub_batch_failed(void *ctx, const void *key, int put, int err)
+{
+	(void)ctx;
+	mcp_dbg("subscribers map %s of index %u: %s\n", put ? "update" : "delete",
+		*(const uint32_t *)key, strerror(-err));
+}
+
+/* Map writes are gathered until mcp_xdp_batch_commit (map_batch.h): one bpf() call per map
+ * for a burst of session events instead of one per key. */
+int mcp_xdp_batch_begin(struct mcp_xdp_obj *x)
+{
+	if (x->batching)
+		return 0;
+	if (!x->tunnel_batch.put_keys &&
+	    (mcp_map_batch_init(&x->tunnel_batch, x->map_fd[MCP_XMAP_TUNNELS],
+				sizeof(struct mcp_tunnel_key), sizeof(struct mcp_tunnel_val),
+				MCP_XDP_BATCH_KEYS, tunnel_batch_failed, x) ||
+	     mcp_map_batch_init(&x->sub_batch, x->map_fd[MCP_XMAP_SUBSCRIBERS], sizeof(__u32),
+				sizeof(struct mcp_sub_info), MCP_XDP_BATCH_KEYS, sub_batch_failed,
+				x))) {
+		mcp_map_batch_free(&x->tunnel_batch);
+		return -ENOMEM; /* writes stay one call per key */
+	}
+	x->batching = 1;
+	return 0;
+}
+
+int mcp_xdp_batch_commit(struct mcp_xdp_obj *x)
+{
+	int failed;
+
+	if (!x->batching)
+		return 0;
+	failed = mcp_map_batch_flush(&x->sub_batch) + mcp_map_batch_flush(&x->tunnel_batch);
+	x->batching = 0;
+	return failed;
+}
+
+void mcp_xdp_batch_free(struct mcp_xdp_obj *x)
+{
+	mcp_xdp_batch_commit(x);
+	mcp_map_batch_free(&x->tunnel_batch);
+	mcp_map_batch_free(&x->sub_batch);
 }
 
 static void tindex_clear(struct mcp_xdp_obj *x)
@@ -287,7 +353,9 @@ int mcp_xdp_tunnel_update(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 	info.rat = sub->rat;
 	info.gtp_version = sub->gtp_version;
 	info.ntunnels = sub->ntunnels;
-	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_SUBSCRIBERS], &idx, &info, BPF_ANY))
+	if (x->batching)
+		mcp_map_batch_put(&x->sub_batch, &idx, &info);
+	else if (bpf_map_update_elem(x->map_fd[MCP_XMAP_SUBSCRIBERS], &idx, &info, BPF_ANY))
 		return -errno;
 
 	for (i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
@@ -344,7 +412,10 @@ int mcp_xdp_tunnel_remove(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 		*pp = rec->next;
 		free(rec);
 	}
-	bpf_map_delete_elem(x->map_fd[MCP_XMAP_SUBSCRIBERS], &idx);
+	if (x->batching)
+		mcp_map_batch_del(&x->sub_batch, &idx);
+	else
+		bpf_map_delete_elem(x->map_fd[MCP_XMAP_SUBSCRIBERS], &idx);
 	if (x->max_subscribers && idx >= x->max_subscribers)
 		return 0;
 	bpf_map_update_elem(x->map_fd[MCP_XMAP_CAPTURE], &idx, &zero, BPF_ANY);

@@ -109,6 +109,16 @@ int mcp_xdp_tunnel_remove(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
  * removes, DETACH keeps the tunnels for the grace period. */
 void mcp_xdp_on_session_event(void *ctx, enum mcp_session_event ev,
 			      const struct mcp_subscriber *sub, uint64_t ts_ms);
+/* Writes to tunnels and subscribers made between begin and commit (mcp_xdp_tunnel_update,
+ * _remove, mcp_xdp_on_session_event) reach the kernel at commit, in one bpf() call per map
+ * and kind (the live control thread applies GTP-C bursts this way); tunnel_index, which XDP
+ * reads first, is written at once. begin: 0 or -ENOMEM (then nothing waits); commit: the
+ * number of keys the kernel refused (logged, and out of tunnel_index too). */
+#define MCP_XDP_BATCH_KEYS 1024
+int mcp_xdp_batch_begin(struct mcp_xdp_obj *x);
+int mcp_xdp_batch_commit(struct mcp_xdp_obj *x);
+/* Commits, then frees the batch buffers (on close). */
+void mcp_xdp_batch_free(struct mcp_xdp_obj *x);
 /* Empties tunnels and subscribers (start of a run over reused pins, before restoring). */
 int mcp_xdp_tunnels_clear(struct mcp_xdp_obj *x);
 

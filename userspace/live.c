@@ -122,8 +122,20 @@ static void apply_session_event(void *ctx, enum mcp_session_event ev,
 	struct live *lv = ctx;
 
 	for (int i = 0; i < lv->nifs; i++)
-		if (lv->ifs[i].xo)
+		if (lv->ifs[i].xo) {
+			mcp_xdp_batch_begin(lv->ifs[i].xo); /* -ENOMEM: writes go one by one */
 			mcp_xdp_on_session_event(lv->ifs[i].xo, ev, sub, ts_ms);
+		}
+}
+
+/* The control thread's batch of map writes goes to the kernel (bpf_maps.h). */
+static void commit_session_events(void *ctx)
+{
+	struct live *lv = ctx;
+
+	for (int i = 0; i < lv->nifs; i++)
+		if (lv->ifs[i].xo)
+			mcp_xdp_batch_commit(lv->ifs[i].xo);
 }
 
 /* Map updates go through the control thread (live_ctl.h) so GTP-C bursts do not stall the
@@ -135,10 +147,12 @@ static void live_on_session_event(void *ctx, enum mcp_session_event ev,
 
 	if (!lv || !lv->session_hook_active)
 		return;
-	if (lv->ctl)
+	if (lv->ctl) {
 		mcp_live_ctl_post(lv->ctl, ev, sub, ts_ms);
-	else
+	} else {
 		apply_session_event(lv, ev, sub, ts_ms);
+		commit_session_events(lv);
+	}
 }
 
 static void push_existing_session(void *ctx, const struct mcp_subscriber *sub)
@@ -701,7 +715,7 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	lv.session_hook_active = 1;
 	if (mcp_pipeline_add_session_listener(p, live_on_session_event, NULL))
 		mcp_warn("too many session listeners: the kernel will not know subscribers\n");
-	err = mcp_live_ctl_start(&lv.ctl, apply_session_event, &lv);
+	err = mcp_live_ctl_start(&lv.ctl, apply_session_event, commit_session_events, &lv);
 	if (err)
 		mcp_warn("no control thread (%s): map updates run on the packet path\n",
 			 strerror(-err));

@@ -3,8 +3,9 @@
  * Live capture pushes every session change into the BPF tunnel/subscriber maps; each change
  * costs several bpf() syscalls, too slow for the packet loop during a GTP-C burst. The packet
  * thread posts a copy of the event into a lock-free SPSC ring (spsc.h); the control thread
- * calls the apply function on it, in order. A full ring makes the poster wait: no event is
- * dropped or reordered. See docs/live.md.
+ * calls the apply function on it, in order, and the commit function after each run of at
+ * most 256 events (the maps' writes are batched in between). A full ring makes the poster
+ * wait: no event is dropped or reordered. See docs/live.md.
  */
 #ifndef MCP_LIVE_CTL_H
 #define MCP_LIVE_CTL_H
@@ -19,8 +20,12 @@ struct mcp_live_ctl;
 typedef void (*mcp_live_ctl_apply_fn)(void *ctx, enum mcp_session_event ev,
 				      const struct mcp_subscriber *sub, uint64_t ts_ms);
 
+/* After a run of applied events (NULL: none). */
+typedef void (*mcp_live_ctl_commit_fn)(void *ctx);
+
 /* Starts the thread. 0 or -errno (-ENOMEM, pthread_create's error). */
-int mcp_live_ctl_start(struct mcp_live_ctl **out, mcp_live_ctl_apply_fn apply, void *ctx);
+int mcp_live_ctl_start(struct mcp_live_ctl **out, mcp_live_ctl_apply_fn apply,
+		       mcp_live_ctl_commit_fn commit, void *ctx);
 /* Queues one event (one producer thread only). */
 void mcp_live_ctl_post(struct mcp_live_ctl *c, enum mcp_session_event ev,
 		       const struct mcp_subscriber *sub, uint64_t ts_ms);

@@ -480,6 +480,7 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 		close(x->prog_fd);
 	if (x->last_meta_fd >= 0)
 		close(x->last_meta_fd);
+	mcp_xdp_batch_free(x);
 	mcp_xdp_subrecs_free(x);
 	mcp_xdp_maps_unmap(x);
 	free(x);

@@ -5,6 +5,7 @@
 #include <net/if.h>
 
 #include "bpf_maps.h"
+#include "map_batch.h"
 
 /* Tunnels installed per subscriber, so an update can delete the ones that went away. */
 struct mcp_xdp_subrec {
@@ -28,6 +29,9 @@ struct mcp_xdp_obj {
 	uint32_t *flow_hints; /* mmapped flow_hints counters, mapped on first use (bpf_maps.c) */
 	struct mcp_tunnel_bucket *tindex; /* mmapped tunnel_index, mapped on first use */
 	uint32_t tindex_n;                /* its bucket count */
+	/* between mcp_xdp_batch_begin and _commit, tunnels and subscribers writes wait here */
+	int batching;
+	struct mcp_map_batch tunnel_batch, sub_batch;
 };
 
 void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);
