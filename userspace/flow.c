@@ -15,6 +15,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "hugemem.h"
+
 struct flow_slot {
 	uint32_t hash;
 	uint32_t idx1; /* flow index + 1; 0 = empty */
@@ -49,8 +51,8 @@ struct mcp_flow_table *mcp_flow_table_create(uint32_t max_flows)
 		goto err;
 	t->max_mask = (uint32_t)(max_slots - 1);
 	t->mask = (max_slots < 1024 ? (uint32_t)max_slots : 1024) - 1;
-	t->flows = calloc(max_flows, sizeof(*t->flows));
-	t->slots = calloc(t->mask + 1ull, sizeof(*t->slots));
+	t->flows = mcp_huge_zalloc((size_t)max_flows * sizeof(*t->flows));
+	t->slots = mcp_huge_zalloc((t->mask + 1ull) * sizeof(*t->slots));
 	if (!t->flows || !t->slots)
 		goto err;
 	t->max_flows = max_flows;
@@ -60,8 +62,8 @@ struct mcp_flow_table *mcp_flow_table_create(uint32_t max_flows)
 	return t;
 err:
 	if (t) {
-		free(t->flows);
-		free(t->slots);
+		mcp_huge_free(t->flows, (size_t)max_flows * sizeof(*t->flows));
+		mcp_huge_free(t->slots, (t->mask + 1ull) * sizeof(*t->slots));
 		free(t);
 	}
 	return NULL;
@@ -71,8 +73,8 @@ void mcp_flow_table_destroy(struct mcp_flow_table *t)
 {
 	if (!t)
 		return;
-	free(t->flows);
-	free(t->slots);
+	mcp_huge_free(t->flows, (size_t)t->max_flows * sizeof(*t->flows));
+	mcp_huge_free(t->slots, (t->mask + 1ull) * sizeof(*t->slots));
 	free(t);
 }
 
@@ -156,13 +158,13 @@ static void slots_grow(struct mcp_flow_table *t)
 
 	if ((t->count + 1) * 2ull <= t->mask + 1ull || t->mask >= t->max_mask)
 		return;
-	ns = calloc(nmask + 1ull, sizeof(*ns));
+	ns = mcp_huge_zalloc((nmask + 1ull) * sizeof(*ns));
 	if (!ns)
 		return;
 	for (uint64_t i = 0; i <= t->mask; i++)
 		if (t->slots[i].idx1)
 			slots_place(ns, nmask, t->slots[i].hash, t->slots[i].idx1);
-	free(t->slots);
+	mcp_huge_free(t->slots, (t->mask + 1ull) * sizeof(*t->slots));
 	t->slots = ns;
 	t->mask = nmask;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugemem.h"
 #include "session_int.h"
 
 void mcp_sess_unmap(struct mcp_htab *t, const void *key, uint32_t id)
@@ -79,9 +80,9 @@ void mcp_sessions_destroy(struct mcp_sessions *s)
 	if (!s)
 		return;
 	for (i = 0; s->chunks && i < s->nchunks; i++)
-		free(s->chunks[i]);
+		mcp_huge_free(s->chunks[i], MCP_SESS_CHUNK * sizeof(struct mcp_sess_ent));
 	for (i = 0; s->txn_chunks && i < s->txn_nchunks; i++)
-		free(s->txn_chunks[i]);
+		mcp_huge_free(s->txn_chunks[i], MCP_TXN_CHUNK * sizeof(struct mcp_txn));
 	free(s->chunks);
 	free(s->txn_chunks);
 	mcp_htab_free(&s->by_tunnel);
@@ -131,7 +132,8 @@ struct mcp_sess_ent *mcp_sess_alloc(struct mcp_sessions *s, const char *imsi)
 		if (s->nalloc == s->nchunks * MCP_SESS_CHUNK) {
 			if (s->nchunks == s->max_chunks)
 				goto full;
-			s->chunks[s->nchunks] = calloc(MCP_SESS_CHUNK, sizeof(struct mcp_sess_ent));
+			s->chunks[s->nchunks] = mcp_huge_zalloc(MCP_SESS_CHUNK *
+								sizeof(struct mcp_sess_ent));
 			if (!s->chunks[s->nchunks])
 				goto full;
 			s->nchunks++;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "hugemem.h"
+
 #define SLOT(t, i) ((t)->slots + (size_t)(i) * (t)->slot_size)
 
 static inline uint32_t mcp_htab_hash(const struct mcp_htab *t, const void *key)
@@ -18,12 +20,12 @@ static inline uint32_t mcp_htab_hash(const struct mcp_htab *t, const void *key)
 
 static uint8_t *mcp_htab_alloc(uint32_t cap, uint32_t slot_size)
 {
-	size_t len = (size_t)cap * slot_size;
-	uint8_t *p = aligned_alloc(64, len < 64 ? 64 : len);
+	return mcp_huge_zalloc((size_t)cap * slot_size);
+}
 
-	if (p)
-		memset(p, 0, len);
-	return p;
+static void mcp_htab_release(uint8_t *slots, uint32_t mask, uint32_t slot_size)
+{
+	mcp_huge_free(slots, ((size_t)mask + 1) * slot_size);
 }
 
 void mcp_htab_prefetch(const struct mcp_htab *t, const void *key)
@@ -50,7 +52,7 @@ int mcp_htab_init(struct mcp_htab *t, uint32_t key_size, uint32_t capacity)
 
 void mcp_htab_free(struct mcp_htab *t)
 {
-	free(t->slots);
+	mcp_htab_release(t->slots, t->mask, t->slot_size);
 	t->slots = NULL;
 }
 
@@ -112,7 +114,7 @@ static int mcp_htab_grow(struct mcp_htab *t)
 		if (sh)
 			mcp_htab_place(&n, s);
 	}
-	free(t->slots);
+	mcp_htab_release(t->slots, t->mask, t->slot_size);
 	*t = n;
 	return 0;
 }

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugemem.h"
+
 #define MCP_SPSC_CACHELINE 64
 
 struct mcp_spsc_slot {
@@ -57,14 +59,13 @@ static inline int mcp_spsc_init(struct mcp_spsc *r, uint32_t nslots, uint32_t sl
 	r->slot_bytes = slot_bytes;
 	r->stride = (sizeof(struct mcp_spsc_slot) + slot_bytes + MCP_SPSC_CACHELINE - 1) &
 		    ~(size_t)(MCP_SPSC_CACHELINE - 1);
-	if (posix_memalign((void **)&r->mem, MCP_SPSC_CACHELINE, r->stride * n))
-		return -ENOMEM;
-	return 0;
+	r->mem = mcp_huge_zalloc(r->stride * n);
+	return r->mem ? 0 : -ENOMEM;
 }
 
 static inline void mcp_spsc_free(struct mcp_spsc *r)
 {
-	free(r->mem);
+	mcp_huge_free(r->mem, r->stride * (r->mask + 1ull));
 	r->mem = NULL;
 }
 

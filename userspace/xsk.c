@@ -139,6 +139,11 @@ int mcp_xsk_create(const char *ifname, uint32_t queue, uint32_t nframes, int for
 			x->area_len, strerror(-err));
 		goto err;
 	}
+	/* 2 MiB pages where the kernel has them (transparent huge pages): the packet thread
+	 * touches a frame it has not seen for a ring's length, and with 4 KiB pages that first
+	 * read (the metadata) missed the TLB for a quarter of the thread's time during bursts.
+	 * Refused (THP off): 4 KiB pages, nothing else changes. */
+	madvise(x->area, x->area_len, MADV_HUGEPAGE);
 	if (!force_copy) {
 		err = xsk_try_bind(x, ifname, XDP_ZEROCOPY);
 		if (!err) {

@@ -1,0 +1,37 @@
+/* hugemem.c - large zeroed allocations in transparent huge pages (see hugemem.h). */
+#include "hugemem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+void *mcp_huge_zalloc(size_t len)
+{
+	void *p;
+
+	if (len < MCP_HUGE_MIN) {
+		size_t n = (len + 63) & ~(size_t)63;
+
+		p = aligned_alloc(64, n ? n : 64);
+		if (p)
+			memset(p, 0, n ? n : 64);
+		return p;
+	}
+	/* anonymous pages are zero; large mappings start on a 2 MiB boundary (Linux >= 6.7),
+	 * and MADV_HUGEPAGE asks for huge pages where THP is in "madvise" mode (refused: 4 KiB) */
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+void mcp_huge_free(void *p, size_t len)
+{
+	if (!p)
+		return;
+	if (len < MCP_HUGE_MIN)
+		free(p);
+	else
+		munmap(p, len);
+}
