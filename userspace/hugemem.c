@@ -5,7 +5,15 @@
 #include <string.h>
 #include <sys/mman.h>
 
-void *mcp_huge_zalloc(size_t len)
+#define HUGE_PAGE (2ul << 20)
+
+/* Whole 2 MiB pages: a mapping that ends in the middle of one gets 4 KiB pages there. */
+static size_t huge_len(size_t len)
+{
+	return (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+void *mcp_huge_zalloc_flags(size_t len, int populate)
 {
 	void *p;
 
@@ -19,11 +27,18 @@ void *mcp_huge_zalloc(size_t len)
 	}
 	/* anonymous pages are zero; large mappings start on a 2 MiB boundary (Linux >= 6.7),
 	 * and MADV_HUGEPAGE asks for huge pages where THP is in "madvise" mode (refused: 4 KiB) */
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, huge_len(len), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
-	madvise(p, len, MADV_HUGEPAGE);
+	madvise(p, huge_len(len), MADV_HUGEPAGE);
+	if (populate) /* after the advice, so the pages come in huge */
+		madvise(p, huge_len(len), MADV_POPULATE_WRITE);
 	return p;
+}
+
+void *mcp_huge_zalloc(size_t len)
+{
+	return mcp_huge_zalloc_flags(len, 0);
 }
 
 void mcp_huge_free(void *p, size_t len)
@@ -33,5 +48,5 @@ void mcp_huge_free(void *p, size_t len)
 	if (len < MCP_HUGE_MIN)
 		free(p);
 	else
-		munmap(p, len);
+		munmap(p, huge_len(len));
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cpu_pin.h"
+#include "hugemem.h"
 #include "log.h"
 #include "mc_internal.h"
 
@@ -528,7 +529,8 @@ int mc_writer_start(struct mcp_mc *m)
 
 	m->ring = calloc(m->cfg.queue_len, sizeof(*m->ring));
 	m->slen = m->cfg.queue_len < MC_SESS_BUF ? m->cfg.queue_len : MC_SESS_BUF;
-	m->sring = calloc(m->slen, sizeof(*m->sring));
+	/* written by the packet thread: faulted in now, not during a burst */
+	m->sring = mcp_huge_zalloc_flags((size_t)m->slen * sizeof(*m->sring), 1);
 	if (!m->ring || !m->sring)
 		return -ENOMEM;
 	err = pthread_create(&m->thread, NULL, mc_writer_main, m);
@@ -555,7 +557,7 @@ void mc_writer_stop(struct mcp_mc *m)
 			free(m->ring[m->tail % m->cfg.queue_len].json);
 	free(m->ring);
 	m->ring = NULL;
-	free(m->sring);
+	mcp_huge_free(m->sring, (size_t)m->slen * sizeof(*m->sring));
 	m->sring = NULL;
 	mc_inflight_done(m, 0);
 	free(m->inflight);

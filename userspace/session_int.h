@@ -12,6 +12,7 @@
 #include "session_htab.h"
 
 #define MCP_SESS_CHUNK     4096 /* subscribers per slab chunk */
+#define MCP_SESS_INDEX_START 65536 /* initial slots of each session index */
 #define MCP_SESS_MAX_CTRL  8    /* control F-TEIDs indexed per subscriber */
 #define MCP_SESS_MAX_UE_IP 4    /* UE addresses indexed per subscriber (PDN connections) */
 #define MCP_TXN_CHUNK      1024

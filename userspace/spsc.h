@@ -59,7 +59,7 @@ static inline int mcp_spsc_init(struct mcp_spsc *r, uint32_t nslots, uint32_t sl
 	r->slot_bytes = slot_bytes;
 	r->stride = (sizeof(struct mcp_spsc_slot) + slot_bytes + MCP_SPSC_CACHELINE - 1) &
 		    ~(size_t)(MCP_SPSC_CACHELINE - 1);
-	r->mem = mcp_huge_zalloc(r->stride * n);
+	r->mem = mcp_huge_zalloc_flags(r->stride * n, 1); /* its faults off the packet path */
 	return r->mem ? 0 : -ENOMEM;
 }
 
