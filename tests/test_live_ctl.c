@@ -1,6 +1,7 @@
 /* test_live_ctl.c - the live-capture control thread (userspace/live_ctl.c): every posted
  * session event is applied once, in order, with its subscriber intact, including the ones
- * still queued when it is stopped and bursts larger than its ring.
+ * still queued when it is stopped and bursts larger than its ring; a commit follows at most
+ * 256 applied events and the last of them.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -8,12 +9,23 @@
 
 #include "live_ctl.h"
 
-#define N_EVENTS 20000u /* five times the ring: the poster has to wait */
+#define N_EVENTS 100000u /* three times the ring: the poster has to wait */
 
 struct seen {
 	uint32_t n;
 	uint32_t bad;
+	uint32_t uncommitted, max_uncommitted, commits;
 };
+
+static void commit(void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (s->uncommitted > s->max_uncommitted)
+		s->max_uncommitted = s->uncommitted;
+	s->uncommitted = 0;
+	s->commits++;
+}
 
 static void record(void *ctx, enum mcp_session_event ev, const struct mcp_subscriber *sub,
 		   uint64_t ts_ms)
@@ -28,15 +40,16 @@ static void record(void *ctx, enum mcp_session_event ev, const struct mcp_subscr
 	    sub->tunnels[0].teid != s->n)
 		s->bad++;
 	s->n++;
+	s->uncommitted++;
 }
 
 Test(live_ctl, applies_everything_in_order)
 {
 	struct mcp_live_ctl *c;
 	struct mcp_subscriber sub;
-	struct seen s = { 0, 0 };
+	struct seen s = { 0 };
 
-	cr_assert_eq(mcp_live_ctl_start(&c, record, NULL, &s), 0);
+	cr_assert_eq(mcp_live_ctl_start(&c, record, commit, &s), 0);
 	for (uint32_t i = 0; i < N_EVENTS; i++) {
 		memset(&sub, 0, sizeof(sub));
 		sub.id = i;
@@ -48,12 +61,15 @@ Test(live_ctl, applies_everything_in_order)
 	mcp_live_ctl_stop(c); /* must apply what is still queued */
 	cr_assert_eq(s.n, N_EVENTS, "applied %u of %u events", s.n, N_EVENTS);
 	cr_assert_eq(s.bad, 0, "%u events out of order or damaged", s.bad);
+	cr_assert_eq(s.uncommitted, 0, "the last events were never committed");
+	cr_assert_leq(s.max_uncommitted, 256);
+	cr_assert_geq(s.commits, N_EVENTS / 256);
 }
 
 Test(live_ctl, stop_null_and_idle)
 {
 	struct mcp_live_ctl *c;
-	struct seen s = { 0, 0 };
+	struct seen s = { 0 };
 
 	mcp_live_ctl_stop(NULL);
 	cr_assert_eq(mcp_live_ctl_waits(NULL), 0);

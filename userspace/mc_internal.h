@@ -261,13 +261,13 @@ struct mcp_mc {
 
 	struct mc_op *ring;
 	uint64_t head, tail;       /* ring[i % queue_len] */
+	struct mc_entry *ovf_head, *ovf_tail;
 
 	pthread_mutex_t sess_lock; /* sring, shead, stail, sseq */
 	struct mc_sess_change *sring; /* sring[i % slen]: changes not yet applied */
 	uint64_t shead, stail, sseq;
 	uint32_t slen;
 	int sess_wake;             /* a wake-up for the buffered changes is pending (atomic) */
-	struct mc_entry *ovf_head, *ovf_tail;
 
 	pthread_mutex_t ctr_lock;     /* fbuf, fbuf_n, ctr */
 	struct mc_flow_sum *fbuf;     /* flow summaries for the writer to credit */

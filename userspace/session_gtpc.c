@@ -67,7 +67,8 @@ static struct mcp_txn *mcp_txn_alloc(struct mcp_sessions *s, uint32_t *idx)
 	if (s->txn_nalloc == s->txn_nchunks * MCP_TXN_CHUNK) {
 		if (s->txn_nchunks == s->txn_max_chunks)
 			return NULL;
-		s->txn_chunks[s->txn_nchunks] = mcp_huge_zalloc(MCP_TXN_CHUNK * sizeof(struct mcp_txn));
+		s->txn_chunks[s->txn_nchunks] =
+			mcp_huge_zalloc(MCP_TXN_CHUNK * sizeof(struct mcp_txn));
 		if (!s->txn_chunks[s->txn_nchunks])
 			return NULL;
 		s->txn_nchunks++;
