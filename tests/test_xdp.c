@@ -833,6 +833,16 @@ static int index_has(const struct mcp_tunnel_bucket *b, const struct mcp_tunnel_
 	return 0;
 }
 
+/* Is k in its tunnel_index bucket (the copy XDP reads first)? */
+static int tunnel_in_index(const struct mcp_tunnel_key *k)
+{
+	uint32_t bi = mcp_tunnel_key_hash(k) & (mcp_tunnel_index_buckets(1024) - 1);
+	struct mcp_tunnel_bucket b;
+
+	cr_assert_eq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_TUNNEL_INDEX), &bi, &b), 0);
+	return index_has(&b, k);
+}
+
 /* A full tunnel_index bucket: the next key of that bucket is found through tunnels. */
 Test(xdp, tunnel_index_bucket_overflow)
 {
@@ -907,6 +917,64 @@ Test(xdp, subscriber_index_beyond_map_refused)
 	memset(&sub, 0, sizeof(sub));
 	sub.id = 5000; /* maps sized 1024 */
 	cr_expect_eq(mcp_xdp_tunnel_update(x, &sub), -E2BIG);
+}
+
+/* Writes the kernel refuses (maps full, index beyond the subscribers map) are counted, one
+ * by one, batched or not; the tunnels that did not fit are not left in tunnel_index. */
+Test(xdp, refused_map_writes_counted)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up");
+	int tfd = mcp_xdp_map_fd(x, MCP_XMAP_TUNNELS);
+	uint64_t before = mcp_xdp_writes_refused(x);
+	struct mcp_subscriber sub;
+	int64_t d[MCP_STATS__MAX];
+	uint32_t i, j, in_map = 0, resolved = 0;
+	int refused;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.id = 5000; /* maps sized 1024 */
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000005000");
+	mcp_xdp_on_session_event(x, MCP_EV_ATTACH, &sub, 0);
+	cr_assert_eq(mcp_xdp_writes_refused(x), before + 1);
+
+	/* 100 subscribers x 20 tunnels = 2000 keys for a 1024-entry map (the kernel's limit on
+	 * a map without preallocation is approximate: count what went in) */
+	cr_assert_eq(mcp_xdp_batch_begin(x), 0);
+	for (i = 0; i < 100; i++) {
+		memset(&sub, 0, sizeof(sub));
+		sub.id = 100 + i;
+		snprintf(sub.imsi, sizeof(sub.imsi), "0010100000%05u", sub.id);
+		sub.ntunnels = 20;
+		for (j = 0; j < 20; j++) {
+			sub.tunnels[j].teid = 0x100000 + i * 20 + j;
+			sub.tunnels[j].dir = MCP_DIR_UP;
+			cr_assert_eq(mcp_ip_parse(&sub.tunnels[j].addr, "10.9.0.1"), 0);
+		}
+		mcp_xdp_on_session_event(x, MCP_EV_ATTACH, &sub, 0);
+	}
+	refused = mcp_xdp_batch_commit(x);
+	cr_assert_gt(refused, 0);
+	cr_expect_eq(mcp_xdp_writes_refused(x), before + 1 + (uint64_t)refused);
+	for (i = 0; i < 2000; i++) {
+		struct mcp_tunnel_key k;
+		struct mcp_tunnel_val v;
+		int in = 0;
+
+		memset(&k, 0, sizeof(k));
+		k.teid = 0x100000 + i;
+		mcp_ip_parse(&k.addr, "10.9.0.1");
+		in = !bpf_map_lookup_elem(tfd, &k, &v);
+		in_map += in;
+		resolved += tunnel_in_index(&k);
+		if (!in)
+			cr_expect_not(tunnel_in_index(&k), "TEID 0x%x refused but in tunnel_index",
+				      k.teid);
+	}
+	cr_expect_eq(in_map, 2000 - (uint32_t)refused);
+	cr_expect_leq(resolved, in_map);
+	/* the fixture's own tunnel still resolves */
+	run_counted(up->data, up->len, d);
+	cr_expect_eq(d[XDP_STAT(KNOWN_TUNNEL)], 1);
 }
 
 Test(xdp, tunnels_clear_empties_tunnels_and_subscribers)

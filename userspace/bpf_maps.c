@@ -239,30 +239,47 @@ static void tindex_forget(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k)
 static int tunnel_del(struct mcp_xdp_obj *x, const struct mcp_tunnel_key *k)
 {
 	tindex_forget(x, k);
-	if (x->batching)
-		return mcp_map_batch_del(&x->tunnel_batch, k) < 0 ? -ENOMEM : 0;
+	if (x->batching) {
+		mcp_map_batch_del(&x->tunnel_batch, k);
+		return 0;
+	}
 	if (bpf_map_delete_elem(x->map_fd[MCP_XMAP_TUNNELS], k))
 		return -errno;
 	return x->tindex ? 0 : -ENOMEM;
+}
+
+/* Counted (mcp_xdp_writes_refused); the first one is a warning, the others debug lines. */
+static void write_refused(struct mcp_xdp_obj *x, const char *what, int err)
+{
+	const char *why = err == -E2BIG ? "map full" : strerror(-err);
+
+	if (__atomic_fetch_add(&x->writes_refused, 1, __ATOMIC_RELAXED) == 0)
+		mcp_warn("%s: the kernel refused a %s write (%s): those subscribers' packets are "
+			 "attributed in userspace only; raise the map sizes (mcp-load --max-tunnels, "
+			 "--max-subscribers)\n", x->ifname, what, why);
+	else
+		mcp_dbg("%s: %s map write refused: %s\n", x->ifname, what, why);
 }
 
 /* A tunnel the kernel refused at a batch flush (map full): out of tunnel_index too, so XDP
  * and an operator reading the tunnels map agree. */
 static void tunnel_batch_failed(void *ctx, const void *key, int put, int err)
 {
-	const struct mcp_tunnel_key *k = key;
-
 	if (put)
-		tindex_forget(ctx, k);
-	mcp_dbg("tunnel map %s of TEID 0x%x: %s\n", put ? "update" : "delete", k->teid,
-		strerror(-err));
+		tindex_forget(ctx, key);
+	write_refused(ctx, "tunnels", err);
 }
 
 static void sub_batch_failed(void *ctx, const void *key, int put, int err)
 {
-	(void)ctx;
-	mcp_dbg("subscribers map %s of index %u: %s\n", put ? "update" : "delete",
-		*(const uint32_t *)key, strerror(-err));
+	(void)key;
+	(void)put;
+	write_refused(ctx, "subscribers", err);
+}
+
+uint64_t mcp_xdp_writes_refused(const struct mcp_xdp_obj *x)
+{
+	return x ? __atomic_load_n(&x->writes_refused, __ATOMIC_RELAXED) : 0;
 }
 
 /* Map writes are gathered until mcp_xdp_batch_commit (map_batch.h): one bpf() call per map
@@ -448,7 +465,8 @@ void mcp_xdp_on_session_event(void *ctx, enum mcp_session_event ev,
 		break; /* tunnels stay resolvable until REMOVE (delete grace) */
 	}
 	if (err)
-		mcp_dbg("tunnel map update for IMSI %s: %s\n", sub->imsi, strerror(-err));
+		write_refused(x, ev == MCP_EV_REMOVE ? "tunnel removal" : "tunnels/subscribers",
+			      err);
 }
 
 /* Deletes every key of a hash map: collects the keys in one walk, then deletes them (restarting

@@ -119,6 +119,9 @@ int mcp_xdp_batch_begin(struct mcp_xdp_obj *x);
 int mcp_xdp_batch_commit(struct mcp_xdp_obj *x);
 /* Commits, then frees the batch buffers (on close). */
 void mcp_xdp_batch_free(struct mcp_xdp_obj *x);
+/* Session event writes the kernel refused so far (maps full, subscriber index beyond
+ * --max-subscribers); the first one was logged as a warning. */
+uint64_t mcp_xdp_writes_refused(const struct mcp_xdp_obj *x);
 /* Empties tunnels and subscribers (start of a run over reused pins, before restoring). */
 int mcp_xdp_tunnels_clear(struct mcp_xdp_obj *x);
 

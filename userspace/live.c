@@ -358,6 +358,7 @@ struct live_totals {
 	uint64_t xdp[MCP_STATS__MAX];
 	uint64_t drops;   /* AF_XDP: ring full, no fill entry, other */
 	uint64_t rx;      /* frames taken from the sockets */
+	uint64_t refused; /* session event map writes the kernel refused */
 };
 
 static void live_totals(struct live *lv, struct live_totals *t)
@@ -371,6 +372,7 @@ static void live_totals(struct live *lv, struct live_totals *t)
 		if (li->xo && !mcp_xdp_stats_read(li->xo, v))
 			for (int k = 0; k < MCP_STATS__MAX; k++)
 				t->xdp[k] += v[k];
+		t->refused += mcp_xdp_writes_refused(li->xo);
 		for (int q = 0; q < li->nxsks; q++) {
 			struct mcp_xsk_stats st;
 
@@ -638,11 +640,11 @@ static void log_summary(struct live *lv)
 	mcp_info("live: xdp rx %" PRIu64 ", to sockets %" PRIu64 ", inline copies %" PRIu64
 		 ", bypassed %" PRIu64 ", passed %" PRIu64 ", socket frames %" PRIu64
 		 ", socket drops %" PRIu64 ", without metadata %" PRIu64
-		 ", session event waits %" PRIu64 "\n",
+		 ", session event waits %" PRIu64 ", map writes refused %" PRIu64 "\n",
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_RX)], t.xdp[MCP_STAT_XDP(MCP_XDP_REDIRECTED)],
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_COPIED)], t.xdp[MCP_STAT_XDP(MCP_XDP_BYPASSED)],
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.rx, t.drops, lv->no_meta,
-		 mcp_live_ctl_waits(lv->ctl));
+		 mcp_live_ctl_waits(lv->ctl), t.refused);
 	for (int i = 0; i < lv->nifs; i++)
 		for (int q = 0; q < lv->ifs[i].nxsks; q++) {
 			struct mcp_xsk_stats st;

@@ -56,37 +56,6 @@ static void drop_key(uint8_t *keys, uint8_t *vals, uint32_t *n, const void *key,
 	}
 }
 
-int mcp_map_batch_put(struct mcp_map_batch *b, const void *key, const void *val)
-{
-	int ret = 0;
-
-	if (b->nput == b->cap)
-		ret = mcp_map_batch_flush(b);
-	/* deletes are rare (handovers, removals): only then is there something to cancel */
-	if (b->ndel)
-		drop_key(b->del_keys, NULL, &b->ndel, key, b->key_size, 0);
-	memcpy(b->put_keys + (size_t)b->nput * b->key_size, key, b->key_size);
-	memcpy(b->put_vals + (size_t)b->nput * b->val_size, val, b->val_size);
-	b->nput++; /* a repeated key stays twice: the kernel applies the batch in order */
-	return ret;
-}
-
-int mcp_map_batch_del(struct mcp_map_batch *b, const void *key)
-{
-	uint32_t i;
-	int ret = 0;
-
-	if (b->ndel == b->cap)
-		ret = mcp_map_batch_flush(b);
-	drop_key(b->put_keys, b->put_vals, &b->nput, key, b->key_size, b->val_size);
-	for (i = 0; i < b->ndel; i++)
-		if (!memcmp(b->del_keys + (size_t)i * b->key_size, key, b->key_size))
-			return ret;
-	memcpy(b->del_keys + (size_t)b->ndel * b->key_size, key, b->key_size);
-	b->ndel++;
-	return ret;
-}
-
 /* The kernel stops a batch at the first key it refuses and says how many went before it:
  * that key is reported and the rest sent again. A call refused as a whole (count untouched,
  * a kernel without batch support for this map) falls back to one call per key. */
@@ -155,7 +124,44 @@ static int send_puts(struct mcp_map_batch *b)
 	return failed;
 }
 
+/* Refusals accumulate in b->refused until mcp_map_batch_flush reports them. */
+static void send_all(struct mcp_map_batch *b)
+{
+	b->refused += (uint32_t)(send_deletes(b) + send_puts(b));
+}
+
+void mcp_map_batch_put(struct mcp_map_batch *b, const void *key, const void *val)
+{
+	if (b->nput == b->cap)
+		send_all(b);
+	/* deletes are rare (handovers, removals): only then is there something to cancel */
+	if (b->ndel)
+		drop_key(b->del_keys, NULL, &b->ndel, key, b->key_size, 0);
+	memcpy(b->put_keys + (size_t)b->nput * b->key_size, key, b->key_size);
+	memcpy(b->put_vals + (size_t)b->nput * b->val_size, val, b->val_size);
+	b->nput++; /* a repeated key stays twice: the kernel applies the batch in order */
+}
+
+void mcp_map_batch_del(struct mcp_map_batch *b, const void *key)
+{
+	uint32_t i;
+
+	if (b->ndel == b->cap)
+		send_all(b);
+	drop_key(b->put_keys, b->put_vals, &b->nput, key, b->key_size, b->val_size);
+	for (i = 0; i < b->ndel; i++)
+		if (!memcmp(b->del_keys + (size_t)i * b->key_size, key, b->key_size))
+			return;
+	memcpy(b->del_keys + (size_t)b->ndel * b->key_size, key, b->key_size);
+	b->ndel++;
+}
+
 int mcp_map_batch_flush(struct mcp_map_batch *b)
 {
-	return send_deletes(b) + send_puts(b);
+	int refused;
+
+	send_all(b);
+	refused = (int)b->refused;
+	b->refused = 0;
+	return refused;
 }

@@ -23,6 +23,7 @@ struct mcp_map_batch {
 	uint32_t nput, ndel;
 	mcp_map_batch_fail_fn on_fail;
 	void *ctx;
+	uint32_t refused; /* keys refused since the last mcp_map_batch_flush returned */
 	uint64_t calls;   /* bpf() calls made by flushes (tests, docs) */
 };
 
@@ -30,11 +31,12 @@ struct mcp_map_batch {
 int mcp_map_batch_init(struct mcp_map_batch *b, int fd, uint32_t key_size, uint32_t val_size,
 		       uint32_t cap, mcp_map_batch_fail_fn on_fail, void *ctx);
 void mcp_map_batch_free(struct mcp_map_batch *b);
-/* Queue a put / a delete (flushing first when full). Return what that flush returned. */
-int mcp_map_batch_put(struct mcp_map_batch *b, const void *key, const void *val);
-int mcp_map_batch_del(struct mcp_map_batch *b, const void *key);
-/* Sends what is queued: deletes, then puts. Returns the number of keys refused (each also
- * reported to on_fail), 0 when all went in. */
+/* Queue a put / a delete (sending what is queued first when full). */
+void mcp_map_batch_put(struct mcp_map_batch *b, const void *key, const void *val);
+void mcp_map_batch_del(struct mcp_map_batch *b, const void *key);
+/* Sends what is queued: deletes, then puts. Returns the number of keys refused since the
+ * last call (each also reported to on_fail; a flush that a full batch made by itself is
+ * included), 0 when all went in. */
 int mcp_map_batch_flush(struct mcp_map_batch *b);
 
 #endif /* MCP_MAP_BATCH_H */

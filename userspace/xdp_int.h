@@ -32,6 +32,7 @@ struct mcp_xdp_obj {
 	/* between mcp_xdp_batch_begin and _commit, tunnels and subscribers writes wait here */
 	int batching;
 	struct mcp_map_batch tunnel_batch, sub_batch;
+	uint64_t writes_refused; /* session event writes the kernel refused (atomic) */
 };
 
 void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);
