@@ -95,7 +95,7 @@ void mcp_live_cfg_defaults(struct mcp_live_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->workers = 1;
-	cfg->xsk_frames = MCP_XSK_DEF_FRAMES;
+	cfg->xsk_frames = 0; /* per interface: mcp_xsk_default_frames */
 }
 
 static uint64_t wall_us(void)
@@ -301,7 +301,9 @@ static int attach_iface(struct live *lv, struct live_iface *li)
 
 		if (!mcp_xdp_config_read(li->xo, &xc) && xc.xdp_mode == MCP_XDP_MODE_SKB)
 			force_copy = 1;
-		err = mcp_xsk_create(li->name, q, cfg->xsk_frames, force_copy, &li->xsks[q]);
+		err = mcp_xsk_create(li->name, q, cfg->xsk_frames ? cfg->xsk_frames :
+							  mcp_xsk_default_frames((uint32_t)nq),
+				     force_copy, &li->xsks[q]);
 		if (err) {
 			li->logged = 1; /* with the queue and the reason */
 			return err;

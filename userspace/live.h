@@ -16,7 +16,7 @@ struct mcp_live_cfg {
 	int skb_mode;        /* XDP generic mode instead of native */
 	int inline_mode;     /* pass accounted frames to the stack instead of dropping them */
 	int no_bypass;       /* keep every packet in userspace (no kernel flow bypass) */
-	uint32_t xsk_frames; /* UMEM frames per AF_XDP socket, default MCP_XSK_DEF_FRAMES */
+	uint32_t xsk_frames; /* UMEM frames per AF_XDP socket, 0 = mcp_xsk_default_frames */
 };
 
 void mcp_live_cfg_defaults(struct mcp_live_cfg *cfg);

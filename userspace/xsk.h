@@ -13,19 +13,33 @@
 
 #include "mcp_meta.h"
 
-/* 2 KiB chunks hold a 1518-byte frame after the kernel's 256-byte headroom. By default 16384
- * of them per socket (32 MiB per queue; all sit in the fill ring when idle) and an RX ring of
- * half that absorb ~100 ms at 80 kpps of scheduling delay; --xsk-frames raises both for
- * bursts (a signalling storm is all userspace work). */
+/* 2 KiB chunks hold a 1518-byte frame after the kernel's 256-byte headroom; all sit in the
+ * fill ring when idle, and the RX ring holds half as many. They are what userspace can fall
+ * behind by: a signalling storm (a mass re-attach after an MME restart) is all userspace
+ * work. By default an interface gets 256 MiB of them split over its queues, between 16384
+ * (32 MiB) and 65536 (128 MiB) per queue; --xsk-frames sets the count per queue. */
 #define MCP_XSK_FRAME_SIZE 2048u
-#define MCP_XSK_DEF_FRAMES 16384u
 #define MCP_XSK_MIN_FRAMES 2048u
 #define MCP_XSK_MAX_FRAMES (1u << 20) /* 2 GiB of UMEM per socket */
+#define MCP_XSK_DEF_BUDGET (256u << 20)
+#define MCP_XSK_DEF_MIN 16384u
+#define MCP_XSK_DEF_MAX 65536u
 
 /* Whether n UMEM frames per socket is allowed: a power of two in [MIN, MAX]. */
 static inline int mcp_xsk_frames_ok(uint32_t n)
 {
 	return n >= MCP_XSK_MIN_FRAMES && n <= MCP_XSK_MAX_FRAMES && !(n & (n - 1));
+}
+
+/* Frames per socket for an interface with nqueues queues when --xsk-frames is not given. */
+static inline uint32_t mcp_xsk_default_frames(uint32_t nqueues)
+{
+	uint32_t n = MCP_XSK_DEF_MAX;
+
+	while (n > MCP_XSK_DEF_MIN &&
+	       (uint64_t)n * MCP_XSK_FRAME_SIZE * (nqueues ? nqueues : 1) > MCP_XSK_DEF_BUDGET)
+		n /= 2;
+	return n;
 }
 
 struct mcp_xsk;
