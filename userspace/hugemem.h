@@ -4,8 +4,9 @@
  * Tables grow while packets arrive, and every first touch of a 4 KiB page is a page fault:
  * on the paravirtualised CI machines one costs about 14 us, and a GTP-C burst faulted in
  * 25 MiB of control ring and the session slabs on the packet thread (13% of its time in the
- * live benchmark). A 2 MiB page takes one fault for 512. Requests below MCP_HUGE_MIN come
- * from the ordinary allocator; callers pass the same length to mcp_huge_free.
+ * live benchmark). A 2 MiB page takes one fault for 512. Requests below MCP_HUGE_MIN, and
+ * all of them in an AddressSanitizer build (so that ASan guards the tables), come from the
+ * ordinary allocator; callers pass the same length to mcp_huge_free.
  */
 #ifndef MCP_HUGEMEM_H
 #define MCP_HUGEMEM_H
