@@ -15,7 +15,7 @@
 
 #define MCP_HUGE_MIN (1u << 20)
 
-/* Zeroed, 64-byte aligned at least; NULL when out of memory. populate: every page is
+/* Zeroed, 64-byte aligned (16 under ASan); NULL when out of memory. populate: every page is
  * faulted in now (for rings that are written all over from the start), not at first touch. */
 void *mcp_huge_zalloc(size_t len);
 void *mcp_huge_zalloc_flags(size_t len, int populate);
