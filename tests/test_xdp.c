@@ -724,6 +724,18 @@ Test(xdp, inline_copies_to_ring_and_passes)
 	ring_buffer__free(rb);
 }
 
+/* Subscriber 7 of the fixture after a MODIFY that dropped its downlink tunnel. */
+static void uplink_only_sub7(struct mcp_subscriber *sub)
+{
+	memset(sub, 0, sizeof(*sub));
+	sub->id = 7;
+	snprintf(sub->imsi, sizeof(sub->imsi), "001010000000007");
+	sub->ntunnels = 1;
+	sub->tunnels[0].teid = 0x1234;
+	sub->tunnels[0].dir = MCP_DIR_UP;
+	cr_assert_eq(mcp_ip_parse(&sub->tunnels[0].addr, "10.0.0.2"), 0);
+}
+
 Test(xdp, tunnel_update_drops_stale_and_remove)
 {
 	const struct frame *up = frame("gtpu_v4_tcp_up"), *down = frame("gtpu_v4_tcp_down");
@@ -732,13 +744,7 @@ Test(xdp, tunnel_update_drops_stale_and_remove)
 	struct mcp_sub_info info;
 	uint32_t idx = 7;
 
-	memset(&sub, 0, sizeof(sub));
-	sub.id = 7;
-	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000007");
-	sub.ntunnels = 1;
-	sub.tunnels[0].teid = 0x1234;
-	sub.tunnels[0].dir = MCP_DIR_UP;
-	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
+	uplink_only_sub7(&sub);
 	cr_assert_eq(mcp_xdp_tunnel_update(x, &sub), 0); /* MODIFY: the downlink tunnel went away */
 	run_counted(down->data, down->len, d);
 	cr_expect_eq(d[XDP_STAT(NO_TUNNEL)], 1, "stale tunnel still installed");
@@ -776,13 +782,7 @@ Test(xdp, batched_session_events_end_as_unbatched)
 	uint32_t idx = 7, idx2 = 20, idx3 = 21;
 	int fd = mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS);
 
-	memset(&sub, 0, sizeof(sub));
-	sub.id = 7;
-	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000007");
-	sub.ntunnels = 1;
-	sub.tunnels[0].teid = 0x1234;
-	sub.tunnels[0].dir = MCP_DIR_UP;
-	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
+	uplink_only_sub7(&sub);
 	other = sub;
 	other.id = 20;
 	snprintf(other.imsi, sizeof(other.imsi), "001010000000020");
