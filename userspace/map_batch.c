@@ -56,78 +56,66 @@ static void drop_key(uint8_t *keys, uint8_t *vals, uint32_t *n, const void *key,
 	}
 }
 
-/* The kernel stops a batch at the first key it refuses and says how many went before it:
- * that key is reported and the rest sent again. A call refused as a whole (count untouched,
- * a kernel without batch support for this map) falls back to one call per key. */
-static int send_deletes(struct mcp_map_batch *b)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t done = 0, count;
-	int failed = 0, err;
-
-	while (done < b->ndel) {
-		const uint8_t *k = b->del_keys + (size_t)done * b->key_size;
-
-		count = b->ndel - done;
-		b->calls++;
-		err = bpf_map_delete_batch(b->fd, k, &count, &opts) ? errno : 0;
-		if (!err)
-			break;
-		if (count >= b->ndel - done) {
-			count = 0;
-			b->calls++;
-			err = bpf_map_delete_elem(b->fd, k) ? errno : 0;
-		}
-		done += count;
-		k = b->del_keys + (size_t)done * b->key_size;
-		if (err && err != ENOENT) { /* already gone is what a delete wants */
-			failed++;
-			if (b->on_fail)
-				b->on_fail(b->ctx, k, 0, -err);
-		}
-		done++;
-	}
-	b->ndel = 0;
-	return failed;
-}
-
-static int send_puts(struct mcp_map_batch *b)
+/* One bpf() call for count keys from k (and values from v, for puts): 0 or errno, and
+ * *count = the keys done before the first one refused. */
+static int batch_call(const struct mcp_map_batch *b, int put, const uint8_t *k,
+		      const uint8_t *v, uint32_t *count)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-	uint32_t done = 0, count;
+
+	if (put)
+		return bpf_map_update_batch(b->fd, k, v, count, &opts) ? errno : 0;
+	return bpf_map_delete_batch(b->fd, k, count, &opts) ? errno : 0;
+}
+
+static int single_call(const struct mcp_map_batch *b, int put, const uint8_t *k,
+		       const uint8_t *v)
+{
+	if (put)
+		return bpf_map_update_elem(b->fd, k, v, BPF_ANY) ? errno : 0;
+	return bpf_map_delete_elem(b->fd, k) ? errno : 0;
+}
+
+/* Sends the queued puts (put = 1) or deletes. The kernel stops a batch at the first key it
+ * refuses and says how many went before it: that key is reported and the rest sent again. A
+ * call refused as a whole (count untouched, a kernel without batch support for this map)
+ * falls back to one call per key. Returns the keys refused. */
+static int send_queue(struct mcp_map_batch *b, int put)
+{
+	const uint8_t *keys = put ? b->put_keys : b->del_keys;
+	uint32_t *n = put ? &b->nput : &b->ndel, done = 0, count;
 	int failed = 0, err;
 
-	while (done < b->nput) {
-		const uint8_t *k = b->put_keys + (size_t)done * b->key_size;
-		const uint8_t *v = b->put_vals + (size_t)done * b->val_size;
+	while (done < *n) {
+		const uint8_t *k = keys + (size_t)done * b->key_size;
+		const uint8_t *v = put ? b->put_vals + (size_t)done * b->val_size : NULL;
 
-		count = b->nput - done;
+		count = *n - done;
 		b->calls++;
-		err = bpf_map_update_batch(b->fd, k, v, &count, &opts) ? errno : 0;
+		err = batch_call(b, put, k, v, &count);
 		if (!err)
 			break;
-		if (count >= b->nput - done) {
+		if (count >= *n - done) {
 			count = 0;
 			b->calls++;
-			err = bpf_map_update_elem(b->fd, k, v, BPF_ANY) ? errno : 0;
+			err = single_call(b, put, k, v);
 		}
 		done += count;
-		k = b->put_keys + (size_t)done * b->key_size;
-		if (err) {
+		if (err && (put || err != ENOENT)) { /* already gone is what a delete wants */
 			failed++;
 			if (b->on_fail)
-				b->on_fail(b->ctx, k, 1, -err);
+				b->on_fail(b->ctx, keys + (size_t)done * b->key_size, put, -err);
 		}
 		done++;
 	}
-	b->nput = 0;
+	*n = 0;
 	return failed;
 }
 
 /* Refusals accumulate in b->refused until mcp_map_batch_flush reports them. */
 static void send_all(struct mcp_map_batch *b)
 {
-	b->refused += (uint32_t)(send_deletes(b) + send_puts(b));
+	b->refused += (uint32_t)(send_queue(b, 0) + send_queue(b, 1));
 }
 
 void mcp_map_batch_put(struct mcp_map_batch *b, const void *key, const void *val)
