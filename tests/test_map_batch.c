@@ -95,6 +95,8 @@ Test(map_batch, last_operation_per_key_wins)
 	mcp_map_batch_put(&b, &k, &v);
 	v = 44;
 	mcp_map_batch_put(&b, &k, &v);
+	/* queued: deletes of 1, 9 and 3; the put of 2 cancelled its delete */
+	cr_assert_eq(b.ndel, 3, "%u deletes queued", b.ndel);
 	/* nothing reaches the kernel before the flush */
 	cr_assert_eq(lookup(fd, 1, &v), 0);
 	cr_assert_neq(lookup(fd, 2, &v), 0);
