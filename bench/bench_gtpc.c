@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "session.h"
+#include "session/session.h"
 
 #define MSG_MAX 256
 

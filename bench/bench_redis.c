@@ -18,8 +18,8 @@
 #include <stdatomic.h>
 
 #include "mc_redis_util.h"
-#include "microcloud.h"
-#include "record.h"
+#include "microcloud/microcloud.h"
+#include "flow/record.h"
 
 #define LAT_N 2000
 

@@ -24,7 +24,7 @@
 #include <linux/bpf.h>
 #include <xdp/xsk.h>
 
-#include "bpf_maps.h"
+#include "xdp/maps_user.h"
 #include "mcp_bare.skel.h"
 #include "mcp_floor.skel.h"
 

@@ -10,7 +10,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "mcp_maps.h"
+#include "mcp_map_layout.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -4,7 +4,7 @@
  *
  * Ethernet / VLAN / MPLS / IPv4 / IPv6 / UDP / GTP-U (TS 29.281) with its extension chain
  * (PDU Session Container, TS 38.415) / inner IP / ports; GTP-C (TS 29.060, TS 29.274) is
- * recognised by port 2123 and always sent to userspace. Map layouts: include/mcp_maps.h;
+ * recognised by port 2123 and always sent to userspace. Map layouts: include/mcp_map_layout.h;
  * metadata: include/mcp_meta.h; counters: include/mcp_stats.h. docs/xdp.md explains it all.
  *
  * Verdicts: malformed, not IP, or no socket on the queue -> XDP_PASS; bypassed flow ->
@@ -17,12 +17,12 @@
 #include <bpf/bpf_helpers.h>
 
 #include "mcp_gtp.h"
-#include "mcp_maps.h"
+#include "mcp_map_layout.h"
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
 #include "consts.h"
-#include "maps.h"
+#include "maps_kern.h"
 #include "parse_cursor.h"
 #include "parse_eth.h"
 #include "parse_ip.h"
@@ -45,7 +45,7 @@ static __always_inline void mcp_count(struct mcp_xdp_stats *st, __u32 idx)
 	*mcp_stat(st, idx) += 1;
 }
 
-/* Same value for both directions of a conversation (include/mcp_maps.h). */
+/* Same value for both directions of a conversation (include/mcp_map_layout.h). */
 static __always_inline __u32 mcp_sym_hash(const struct mcp_pinfo *pi)
 {
 	return mcp_flow_hash(&pi->src, &pi->dst, pi->sport, pi->dport, pi->proto);
@@ -91,7 +91,7 @@ slow:
 }
 
 /* The flow_hints slot of this hash: 0 when no installed flow can have it; the high half
- * counts pending flows (include/mcp_maps.h). */
+ * counts pending flows (include/mcp_map_layout.h). */
 static __always_inline __u32 mcp_flow_hint(__u32 hash)
 {
 	__u32 slot = hash & (MCP_FLOW_HINT_SLOTS - 1), elem = slot / MCP_FLOW_HINT_PER_ELEM;

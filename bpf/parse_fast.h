@@ -7,7 +7,7 @@
  * lengths the full parse would reject, returns MCP_STOP without touching pi, so that the full
  * parse decides and counts it. Why: the per-layer steps (cursor, loops over VLAN/MPLS/extension
  * headers, re-derived packet pointers) were about a sixth of the program's cost for the frame
- * that is nearly all of the traffic. tests/test_xdp.c runs every test frame, cut to every
+ * that is nearly all of the traffic. tests/test_xdp_prog.c runs every test frame, cut to every
  * length, through both parses and compares verdicts, counters and metadata.
  *
  *   eth(14) [0x8100 TCI(2) 0x0800] | 0x45 .. proto 17 (20) | sport 2152 len csum (8)

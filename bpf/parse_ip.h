@@ -11,7 +11,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 
-#include "mcp_maps.h"
+#include "mcp_map_layout.h"
 #include "parse_cursor.h"
 
 static __always_inline void mcp_ip_set_v4(struct mcp_ip *ip, __be32 a)

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 static const int dlts[] = { 1, 113, 276, 12, 101, 228, 229, 0, 108 };
 

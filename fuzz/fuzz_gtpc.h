@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gtpc.h"
-#include "session.h"
+#include "control/gtpc.h"
+#include "session/session.h"
 
 static struct mcp_sessions *fz_sessions;
 static uint64_t fz_now_ms = 1000;

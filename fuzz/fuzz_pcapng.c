@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "decode.h"
-#include "pcapng.h"
+#include "decode/decode.h"
+#include "input/pcapng.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

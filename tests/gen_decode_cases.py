@@ -29,7 +29,7 @@ MAC = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 # pcap link types
 EN10MB, RAW, RAW_LT, LOOP, SLL, IPV4, IPV6, SLL2, NULL = 1, 12, 101, 108, 113, 228, 229, 276, 0
 
-# struct mcp_pkt kinds and flags (userspace/pkt.h)
+# struct mcp_pkt kinds and flags (userspace/decode/pkt.h)
 USER, GTPC, GTPU_SIGNAL, FRAG_HELD, OTHER, MALFORMED = range(6)
 F_REASM, F_PORTS, F_QFI, F_L4TRUNC = 1, 2, 4, 8
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/data/radius_cases.pcap: RADIUS accounting (RFC 2866) messages built by scapy,
-well-formed ones and one malformed message per reason, for tests/test_radius.c.
+well-formed ones and one malformed message per reason, for tests/test_control_radius.c.
 
 Deterministic (fixed timestamps, zero authenticators). Frame order is the contract with the
 test: see CASES below. Run: /usr/bin/python3 tests/gen_radius_cases.py

@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "data/gtpc_cases.h"
-#include "gtpc.h"
+#include "control/gtpc.h"
 
 static struct mcp_gtpc_msg msg;
 

@@ -21,7 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include "mcp_addr.h"
-#include "session.h"
+#include "session/session.h"
 
 struct tr_redis {
 	pid_t pid;

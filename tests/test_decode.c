@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 struct dc_exp {
 	int64_t kind, reason, vlan, tunnel, gtpu_msg, teid, qfi, pdu_type, flags_set, flags_clear,

@@ -1,4 +1,4 @@
-/* test_live_ctl.c - the live-capture control thread (userspace/live_ctl.c): every posted
+/* test_live_ctl.c - the live-capture control thread (userspace/live/live_ctl.c): every posted
  * session event is applied once, in order, with its subscriber intact, including the ones
  * still queued when it is stopped and bursts larger than its ring; a commit follows at most
  * 256 applied events and the last of them.
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "live_ctl.h"
+#include "live/live_ctl.h"
 
 #define N_EVENTS 100000u /* three times the ring: the poster has to wait */
 

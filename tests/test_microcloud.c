@@ -12,10 +12,10 @@
 #include <json-c/json.h>
 #include <poll.h>
 
-#include "mc_internal.h"
+#include "microcloud/mc_internal.h"
 #include "mc_redis_util.h"
-#include "microcloud.h"
-#include "session.h"
+#include "microcloud/microcloud.h"
+#include "session/session.h"
 
 static struct tr_redis rs;
 static redisContext *rc;

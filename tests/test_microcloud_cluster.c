@@ -9,9 +9,9 @@
  */
 #include <criterion/criterion.h>
 
-#include "mc_internal.h"
+#include "microcloud/mc_internal.h"
 #include "mc_redis_util.h"
-#include "microcloud.h"
+#include "microcloud/microcloud.h"
 
 #define NN 3
 

@@ -5,8 +5,8 @@
 #include <errno.h>
 
 #include "data/gtpc_cases.h"
-#include "gtpc.h"
-#include "session.h"
+#include "control/gtpc.h"
+#include "session/session.h"
 
 #define IMSI_V2 "001010123456789"
 #define IMSI_V1 "262011234567890"

@@ -10,7 +10,7 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 
-#include "decode.h"
+#include "decode/decode.h"
 
 static const char *const kinds[] = { "USER", "GTPC", "GTPU_SIGNAL", "FRAG_HELD", "OTHER",
 				     "MALFORMED" };

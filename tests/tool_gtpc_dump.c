@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gtpc.h"
+#include "control/gtpc.h"
 #include "mcp_addr.h"
-#include "rd.h"
-#include "session.h"
+#include "util/rd.h"
+#include "session/session.h"
 
 #define DLT_SLL_  113
 #define DLT_SLL2_ 276

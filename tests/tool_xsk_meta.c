@@ -17,8 +17,8 @@
 
 #include <xdp/xsk.h>
 
-#include "bpf_maps.h"
-#include "log.h"
+#include "xdp/maps_user.h"
+#include "util/log.h"
 
 #define NFRAMES 256
 #define FSIZE XSK_UMEM__DEFAULT_FRAME_SIZE

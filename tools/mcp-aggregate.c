@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "log.h"
-#include "mc_internal.h"
+#include "util/log.h"
+#include "microcloud/mc_internal.h"
 
 struct agg_row {
 	uint64_t epoch;

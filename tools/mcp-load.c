@@ -24,8 +24,8 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
-#include "bpf_maps.h"
-#include "log.h"
+#include "xdp/maps_user.h"
+#include "util/log.h"
 
 struct load_opts {
 	struct mcp_xdp_opts xdp;

@@ -18,12 +18,12 @@
 
 #include <pcap/pcap.h>
 
-#include "live.h"
-#include "xsk.h"
-#include "pcapng.h"
-#include "cpu_pin.h"
-#include "log.h"
-#include "pipeline.h"
+#include "live/live.h"
+#include "xdp/xsk_socket.h"
+#include "input/pcapng.h"
+#include "util/cpu_pin.h"
+#include "util/log.h"
+#include "pipeline/pipeline.h"
 
 #define MCP_VERSION "0.1.0"
 #define MAX_IFACES 8

@@ -1,0 +1,91 @@
+/* flow.h - bounded bidirectional flow table: open addressing on the inner 5-tuple (+ VLAN),
+ * an LRU list for idle expiry and eviction, a FIFO of closing (FIN/RST) flows.
+ *
+ * Both directions of a connection share one entry: the key (include/mcp_map_layout.h, the same one
+ * the XDP bypass map uses) is in canonical order, lo before hi, and each flow remembers which
+ * side is "up". The VLAN is part of the key for untunneled traffic only.
+ */
+#ifndef MCP_FLOW_H
+#define MCP_FLOW_H
+
+#include <stdint.h>
+
+#include "flow/dpi.h"
+#include "mcp_addr.h"
+#include "mcp_map_layout.h" /* struct mcp_flow_key and mcp_flow_key_make, shared with the XDP bypass */
+
+#define MCP_FLOWF_TUNNELED 0x01
+#define MCP_FLOWF_FIN_A    0x02 /* FIN seen from the lo side */
+#define MCP_FLOWF_FIN_B    0x04
+#define MCP_FLOWF_RST      0x08
+#define MCP_FLOWF_CLOSING  0x10 /* on the closing FIFO */
+#define MCP_FLOWF_HAS_SUB  0x20
+#define MCP_FLOWF_OUTER_UP 0x40 /* outer_src/dst taken from an uplink packet */
+#define MCP_FLOWF_BYPASS_TRIED 0x80 /* handed (or offered) to the kernel bypass once */
+
+#define MCP_FLOW_NONE UINT32_MAX
+
+struct mcp_flow {
+	struct mcp_flow_key key;
+	uint32_t hash;
+	uint32_t prev, next;    /* LRU (or closing FIFO) links: flow indices */
+	uint8_t up_is_a;        /* 1 if the lo side of the key is the up (UE / initiator) side */
+	uint8_t ip_version;
+	uint8_t flags;          /* MCP_FLOWF_* */
+	uint8_t tcp_flags[2];   /* [0] up, [1] down */
+	uint8_t dir_known;      /* direction came from a tunnel or UE IP, not a guess */
+	uint16_t vlan;          /* VLAN of the first packet (reported) */
+	uint32_t teid[2];       /* [0] uplink TEID, [1] downlink TEID; 0 = not seen */
+	uint32_t sub_id;        /* session table id when MCP_FLOWF_HAS_SUB */
+	char imsi[16];          /* kept so the record names the subscriber after it is removed */
+	char *user;             /* RADIUS user owning the up side when the flow began (heap) */
+	uint64_t pkts[2], bytes[2];
+	uint64_t first_ms, last_ms, close_ms;
+	struct mcp_ip outer_src, outer_dst;
+	struct mcp_dpi_flow dpi;
+	struct mcp_flow_bypass *bypass; /* non-NULL while installed in the kernel flow map */
+};
+
+/* Kernel counters already credited to a bypassed flow (index 0 = lo -> hi). */
+struct mcp_flow_bypass {
+	uint64_t pkts[2], bytes[2];
+	uint8_t label;   /* worker.c's bypass profile slot */
+	uint8_t pending; /* installed at the SYN, nDPI still undecided (worker.h) */
+};
+
+struct mcp_flow_table;
+
+/* Returns NULL on allocation failure; max_flows >= 1. */
+struct mcp_flow_table *mcp_flow_table_create(uint32_t max_flows);
+void mcp_flow_table_destroy(struct mcp_flow_table *t);
+
+/* Finds a flow; NULL if absent. */
+struct mcp_flow *mcp_flow_table_lookup(struct mcp_flow_table *t, const struct mcp_flow_key *k,
+				       uint32_t hash);
+uint32_t mcp_flow_key_hash(const struct mcp_flow_key *k);
+
+/* Inserts a zeroed flow for k (the caller checked it is absent). NULL when the table is full:
+ * the caller evicts (mcp_flow_table_oldest) and retries. */
+struct mcp_flow *mcp_flow_table_insert(struct mcp_flow_table *t, const struct mcp_flow_key *k,
+				       uint32_t hash);
+
+/* Removes f from the table and its list; the caller has already released its contents. */
+void mcp_flow_table_remove(struct mcp_flow_table *t, struct mcp_flow *f);
+
+/* Marks f as just used (tail of the LRU). */
+void mcp_flow_table_touch(struct mcp_flow_table *t, struct mcp_flow *f);
+/* Moves f to the closing FIFO (FIN/RST): it expires after the linger time. */
+void mcp_flow_table_close(struct mcp_flow_table *t, struct mcp_flow *f);
+
+/* Oldest flow of the LRU / closing FIFO, or NULL. */
+struct mcp_flow *mcp_flow_table_oldest(struct mcp_flow_table *t);
+struct mcp_flow *mcp_flow_table_oldest_closing(struct mcp_flow_table *t);
+
+uint32_t mcp_flow_table_count(const struct mcp_flow_table *t);
+uint32_t mcp_flow_table_capacity(const struct mcp_flow_table *t);
+
+/* Calls fn on every flow (final flush); fn may remove the flow it is given. */
+void mcp_flow_table_foreach(struct mcp_flow_table *t, void (*fn)(void *ctx, struct mcp_flow *f),
+			    void *ctx);
+
+#endif /* MCP_FLOW_H */

@@ -1,0 +1,614 @@
+/* worker.c - user packets into flows: direction, subscriber attribution, counters, nDPI,
+ * timeouts, export.
+ *
+ * Direction: a GTP-U packet whose tunnel is known says uplink or downlink; otherwise a known
+ * UE IP marks the UE side; otherwise the first packet's sender (the initiator) is "up".
+ * The subscriber is resolved when the flow is created and kept for its lifetime, so a flow
+ * does not split or change owner at a handover; flows created before the control plane was
+ * seen stay "unknown subscriber" (docs/sessions.md).
+ */
+#include "flow/worker.h"
+
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flow/dpi.h"
+#include "flow/flow.h"
+#include "util/log.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+/* Bypass profile per DPI label (master protocol, else app): where flows of each kind are
+ * installed and how many of their packets still reach userspace. Printed when the bypass is
+ * turned off (-v). The last slot takes every label beyond the first ones. */
+#define BYPASS_LABELS 12
+
+struct bypass_label {
+	uint16_t proto;
+	uint8_t used;
+	uint64_t flows, at_sum, at_max, late, never_flows, never_pkts;
+};
+
+struct mcp_worker {
+	struct mcp_worker_cfg cfg;
+	struct bypass_label labels[BYPASS_LABELS];
+	struct mcp_bypass_ops bypass;
+	int bypass_on;
+	struct mcp_flow_table *flows;
+	struct mcp_dpi *dpi;
+	uint64_t now_ms;
+	struct mcp_worker_stats stats;
+};
+
+void mcp_worker_cfg_defaults(struct mcp_worker_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_flows = 1000000;
+	cfg->idle_timeout_ms = 30000;
+	cfg->active_timeout_ms = 120000;
+	cfg->linger_ms = 2000;
+	cfg->dpi = 1;
+}
+
+struct mcp_worker *mcp_worker_create(const struct mcp_worker_cfg *cfg)
+{
+	struct mcp_worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->cfg = *cfg;
+	w->flows = mcp_flow_table_create(cfg->max_flows);
+	if (!w->flows)
+		goto err;
+	if (cfg->dpi) {
+		w->dpi = mcp_dpi_create();
+		if (!w->dpi)
+			goto err;
+	}
+	return w;
+err:
+	mcp_flow_table_destroy(w->flows);
+	free(w);
+	return NULL;
+}
+
+static void release_flow(void *ctx, struct mcp_flow *f)
+{
+	mcp_dpi_release(&f->dpi);
+	free(f->user);
+	f->user = NULL;
+	free(f->bypass);
+	f->bypass = NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Adds what the kernel counted since the last credit and moves last_ms to the kernel's time of
+ * the flow's last packet (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). */
+static void bypass_credit(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_flow_val *v)
+{
+	struct mcp_flow_bypass *b = f->bypass;
+
+	for (int d = 0; d < 2; d++) {
+		int up = (d == 0) == !!f->up_is_a; /* d 0 is lo -> hi */
+		uint64_t dp = v->pkts[d] - b->pkts[d], db = v->bytes[d] - b->bytes[d];
+
+		if (v->pkts[d] < b->pkts[d] || v->bytes[d] < b->bytes[d])
+			continue; /* never moves backwards; a reinstalled entry restarts at 0 */
+		f->pkts[up ? 0 : 1] += dp;
+		f->bytes[up ? 0 : 1] += db;
+		/* what the record learns only from packets the kernel kept: the other side's TEID
+		 * (its first packet may have been an empty SYN-ACK), the FIN at the end */
+		if (!f->teid[up ? 0 : 1])
+			f->teid[up ? 0 : 1] = v->teid[d];
+		f->tcp_flags[up ? 0 : 1] |= v->tcp_flags[d];
+		b->pkts[d] = v->pkts[d];
+		b->bytes[d] = v->bytes[d];
+		w->stats.packets += dp;
+		w->stats.bytes += db;
+		w->stats.bypassed_packets += dp;
+		w->stats.bypassed_bytes += db;
+	}
+	if (v->last_ns) {
+		uint64_t now = mono_ns(), age_ms = now > v->last_ns ? (now - v->last_ns) / 1000000 : 0;
+		uint64_t seen_ms = w->now_ms > age_ms ? w->now_ms - age_ms : 0;
+
+		if (seen_ms > f->last_ms)
+			f->last_ms = seen_ms;
+	}
+}
+
+/* Before a record is written: credit the kernel's share; a final export also removes it. */
+static void bypass_settle(struct mcp_worker *w, struct mcp_flow *f, int final)
+{
+	struct mcp_flow_val v;
+	int err;
+
+	if (!f->bypass)
+		return;
+	if (final && f->bypass->pending) {
+		w->bypass.unpend(w->bypass.ctx, &f->key);
+		f->bypass->pending = 0;
+	}
+	memset(&v, 0, sizeof(v));
+	err = final ? w->bypass.take(w->bypass.ctx, &f->key, &v)
+		    : w->bypass.peek(w->bypass.ctx, &f->key, &v);
+	if (!err)
+		bypass_credit(w, f, &v);
+	if (final) {
+		free(f->bypass);
+		f->bypass = NULL;
+	}
+}
+
+static struct bypass_label *bypass_label(struct mcp_worker *w, const struct mcp_flow *f)
+{
+	uint16_t proto = f->dpi.master ? f->dpi.master : f->dpi.app;
+	int i;
+
+	for (i = 0; i < BYPASS_LABELS - 1; i++) {
+		if (w->labels[i].used && w->labels[i].proto == proto)
+			return &w->labels[i];
+		if (!w->labels[i].used)
+			break;
+	}
+	w->labels[i].used = 1;
+	if (i < BYPASS_LABELS - 1)
+		w->labels[i].proto = proto;
+	return &w->labels[i];
+}
+
+/* A flow leaves the bypass's reach without having been installed: all its packets so far were
+ * handled in userspace. */
+static void bypass_count_never(struct mcp_worker *w, const struct mcp_flow *f)
+{
+	struct bypass_label *l = bypass_label(w, f);
+
+	l->never_flows++;
+	l->never_pkts += f->pkts[0] + f->pkts[1];
+	w->stats.bypass_never_flows++;
+	w->stats.bypass_never_packets += f->pkts[0] + f->pkts[1];
+}
+
+/* Puts f in the kernel flow map; pending: nDPI has not decided yet. 0 or -1. */
+static int bypass_put(struct mcp_worker *w, struct mcp_flow *f, int pending)
+{
+	f->bypass = calloc(1, sizeof(*f->bypass));
+	if (!f->bypass || w->bypass.install(w->bypass.ctx, &f->key,
+					    (f->flags & MCP_FLOWF_HAS_SUB) ? f->sub_id : UINT32_MAX,
+					    pending)) {
+		free(f->bypass);
+		f->bypass = NULL;
+		w->stats.bypass_failed++;
+		return -1;
+	}
+	f->bypass->pending = (uint8_t)pending;
+	return 0;
+}
+
+/* A new TCP flow's SYN: in the kernel at once, pending, so that the empty segments of the
+ * handshake (and any before nDPI decides) are counted there instead of sent up. */
+static void bypass_install_pending(struct mcp_worker *w, struct mcp_flow *f)
+{
+	if (bypass_put(w, f, 1) == 0)
+		w->stats.bypass_pending++;
+}
+
+/* nDPI has decided: later packets of this flow need only be counted, in the kernel. */
+static void bypass_install(struct mcp_worker *w, struct mcp_flow *f)
+{
+	struct bypass_label *l;
+	uint64_t at = f->pkts[0] + f->pkts[1];
+
+	if (f->bypass && f->bypass->pending) {
+		w->bypass.unpend(w->bypass.ctx, &f->key);
+		f->bypass->pending = 0;
+	} else if (f->bypass || (f->flags & MCP_FLOWF_CLOSING) || bypass_put(w, f, 0)) {
+		return;
+	}
+	w->stats.bypass_installed++;
+	w->stats.bypass_install_pkt_sum += at;
+	l = bypass_label(w, f);
+	f->bypass->label = (uint8_t)(l - w->labels);
+	l->flows++;
+	l->at_sum += at;
+	if (at > l->at_max)
+		l->at_max = at;
+}
+
+/* -v: one line per DPI label, then the totals (docs/live.md, "What determines the share"). */
+static void bypass_log_profile(struct mcp_worker *w)
+{
+	const struct mcp_worker_stats *s = &w->stats;
+
+	for (int i = 0; i < BYPASS_LABELS && w->labels[i].used; i++) {
+		const struct bypass_label *l = &w->labels[i];
+		const char *name = i == BYPASS_LABELS - 1 ? "other" :
+				   w->dpi ? mcp_dpi_proto_name(w->dpi, l->proto) : "all";
+
+		mcp_info("live: bypass %-10s %8" PRIu64 " flows installed at packet %.1f (mean, max %"
+			 PRIu64 "), %.2f packets/flow after install; %" PRIu64 " flows (%" PRIu64
+			 " packets) not installed\n", name, l->flows,
+			 l->flows ? (double)l->at_sum / l->flows : 0.0, l->at_max,
+			 l->flows ? (double)l->late / l->flows : 0.0, l->never_flows, l->never_pkts);
+	}
+	mcp_info("live: bypass userspace packets: %" PRIu64 " before install, %" PRIu64
+		 " after install (in flight), %" PRIu64 " of %" PRIu64
+		 " flows not installed (ended or still open before it); %" PRIu64
+		 " counted in the kernel\n",
+		 s->bypass_install_pkt_sum, s->bypass_late_packets, s->bypass_never_packets,
+		 s->bypass_never_flows, s->bypassed_packets);
+}
+
+static void bypass_take_back(void *ctx, struct mcp_flow *f)
+{
+	struct mcp_worker *w = ctx;
+
+	if (f->bypass) {
+		bypass_settle(w, f, 1);
+	} else if (!(f->flags & MCP_FLOWF_BYPASS_TRIED)) {
+		bypass_count_never(w, f); /* still open, DPI undecided */
+	}
+}
+
+void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops)
+{
+	/* Turning it off (the maps are about to go): every flow takes its kernel share back
+	 * and counts in userspace from now on. */
+	if (w->bypass_on && !ops) {
+		mcp_flow_table_foreach(w->flows, bypass_take_back, w);
+		bypass_log_profile(w);
+	}
+	w->bypass_on = ops != NULL;
+	if (ops)
+		w->bypass = *ops;
+}
+
+static int bypass_sync_one(void *arg, const struct mcp_flow_key *key,
+			   const struct mcp_flow_val *val)
+{
+	struct mcp_worker *w = arg;
+	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, key, mcp_flow_key_hash(key));
+	struct mcp_flow_val v;
+
+	if (!f || !f->bypass) {
+		/* left by a flow that ended without removing it (or by an earlier probe) */
+		w->bypass.take(w->bypass.ctx, key, &v);
+		w->stats.bypass_orphans++;
+		return 0;
+	}
+	bypass_credit(w, f, val);
+	mcp_flow_table_touch(w->flows, f);
+	return 0;
+}
+
+void mcp_worker_bypass_sync(struct mcp_worker *w, uint64_t now_ms)
+{
+	if (now_ms > w->now_ms)
+		w->now_ms = now_ms;
+	if (w->bypass_on)
+		w->bypass.walk(w->bypass.ctx, bypass_sync_one, w);
+}
+
+void mcp_worker_destroy(struct mcp_worker *w)
+{
+	if (!w)
+		return;
+	mcp_flow_table_foreach(w->flows, release_flow, NULL);
+	mcp_flow_table_destroy(w->flows);
+	mcp_dpi_destroy(w->dpi);
+	free(w);
+}
+
+static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
+			    struct mcp_flow_record *r)
+{
+	const struct mcp_subscriber *sub = NULL;
+
+	if (!(f->flags & MCP_FLOWF_HAS_SUB))
+		return;
+	if (w->cfg.sessions) {
+		sub = mcp_sessions_by_id(w->cfg.sessions, f->sub_id);
+		if (!sub || strcmp(sub->imsi, f->imsi))
+			sub = mcp_sessions_by_imsi(w->cfg.sessions, f->imsi);
+	}
+	snprintf(r->imsi, sizeof(r->imsi), "%s", f->imsi);
+	if (!sub)
+		return; /* removed since: the IMSI alone still names it */
+	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
+	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
+	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);
+	r->rat = sub->rat;
+	r->gtp_version = sub->gtp_version;
+	/* The UE address is the up side's inner address when it matches one of the UE's. */
+	r->ue_ip = r->src_ip;
+	r->has_ue_ip = 1;
+}
+
+static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
+{
+	struct mcp_flow_record r;
+	const struct mcp_flow_key *k = &f->key;
+	/* ended (or evicted) before the bypass took it: every packet was in userspace */
+	int never = w->bypass_on && !f->bypass && why != MCP_END_ACTIVE;
+
+	bypass_settle(w, f, why != MCP_END_ACTIVE);
+	memset(&r, 0, sizeof(r));
+	r.ip_version = f->ip_version;
+	r.proto = k->proto;
+	r.vlan = f->vlan;
+	if (f->up_is_a) {
+		r.src_ip = k->lo, r.src_port = k->lo_port, r.dst_ip = k->hi, r.dst_port = k->hi_port;
+	} else {
+		r.src_ip = k->hi, r.src_port = k->hi_port, r.dst_ip = k->lo, r.dst_port = k->lo_port;
+	}
+	r.pkts_up = f->pkts[0];
+	r.pkts_down = f->pkts[1];
+	r.bytes_up = f->bytes[0];
+	r.bytes_down = f->bytes[1];
+	r.first_ms = f->first_ms;
+	r.last_ms = f->last_ms;
+	r.tcp_flags_up = f->tcp_flags[0];
+	r.tcp_flags_down = f->tcp_flags[1];
+	r.end_reason = why;
+	if (f->flags & MCP_FLOWF_TUNNELED) {
+		r.tunneled = 1;
+		r.teid_up = f->teid[0];
+		r.teid_down = f->teid[1];
+		r.outer_src = f->outer_src;
+		r.outer_dst = f->outer_dst;
+	}
+	r.dns_rcode = -1;
+	if (w->dpi) {
+		if (why != MCP_END_ACTIVE)
+			mcp_dpi_finish(w->dpi, &f->dpi);
+		mcp_dpi_fill_record(w->dpi, &f->dpi, &r);
+	}
+	if (never)
+		bypass_count_never(w, f); /* after mcp_dpi_finish: labelled by the final verdict */
+	fill_subscriber(w, f, &r);
+	if (f->user)
+		snprintf(r.user, sizeof(r.user), "%s", f->user);
+	for (int i = 0; i < w->cfg.nexporters; i++)
+		w->cfg.exporters[i].flow(w->cfg.exporters[i].ctx, &r);
+	w->stats.flows_exported++;
+	w->stats.exported_by_reason[why]++;
+}
+
+/* Exports and removes a flow. */
+static void end_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
+{
+	export_flow(w, f, why);
+	release_flow(NULL, f);
+	mcp_flow_table_remove(w->flows, f);
+}
+
+/* Fixed networks: a RADIUS user owning either address becomes the flow's up side. The name is
+ * taken now, so a record names who had the address when the flow began. */
+static void classify_fixed_user(struct mcp_worker *w, struct mcp_flow *f,
+				const struct mcp_pkt *pkt, int src_is_a)
+{
+	char name[MCP_HOST_LEN];
+
+	if (w->cfg.user_by_ip(w->cfg.user_ctx, &pkt->src, name, sizeof(name)) != 1) {
+		if (w->cfg.user_by_ip(w->cfg.user_ctx, &pkt->dst, name, sizeof(name)) != 1)
+			return;
+		f->up_is_a = (uint8_t)!src_is_a;
+	}
+	f->dir_known = 1;
+	f->user = strdup(name); /* NULL on OOM: the record just lacks the user */
+}
+
+/* Decides the up side and the subscriber of a new flow. */
+static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			      int src_is_a)
+{
+	const struct mcp_subscriber *sub = NULL;
+	struct mcp_sessions *s = w->cfg.sessions;
+	int src_is_up = 1;
+	uint8_t dir;
+
+	f->up_is_a = (uint8_t)src_is_a; /* default: the initiator is up */
+	if (w->cfg.user_by_ip && pkt->tunnel == MCP_TUN_NONE)
+		classify_fixed_user(w, f, pkt, src_is_a);
+	if (!s)
+		return;
+	if (pkt->tunnel == MCP_TUN_GTPU &&
+	    (sub = mcp_sessions_by_tunnel(s, pkt->teid, &pkt->outer_dst, &dir))) {
+		src_is_up = dir == MCP_DIR_UP;
+	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->src))) {
+		src_is_up = 1;
+	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
+		src_is_up = 0;
+	}
+	if (!sub)
+		return;
+	f->dir_known = 1;
+	f->up_is_a = (uint8_t)(src_is_up ? src_is_a : !src_is_a);
+	f->flags |= MCP_FLOWF_HAS_SUB;
+	f->sub_id = sub->id;
+	snprintf(f->imsi, sizeof(f->imsi), "%s", sub->imsi);
+	w->stats.flows_with_subscriber++;
+}
+
+/* The packet's flow, created unless the kernel already counted the packet (its flow ended
+ * while the packet was on its way up). */
+static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt, int *is_up)
+{
+	struct mcp_flow_key key;
+	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
+	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport,
+					  pkt->l4_proto, vlan);
+	uint32_t hash = mcp_flow_key_hash(&key);
+	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
+
+	if (!f && (pkt->flags & MCP_PKTF_KCOUNTED))
+		return NULL;
+	if (!f) {
+		while (!(f = mcp_flow_table_insert(w->flows, &key, hash))) {
+			struct mcp_flow *old = mcp_flow_table_oldest(w->flows);
+
+			if (!old)
+				old = mcp_flow_table_oldest_closing(w->flows);
+			if (!old)
+				return NULL;
+			w->stats.flows_evicted++;
+			end_flow(w, old, MCP_END_EVICTED);
+		}
+		f->ip_version = pkt->ip_version;
+		f->vlan = pkt->vlan;
+		f->first_ms = pkt->ts_us / 1000;
+		if (pkt->tunnel == MCP_TUN_GTPU) {
+			f->flags |= MCP_FLOWF_TUNNELED;
+			f->outer_src = pkt->outer_src;
+			f->outer_dst = pkt->outer_dst;
+		}
+		classify_new_flow(w, f, pkt, src_is_a);
+		w->stats.flows_created++;
+		*is_up = f->up_is_a == src_is_a;
+		return f;
+	}
+	*is_up = f->up_is_a == src_is_a;
+	return f;
+}
+
+/* An active-timeout export: the record ends here and the flow goes on with fresh counters. */
+static void restart_flow(struct mcp_worker *w, struct mcp_flow *f, uint64_t ts_ms)
+{
+	export_flow(w, f, MCP_END_ACTIVE);
+	f->pkts[0] = f->pkts[1] = f->bytes[0] = f->bytes[1] = 0;
+	f->tcp_flags[0] = f->tcp_flags[1] = 0;
+	f->first_ms = ts_ms;
+}
+
+void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
+{
+	uint64_t ts_ms = pkt->ts_us / 1000;
+	struct mcp_flow *f;
+	int is_up, d;
+
+	if (ts_ms > w->now_ms) {
+		w->now_ms = ts_ms;
+		mcp_worker_expire(w, ts_ms);
+	}
+	f = flow_get(w, pkt, &is_up);
+	if (!f)
+		return;
+	d = is_up ? 0 : 1;
+	if (f->pkts[0] + f->pkts[1] && ts_ms >= f->first_ms + w->cfg.active_timeout_ms)
+		restart_flow(w, f, ts_ms);
+	if (!f->first_ms || ts_ms < f->first_ms)
+		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
+	if (ts_ms > f->last_ms)
+		f->last_ms = ts_ms;
+	if (pkt->flags & MCP_PKTF_KCOUNTED) {
+		/* a pending flow's payload: the kernel counted it, nDPI still reads it */
+		w->stats.kcounted_packets++;
+	} else {
+		if (f->bypass && !f->bypass->pending) {
+			/* queued before the install reached the kernel */
+			w->stats.bypass_late_packets++;
+			w->labels[f->bypass->label].late++;
+		}
+		f->pkts[d]++;
+		f->bytes[d] += pkt->ip_len;
+		w->stats.packets++;
+		w->stats.bytes += pkt->ip_len;
+	}
+	f->tcp_flags[d] |= pkt->tcp_flags;
+	if (pkt->tunnel == MCP_TUN_GTPU) {
+		w->stats.tunneled_packets++;
+		if (!f->teid[d])
+			f->teid[d] = pkt->teid;
+		if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
+			/* report the tunnel as the uplink sees it (eNB -> core) */
+			f->outer_src = pkt->outer_src;
+			f->outer_dst = pkt->outer_dst;
+			f->flags |= MCP_FLOWF_OUTER_UP;
+		}
+		if (!(f->flags & MCP_FLOWF_HAS_SUB))
+			w->stats.gtpu_unknown_sub_packets++;
+	}
+	if (w->dpi && !f->dpi.done)
+		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
+	/* The kernel keeps the first TEID of each direction for the record (bypass_credit). */
+	if (w->bypass_on && !(f->flags & MCP_FLOWF_BYPASS_TRIED)) {
+		if (!w->dpi || f->dpi.done) {
+			f->flags |= MCP_FLOWF_BYPASS_TRIED;
+			bypass_install(w, f);
+		} else if (!f->bypass && pkt->l4_proto == IPPROTO_TCP &&
+			   (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+			   f->pkts[0] + f->pkts[1] == 1) {
+			bypass_install_pending(w, f);
+		}
+	}
+
+	if (pkt->l4_proto == IPPROTO_TCP && (pkt->tcp_flags & (TCP_FIN | TCP_RST))) {
+		int src_is_a = is_up ? f->up_is_a : !f->up_is_a;
+
+		if (pkt->tcp_flags & TCP_RST)
+			f->flags |= MCP_FLOWF_RST;
+		else
+			f->flags |= src_is_a ? MCP_FLOWF_FIN_A : MCP_FLOWF_FIN_B;
+		if ((f->flags & MCP_FLOWF_RST) ||
+		    (f->flags & (MCP_FLOWF_FIN_A | MCP_FLOWF_FIN_B)) ==
+			    (MCP_FLOWF_FIN_A | MCP_FLOWF_FIN_B)) {
+			if (!(f->flags & MCP_FLOWF_CLOSING))
+				f->close_ms = ts_ms;
+			mcp_flow_table_close(w->flows, f);
+		}
+	}
+	mcp_flow_table_touch(w->flows, f);
+}
+
+void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms)
+{
+	struct mcp_flow *f;
+
+	if (now_ms > w->now_ms)
+		w->now_ms = now_ms;
+	while ((f = mcp_flow_table_oldest_closing(w->flows)) &&
+	       f->close_ms + w->cfg.linger_ms <= now_ms)
+		end_flow(w, f, (f->flags & MCP_FLOWF_RST) ? MCP_END_RST : MCP_END_FIN);
+	while ((f = mcp_flow_table_oldest(w->flows)) &&
+	       f->last_ms + w->cfg.idle_timeout_ms <= now_ms)
+		end_flow(w, f, MCP_END_IDLE);
+}
+
+static void flush_one(void *ctx, struct mcp_flow *f)
+{
+	end_flow(ctx, f, MCP_END_FLUSH);
+}
+
+void mcp_worker_flush(struct mcp_worker *w)
+{
+	mcp_flow_table_foreach(w->flows, flush_one, w);
+}
+
+uint32_t mcp_worker_flow_count(const struct mcp_worker *w)
+{
+	return mcp_flow_table_count(w->flows);
+}
+
+const struct mcp_worker_stats *mcp_worker_stats(const struct mcp_worker *w)
+{
+	return &w->stats;
+}
+
+const struct mcp_dpi *mcp_worker_dpi(const struct mcp_worker *w)
+{
+	return w->dpi;
+}

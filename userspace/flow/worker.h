@@ -1,0 +1,103 @@
+/* worker.h - the per-worker pipeline stage: user packets -> flows -> nDPI -> expiry -> records.
+ *
+ * A worker owns its flow table and DPI state alone (no locks on the packet path). Offline
+ * mode runs one worker; live mode runs one per thread, each owning disjoint subscribers.
+ */
+#ifndef MCP_WORKER_H
+#define MCP_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode/pkt.h"
+#include "flow/record.h"
+#include "session/session.h"
+
+#define MCP_MAX_EXPORTERS 4
+
+struct mcp_flow_key;
+struct mcp_flow_val;
+
+/* Kernel flow bypass (live mode): once nDPI has decided, a flow is installed in the XDP flow
+ * map and its later packets are only counted in the kernel. A TCP flow is installed earlier,
+ * pending, at its SYN: the kernel then counts the handshake's empty segments itself and sends
+ * up only what nDPI can use. Each call returns 0 or -errno; counters in struct mcp_flow_val
+ * are the kernel's since install (index 0 = lo -> hi). */
+struct mcp_bypass_ops {
+	/* pending: at a TCP SYN, before nDPI decided; the kernel counts every packet of the flow
+	 * but still sends up those with payload (MCP_PKTF_KCOUNTED), until unpend. */
+	int (*install)(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id, int pending);
+	/* nDPI decided, or the flow ends: its packets need no longer go up. Called once per
+	 * successful pending install, before the flow is taken. */
+	void (*unpend)(void *ctx, const struct mcp_flow_key *key);
+	/* Reads without removing (active-timeout export). */
+	int (*peek)(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val);
+	/* Reads and removes in one step, so no packet falls between (final export). */
+	int (*take)(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val);
+	/* Calls fn on every installed flow (batched map walk); 0 or -errno. */
+	int (*walk)(void *ctx, int (*fn)(void *arg, const struct mcp_flow_key *key,
+					 const struct mcp_flow_val *val), void *arg);
+	void *ctx;
+};
+
+struct mcp_worker_cfg {
+	uint32_t max_flows;        /* table bound; the oldest idle flows are exported when full */
+	uint32_t idle_timeout_ms;  /* default 30000 */
+	uint32_t active_timeout_ms;/* default 120000 */
+	uint32_t linger_ms;        /* after both FINs or a RST (default 2000) */
+	int dpi;                   /* run nDPI (default on) */
+	struct mcp_sessions *sessions; /* subscriber lookups; may be NULL */
+	/* Fixed-network user lookup by IP (RADIUS): 1 found (copied into name), 0 not; may be NULL. */
+	int (*user_by_ip)(void *ctx, const struct mcp_ip *ip, char *name, size_t len);
+	void *user_ctx;
+	struct mcp_exporter exporters[MCP_MAX_EXPORTERS];
+	int nexporters;
+};
+
+#define MCP_END_REASONS 6
+
+struct mcp_worker_stats {
+	uint64_t packets, bytes;               /* user packets and inner IP bytes counted in flows */
+	uint64_t tunneled_packets;
+	uint64_t gtpu_unknown_sub_packets;     /* GTP-U packets of flows with no known subscriber */
+	uint64_t flows_created, flows_exported, flows_evicted;
+	uint64_t exported_by_reason[MCP_END_REASONS];
+	uint64_t flows_with_subscriber;
+	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
+	uint64_t bypass_pending;                   /* of them installed at the SYN (pending) */
+	uint64_t kcounted_packets;                 /* sent up for nDPI, counted by the kernel */
+	uint64_t bypassed_packets, bypassed_bytes; /* counted by the kernel, credited back */
+	uint64_t bypass_orphans;                   /* kernel entries without a flow, removed */
+	/* Where the bypass takes over: the flow's packet number at install (summed over installed
+	 * flows), packets of installed flows still handled in userspace (already queued in the
+	 * socket ring when the flow was installed), and packets of flows that ended before. */
+	uint64_t bypass_install_pkt_sum, bypass_late_packets;
+	uint64_t bypass_never_flows, bypass_never_packets;
+};
+
+struct mcp_worker;
+
+void mcp_worker_cfg_defaults(struct mcp_worker_cfg *cfg);
+struct mcp_worker *mcp_worker_create(const struct mcp_worker_cfg *cfg);
+/* Flushes nothing: call mcp_worker_flush first to export what is left. */
+void mcp_worker_destroy(struct mcp_worker *w);
+
+/* Accounts one MCP_PKT_USER packet; time is the packet's (expiry runs from it too). */
+void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt);
+/* Exports flows idle, closed or past their active timeout at now_ms. */
+void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms);
+/* Exports every flow (end of input, shutdown) with end_reason flush. */
+void mcp_worker_flush(struct mcp_worker *w);
+
+/* Enables the kernel bypass (NULL disables it for new flows). */
+void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops);
+/* Credits the kernel's counters of bypassed flows so far and refreshes their idle time.
+ * Call about once a second with wall-clock ms (live mode). */
+void mcp_worker_bypass_sync(struct mcp_worker *w, uint64_t now_ms);
+
+uint32_t mcp_worker_flow_count(const struct mcp_worker *w);
+const struct mcp_worker_stats *mcp_worker_stats(const struct mcp_worker *w);
+struct mcp_dpi;
+const struct mcp_dpi *mcp_worker_dpi(const struct mcp_worker *w);
+
+#endif /* MCP_WORKER_H */

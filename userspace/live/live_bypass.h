@@ -1,0 +1,18 @@
+/* live_bypass.h - the worker's kernel flow bypass (worker.h) over the XDP flow maps of every
+ * probed interface. */
+#ifndef MCP_LIVE_BYPASS_H
+#define MCP_LIVE_BYPASS_H
+
+#include "xdp/maps_user.h"
+#include "flow/worker.h"
+
+struct mcp_live_bypass {
+	struct mcp_xdp_obj *xo[8];
+	int n;
+	uint64_t install_failures, take_fallbacks;
+};
+
+/* Fills ops so that they act on every map in b (b must outlive their use). */
+void mcp_live_bypass_ops(struct mcp_live_bypass *b, struct mcp_bypass_ops *ops);
+
+#endif /* MCP_LIVE_BYPASS_H */

@@ -1,0 +1,376 @@
+/* pipeline.c - wires decoder, session table, worker and exporters for one packet source. */
+#include "pipeline/pipeline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow/dpi.h"
+#include "control/gtpc.h"
+#include "flow/json_out.h"
+#include "util/log.h"
+#include "mcp_meta.h"
+#include "control/radius.h"
+
+/* Session table housekeeping runs at most this often (packet time). */
+#define SESSION_EXPIRE_EVERY_MS 1000
+
+struct session_listener {
+	mcp_session_event_fn fn;
+	void *ctx;
+};
+
+struct mcp_pipeline {
+	struct mcp_decoder *decoder;
+	struct mcp_sessions *sessions;
+	struct mcp_worker *worker;
+	struct mcp_json_out *flows_out, *sessions_out;
+	struct mcp_mc *mc;
+	struct mcp_radius_users *radius;
+	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
+	int nlisteners;
+	uint64_t frames, frame_bytes;
+	uint64_t last_session_expire_ms;
+	uint64_t last_bypass_sync_ms;
+	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
+	int finished;
+};
+
+void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->decoder.max_frags = 4096;
+	cfg->decoder.frag_timeout_ms = 2000;
+	cfg->decoder.gtpu_port = 2152;
+	cfg->decoder.gtpc_port = 2123;
+	cfg->sessions.max_subscribers = 1000000;
+	cfg->sessions.delete_grace_ms = 60000;
+	cfg->sessions.handover_grace_ms = 5000;
+	cfg->sessions.transaction_timeout_ms = 10000;
+	cfg->radius.port = 1813;
+	cfg->radius.max_users = 1000000;
+	mcp_worker_cfg_defaults(&cfg->worker);
+}
+
+static void on_session_event(void *ctx, enum mcp_session_event ev,
+			     const struct mcp_subscriber *sub, uint64_t ts_ms)
+{
+	struct mcp_pipeline *p = ctx;
+
+	if (p->sessions_out && ev != MCP_EV_REMOVE)
+		mcp_json_out_session(p->sessions_out, mcp_session_event_name(ev), sub);
+	for (int i = 0; i < p->nlisteners; i++)
+		p->listeners[i].fn(p->listeners[i].ctx, ev, sub, ts_ms);
+}
+
+static void on_radius_event(void *ctx, const char *user, const struct mcp_ip *ip,
+			    const char *calling_station, int active, uint64_t ts_ms)
+{
+	struct mcp_pipeline *p = ctx;
+
+	if (p->mc)
+		mcp_mc_radius_user(p->mc, user, ip, calling_station, active, ts_ms);
+}
+
+static int radius_user_by_ip(void *ctx, const struct mcp_ip *ip, char *name, size_t len)
+{
+	return mcp_radius_user_by_ip(ctx, ip, name, len);
+}
+
+int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn, void *ctx)
+{
+	if (p->nlisteners >= MCP_MAX_SESSION_LISTENERS)
+		return -ENOSPC;
+	p->listeners[p->nlisteners].fn = fn;
+	p->listeners[p->nlisteners].ctx = ctx;
+	p->nlisteners++;
+	return 0;
+}
+
+static struct mcp_json_out *open_out(const char *path, const char *what)
+{
+	struct mcp_json_out *o = mcp_json_out_open(path);
+
+	if (!o)
+		mcp_err("%s: cannot create %s file: %s\n", path, what, strerror(errno));
+	return o;
+}
+
+struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
+{
+	struct mcp_pipeline *p = calloc(1, sizeof(*p));
+	struct mcp_session_cfg scfg = cfg->sessions;
+	struct mcp_worker_cfg wcfg = cfg->worker;
+	struct mcp_radius_cfg rcfg = cfg->radius;
+
+	if (!p)
+		return NULL;
+	if (cfg->flows_json && !(p->flows_out = open_out(cfg->flows_json, "flow records")))
+		goto err;
+	if (cfg->sessions_json && !(p->sessions_out = open_out(cfg->sessions_json, "session")))
+		goto err;
+	p->decoder = mcp_decoder_create(&cfg->decoder);
+	scfg.on_event = on_session_event;
+	scfg.event_ctx = p;
+	p->sessions = mcp_sessions_create(&scfg);
+	if (!p->decoder || !p->sessions) {
+		mcp_err("out of memory creating the decoder and session table\n");
+		goto err;
+	}
+	if (cfg->redis) {
+		p->mc = mcp_mc_create(cfg->redis);
+		if (!p->mc)
+			goto err;
+		mcp_pipeline_add_session_listener(p, mcp_mc_on_session_event, p->mc);
+		if (cfg->redis_reload) {
+			int n = mcp_mc_reload_sessions(p->mc, p->sessions);
+
+			if (n < 0)
+				mcp_warn("microcloud: could not reload sessions: %s\n", strerror(-n));
+			else if (n > 0)
+				mcp_info("microcloud: reloaded %d sessions\n", n);
+		}
+	}
+	rcfg.on_event = on_radius_event;
+	rcfg.event_ctx = p;
+	p->radius = mcp_radius_users_create(&rcfg);
+	if (!p->radius) {
+		mcp_err("out of memory creating the RADIUS user table\n");
+		goto err;
+	}
+	wcfg.sessions = p->sessions;
+	wcfg.user_by_ip = radius_user_by_ip;
+	wcfg.user_ctx = p->radius;
+	wcfg.nexporters = 0;
+	if (p->flows_out)
+		wcfg.exporters[wcfg.nexporters++] =
+			(struct mcp_exporter){ .flow = mcp_json_out_flow, .ctx = p->flows_out };
+	if (p->mc)
+		wcfg.exporters[wcfg.nexporters++] =
+			(struct mcp_exporter){ .flow = mcp_mc_export_flow, .ctx = p->mc };
+	p->worker = mcp_worker_create(&wcfg);
+	if (!p->worker) {
+		mcp_err("cannot create the flow table (%u flows): out of memory or nDPI failed\n",
+			wcfg.max_flows);
+		goto err;
+	}
+	return p;
+err:
+	p->finished = 1;
+	mcp_pipeline_destroy(p);
+	return NULL;
+}
+
+void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+			uint32_t wire_len, uint64_t ts_us)
+{
+	mcp_pipeline_frame_meta(p, dlt, frame, caplen, wire_len, ts_us, 0);
+}
+
+void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+{
+	struct mcp_pkt pkt;
+	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
+	uint64_t ts_ms = ts_us / 1000;
+
+	if (meta_flags & MCP_META_F_KCOUNTED)
+		pkt.flags |= MCP_PKTF_KCOUNTED;
+	p->frames++;
+	p->frame_bytes += wire_len;
+	if (kind >= 0 && kind <= MCP_PKT_MALFORMED)
+		p->kind_counts[kind]++;
+	switch (kind) {
+	case MCP_PKT_USER:
+		if (mcp_radius_match(p->radius, &pkt))
+			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
+		mcp_worker_packet(p->worker, &pkt);
+		break;
+	case MCP_PKT_GTPC:
+		mcp_sessions_handle_gtpc(p->sessions, &pkt);
+		break;
+	default:
+		break;
+	}
+	if (ts_ms >= p->last_session_expire_ms + SESSION_EXPIRE_EVERY_MS) {
+		p->last_session_expire_ms = ts_ms;
+		mcp_sessions_expire(p->sessions, ts_ms);
+	}
+}
+
+void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops)
+{
+	mcp_worker_set_bypass(p->worker, ops);
+}
+
+void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
+{
+	if (now_ms >= p->last_bypass_sync_ms + 1000) {
+		/* before expiry: a flow busy in the kernel is not idle */
+		p->last_bypass_sync_ms = now_ms;
+		mcp_worker_bypass_sync(p->worker, now_ms);
+	}
+	mcp_worker_expire(p->worker, now_ms);
+	mcp_sessions_expire(p->sessions, now_ms);
+}
+
+static void final_session_dump(void *ctx, const struct mcp_subscriber *sub)
+{
+	mcp_json_out_session(ctx, "final", sub);
+}
+
+int mcp_pipeline_finish(struct mcp_pipeline *p)
+{
+	int err = 0, e;
+
+	if (p->finished)
+		return 0;
+	p->finished = 1;
+	if (p->mc)
+		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
+	mcp_worker_flush(p->worker);
+	if (p->sessions_out)
+		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
+	if (p->mc) {
+		if (mcp_mc_flush_final(p->mc, 2000))
+			mcp_warn("microcloud: not everything was written before exit\n");
+	}
+	if ((e = mcp_json_out_close(p->flows_out)) && !err)
+		err = e;
+	if ((e = mcp_json_out_close(p->sessions_out)) && !err)
+		err = e;
+	p->flows_out = p->sessions_out = NULL;
+	return err;
+}
+
+void mcp_pipeline_destroy(struct mcp_pipeline *p)
+{
+	if (!p)
+		return;
+	if (!p->finished)
+		mcp_pipeline_finish(p);
+	mcp_json_out_close(p->flows_out);
+	mcp_json_out_close(p->sessions_out);
+	mcp_worker_destroy(p->worker);
+	mcp_mc_destroy(p->mc);
+	mcp_sessions_destroy(p->sessions);
+	mcp_radius_users_destroy(p->radius);
+	mcp_decoder_destroy(p->decoder);
+	free(p);
+}
+
+void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_totals *t)
+{
+	t->frames = p->frames;
+	t->frame_bytes = p->frame_bytes;
+	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker) : 0;
+}
+
+struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p)
+{
+	return p->sessions;
+}
+
+static void print_counter(FILE *f, const char *name, uint64_t v)
+{
+	if (v)
+		fprintf(f, "    %-34s %" PRIu64 "\n", name, v);
+}
+
+void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
+{
+	const struct mcp_decode_stats *ds = mcp_decoder_stats(p->decoder);
+	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
+	const struct mcp_session_stats *ss = mcp_sessions_stats(p->sessions);
+	const struct mcp_dpi *dpi = mcp_worker_dpi(p->worker);
+	struct mcp_radius_stats rsv, *rs = &rsv;
+	uint64_t malformed = 0;
+	char name[32];
+
+	for (int i = 0; i < MCP_PARSE__MAX; i++)
+		if (i != MCP_PARSE_NOT_IP)
+			malformed += ds->malformed[i];
+	fprintf(f, "mcprobe statistics\n");
+	fprintf(f, "  packets                      %" PRIu64 "\n", p->frames);
+	fprintf(f, "  bytes (wire)                 %" PRIu64 "\n", p->frame_bytes);
+	if (elapsed_s > 0)
+		fprintf(f, "  packets/s                    %.0f (%.3f s)\n", p->frames / elapsed_s,
+			elapsed_s);
+	fprintf(f, "  user packets                 %" PRIu64 " (%" PRIu64 " tunneled)\n",
+		ws->packets, ws->tunneled_packets);
+	fprintf(f, "  user bytes (inner IP)        %" PRIu64 "\n", ws->bytes);
+	fprintf(f, "  gtp-c messages               %" PRIu64 "\n", p->kind_counts[MCP_PKT_GTPC]);
+	fprintf(f, "  gtp-u signalling             %" PRIu64 "\n",
+		p->kind_counts[MCP_PKT_GTPU_SIGNAL]);
+	fprintf(f, "  fragments held               %" PRIu64 "\n", p->kind_counts[MCP_PKT_FRAG_HELD]);
+	fprintf(f, "  not ip / untracked           %" PRIu64 "\n", p->kind_counts[MCP_PKT_OTHER]);
+	fprintf(f, "  malformed                    %" PRIu64 "\n", malformed);
+	for (int i = 0; i < MCP_PARSE__MAX; i++)
+		print_counter(f, mcp_parse_reason_name(i), ds->malformed[i]);
+	fprintf(f, "  layers\n");
+	for (int i = 0; i < MCP_LAYER__MAX; i++)
+		print_counter(f, mcp_layer_name(i), ds->layer[i]);
+	fprintf(f, "  flows created                %" PRIu64 "\n", ws->flows_created);
+	fprintf(f, "  flows exported               %" PRIu64 "\n", ws->flows_exported);
+	for (int i = 0; i < MCP_END_REASONS; i++) {
+		snprintf(name, sizeof(name), "end %s", mcp_end_reason_name(i));
+		print_counter(f, name, ws->exported_by_reason[i]);
+	}
+	fprintf(f, "  flows evicted (table full)   %" PRIu64 "\n", ws->flows_evicted);
+	fprintf(f, "  flows with subscriber        %" PRIu64 "\n", ws->flows_with_subscriber);
+	fprintf(f, "  gtp-u pkts, unknown subscr.  %" PRIu64 "\n", ws->gtpu_unknown_sub_packets);
+	if (ws->bypass_installed || ws->bypass_failed) {
+		fprintf(f, "  flows bypassed in kernel     %" PRIu64 " (%" PRIu64 " failed)\n",
+			ws->bypass_installed, ws->bypass_failed);
+		fprintf(f, "  user packets in kernel       %" PRIu64 " (%.1f%% of user packets)\n",
+			ws->bypassed_packets,
+			ws->packets ? 100.0 * ws->bypassed_packets / ws->packets : 0.0);
+		print_counter(f, "bypass orphans removed", ws->bypass_orphans);
+		print_counter(f, "flows pending at their SYN", ws->bypass_pending);
+		print_counter(f, "packets counted in kernel, sent up for nDPI", ws->kcounted_packets);
+	}
+	if (dpi) {
+		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);
+
+		fprintf(f, "  dpi flows classified         %" PRIu64 " (guessed %" PRIu64
+			   ", unknown %" PRIu64 ")\n",
+			d->flows_classified, d->flows_guessed, d->flows_unknown);
+		fprintf(f, "  dpi packets inspected        %" PRIu64 "\n", d->packets_fed);
+	}
+	fprintf(f, "  sessions created             %" PRIu64 "\n", ss->created);
+	fprintf(f, "  sessions modified            %" PRIu64 "\n", ss->modified);
+	fprintf(f, "  sessions deleted             %" PRIu64 "\n", ss->deleted);
+	fprintf(f, "  unmatched responses          %" PRIu64 "\n", ss->unmatched_responses);
+	fprintf(f, "  rejected responses           %" PRIu64 "\n", ss->rejected_responses);
+	fprintf(f, "  retransmitted requests       %" PRIu64 "\n", ss->retransmissions);
+	fprintf(f, "  timed-out requests           %" PRIu64 "\n", ss->timed_out_requests);
+	fprintf(f, "  gtp-c malformed              %" PRIu64 "\n", ss->malformed);
+	fprintf(f, "  gtp-c unknown IEs / msgs     %" PRIu64 " / %" PRIu64 "\n", ss->unknown_ies,
+		ss->unknown_msgs);
+	for (int v = 1; v <= 2; v++) {
+		for (int t = 0; t < 256; t++) {
+			const char *mn = mcp_gtpc_msg_name((uint8_t)v, (uint8_t)t);
+			char lname[64];
+
+			if (mn)
+				snprintf(lname, sizeof(lname), "v%d %s", v, mn);
+			else
+				snprintf(lname, sizeof(lname), "v%d type %d", v, t);
+			print_counter(f, lname, v == 1 ? ss->v1_msgs[t] : ss->v2_msgs[t]);
+		}
+	}
+	for (int i = 0; i < MCP_GTPC_BAD__MAX; i++)
+		print_counter(f, mcp_gtpc_bad_reason_name(i), ss->malformed_reason[i]);
+	mcp_radius_get_stats(p->radius, rs);
+	if (rs->requests || rs->malformed) {
+		fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64
+			   ", interim %" PRIu64 ", stop %" PRIu64 "), users %" PRIu64 "\n",
+			rs->requests, rs->starts, rs->interims, rs->stops, rs->users);
+		fprintf(f, "  radius malformed             %" PRIu64 "\n", rs->malformed);
+		for (int i = 0; i < MCP_RADIUS_BAD__MAX; i++)
+			print_counter(f, mcp_radius_malformed_name(i), rs->malformed_reason[i]);
+	}
+	if (p->mc)
+		mcp_mc_print_stats(p->mc, f);
+}

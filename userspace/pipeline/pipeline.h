@@ -1,0 +1,63 @@
+/* pipeline.h - one probe pipeline: decoder -> (GTP-C -> sessions) / (user -> worker) ->
+ * exporters (JSON lines, microcloud), fed frame by frame from a pcap file or a socket.
+ */
+#ifndef MCP_PIPELINE_H
+#define MCP_PIPELINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "decode/decode.h"
+#include "microcloud/microcloud.h"
+#include "control/radius.h"
+#include "session/session.h"
+#include "flow/worker.h"
+
+struct mcp_pipeline_cfg {
+	struct mcp_decoder_cfg decoder;
+	struct mcp_session_cfg sessions; /* on_event is the pipeline's own */
+	struct mcp_worker_cfg worker;    /* sessions and exporters are filled in by the pipeline */
+	struct mcp_radius_cfg radius;    /* on_event is the pipeline's own */
+	const char *flows_json;          /* NULL = no flow records file */
+	const char *sessions_json;       /* NULL = no session log */
+	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
+	int redis_reload;                /* restore sessions from the microcloud at start */
+};
+
+#define MCP_MAX_SESSION_LISTENERS 4
+
+struct mcp_pipeline;
+
+void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg);
+/* NULL on failure (logged: e.g. the flow file cannot be created). */
+struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg);
+/* Adds a listener for subscriber changes (BPF tunnel map, ...). 0 or -ENOSPC. */
+int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn, void *ctx);
+
+/* Processes one captured frame. */
+void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+			uint32_t wire_len, uint64_t ts_us);
+/* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*, 0 if none);
+ * MCP_META_F_KCOUNTED keeps the kernel's count from being doubled. */
+void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags);
+/* Live mode: count classified flows in the kernel (worker.h); NULL turns it off. */
+void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops);
+/* Runs timeouts without traffic (live mode, wall clock); credits bypassed flows once a second. */
+void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms);
+
+/* Exports every flow, writes the final session dump, closes outputs. 0 or -errno (an output
+ * could not be written). The pipeline is then only good for stats and destroy. */
+int mcp_pipeline_finish(struct mcp_pipeline *p);
+void mcp_pipeline_destroy(struct mcp_pipeline *p);
+
+struct mcp_pipeline_totals {
+	uint64_t frames, frame_bytes;
+	uint32_t flows_active;
+};
+void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_totals *t);
+void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s);
+
+struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p);
+
+#endif /* MCP_PIPELINE_H */
