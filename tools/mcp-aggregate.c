@@ -119,7 +119,7 @@ static int parse_key(const char *prefix, const char *key, uint64_t *epoch, char 
 	return 0;
 }
 
-static int read_bucket(struct mc_link *l, struct agg_state *s, const char *prefix,
+static int read_bucket(struct mcp_mc_link *l, struct agg_state *s, const char *prefix,
 		       const char *key)
 {
 	const char *argv[2] = { "HGETALL", key };
@@ -131,7 +131,7 @@ static int read_bucket(struct mc_link *l, struct agg_state *s, const char *prefi
 
 	if (parse_key(prefix, key, &epoch, imsi))
 		return 0; /* not a bucket of ours */
-	r = mc_link_cmd(l, key, len[1], 2, argv, len);
+	r = mcp_mc_link_cmd(l, key, len[1], 2, argv, len);
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
 		mcp_err("HGETALL %s: %s\n", key, r && r->type == REDIS_REPLY_ERROR ? r->str :
 									      "no reply");
@@ -193,12 +193,12 @@ static int read_bucket(struct mc_link *l, struct agg_state *s, const char *prefi
 	return 0;
 }
 
-static int scan_all(struct mc_link *l, struct agg_state *s, const char *prefix,
+static int scan_all(struct mcp_mc_link *l, struct agg_state *s, const char *prefix,
 		    const char *pattern)
 {
-	int nodes[MC_MAX_NODES], nn, i, err = 0;
+	int nodes[MCP_MC_MAX_NODES], nn, i, err = 0;
 
-	nn = mc_link_masters(l, nodes, MC_MAX_NODES);
+	nn = mcp_mc_link_masters(l, nodes, MCP_MC_MAX_NODES);
 	if (nn == 0)
 		return -ENOTCONN;
 	for (i = 0; i < nn && !err; i++) {
@@ -212,7 +212,7 @@ static int scan_all(struct mc_link *l, struct agg_state *s, const char *prefix,
 
 			for (k = 0; k < 6; k++)
 				len[k] = strlen(argv[k]);
-			r = mc_link_cmd_node(l, nodes[i], 6, argv, len);
+			r = mcp_mc_link_cmd_node(l, nodes[i], 6, argv, len);
 			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
 				mcp_err("SCAN failed: %s\n", r && r->type == REDIS_REPLY_ERROR ?
 								     r->str : "no reply");
@@ -273,7 +273,7 @@ static int write_out(const struct agg_opts *o, struct agg_state *s)
 	return 0;
 }
 
-static int delete_written(struct mc_link *l, struct agg_state *s)
+static int delete_written(struct mcp_mc_link *l, struct agg_state *s)
 {
 	uint64_t now = (uint64_t)time(NULL);
 	size_t i, kept = 0;
@@ -287,7 +287,7 @@ static int delete_written(struct mc_link *l, struct agg_state *s)
 			kept++; /* the period is still open: the probe keeps adding to it */
 			continue;
 		}
-		r = mc_link_cmd(l, s->keys[i], len[1], 2, argv, len);
+		r = mcp_mc_link_cmd(l, s->keys[i], len[1], 2, argv, len);
 		if (!r || r->type == REDIS_REPLY_ERROR) {
 			mcp_err("DEL %s failed\n", s->keys[i]);
 			if (r)
@@ -319,8 +319,8 @@ int main(int argc, char **argv)
 	struct agg_opts o = { .epoch = -1 };
 	struct agg_state s = { 0 };
 	const char *auth = NULL;
-	char pattern[MC_KEY_LEN], *end;
-	struct mc_link l;
+	char pattern[MCP_MC_KEY_LEN], *end;
+	struct mcp_mc_link l;
 	int opt, err, have_ep = 0, ret = 2;
 	size_t i;
 	struct stat sb;
@@ -395,17 +395,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (o.epoch >= 0)
-		err = mc_key_fmt(&(struct mc_keys){ .prefix = o.cfg.prefix }, pattern,
-				 sizeof(pattern), "agg.%lld.*", o.epoch);
+		err = mcp_mc_key_fmt(&(struct mcp_mc_keys){ .prefix = o.cfg.prefix }, pattern,
+				     sizeof(pattern), "agg.%lld.*", o.epoch);
 	else
-		err = mc_key_fmt(&(struct mc_keys){ .prefix = o.cfg.prefix }, pattern,
-				 sizeof(pattern), "agg.*");
+		err = mcp_mc_key_fmt(&(struct mcp_mc_keys){ .prefix = o.cfg.prefix }, pattern,
+				     sizeof(pattern), "agg.*");
 	if (err < 0) {
 		mcp_err("--redis-prefix too long\n");
 		goto out_auth;
 	}
-	mc_link_init(&l, &o.cfg, 5000, NULL);
-	err = mc_link_open(&l);
+	mcp_mc_link_init(&l, &o.cfg, 5000, NULL);
+	err = mcp_mc_link_open(&l);
 	if (err) {
 		if (o.cfg.cluster_seeds)
 			mcp_err("cannot reach Redis Cluster %s: %s\n", o.cfg.cluster_seeds,
@@ -430,7 +430,7 @@ int main(int argc, char **argv)
 		goto out;
 	ret = 0;
 out:
-	mc_link_close(&l);
+	mcp_mc_link_close(&l);
 	for (i = 0; i < s.nkeys; i++)
 		free(s.keys[i]);
 	free(s.keys);

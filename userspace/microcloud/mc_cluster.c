@@ -20,7 +20,7 @@
 #define MC_MAX_REDIRECTS 5
 
 /* CRC16-CCITT, polynomial 0x1021, init 0, no reflection (XMODEM), as in the cluster spec. */
-uint16_t mc_crc16(const void *buf, size_t len)
+uint16_t mcp_mc_crc16(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	uint16_t crc = 0;
@@ -35,7 +35,7 @@ uint16_t mc_crc16(const void *buf, size_t len)
 	return crc;
 }
 
-int mc_key_slot(const char *key, size_t len)
+int mcp_mc_key_slot(const char *key, size_t len)
 {
 	size_t s, e;
 
@@ -46,13 +46,13 @@ int mc_key_slot(const char *key, size_t len)
 			;
 		/* only a non-empty tag counts: "{}" hashes the whole key */
 		if (e < len && e > s + 1)
-			return mc_crc16(key + s + 1, e - s - 1) & (MC_SLOTS - 1);
+			return mcp_mc_crc16(key + s + 1, e - s - 1) & (MCP_MC_SLOTS - 1);
 	}
-	return mc_crc16(key, len) & (MC_SLOTS - 1);
+	return mcp_mc_crc16(key, len) & (MCP_MC_SLOTS - 1);
 }
 
-void mc_link_init(struct mc_link *l, const struct mcp_mc_cfg *c, uint32_t timeout_ms,
-		  struct mcp_mc_stats *st)
+void mcp_mc_link_init(struct mcp_mc_link *l, const struct mcp_mc_cfg *c, uint32_t timeout_ms,
+		      struct mcp_mc_stats *st)
 {
 	memset(l, 0, sizeof(*l));
 	l->host = c->host;
@@ -74,7 +74,7 @@ static struct timeval mc_tv(uint32_t ms)
 }
 
 /* AUTH and SELECT on a fresh connection. 0 or -errno (-EACCES for a refused AUTH). */
-static int mc_node_hello(struct mc_link *l, redisContext *c)
+static int mc_node_hello(struct mcp_mc_link *l, redisContext *c)
 {
 	redisReply *r;
 	int err = 0;
@@ -109,7 +109,7 @@ static int mc_node_hello(struct mc_link *l, redisContext *c)
 	return err;
 }
 
-static int mc_node_connect(struct mc_link *l, struct mc_node *n)
+static int mc_node_connect(struct mcp_mc_link *l, struct mcp_mc_node *n)
 {
 	struct timeval tv = mc_tv(l->timeout_ms);
 	redisContext *c;
@@ -140,21 +140,21 @@ static int mc_node_connect(struct mc_link *l, struct mc_node *n)
 	return 0;
 }
 
-static void mc_node_drop(struct mc_node *n)
+static void mc_node_drop(struct mcp_mc_node *n)
 {
 	if (n->c)
 		redisFree(n->c);
 	n->c = NULL;
 }
 
-static int mc_node_find(struct mc_link *l, const char *host, int port)
+static int mc_node_find(struct mcp_mc_link *l, const char *host, int port)
 {
 	int i;
 
 	for (i = 0; i < l->nnodes; i++)
 		if (l->nodes[i].port == port && !strcmp(l->nodes[i].host, host))
 			return i;
-	if (l->nnodes == MC_MAX_NODES)
+	if (l->nnodes == MCP_MC_MAX_NODES)
 		return -ENOSPC;
 	snprintf(l->nodes[l->nnodes].host, sizeof(l->nodes[0].host), "%s", host);
 	l->nodes[l->nnodes].port = port;
@@ -192,9 +192,9 @@ static int mc_split_hostport(const char *s, size_t len, char *host, size_t hsz, 
 }
 
 /* CLUSTER SLOTS from node ni: rebuilds the slot map. 0 or -errno. */
-static int mc_refresh_from(struct mc_link *l, int ni)
+static int mc_refresh_from(struct mcp_mc_link *l, int ni)
 {
-	struct mc_node *n = &l->nodes[ni];
+	struct mcp_mc_node *n = &l->nodes[ni];
 	redisReply *r;
 	size_t i;
 	int err = 0, covered = 0;
@@ -229,7 +229,7 @@ static int mc_refresh_from(struct mc_link *l, int ni)
 			continue;
 		a = e->element[0]->integer;
 		b = e->element[1]->integer;
-		if (a < 0 || b >= MC_SLOTS || a > b)
+		if (a < 0 || b >= MCP_MC_SLOTS || a > b)
 			continue;
 		/* an empty host means "the node you asked" */
 		host = m->element[0]->len ? m->element[0]->str : n->host;
@@ -253,7 +253,7 @@ static int mc_refresh_from(struct mc_link *l, int ni)
 	return err;
 }
 
-static int mc_refresh(struct mc_link *l)
+static int mc_refresh(struct mcp_mc_link *l)
 {
 	int i;
 
@@ -267,7 +267,7 @@ static int mc_refresh(struct mc_link *l)
 	return -ENOTCONN;
 }
 
-int mc_link_open(struct mc_link *l)
+int mcp_mc_link_open(struct mcp_mc_link *l)
 {
 	const char *s, *e;
 	int err;
@@ -293,11 +293,11 @@ int mc_link_open(struct mc_link *l)
 	}
 	err = mc_refresh(l);
 	if (err)
-		mc_link_close(l);
+		mcp_mc_link_close(l);
 	return err;
 }
 
-void mc_link_close(struct mc_link *l)
+void mcp_mc_link_close(struct mcp_mc_link *l)
 {
 	int i;
 
@@ -306,7 +306,7 @@ void mc_link_close(struct mc_link *l)
 	l->have_slots = 0;
 }
 
-int mc_link_is_open(const struct mc_link *l)
+int mcp_mc_link_is_open(const struct mcp_mc_link *l)
 {
 	int i;
 
@@ -318,7 +318,7 @@ int mc_link_is_open(const struct mc_link *l)
 	return 0;
 }
 
-static int mc_cmd_node(struct mc_link *l, const struct mc_cmd *c)
+static int mc_cmd_node(struct mcp_mc_link *l, const struct mcp_mc_cmd *c)
 {
 	if (!l->cluster)
 		return 0;
@@ -337,7 +337,7 @@ static int mc_cmd_node(struct mc_link *l, const struct mc_cmd *c)
 }
 
 /* "MOVED 3999 127.0.0.1:6381" / "ASK ...": the node index, or -1. */
-static int mc_parse_redirect(struct mc_link *l, const char *msg, int *slot)
+static int mc_parse_redirect(struct mcp_mc_link *l, const char *msg, int *slot)
 {
 	const char *sp = strchr(msg, ' '), *addr;
 	char host[256];
@@ -347,7 +347,7 @@ static int mc_parse_redirect(struct mc_link *l, const char *msg, int *slot)
 		return -1;
 	*slot = atoi(sp + 1);
 	addr = strchr(sp + 1, ' ');
-	if (!addr || *slot < 0 || *slot >= MC_SLOTS)
+	if (!addr || *slot < 0 || *slot >= MCP_MC_SLOTS)
 		return -1;
 	addr++;
 	if (mc_split_hostport(addr, strlen(addr), host, sizeof(host), &port))
@@ -355,7 +355,7 @@ static int mc_parse_redirect(struct mc_link *l, const char *msg, int *slot)
 	return mc_node_find(l, host, port);
 }
 
-static int mc_cmds_contiguous(const struct mc_cmd *cmds, size_t n)
+static int mc_cmds_contiguous(const struct mcp_mc_cmd *cmds, size_t n)
 {
 	size_t i;
 
@@ -365,11 +365,11 @@ static int mc_cmds_contiguous(const struct mc_cmd *cmds, size_t n)
 	return n > 0;
 }
 
-int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_replies,
-		size_t *acked)
+int mcp_mc_link_run(struct mcp_mc_link *l, struct mcp_mc_cmd *cmds, size_t n, int keep_replies,
+		    size_t *acked)
 {
 	static const char asking[] = "*1\r\n$6\r\nASKING\r\n";
-	int round, err = 0, pending_nodes[MC_MAX_NODES];
+	int round, err = 0, pending_nodes[MCP_MC_MAX_NODES];
 	size_t i, left = n, ok = 0;
 
 	for (i = 0; i < n; i++) {
@@ -377,7 +377,7 @@ int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_repli
 		cmds[i].asking = 0;
 		cmds[i].reply = NULL;
 	}
-	if (!mc_link_is_open(l) && (err = mc_link_open(l)))
+	if (!mcp_mc_link_is_open(l) && (err = mcp_mc_link_open(l)))
 		goto out;
 	for (round = 0; left && round <= MC_MAX_REDIRECTS; round++) {
 		int need_refresh = 0, ni;
@@ -400,7 +400,7 @@ int mc_link_run(struct mc_link *l, struct mc_cmd *cmds, size_t n, int keep_repli
 		}
 		/* write: every pending command into its node's output buffer */
 		for (i = 0; i < n; i++) {
-			struct mc_cmd *c = &cmds[i];
+			struct mcp_mc_cmd *c = &cmds[i];
 
 			c->sent_node = -1;
 			if (c->done)
@@ -421,7 +421,7 @@ read:
 			if (!pending_nodes[ni])
 				continue;
 			for (i = 0; i < n; i++) {
-				struct mc_cmd *c = &cmds[i];
+				struct mcp_mc_cmd *c = &cmds[i];
 				redisReply *r = NULL;
 				int slot, to;
 
@@ -488,18 +488,18 @@ io_err:
 	err = -EIO;
 out:
 	if (err && err != -EAGAIN)
-		mc_link_close(l); /* output buffers may hold unsent commands: start clean */
+		mcp_mc_link_close(l); /* output buffers may hold unsent commands: start clean */
 	if (acked)
 		*acked = ok;
 	return err;
 }
 
-int mc_link_send(struct mc_link *l, const char *buf, size_t len)
+int mcp_mc_link_send(struct mcp_mc_link *l, const char *buf, size_t len)
 {
 	redisContext *c;
 	int done = 0;
 
-	if (!mc_link_is_open(l) && mc_link_open(l))
+	if (!mcp_mc_link_is_open(l) && mcp_mc_link_open(l))
 		return -ENOTCONN;
 	c = l->nodes[0].c;
 	if (redisAppendFormattedCommand(c, buf, len) != REDIS_OK)
@@ -509,11 +509,11 @@ int mc_link_send(struct mc_link *l, const char *buf, size_t len)
 			goto fail;
 	return 0;
 fail:
-	mc_link_close(l);
+	mcp_mc_link_close(l);
 	return -EIO;
 }
 
-int mc_link_collect(struct mc_link *l, size_t n, size_t *got)
+int mcp_mc_link_collect(struct mcp_mc_link *l, size_t n, size_t *got)
 {
 	redisContext *c = l->nodes[0].c;
 	size_t i;
@@ -525,7 +525,7 @@ int mc_link_collect(struct mc_link *l, size_t n, size_t *got)
 		redisReply *r = NULL;
 
 		if (redisGetReply(c, (void **)&r) != REDIS_OK || !r) {
-			mc_link_close(l);
+			mcp_mc_link_close(l);
 			return -EIO;
 		}
 		if (r->type == REDIS_REPLY_ERROR && l->st)
@@ -536,10 +536,10 @@ int mc_link_collect(struct mc_link *l, size_t n, size_t *got)
 	return 0;
 }
 
-redisReply *mc_link_cmd(struct mc_link *l, const char *key, size_t keylen, int argc,
-			const char **argv, const size_t *argvlen)
+redisReply *mcp_mc_link_cmd(struct mcp_mc_link *l, const char *key, size_t keylen, int argc,
+			    const char **argv, const size_t *argvlen)
 {
-	struct mc_cmd c = { 0 };
+	struct mcp_mc_cmd c = { 0 };
 	redisReply *r;
 	char *buf;
 
@@ -547,17 +547,17 @@ redisReply *mc_link_cmd(struct mc_link *l, const char *key, size_t keylen, int a
 	if (c.len < 0)
 		return NULL;
 	c.buf = buf;
-	c.slot = key && l->cluster ? mc_key_slot(key, keylen) : -1;
-	if (mc_link_run(l, &c, 1, 1, NULL))
+	c.slot = key && l->cluster ? mcp_mc_key_slot(key, keylen) : -1;
+	if (mcp_mc_link_run(l, &c, 1, 1, NULL))
 		c.reply = NULL;
 	r = c.reply;
 	redisFreeCommand(buf);
 	return r;
 }
 
-int mc_link_masters(struct mc_link *l, int *idx, int max)
+int mcp_mc_link_masters(struct mcp_mc_link *l, int *idx, int max)
 {
-	int seen[MC_MAX_NODES] = { 0 }, n = 0, s;
+	int seen[MCP_MC_MAX_NODES] = { 0 }, n = 0, s;
 
 	if (!l->cluster) {
 		if (max > 0)
@@ -566,7 +566,7 @@ int mc_link_masters(struct mc_link *l, int *idx, int max)
 	}
 	if (!l->have_slots && mc_refresh(l))
 		return 0;
-	for (s = 0; s < MC_SLOTS; s++) {
+	for (s = 0; s < MCP_MC_SLOTS; s++) {
 		int ni = l->slot_node[s];
 
 		if (!seen[ni] && n < max) {
@@ -577,10 +577,10 @@ int mc_link_masters(struct mc_link *l, int *idx, int max)
 	return n;
 }
 
-redisReply *mc_link_cmd_node(struct mc_link *l, int node, int argc, const char **argv,
-			     const size_t *argvlen)
+redisReply *mcp_mc_link_cmd_node(struct mcp_mc_link *l, int node, int argc, const char **argv,
+				 const size_t *argvlen)
 {
-	struct mc_node *n;
+	struct mcp_mc_node *n;
 	redisReply *r;
 
 	if (node < 0 || node >= l->nnodes)
