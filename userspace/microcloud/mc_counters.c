@@ -378,7 +378,8 @@ static int mc_ctr_key_cmds(struct mcp_mc_batch *b, const struct mc_ckey *k, cons
 	return err;
 }
 
-int mcp_mc_ctr_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, struct mcp_mc_ctr_table *t)
+int mcp_mc_ctr_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, struct mcp_mc_ctr_table *t,
+		    const struct mcp_mc_flusher *flush)
 {
 	uint64_t now = mcp_mc_mono_ms(), host_refresh, agg_refresh;
 	char ttl[16], agg_ttl[16], per[16], key[MCP_MC_KEY_LEN];
@@ -416,8 +417,8 @@ int mcp_mc_ctr_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, struct mcp_mc_ctr_
 				err |= mcp_mc_batch_addf(b, key, "EXPIRE %s %s", key,
 							 is_agg ? agg_ttl : ttl);
 			}
-			if (!err && b->n >= m->cfg.flush_cmds)
-				err = mcp_mc_writer_flush(m, b);
+			if (!err && b->n >= flush->at_cmds)
+				err = flush->fn(flush->ctx, b);
 		}
 	}
 	return err < 0 ? err : err ? -ENOMEM : 0;

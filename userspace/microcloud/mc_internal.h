@@ -284,7 +284,6 @@ struct mcp_mc {
 	struct mcp_mc_stats st;    /* writer + producers */
 	struct mcp_mc_link wl; /* writer link (writer thread only) */
 	int connected;
-	int in_drain;              /* writer thread only */
 	struct mcp_mc_inflight *inflight; /* writer thread only */
 	size_t ninflight, capinflight;
 	size_t prev_cmds, prev_inflight; /* single node: pipeline written, replies not read */
@@ -293,6 +292,14 @@ struct mcp_mc {
 	struct mcp_mc_link sl; /* synchronous reads */
 	struct mcp_mc_stats sst;
 	uint64_t sync_retry_ms;
+};
+
+/* Sends a batch that has grown full. The writer hands it to code that builds long batches
+ * (the counters), so that code never calls up into the writer. */
+struct mcp_mc_flusher {
+	int (*fn)(void *ctx, struct mcp_mc_batch *b); /* 0 or -errno; leaves b empty */
+	void *ctx;
+	size_t at_cmds; /* call fn when the batch holds this many commands */
 };
 
 /* mc_store.c: the store and the queue (m->lock held by callers). */
@@ -304,10 +311,21 @@ void mcp_mc_enqueue_fact(struct mcp_mc *m, struct mcp_mc_entry *e);
 /* Queues an event (takes json); drops and counts it when the queue is full. */
 void mcp_mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json);
 void mcp_mc_wake(struct mcp_mc *m);
-/* Sends a batch on the writer link (writer thread). 0 or -errno (dropped, counted). On one
- * node its replies are read at the next flush or at mcp_mc_writer_sync(). */
+/* mc_send.c (writer thread): sends a batch on the writer link. 0 or -errno (dropped,
+ * counted). On one node its replies are read at the next flush or at mcp_mc_writer_sync().
+ * In-flight stale-key deletions (key taken over) go back to their facts when their pipeline
+ * fails; mcp_mc_pipeline_fail() drops what is outstanding and closes the link. */
 int mcp_mc_writer_flush(struct mcp_mc *m, struct mcp_mc_batch *b);
 int mcp_mc_writer_sync(struct mcp_mc *m);
+void mcp_mc_inflight_add(struct mcp_mc *m, uint8_t kind, const char *name, char *key);
+void mcp_mc_inflight_done(struct mcp_mc *m, int failed);
+int mcp_mc_pipeline_fail(struct mcp_mc *m, size_t outstanding, int err);
+/* mc_drain.c (writer thread): the queue, a full resync of the local copy, the counters into
+ * pipelines. 0 or -errno (the link failed: reconnect). */
+int mcp_mc_drain(struct mcp_mc *m, struct mcp_mc_batch *b);
+int mcp_mc_resync(struct mcp_mc *m, struct mcp_mc_batch *b);
+int mcp_mc_flush_counters(struct mcp_mc *m, struct mcp_mc_batch *b);
+/* mc_writer.c: the writer thread. */
 int mcp_mc_writer_start(struct mcp_mc *m);
 void mcp_mc_writer_stop(struct mcp_mc *m);
 
@@ -327,8 +345,10 @@ struct mcp_mc_ctr_table *mcp_mc_ctr_create(size_t expect_keys);
 void mcp_mc_ctr_destroy(struct mcp_mc_ctr_table *t);
 /* Writer: credits the buffered flow summaries to m->wctr. 0 or -ENOMEM. */
 int mcp_mc_ctr_drain(struct mcp_mc *m);
-/* Appends HINCRBY/EXPIRE for every counter of t. */
-int mcp_mc_ctr_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, struct mcp_mc_ctr_table *t);
+/* Appends HINCRBY/EXPIRE for every counter of t, handing the batch to flush whenever it
+ * holds flush->at_cmds commands. 0 or -errno (from flush, or -ENOMEM). */
+int mcp_mc_ctr_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, struct mcp_mc_ctr_table *t,
+		    const struct mcp_mc_flusher *flush);
 size_t mcp_mc_ctr_keys(const struct mcp_mc_ctr_table *t);
 
 /* mc_ttl.c: which counter keys got their EXPIRE recently (writer thread only). A key's TTL is
