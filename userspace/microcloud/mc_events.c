@@ -184,12 +184,6 @@ void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip 
 	pthread_mutex_unlock(&m->lock);
 }
 
-void mcp_mc_on_radius_event(void *ctx, const char *name, const struct mcp_ip *ip,
-			    const char *calling_station, int active, uint64_t ts_ms)
-{
-	mcp_mc_radius_user(ctx, name, ip, calling_station, active, ts_ms);
-}
-
 int mcp_mc_user_cmds(const struct mcp_mc_keys *k, struct mcp_mc_batch *b,
 		     const struct mcp_mc_user_fact *u, uint64_t now_wall_ms, char **stale,
 		     int nstale)

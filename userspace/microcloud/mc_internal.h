@@ -1,8 +1,10 @@
 /* mc_internal.h - microcloud internals shared by the mc_*.c files (not a public API).
  *
- * mcp_mc_link (mc_cluster.c) hides single node vs Redis Cluster: pipelines of preformatted RESP
- * commands are routed per key slot, MOVED/ASK followed. mc_keys.c builds key names, fact
- * commands and event JSON; mc_writer.c owns the writer thread; mc_sync.c the synchronous reads.
+ * struct mcp_mc_link (mc_link.c, mc_cluster.c; public part: mc_link.h) hides single node vs
+ * Redis Cluster: pipelines of preformatted RESP commands are routed per key slot, MOVED/ASK
+ * followed. mc_keys.c builds key names, batches, fact commands and event JSON; mc_writer.c
+ * owns the writer thread, which drains (mc_drain.c) and sends (mc_send.c); mc_sync.c the
+ * lifecycle and the synchronous reads. Lower files never call up: the counters get a flusher.
  */
 #ifndef MCP_MC_INTERNAL_H
 #define MCP_MC_INTERNAL_H
@@ -14,9 +16,9 @@
 #include <hiredis/hiredis.h>
 
 #include "microcloud/microcloud.h"
+#include "microcloud/mc_link.h"
 
 #define MCP_MC_SLOTS 16384
-#define MCP_MC_MAX_NODES 64
 #define MCP_MC_KEY_LEN 512
 #define MCP_MC_PROBE_LEN 64
 #define MCP_MC_FLOW_BUF 16384 /* flow summaries buffered for the writer (x2, ~190 B each) */
@@ -24,7 +26,7 @@
 	16384 /* session changes buffered for the writer (~770 B each), at most
 			   * queue_len */
 
-/* ---- mc_cluster.c: connections and routing ---- */
+/* ---- mc_link.c, mc_cluster.c: connections and routing ---- */
 
 struct mcp_mc_node {
 	char host[256];
@@ -62,8 +64,7 @@ struct mcp_mc_link {
 
 void mcp_mc_link_init(struct mcp_mc_link *l, const struct mcp_mc_cfg *c, uint32_t timeout_ms,
 		      struct mcp_mc_stats *st);
-/* Connects (single node) or discovers the slot map (cluster). 0 or -errno. */
-int mcp_mc_link_open(struct mcp_mc_link *l);
+/* mc_link.c: mcp_mc_link_open/cmd/cmd_node (mc_link.h), and for the probe: */
 void mcp_mc_link_close(struct mcp_mc_link *l);
 int mcp_mc_link_is_open(const struct mcp_mc_link *l);
 /* Runs a pipeline. Replies are stored in cmds[i].reply when keep_replies, else freed.
@@ -75,14 +76,13 @@ int mcp_mc_link_run(struct mcp_mc_link *l, struct mcp_mc_cmd *cmds, size_t n, in
  * (error replies counted in st->cmd_errors; *got = replies read). Failures close the link. */
 int mcp_mc_link_send(struct mcp_mc_link *l, const char *buf, size_t len);
 int mcp_mc_link_collect(struct mcp_mc_link *l, size_t n, size_t *got);
-/* One command, routed by key (NULL = any node). Caller frees the reply. */
-redisReply *mcp_mc_link_cmd(struct mcp_mc_link *l, const char *key, size_t keylen, int argc,
-			    const char **argv, const size_t *argvlen);
-/* Distinct master nodes (cluster) or the one node: fills idx[], returns the count. */
-int mcp_mc_link_masters(struct mcp_mc_link *l, int *idx, int max);
-/* Runs a command on one node (index from mcp_mc_link_masters). */
-redisReply *mcp_mc_link_cmd_node(struct mcp_mc_link *l, int node, int argc, const char **argv,
-				 const size_t *argvlen);
+/* A node's connection (connected and authenticated if it was not), forgetting it, and its
+ * index by address (added when new; -ENOSPC past MCP_MC_MAX_NODES). */
+int mcp_mc_node_connect(struct mcp_mc_link *l, struct mcp_mc_node *n);
+void mcp_mc_node_drop(struct mcp_mc_node *n);
+int mcp_mc_node_find(struct mcp_mc_link *l, const char *host, int port);
+/* mc_cluster.c: connects to the seeds and reads the slot map. 0 or -errno. */
+int mcp_mc_cluster_open(struct mcp_mc_link *l);
 
 /* CRC16-CCITT (XMODEM) as Redis Cluster uses it, and the key slot with hash tags. */
 uint16_t mcp_mc_crc16(const void *buf, size_t len);
@@ -155,7 +155,8 @@ const char *mcp_mc_key_imsi_of(const struct mcp_mc_keys *k, const char *key, cha
 extern const char mcp_mc_lua_del_if[];
 extern const char mcp_mc_lua_pexpire_if[];
 
-/* ---- the microcloud object (mc_writer.c, mc_events.c, mc_counters.c, mc_sync.c) ---- */
+/* ---- the microcloud object (mc_writer.c, mc_drain.c, mc_send.c, mc_events.c, mc_counters.c,
+ * mc_sync.c) ---- */
 
 #define MCP_MC_USER_LEN 254
 #define MCP_MC_CALLING_LEN 64

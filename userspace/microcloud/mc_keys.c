@@ -248,6 +248,39 @@ const char *mcp_mc_key_imsi_of(const struct mcp_mc_keys *k, const char *key, cha
 	return imsi;
 }
 
+int mcp_mc_agg_pattern(const char *prefix, long long epoch, char *buf, size_t sz)
+{
+	const struct mcp_mc_keys k = { .prefix = prefix };
+
+	if (epoch >= 0)
+		return mcp_mc_key_fmt(&k, buf, sz, "agg.%lld.*", epoch);
+	return mcp_mc_key_fmt(&k, buf, sz, "agg.*");
+}
+
+int mcp_mc_agg_key_parse(const char *prefix, const char *key, uint64_t *epoch, char *imsi,
+			 size_t imsi_sz)
+{
+	size_t pl = prefix ? strlen(prefix) : 0, n;
+	const char *p;
+	char *end;
+
+	if (strncmp(key, prefix ? prefix : "", pl) || strncmp(key + pl, "agg.", 4))
+		return -EINVAL;
+	p = key + pl + 4;
+	*epoch = strtoull(p, &end, 10);
+	if (end == p || *end != '.')
+		return -EINVAL;
+	p = end + 1;
+	if (*p == '{')
+		p++;
+	n = strcspn(p, "}");
+	if (n == 0 || n >= imsi_sz)
+		return -EINVAL;
+	memcpy(imsi, p, n);
+	imsi[n] = 0;
+	return 0;
+}
+
 int mcp_mc_fact_owned_keys(const struct mcp_mc_keys *k, const struct mcp_subscriber *s,
 			   char (*keys)[MCP_MC_KEY_LEN], int max)
 {
