@@ -61,8 +61,8 @@ def usage_errors():
 		 (["--redis", "host:99999"], "invalid --redis")]
 	for args, msg in cases:
 		p = agg(*args)
-		check(p.returncode == 2 and msg in p.stderr,
-		      "%s: exit %d, stderr %r (want 2 and %r)" % (args, p.returncode, p.stderr[-300:], msg))
+		check(p.returncode == 2 and msg in p.stderr, "%s: exit %d, stderr %r (want 2 and %r)"
+		      % (args, p.returncode, p.stderr[-300:], msg))
 
 
 def seed(c, now_epoch):
@@ -70,12 +70,14 @@ def seed(c, now_epoch):
 	c.cmd("HSET", "t.agg.1000.001010000000002", "period", "300", "DNS.pkts", "4",
 	      "DNS.bytes", "412", "DNS.flows", "2", "DNS.duration_ms", "45")
 	c.cmd("HSET", "t.agg.1000.001010000000001", "period", "300", "TLS.YouTube.pkts", "42",
-	      "TLS.YouTube.bytes", "38211", "TLS.YouTube.flows", "1", "TLS.YouTube.duration_ms", "6120")
+	      "TLS.YouTube.bytes", "38211", "TLS.YouTube.flows", "1",
+	      "TLS.YouTube.duration_ms", "6120")
 	c.cmd("HSET", "t.agg.1300.001010000000001", "period", "300", "HTTP.pkts", "7",
 	      "HTTP.bytes", "900", "HTTP.flows", "3", "HTTP.duration_ms", "1500")
 	c.cmd("HSET", "t.agg.%d.001010000000003" % now_epoch, "period", "300", "QUIC.pkts", "1",
 	      "QUIC.bytes", "1200", "QUIC.flows", "1", "QUIC.duration_ms", "0")
-	c.cmd("HSET", "u.agg.1000.001010000000009", "period", "300", "DNS.pkts", "1")  # other prefix
+	# another prefix's bucket
+	c.cmd("HSET", "u.agg.1000.001010000000009", "period", "300", "DNS.pkts", "1")
 	c.cmd("HSET", "t.agg.notanumber", "period", "300")  # not a bucket
 	return {1000: ["1000 001010000000001 300 TLS.YouTube 42 38211 1 6.120",
 		       "1000 001010000000002 300 DNS 4 412 2 0.045"],
