@@ -53,6 +53,8 @@ static int opt_imsi_agg(struct mcp_options *o, const char *arg);
 static int opt_xsk_frames(struct mcp_options *o, const char *arg);
 static int opt_mode(struct mcp_options *o, const char *arg);
 static int opt_helper_cpus(struct mcp_options *o, const char *arg);
+static int opt_ipfix(struct mcp_options *o, const char *arg);
+static int opt_netflow9(struct mcp_options *o, const char *arg);
 
 static const struct opt_row rows[] = {
 	SECTION("Input"),
@@ -77,6 +79,14 @@ static const struct opt_row rows[] = {
 	  "one JSON flow record per line ('-' = stdout)" },
 	{ "sessions-json", 0, "PATH", K_STR, OFF(pipe.sessions_json), 0, 0, NULL,
 	  "one JSON line per subscriber change, final dump at exit" },
+	{ "ipfix", 0, "HOST:PORT[/udp|/tcp]", K_FN, 0, 0, 0, opt_ipfix,
+	  "export flow records over IPFIX (repeatable)" },
+	{ "netflow9", 0, "HOST:PORT", K_FN, 0, 0, 0, opt_netflow9,
+	  "export flow records over NetFlow v9 / UDP (repeatable)" },
+	{ "ipfix-uniflow", 0, NULL, K_FLAG, OFF(pipe.ipfix.uniflow), 0, 0, NULL,
+	  "IPFIX/v9: two uniflow records per flow, not one biflow" },
+	{ "ipfix-backlog", 0, "N", K_U32, OFF(pipe.ipfix.backlog), 1, 1000000, NULL,
+	  "IPFIX/v9: messages queued per collector (default 4096)" },
 	{ "stats", 0, NULL, K_FLAG, OFF(stats), 0, 0, NULL, "print a summary at the end (stderr)" },
 	SECTION("Flows"),
 	{ "idle-timeout", 0, "S", K_MS, OFF(pipe.worker.idle_timeout_ms), 1, WEEK_S, NULL,
@@ -223,6 +233,38 @@ static int opt_mode(struct mcp_options *o, const char *arg)
 static int opt_helper_cpus(struct mcp_options *o, const char *arg)
 {
 	return mcp_helper_cpus_set(arg) ? -EINVAL : 0;
+}
+
+/* Syntax only (HOST:PORT[/udp|/tcp]); the address is resolved when the exporter starts. */
+static int add_collector(struct mcp_options *o, const char *opt, const char *arg, int version)
+{
+	struct mcp_ipfix_cfg *c = &o->pipe.ipfix;
+	const char *slash = strchr(arg, '/'), *colon = strrchr(arg, ':');
+	int proto_ok = !slash || !strcmp(slash, "/udp") || (version == 10 && !strcmp(slash, "/tcp"));
+
+	if (!colon || colon == arg || (slash && colon > slash) || !proto_ok ||
+	    strtoul(colon + 1, NULL, 10) - 1 > 65534) {
+		mcp_err("invalid %s '%s' (expected HOST:PORT%s)\n", opt, arg,
+			version == 10 ? "[/udp|/tcp]" : "");
+		return -EINVAL;
+	}
+	if (c->n >= MCP_IPFIX_MAX_COLLECTORS) {
+		mcp_err("at most %d IPFIX / NetFlow collectors\n", MCP_IPFIX_MAX_COLLECTORS);
+		return -EINVAL;
+	}
+	c->spec[c->n] = arg;
+	c->version[c->n++] = (uint8_t)version;
+	return 0;
+}
+
+static int opt_ipfix(struct mcp_options *o, const char *arg)
+{
+	return add_collector(o, "--ipfix", arg, 10);
+}
+
+static int opt_netflow9(struct mcp_options *o, const char *arg)
+{
+	return add_collector(o, "--netflow9", arg, 9);
 }
 
 static int apply_row(const struct opt_row *r, struct mcp_options *o, const char *arg)

@@ -13,6 +13,9 @@
 #include "mcp_meta.h"
 #include "control/radius.h"
 
+/* How long the last IPFIX messages may take to reach their collectors at exit. */
+#define IPFIX_DRAIN_MS 3000
+
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
 
@@ -27,6 +30,7 @@ struct mcp_pipeline {
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
+	struct mcp_ipfix *ipfix;
 	struct mcp_radius_users *radius;
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
@@ -149,6 +153,11 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	if (p->mc)
 		wcfg.exporters[wcfg.nexporters++] =
 			(struct mcp_exporter){ .flow = mcp_mc_export_flow, .ctx = p->mc };
+	if (cfg->ipfix.n && !(p->ipfix = mcp_ipfix_create(&cfg->ipfix)))
+		goto err;
+	if (p->ipfix)
+		wcfg.exporters[wcfg.nexporters++] =
+			(struct mcp_exporter){ .flow = mcp_ipfix_flow, .ctx = p->ipfix };
 	p->worker = mcp_worker_create(&wcfg);
 	if (!p->worker) {
 		mcp_err("cannot create the flow table (%u flows): out of memory or nDPI failed\n",
@@ -213,6 +222,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		mcp_worker_bypass_sync(p->worker, now_ms);
 	}
 	mcp_worker_expire(p->worker, now_ms);
+	if (p->ipfix)
+		mcp_ipfix_tick(p->ipfix);
 	mcp_sessions_expire(p->sessions, now_ms);
 	mcp_sessions_expire_transactions(p->sessions, now_ms);
 }
@@ -238,6 +249,7 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 		if (mcp_mc_flush_final(p->mc, 2000))
 			mcp_warn("microcloud: not everything was written before exit\n");
 	}
+	mcp_ipfix_finish(p->ipfix, IPFIX_DRAIN_MS);
 	if ((e = mcp_json_out_close(p->flows_out)) && !err)
 		err = e;
 	if ((e = mcp_json_out_close(p->sessions_out)) && !err)
@@ -256,6 +268,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
 	mcp_mc_destroy(p->mc);
+	mcp_ipfix_destroy(p->ipfix);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
@@ -375,4 +388,6 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	}
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);
+	if (p->ipfix)
+		mcp_ipfix_print_stats(p->ipfix, f);
 }

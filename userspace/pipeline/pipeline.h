@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "decode/decode.h"
+#include "export/ipfix.h"
 #include "microcloud/microcloud.h"
 #include "control/radius.h"
 #include "session/session.h"
@@ -22,6 +23,7 @@ struct mcp_pipeline_cfg {
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
+	struct mcp_ipfix_cfg ipfix;      /* n == 0: no IPFIX / NetFlow v9 export */
 };
 
 #define MCP_MAX_SESSION_LISTENERS 4
