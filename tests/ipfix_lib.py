@@ -99,3 +99,70 @@ class Decoder:
 
 def uint(v):
 	return int.from_bytes(v, "big")
+
+
+def _udp_pcap(port, out):
+	"""Writes every datagram to a pcap (raw IPv4/UDP) for tshark, until SIGTERM."""
+	import signal
+	import socket
+	import sys
+	import time
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+	s.bind(("127.0.0.1", port))
+	f = open(out, "wb")
+	f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+	f.flush()
+	signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+	print("ready", flush=True)
+	lo = socket.inet_aton("127.0.0.1")
+	while True:
+		d = s.recv(65535)
+		ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(d), 0, 0, 64, 17, 0, lo, lo)
+		pkt = ip + struct.pack("!HHHH", 40000, port, 8 + len(d), 0) + d
+		t = time.time()
+		f.write(struct.pack("<IIII", int(t), int(t % 1 * 1e6), len(pkt), len(pkt)) + pkt)
+		f.flush()
+
+
+def _tcp_collect(port, out):
+	"""IPFIX over TCP: one JSON line per decoded record (pkts, bytes, imsi), flushed per
+	message, so what the file holds is what arrived even if this process is killed."""
+	import json
+	import select
+	import socket
+	ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+	ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	ls.bind(("127.0.0.1", port))
+	ls.listen(4)
+	f = open(out, "a")
+	print("ready", flush=True)
+	conns = {}
+	while True:
+		r, _, _ = select.select([ls] + list(conns), [], [], 1.0)
+		for s in r:
+			if s is ls:
+				c, _ = ls.accept()
+				conns[c] = [Decoder(), b""]
+				continue
+			d = s.recv(65536)
+			if not d:
+				s.close()
+				del conns[s]
+				continue
+			st = conns[s]
+			recs, st[1] = st[0].stream(st[1] + d)
+			for rec in recs:
+				f.write(json.dumps({
+					"pkts": uint(rec[(0, 2)]) + uint(rec.get((29305, 2), b"")),
+					"bytes": uint(rec[(0, 1)]) + uint(rec.get((29305, 1), b"")),
+					"imsi": rec[(0, 455)].decode()}) + "\n")
+			f.flush()
+
+
+if __name__ == "__main__":
+	import sys
+	if sys.argv[1] == "udp-pcap":
+		_udp_pcap(int(sys.argv[2]), sys.argv[3])
+	elif sys.argv[1] == "tcp":
+		_tcp_collect(int(sys.argv[2]), sys.argv[3])
