@@ -24,7 +24,8 @@
 #include <linux/bpf.h>
 #include <xdp/xsk.h>
 
-#include "xdp/maps_user.h"
+#include "xdp/maps_user_flows.h"
+#include "xdp/maps_user_tunnels.h"
 #include "mcp_bare.skel.h"
 #include "mcp_floor.skel.h"
 

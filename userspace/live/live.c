@@ -29,12 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xdp/maps_user.h"
 #include "live/live_bypass.h"
 #include "live/live_ctl.h"
 #include "live/live_inline.h"
 #include "util/log.h"
 #include "util/spsc.h"
+#include "xdp/maps_user_flows.h"
+#include "xdp/maps_user_tunnels.h"
 #include "xdp/xsk_socket.h"
 
 #define LIVE_DLT_EN10MB  1    /* DLT_EN10MB: AF_XDP frames are Ethernet */

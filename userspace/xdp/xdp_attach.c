@@ -26,6 +26,8 @@
 
 #include "util/log.h"
 #include "mcp_xdp.skel.h"
+#include "xdp/maps_user_flows.h"
+#include "xdp/maps_user_tunnels.h"
 #include "xdp/xdp_internal.h"
 
 #ifndef BPF_FS_MAGIC
@@ -482,7 +484,8 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 		close(x->last_meta_fd);
 	mcp_xdp_batch_free(x);
 	mcp_xdp_subrecs_free(x);
-	mcp_xdp_maps_unmap(x);
+	mcp_xdp_tunnels_unmap(x);
+	mcp_xdp_flows_unmap(x);
 	free(x);
 }
 
