@@ -88,6 +88,20 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 	return 0;
 }
 
+int mcp_pipeline_remove_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn,
+					 void *ctx)
+{
+	for (int i = 0; i < p->nlisteners; i++)
+		if (p->listeners[i].fn == fn && p->listeners[i].ctx == ctx) {
+			/* keeps the others in order: listeners see events in the order added */
+			memmove(&p->listeners[i], &p->listeners[i + 1],
+				(size_t)(p->nlisteners - i - 1) * sizeof(p->listeners[0]));
+			p->nlisteners--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 static struct mcp_json_out *open_out(const char *path, const char *what)
 {
 	struct mcp_json_out *o = mcp_json_out_open(path);

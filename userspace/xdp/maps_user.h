@@ -72,9 +72,11 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
  * another MCP_MAP_ABI (detach and attach again). */
 int mcp_xdp_open_pinned(const char *ifname, struct mcp_xdp_obj **out);
 
-/* Attaches unless attached already, then opens the pins (what mcprobe -i does). */
+/* Opens the pins of an attached interface, or attaches first (what mcprobe -i does); a native
+ * attach the driver refuses is retried in skb mode, with a warning. *attached (may be NULL)
+ * is 1 when this call attached, so the caller knows to detach. */
 int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
-			   struct mcp_xdp_obj **out);
+			   struct mcp_xdp_obj **out, int *attached);
 
 /* Detaches the program from ifname and removes the pins and the directory. Works when the
  * interface is gone (pins only). -ENOENT if nothing is pinned. */

@@ -456,15 +456,37 @@ err:
 	return err;
 }
 
-int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
-			   struct mcp_xdp_obj **out)
+/* A refusal that skb mode would not fix: no privileges, no interface, already attached. */
+static int skb_mode_may_help(int err)
 {
+	return err && err != -EEXIST && err != -EPERM && err != -EACCES && err != -ENODEV;
+}
+
+int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
+			   struct mcp_xdp_obj **out, int *attached)
+{
+	struct mcp_xdp_opts skb;
 	int err = mcp_xdp_open_pinned(ifname, out);
 
+	if (attached)
+		*attached = 0;
 	if (err != -ENOENT)
 		return err;
+	if (!o) {
+		mcp_xdp_opts_default(&skb);
+		o = &skb;
+	}
 	err = mcp_xdp_attach(ifname, o, out);
-	if (err == -EEXIST) /* someone attached meanwhile */
+	if (skb_mode_may_help(err) && o->mode != MCP_XDP_MODE_SKB) {
+		mcp_warn("%s: native XDP refused (%s), falling back to skb mode\n", ifname,
+			 strerror(-err));
+		skb = *o;
+		skb.mode = MCP_XDP_MODE_SKB;
+		err = mcp_xdp_attach(ifname, &skb, out);
+	}
+	if (!err && attached)
+		*attached = 1;
+	else if (err == -EEXIST) /* someone attached meanwhile */
 		err = mcp_xdp_open_pinned(ifname, out);
 	return err;
 }
