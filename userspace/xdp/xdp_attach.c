@@ -40,34 +40,6 @@ static const char *const map_pin_names[] = {
 #undef MCP_XMAP_PIN
 };
 
-static int libbpf_quiet; /* loading: libbpf's warnings become debug, we print one line */
-
-static int mcp_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	enum mcp_log_level l = MCP_LOG_DEBUG;
-
-	if (level == LIBBPF_WARN && !libbpf_quiet)
-		l = MCP_LOG_INFO;
-	mcp_vlog(l, fmt, ap);
-	return 0;
-}
-
-static int mcp_libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-	enum mcp_log_level l = MCP_LOG_DEBUG;
-
-	if (level == LIBXDP_WARN && !libbpf_quiet)
-		l = MCP_LOG_INFO;
-	mcp_vlog(l, fmt, ap);
-	return 0;
-}
-
-void mcp_xdp_route_logs(void)
-{
-	libbpf_set_print(mcp_libbpf_print);
-	libxdp_set_print(mcp_libxdp_print);
-}
-
 const char *mcp_xdp_map_pin_name(enum mcp_xdp_map m)
 {
 	return (unsigned int)m < MCP_XMAP__MAX ? map_pin_names[m] : NULL;
@@ -355,7 +327,7 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 	if (err)
 		return err;
 
-	libbpf_quiet = 1;
+	mcp_xdp_libbpf_quiet = 1;
 	err = o->no_dispatcher ? 1 : attach_with_libxdp(&as, ifname, o);
 	if (err == 1)
 		err = attach_with_netlink(&as, ifname, o);
@@ -367,7 +339,7 @@ int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_
 		attach_undo(&as, o);
 		unpin_all(dir);
 	}
-	libbpf_quiet = 0;
+	mcp_xdp_libbpf_quiet = 0;
 	if (as.xp)
 		xdp_program__close(as.xp);
 	mcp_xdp__destroy(as.skel);
@@ -591,9 +563,9 @@ int mcp_xdp_detach(const char *ifname)
 	ifindex = if_nametoindex(ifname);
 	err = 0;
 	if (ifindex && (cfg.ifindex == 0 || (int)cfg.ifindex == ifindex)) {
-		libbpf_quiet = 1;
+		mcp_xdp_libbpf_quiet = 1;
 		err = detach_prog(dir, &cfg, ifindex);
-		libbpf_quiet = 0;
+		mcp_xdp_libbpf_quiet = 0;
 		if (err)
 			mcp_warn("detaching from %s: %s (removing the pins anyway)\n", ifname,
 				 strerror(-err));

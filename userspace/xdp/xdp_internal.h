@@ -1,4 +1,4 @@
-/* xdp_internal.h - private state shared by xdp_attach.c (load/pin) and the maps_user*.c helpers. */
+/* xdp_internal.h - private state shared by xdp_attach.c (load/pin), xdp_log.c and maps_user*.c. */
 #ifndef MCP_XDP_INTERNAL_H
 #define MCP_XDP_INTERNAL_H
 
@@ -26,6 +26,9 @@ struct mcp_xdp_obj {
 	struct mcp_map_batch tunnel_batch, sub_batch;
 	uint64_t writes_refused; /* session event writes the kernel refused (atomic) */
 };
+
+/* Set while loading: libbpf's and libxdp's warnings become debug lines (xdp_log.c). */
+extern int mcp_xdp_libbpf_quiet;
 
 /* What mcp_xdp_close frees besides descriptors: */
 void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);  /* maps_user_tunnels.c */
