@@ -8,7 +8,9 @@ the test chose, written with its own RESP client (tests/mc_resp.py), then checks
     --redis-auth) exits 2 with its one-line message;
   * --all prints the header and exactly the expected lines, sorted; keys of another prefix and
     keys that are not buckets are ignored; an app name holding dots stays whole;
-  * --epoch N prints only that period; --outdir writes one file per period;
+  * --epoch N prints only that period, --epoch -2 the period two periods ago (the seed's
+    crontab line); Duration is whole seconds; --outdir writes one file per period, replacing an
+    older file whole (temporary file + rename: no temporary left, mode from the umask);
   * --delete removes the buckets of closed periods and keeps the open one.
 Env: BUILD (default build). Exit 0 = pass.
 """
@@ -25,7 +27,7 @@ sys.path.insert(0, HERE)
 from mc_resp import RedisServer, Resp, free_port  # noqa: E402
 
 BUILD = os.environ.get("BUILD", "build")
-OPTIONS = ["redis", "redis-cluster", "redis-auth", "redis-db", "redis-prefix", "epoch", "all",
+OPTIONS = ["redis", "redis-cluster", "redis-auth", "redis-db", "redis-prefix", "epoch", "period", "all",
 	   "outdir", "delete"]
 HEADER = "# Timestamp IMSI Granularity Protocol Packets Bytes Flows Duration(sec)"
 errors = []
@@ -54,7 +56,9 @@ def usage_errors():
 		 (["--redis", port, "--epoch", "5", "--all"], "exclude each other"),
 		 (["--redis", port, "--no-such-option"], "unrecognized option"),
 		 (["--redis", port, "--redis-db", "x"], "invalid --redis-db"),
-		 (["--redis", port, "--epoch", "-3"], "invalid --epoch"),
+		 (["--redis", port, "--epoch", "-x"], "invalid --epoch"),
+		 (["--redis", port, "--epoch", "-0"], "invalid --epoch"),
+		 (["--redis", port, "--period", "0"], "invalid --period"),
 		 (["--redis", port, "stray"], "unexpected argument 'stray'"),
 		 (["--redis", port, "--outdir", "/nonexistent/dir"], "not a directory"),
 		 (["--redis", port, "--redis-auth", ""], "invalid --redis-auth"),
@@ -79,10 +83,15 @@ def seed(c, now_epoch):
 	# another prefix's bucket
 	c.cmd("HSET", "u.agg.1000.001010000000009", "period", "300", "DNS.pkts", "1")
 	c.cmd("HSET", "t.agg.notanumber", "period", "300")  # not a bucket
-	return {1000: ["1000 001010000000001 300 TLS.YouTube 42 38211 1 6.120",
-		       "1000 001010000000002 300 DNS 4 412 2 0.045"],
-		1300: ["1300 001010000000001 300 HTTP 7 900 3 1.500"],
-		now_epoch: ["%d 001010000000003 300 QUIC 1 1200 1 0.000" % now_epoch]}
+	# two periods ago: what the seed's crontab line (--epoch -2) asks for
+	c.cmd("HSET", "t.agg.%d.001010000000004" % (now_epoch - 600), "period", "300", "DNS.pkts",
+	      "2", "DNS.bytes", "200", "DNS.flows", "1", "DNS.duration_ms", "2499")
+	# Duration is whole seconds, rounded (the seed's lines are integers)
+	return {1000: ["1000 001010000000001 300 TLS.YouTube 42 38211 1 6",
+		       "1000 001010000000002 300 DNS 4 412 2 0"],
+		1300: ["1300 001010000000001 300 HTTP 7 900 3 2"],
+		now_epoch - 600: ["%d 001010000000004 300 DNS 2 200 1 2" % (now_epoch - 600)],
+		now_epoch: ["%d 001010000000003 300 QUIC 1 1200 1 0" % now_epoch]}
 
 
 def outputs(redis, want):
@@ -93,7 +102,13 @@ def outputs(redis, want):
 	check(p.stdout.splitlines() == [HEADER] + every, "--all printed %r" % p.stdout)
 	p = agg("--redis", ep, "--redis-prefix", "t.", "--epoch", "1300")
 	check(p.stdout.splitlines() == [HEADER] + want[1300], "--epoch 1300 printed %r" % p.stdout)
+	p = agg("--redis", ep, "--redis-prefix", "t.", "--epoch", "-2")
+	rel = sorted(e for e in want if e not in (1000, 1300))[0]
+	check(p.stdout.splitlines() == [HEADER] + want[rel], "--epoch -2 printed %r" % p.stdout)
 	out = tempfile.mkdtemp(prefix="mcp-agg-")
+	with open(os.path.join(out, "mcp-agg-1000.txt"), "w") as f:
+		f.write("an older, longer file that the new one must replace whole\n" * 20)
+	os.umask(0o022)
 	p = agg("--redis", ep, "--redis-prefix", "t.", "--outdir", out)
 	check(p.returncode == 0, "--outdir exit %d: %s" % (p.returncode, p.stderr))
 	check(sorted(os.listdir(out)) == sorted("mcp-agg-%d.txt" % e for e in want),
@@ -102,6 +117,9 @@ def outputs(redis, want):
 		path = os.path.join(out, "mcp-agg-%d.txt" % e)
 		got = open(path).read().splitlines() if os.path.exists(path) else []
 		check(got == [HEADER] + want[e], "%s holds %r" % (path, got))
+		if os.path.exists(path):
+			mode = os.stat(path).st_mode & 0o777
+			check(mode == 0o644, "%s has mode %o (umask 022: 644)" % (path, mode))
 
 
 def delete(redis, now_epoch):
@@ -124,6 +142,8 @@ def main():
 	usage_errors()
 	redis = RedisServer()
 	try:
+		if time.time() % 300 > 290:
+			time.sleep(300 - time.time() % 300 + 0.5)  # not across a period boundary
 		now_epoch = int(time.time()) // 300 * 300  # the open period
 		c = Resp(redis.port)
 		want = seed(c, now_epoch)

@@ -2,13 +2,15 @@
  *
  *   mcp-aggregate --redis HOST:PORT|unix:/path | --redis-cluster H:P[,H:P]
  *                 [--redis-auth [USER:]PW] [--redis-db N] [--redis-prefix P]
- *                 [--epoch N | --all] [--outdir DIR] [--delete]
+ *                 [--epoch N | --all] [--period S] [--outdir DIR] [--delete]
  *
  * Walks P agg.<epoch>.<IMSI> (cluster: agg.<epoch>.{<IMSI>}) with SCAN on every master
  * (never KEYS: it would block Redis) and prints
  *   # Timestamp IMSI Granularity Protocol Packets Bytes Flows Duration(sec)
  * then one line per (period, IMSI, protocol), sorted, to stdout or to DIR/mcp-agg-<epoch>.txt
- * (one file per period). --delete removes the buckets it wrote, except periods still open.
+ * (one file per period, written to a temporary name and renamed, so a reader never sees half a
+ * file). --epoch -K means K periods before the current one (the seed's crontab uses -2);
+ * Duration is whole seconds, rounded. --delete removes the buckets it wrote, except periods still open.
  * One option table drives getopt_long, the usage text and the parsing (as in mcp-load.c); main
  * only dispatches. Redis is reached through the public link API (microcloud/mc_link.h).
  * Key schema: docs/microcloud.md. Exit status: 0 ok, 2 usage or Redis/IO error.
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "microcloud/mc_link.h"
@@ -37,7 +40,9 @@ struct agg_row {
 struct agg_opts {
 	struct mcp_mc_cfg cfg;
 	int all, del, have_endpoint;
-	long long epoch;
+	long long epoch;   /* -1: none; below: relative (K periods ago) */
+	int epoch_relative;
+	long long period;  /* seconds, for a relative --epoch */
 	const char *outdir;
 	const char *auth;
 };
@@ -57,6 +62,7 @@ enum opt_kind {
 	OPT_DB,
 	OPT_PREFIX,
 	OPT_EPOCH,
+	OPT_PERIOD,
 	OPT_ALL,
 	OPT_OUTDIR,
 	OPT_DELETE
@@ -76,7 +82,9 @@ static const struct opt_desc opt_table[] = {
 	{ "redis-auth", "[USER:]PASSWORD", OPT_AUTH, "AUTH (default: $MCP_REDIS_AUTH)" },
 	{ "redis-db", "N", OPT_DB, "SELECT N (single node)" },
 	{ "redis-prefix", "P", OPT_PREFIX, "the probe's key prefix" },
-	{ "epoch", "N", OPT_EPOCH, "only the period starting at N (seconds since 1970)" },
+	{ "epoch", "N|-K", OPT_EPOCH,
+	  "only the period starting at N (seconds since 1970), or K periods ago" },
+	{ "period", "S", OPT_PERIOD, "period length for --epoch -K (default 300)" },
 	{ "all", NULL, OPT_ALL, "every period (the default)" },
 	{ "outdir", "DIR", OPT_OUTDIR, "one file per period, DIR/mcp-agg-<epoch>.txt" },
 	{ "delete", NULL, OPT_DELETE, "delete the buckets written, except periods still open" },
@@ -143,8 +151,17 @@ static int parse_opt(struct agg_opts *o, const struct opt_desc *d, const char *a
 		o->cfg.prefix = arg;
 		break;
 	case OPT_EPOCH:
-		if (parse_count(arg, &o->epoch)) {
-			mcp_err("invalid --epoch '%s' (seconds since 1970)\n", arg);
+		o->epoch_relative = arg[0] == '-';
+		if (parse_count(arg + o->epoch_relative, &o->epoch) ||
+		    (o->epoch_relative && (o->epoch < 1 || o->epoch > 1000000))) {
+			mcp_err("invalid --epoch '%s' (seconds since 1970, or -K: K periods ago)\n",
+				arg);
+			return -EINVAL;
+		}
+		break;
+	case OPT_PERIOD:
+		if (parse_count(arg, &o->period) || o->period < 1 || o->period > 86400 * 366) {
+			mcp_err("invalid --period '%s' (seconds, 1 to 31622400)\n", arg);
 			return -EINVAL;
 		}
 		break;
@@ -366,21 +383,67 @@ static int scan_all(struct mcp_mc_link *l, struct agg_state *s, const char *pref
 	return err;
 }
 
+/* Duration in whole seconds (rounded), as the seed's lines have it. */
 static void print_row(FILE *f, const struct agg_row *r)
 {
-	fprintf(f, "%" PRIu64 " %s %u %s %lld %lld %lld %.3f\n", r->epoch, r->imsi, r->period,
-		r->app, r->pkts, r->bytes, r->flows, (double)r->dur_ms / 1000.0);
+	fprintf(f, "%" PRIu64 " %s %u %s %lld %lld %lld %lld\n", r->epoch, r->imsi, r->period,
+		r->app, r->pkts, r->bytes, r->flows, (r->dur_ms + 500) / 1000);
 }
 
 static const char header[] =
 	"# Timestamp IMSI Granularity Protocol Packets Bytes Flows Duration(sec)\n";
 
+/* mkstemp creates 0600: give the file the mode fopen would have (0666 & ~umask). */
+static int fchmod_default(const char *path)
+{
+	mode_t um = umask(0);
+
+	umask(um);
+	return chmod(path, 0666 & ~um);
+}
+
+/* Writes one period's rows [i, j) to DIR/mcp-agg-<epoch>.txt through a temporary file in
+ * DIR, synced and renamed over the old one: readers see the old file or the new, whole. */
+static int write_period(const char *dir, const struct agg_row *rows, size_t n)
+{
+	char path[4096], tmp[4096];
+	FILE *f = NULL;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/mcp-agg-%" PRIu64 ".txt", dir, rows[0].epoch);
+	snprintf(tmp, sizeof(tmp), "%s/.mcp-agg-%" PRIu64 ".txt.XXXXXX", dir, rows[0].epoch);
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		mcp_err("cannot write %s: %s\n", path, strerror(-err));
+		if (fd >= 0)
+			unlink(tmp);
+		return err;
+	}
+	fputs(header, f);
+	for (size_t i = 0; i < n; i++)
+		print_row(f, &rows[i]);
+	if (fflush(f) || fsync(fileno(f)))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && fchmod_default(tmp))
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		mcp_err("cannot write %s: %s\n", path, strerror(-err));
+		unlink(tmp);
+	}
+	return err;
+}
+
 static int write_out(const struct agg_opts *o, struct agg_state *s)
 {
-	FILE *f = NULL;
-	uint64_t cur = UINT64_MAX;
-	char path[4096];
-	size_t i;
+	size_t i, j;
+	int err;
 
 	if (!o->outdir) {
 		fputs(header, stdout);
@@ -388,25 +451,12 @@ static int write_out(const struct agg_opts *o, struct agg_state *s)
 			print_row(stdout, &s->rows[i]);
 		return fflush(stdout) ? -EIO : 0;
 	}
-	for (i = 0; i < s->n; i++) {
-		if (s->rows[i].epoch != cur) {
-			if (f && fclose(f))
-				return -EIO;
-			cur = s->rows[i].epoch;
-			snprintf(path, sizeof(path), "%s/mcp-agg-%" PRIu64 ".txt", o->outdir, cur);
-			f = fopen(path, "w");
-			if (!f) {
-				int err = -errno;
-
-				mcp_err("cannot write %s: %s\n", path, strerror(-err));
-				return err;
-			}
-			fputs(header, f);
-		}
-		print_row(f, &s->rows[i]);
+	for (i = 0; i < s->n; i = j) {
+		for (j = i + 1; j < s->n && s->rows[j].epoch == s->rows[i].epoch; j++)
+			;
+		if ((err = write_period(o->outdir, &s->rows[i], j - i)))
+			return err;
 	}
-	if (f && fclose(f))
-		return -EIO;
 	return 0;
 }
 
@@ -485,7 +535,7 @@ static void state_free(struct agg_state *s)
 
 int main(int argc, char **argv)
 {
-	struct agg_opts o = { .epoch = -1 };
+	struct agg_opts o = { .epoch = -1, .period = 300 };
 	struct agg_state s = { 0 };
 	char pattern[512];
 	struct mcp_mc_link *l = NULL;
@@ -498,6 +548,11 @@ int main(int argc, char **argv)
 	if (mcp_mc_parse_auth(&o.cfg, o.auth)) {
 		mcp_err("invalid --redis-auth (expected [USER:]PASSWORD)\n");
 		return 2;
+	}
+	if (o.epoch_relative) {
+		long long now = (long long)time(NULL);
+
+		o.epoch = now / o.period * o.period - o.epoch * o.period;
 	}
 	if (mcp_mc_agg_pattern(o.cfg.prefix, o.epoch, pattern, sizeof(pattern)) < 0) {
 		mcp_err("--redis-prefix too long\n");
