@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/options.h"
+#include "flow/out_file.h"
 #include "input/offline.h"
 #include "live/live.h"
 #include "pipeline/pipeline.h"
@@ -21,6 +22,12 @@ static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
 	stop_requested = 1;
+}
+
+/* logrotate moves the file, then sends SIGHUP: the JSON files reopen their paths. */
+static void on_hangup(int sig)
+{
+	mcp_out_file_request_reopen();
 }
 
 static void set_log_level(const struct mcp_options *o)
@@ -81,6 +88,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_hangup);
 
 	/* Validate the input before creating outputs: no partial files on bad input. */
 	if (o.read_file) {

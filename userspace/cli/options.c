@@ -54,6 +54,7 @@ static int opt_xsk_frames(struct mcp_options *o, const char *arg);
 static int opt_mode(struct mcp_options *o, const char *arg);
 static int opt_helper_cpus(struct mcp_options *o, const char *arg);
 static int opt_ipfix(struct mcp_options *o, const char *arg);
+static int opt_rotate_size(struct mcp_options *o, const char *arg);
 static int opt_netflow9(struct mcp_options *o, const char *arg);
 
 static const struct opt_row rows[] = {
@@ -77,6 +78,11 @@ static const struct opt_row rows[] = {
 	SECTION("Output"),
 	{ "flows-json", 0, "PATH", K_STR, OFF(pipe.flows_json), 0, 0, NULL,
 	  "one JSON flow record per line ('-' = stdout)" },
+	{ "flows-rotate-size", 0, "N[k|M|G]", K_FN, 0, 0, 0, opt_rotate_size,
+	  "start a new --flows-json file after N bytes" },
+	{ "flows-rotate-time", 0, "S", K_U32, OFF(pipe.flows_rotate_s), 1, WEEK_S, NULL,
+	  "start a new --flows-json file every S seconds\n"
+	  "(old: PATH.<UTC time>; SIGHUP reopens PATH)" },
 	{ "sessions-json", 0, "PATH", K_STR, OFF(pipe.sessions_json), 0, 0, NULL,
 	  "one JSON line per subscriber change, final dump at exit" },
 	{ "ipfix", 0, "HOST:PORT[/udp|/tcp]", K_FN, 0, 0, 0, opt_ipfix,
@@ -254,6 +260,26 @@ static int add_collector(struct mcp_options *o, const char *opt, const char *arg
 	}
 	c->spec[c->n] = arg;
 	c->version[c->n++] = (uint8_t)version;
+	return 0;
+}
+
+/* Bytes with an optional binary suffix: 1 byte to 1 TiB. */
+static int opt_rotate_size(struct mcp_options *o, const char *arg)
+{
+	const char *units = "kMG";
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end && end[1] == 0 && strchr(units, *end))
+		v <<= 10 * (strchr(units, *end) - units + 1), end++;
+	if (errno || end == arg || *end || *arg == '-' || !v || v > (1ULL << 40)) {
+		mcp_err("invalid --flows-rotate-size '%s' (bytes, suffix k, M or G, at most 1T)\n",
+			arg);
+		return -EINVAL;
+	}
+	o->pipe.flows_rotate_bytes = v;
 	return 0;
 }
 

@@ -8,22 +8,26 @@
 
 #include <json.h>
 
+#include "flow/out_file.h"
+
 struct mcp_json_out {
-	FILE *fp;
-	int is_stdout;
-	int err;
+	struct mcp_out_file *file;
 };
 
 struct mcp_json_out *mcp_json_out_open(const char *path)
+{
+	return mcp_json_out_open_rotating(path, 0, 0);
+}
+
+struct mcp_json_out *mcp_json_out_open_rotating(const char *path, uint64_t max_bytes,
+						uint32_t max_age_s)
 {
 	struct mcp_json_out *o = calloc(1, sizeof(*o));
 
 	if (!o)
 		return NULL;
-	if (!strcmp(path, "-")) {
-		o->fp = stdout;
-		o->is_stdout = 1;
-	} else if (!(o->fp = fopen(path, "w"))) {
+	o->file = mcp_out_file_open(path, max_bytes, max_age_s);
+	if (!o->file) {
 		int err = errno;
 
 		free(o);
@@ -39,11 +43,7 @@ int mcp_json_out_close(struct mcp_json_out *o)
 
 	if (!o)
 		return 0;
-	err = o->err;
-	if (fflush(o->fp) && !err)
-		err = -errno;
-	if (!o->is_stdout && fclose(o->fp) && !err)
-		err = -errno;
+	err = mcp_out_file_close(o->file);
 	free(o);
 	return err;
 }
@@ -52,9 +52,12 @@ static void write_obj(struct mcp_json_out *o, json_object *j)
 {
 	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
+	FILE *fp = mcp_out_file_begin(o->file);
+	int err = 0;
 
-	if (fputs(s, o->fp) == EOF || fputc('\n', o->fp) == EOF)
-		o->err = -errno;
+	if (fp && (fputs(s, fp) == EOF || fputc('\n', fp) == EOF))
+		err = -errno;
+	mcp_out_file_end(o->file, fp ? strlen(s) + 1 : 0, fp ? err : -EIO);
 	json_object_put(j);
 }
 

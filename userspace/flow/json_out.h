@@ -14,6 +14,10 @@ struct mcp_json_out;
 
 /* path "-" is stdout. NULL (errno set) if the file cannot be opened. */
 struct mcp_json_out *mcp_json_out_open(const char *path);
+/* The same, rotating the file by size or age (0: never); see out_file.h. SIGHUP's reopen
+ * (mcp_out_file_request_reopen) applies to every JSON file. */
+struct mcp_json_out *mcp_json_out_open_rotating(const char *path, uint64_t max_bytes,
+						uint32_t max_age_s);
 /* Flushes and closes; 0 or -errno (a write error, e.g. disk full, is reported here). */
 int mcp_json_out_close(struct mcp_json_out *o);
 

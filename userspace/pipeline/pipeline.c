@@ -124,8 +124,16 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 
 	if (!p)
 		return NULL;
-	if (cfg->flows_json && !(p->flows_out = open_out(cfg->flows_json, "flow records")))
-		goto err;
+	if (cfg->flows_json) {
+		p->flows_out = mcp_json_out_open_rotating(cfg->flows_json,
+							  cfg->flows_rotate_bytes,
+							  cfg->flows_rotate_s);
+		if (!p->flows_out) {
+			mcp_err("%s: cannot create flow records file: %s\n", cfg->flows_json,
+				strerror(errno));
+			goto err;
+		}
+	}
 	if (cfg->sessions_json && !(p->sessions_out = open_out(cfg->sessions_json, "session")))
 		goto err;
 	p->decoder = mcp_decoder_create(&cfg->decoder);

@@ -20,6 +20,8 @@ struct mcp_pipeline_cfg {
 	struct mcp_worker_cfg worker;    /* sessions and exporters are filled in by the pipeline */
 	struct mcp_radius_cfg radius;    /* on_event is the pipeline's own */
 	const char *flows_json;          /* NULL = no flow records file */
+	uint64_t flows_rotate_bytes;     /* rotate flows_json at this size, 0 = never */
+	uint32_t flows_rotate_s;         /* ... or at this age (seconds), 0 = never */
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
