@@ -134,6 +134,13 @@ void mcp_ipfix_tick(struct mcp_ipfix *x)
 	pthread_mutex_unlock(&x->mu);
 }
 
+static int is_tcp_spec(const char *spec)
+{
+	size_t n = strlen(spec);
+
+	return n > 4 && !strcmp(spec + n - 4, "/tcp");
+}
+
 struct mcp_ipfix *mcp_ipfix_create(const struct mcp_ipfix_cfg *cfg)
 {
 	struct mcp_ipfix *x = calloc(1, sizeof(*x));
@@ -148,6 +155,8 @@ struct mcp_ipfix *mcp_ipfix_create(const struct mcp_ipfix_cfg *cfg)
 		c->enc.version = cfg->version[i] == 9 ? MCP_IPFIX_V9 : MCP_IPFIX_V10;
 		c->enc.uniflow = cfg->uniflow;
 		c->enc.domain = cfg->domain;
+		/* the encoder is complete before the transport thread may read it */
+		c->enc.mtu = is_tcp_spec(cfg->spec[i]) ? TCP_MSG : UDP_MTU;
 		c->msg = malloc(sizeof(*c->msg));
 		c->link = mcp_ipfix_link_create(cfg->spec[i], c->enc.version == MCP_IPFIX_V10,
 						cfg->backlog ? cfg->backlog : 4096, tcp_templates,
@@ -157,7 +166,6 @@ struct mcp_ipfix *mcp_ipfix_create(const struct mcp_ipfix_cfg *cfg)
 			mcp_ipfix_destroy(x);
 			return NULL;
 		}
-		c->enc.mtu = mcp_ipfix_link_is_tcp(c->link) ? TCP_MSG : UDP_MTU;
 		begin_msg(x, c);
 	}
 	return x;
