@@ -15,6 +15,7 @@
 #include "input/offline.h"
 #include "live/live.h"
 #include "pipeline/pipeline.h"
+#include "resp/resp_server.h"
 #include "util/log.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
 	struct mcp_options o;
 	struct mcp_offline in = { 0 };
 	struct mcp_pipeline *p;
+	struct mcp_resp_server *resp = NULL;
 	double elapsed = 0;
 	int rc, err;
 
@@ -101,7 +103,18 @@ int main(int argc, char **argv)
 		mcp_offline_close(&in);
 		return 1;
 	}
+	if (o.use_resp) {
+		o.resp.snapshot = mcp_pipeline_snapshot;
+		o.resp.snapshot_ctx = p;
+		mcp_pipeline_share(p);
+		if (!(resp = mcp_resp_server_start(&o.resp))) {
+			mcp_offline_close(&in);
+			mcp_pipeline_destroy(p);
+			return 1;
+		}
+	}
 	rc = run_input(&o, &in, p, &elapsed);
+	mcp_resp_server_stop(resp);
 	mcp_offline_close(&in);
 	err = mcp_pipeline_finish(p);
 	if (err) {

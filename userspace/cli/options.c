@@ -55,6 +55,7 @@ static int opt_mode(struct mcp_options *o, const char *arg);
 static int opt_helper_cpus(struct mcp_options *o, const char *arg);
 static int opt_ipfix(struct mcp_options *o, const char *arg);
 static int opt_rotate_size(struct mcp_options *o, const char *arg);
+static int opt_resp_listen(struct mcp_options *o, const char *arg);
 static int opt_netflow9(struct mcp_options *o, const char *arg);
 
 static const struct opt_row rows[] = {
@@ -127,6 +128,15 @@ static const struct opt_row rows[] = {
 	  "name written in facts and events (default hostname)" },
 	{ "no-reload", 0, NULL, K_CLEAR, OFF(pipe.redis_reload), 0, 0, NULL,
 	  "do not restore sessions from Redis at start" },
+	SECTION("Live view (Redis protocol, read-only)"),
+	{ "resp-listen", 0, "[ADDR:]PORT", K_FN, 0, 0, 0, opt_resp_listen,
+	  "serve imsi.*, flow.*, host.*, stats (default 127.0.0.1)" },
+	{ "resp-auth", 0, "PASSWORD", K_STR, OFF(resp.password), 0, 0, NULL,
+	  "require AUTH (needed to bind a non-loopback address)" },
+	{ "resp-max-clients", 0, "N", K_U32, OFF(resp.max_clients), 1, 1000000, NULL,
+	  "connections at once (default 10000)" },
+	{ "resp-idle-timeout", 0, "S", K_U32, OFF(resp.idle_timeout_s), 1, WEEK_S, NULL,
+	  "close a client silent for S seconds (default 300)" },
 	SECTION("Other"),
 	{ "helper-cpus", 0, "LIST", K_FN, 0, 0, 0, opt_helper_cpus,
 	  "run helper threads (Redis writer, live control) on\n"
@@ -260,6 +270,25 @@ static int add_collector(struct mcp_options *o, const char *opt, const char *arg
 	}
 	c->spec[c->n] = arg;
 	c->version[c->n++] = (uint8_t)version;
+	return 0;
+}
+
+/* [ADDR:]PORT, [V6]:PORT; a non-loopback address needs --resp-auth (checked after parsing). */
+static int opt_resp_listen(struct mcp_options *o, const char *arg)
+{
+	const char *colon = strrchr(arg, ':'), *port = colon ? colon + 1 : arg;
+	size_t alen = colon ? (size_t)(colon - arg) : 0;
+	uint32_t v;
+
+	if (alen >= 2 && arg[0] == '[' && arg[alen - 1] == ']')
+		arg++, alen -= 2;
+	if (alen >= sizeof(o->resp_addr) || parse_u32("--resp-listen", port, 1, 65535, &v))
+		return -EINVAL;
+	memcpy(o->resp_addr, arg, alen);
+	o->resp_addr[alen] = 0;
+	o->resp.addr = alen ? o->resp_addr : "127.0.0.1";
+	o->resp.port = (uint16_t)v;
+	o->use_resp = 1;
 	return 0;
 }
 
@@ -399,6 +428,12 @@ static int check_inputs(const struct mcp_options *o, int argc, char **argv)
 	}
 	if (!!o->read_file + !!o->nifaces != 1) {
 		mcp_err("give exactly one input: -r FILE or -i IFACE (see --help)\n");
+		return -EINVAL;
+	}
+	if (o->use_resp && !o->resp.password && strcmp(o->resp.addr, "127.0.0.1") &&
+	    strcmp(o->resp.addr, "::1")) {
+		mcp_err("--resp-listen on %s needs --resp-auth (only loopback may go without)\n",
+			o->resp.addr);
 		return -EINVAL;
 	}
 	return 0;

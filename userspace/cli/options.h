@@ -9,6 +9,7 @@
 #include "live/live.h"
 #include "microcloud/microcloud.h"
 #include "pipeline/pipeline.h"
+#include "resp/resp_server.h"
 
 #define MCP_VERSION "0.1.0"
 #define MCP_MAX_IFACES 8
@@ -26,6 +27,9 @@ struct mcp_options {
 	struct mcp_mc_cfg redis;
 	int use_redis;
 	struct mcp_live_cfg live;
+	struct mcp_resp_cfg resp;
+	int use_resp;
+	char resp_addr[64];
 };
 
 /* Fills the defaults, then parses argv. 0, or -EINVAL after one message naming the bad

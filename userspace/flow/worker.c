@@ -99,54 +99,88 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 	r->has_ue_ip = 1;
 }
 
+/* The record of f as it stands (exporters, and the live view's snapshots). */
+static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why,
+			struct mcp_flow_record *r)
+{
+	const struct mcp_flow_key *k = &f->key;
+
+	memset(r, 0, sizeof(*r));
+	r->ip_version = f->ip_version;
+	r->proto = k->proto;
+	r->vlan = f->vlan;
+	if (f->up_is_a) {
+		r->src_ip = k->lo, r->src_port = k->lo_port, r->dst_ip = k->hi, r->dst_port = k->hi_port;
+	} else {
+		r->src_ip = k->hi, r->src_port = k->hi_port, r->dst_ip = k->lo, r->dst_port = k->lo_port;
+	}
+	r->pkts_up = f->pkts[0];
+	r->pkts_down = f->pkts[1];
+	r->bytes_up = f->bytes[0];
+	r->bytes_down = f->bytes[1];
+	r->first_ms = f->first_ms;
+	r->last_ms = f->last_ms;
+	r->tcp_flags_up = f->tcp_flags[0];
+	r->tcp_flags_down = f->tcp_flags[1];
+	r->end_reason = why;
+	if (f->flags & MCP_FLOWF_TUNNELED) {
+		r->tunneled = 1;
+		r->teid_up = f->teid[0];
+		r->teid_down = f->teid[1];
+		r->outer_src = f->outer_src;
+		r->outer_dst = f->outer_dst;
+	}
+	r->dns_rcode = -1;
+	if (w->dpi)
+		mcp_dpi_fill_record(w->dpi, &f->dpi, r);
+	fill_subscriber(w, f, r);
+	if (f->user)
+		snprintf(r->user, sizeof(r->user), "%s", f->user);
+}
+
 static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
 {
 	struct mcp_flow_record r;
-	const struct mcp_flow_key *k = &f->key;
 	/* ended (or evicted) before the bypass took it: every packet was in userspace */
 	int never = w->bypass_on && !f->bypass && why != MCP_END_ACTIVE;
 
 	mcp_worker_bypass_settle(w, f, why != MCP_END_ACTIVE);
-	memset(&r, 0, sizeof(r));
-	r.ip_version = f->ip_version;
-	r.proto = k->proto;
-	r.vlan = f->vlan;
-	if (f->up_is_a) {
-		r.src_ip = k->lo, r.src_port = k->lo_port, r.dst_ip = k->hi, r.dst_port = k->hi_port;
-	} else {
-		r.src_ip = k->hi, r.src_port = k->hi_port, r.dst_ip = k->lo, r.dst_port = k->lo_port;
-	}
-	r.pkts_up = f->pkts[0];
-	r.pkts_down = f->pkts[1];
-	r.bytes_up = f->bytes[0];
-	r.bytes_down = f->bytes[1];
-	r.first_ms = f->first_ms;
-	r.last_ms = f->last_ms;
-	r.tcp_flags_up = f->tcp_flags[0];
-	r.tcp_flags_down = f->tcp_flags[1];
-	r.end_reason = why;
-	if (f->flags & MCP_FLOWF_TUNNELED) {
-		r.tunneled = 1;
-		r.teid_up = f->teid[0];
-		r.teid_down = f->teid[1];
-		r.outer_src = f->outer_src;
-		r.outer_dst = f->outer_dst;
-	}
-	r.dns_rcode = -1;
-	if (w->dpi) {
-		if (why != MCP_END_ACTIVE)
-			mcp_dpi_finish(w->dpi, &f->dpi);
-		mcp_dpi_fill_record(w->dpi, &f->dpi, &r);
-	}
+	if (w->dpi && why != MCP_END_ACTIVE)
+		mcp_dpi_finish(w->dpi, &f->dpi);
+	fill_record(w, f, why, &r);
 	if (never)
 		mcp_worker_bypass_count_never(w, f); /* after mcp_dpi_finish: labelled by the final verdict */
-	fill_subscriber(w, f, &r);
-	if (f->user)
-		snprintf(r.user, sizeof(r.user), "%s", f->user);
 	for (int i = 0; i < w->cfg.nexporters; i++)
 		w->cfg.exporters[i].flow(w->cfg.exporters[i].ctx, &r);
 	w->stats.flows_exported++;
 	w->stats.exported_by_reason[why]++;
+}
+
+struct live_walk {
+	struct mcp_worker *w;
+	mcp_worker_live_fn fn;
+	void *ctx;
+};
+
+static void live_one(void *arg, struct mcp_flow *f)
+{
+	struct live_walk *lw = arg;
+	struct mcp_flow_record r;
+	uint64_t kpkts = 0, kbytes = 0;
+
+	fill_record(lw->w, f, MCP_END_ACTIVE, &r);
+	if (f->bypass) {
+		kpkts = f->bypass->pkts[0] + f->bypass->pkts[1];
+		kbytes = f->bypass->bytes[0] + f->bypass->bytes[1];
+	}
+	lw->fn(lw->ctx, &r, f->hash, kpkts, kbytes);
+}
+
+void mcp_worker_foreach_live(struct mcp_worker *w, mcp_worker_live_fn fn, void *ctx)
+{
+	struct live_walk lw = { w, fn, ctx };
+
+	mcp_flow_table_foreach(w->flows, live_one, &lw);
 }
 
 /* Exports and removes a flow. */

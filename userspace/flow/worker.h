@@ -96,6 +96,12 @@ void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *op
 void mcp_worker_bypass_sync(struct mcp_worker *w, uint64_t now_ms);
 
 uint32_t mcp_worker_flow_count(const struct mcp_worker *w);
+/* Calls fn with the record of every live flow as it stands (the live view), its table hash
+ * and the packets / bytes the kernel bypass counted for it. The worker's thread, or with it
+ * stopped. */
+typedef void (*mcp_worker_live_fn)(void *ctx, const struct mcp_flow_record *r, uint32_t hash,
+				   uint64_t kernel_pkts, uint64_t kernel_bytes);
+void mcp_worker_foreach_live(struct mcp_worker *w, mcp_worker_live_fn fn, void *ctx);
 const struct mcp_worker_stats *mcp_worker_stats(const struct mcp_worker *w);
 struct mcp_dpi;
 const struct mcp_dpi *mcp_worker_dpi(const struct mcp_worker *w);

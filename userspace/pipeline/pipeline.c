@@ -1,5 +1,6 @@
 /* pipeline.c - wires decoder, session table, worker and exporters for one packet source. */
 #include "pipeline/pipeline.h"
+#include "pipeline/pipeline_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,28 +19,6 @@
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
-
-struct session_listener {
-	mcp_session_event_fn fn;
-	void *ctx;
-};
-
-struct mcp_pipeline {
-	struct mcp_decoder *decoder;
-	struct mcp_sessions *sessions;
-	struct mcp_worker *worker;
-	struct mcp_json_out *flows_out, *sessions_out;
-	struct mcp_mc *mc;
-	struct mcp_ipfix *ipfix;
-	struct mcp_radius_users *radius;
-	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
-	int nlisteners;
-	uint64_t frames, frame_bytes;
-	uint64_t last_session_expire_ms;
-	uint64_t last_bypass_sync_ms;
-	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
-	int finished;
-};
 
 void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg)
 {
@@ -124,6 +103,7 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 
 	if (!p)
 		return NULL;
+	pthread_mutex_init(&p->lock, NULL);
 	if (cfg->flows_json) {
 		p->flows_out = mcp_json_out_open_rotating(cfg->flows_json,
 							  cfg->flows_rotate_bytes,
@@ -199,8 +179,22 @@ void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, u
 	mcp_pipeline_frame_meta(p, dlt, frame, caplen, wire_len, ts_us, 0);
 }
 
+static void frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags);
+
+/* With the RESP view on, its snapshots and the packet path take turns (pipeline_view.c). */
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+{
+	if (!p->shared)
+		return frame_meta(p, dlt, frame, caplen, wire_len, ts_us, meta_flags);
+	pthread_mutex_lock(&p->lock);
+	frame_meta(p, dlt, frame, caplen, wire_len, ts_us, meta_flags);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
 {
 	struct mcp_pkt pkt;
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
@@ -238,6 +232,8 @@ void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops
 
 void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 {
+	if (p->shared)
+		pthread_mutex_lock(&p->lock);
 	if (now_ms >= p->last_bypass_sync_ms + 1000) {
 		/* before expiry: a flow busy in the kernel is not idle */
 		p->last_bypass_sync_ms = now_ms;
@@ -248,6 +244,13 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		mcp_ipfix_tick(p->ipfix);
 	mcp_sessions_expire(p->sessions, now_ms);
 	mcp_sessions_expire_transactions(p->sessions, now_ms);
+	if (p->shared)
+		pthread_mutex_unlock(&p->lock);
+}
+
+void mcp_pipeline_share(struct mcp_pipeline *p)
+{
+	p->shared = 1;
 }
 
 static void final_session_dump(void *ctx, const struct mcp_subscriber *sub)
@@ -294,6 +297,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 

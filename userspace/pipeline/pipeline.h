@@ -9,6 +9,7 @@
 
 #include "decode/decode.h"
 #include "export/ipfix.h"
+#include "resp/resp_view.h"
 #include "microcloud/microcloud.h"
 #include "control/radius.h"
 #include "session/session.h"
@@ -66,5 +67,10 @@ void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_total
 void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s);
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p);
+
+/* Before another thread reads the pipeline: frames and ticks then take its lock. */
+void mcp_pipeline_share(struct mcp_pipeline *p);
+/* The RESP view's snapshot provider (resp_server.h); ctx is the pipeline. */
+void mcp_pipeline_snapshot(void *ctx, struct mcp_resp_view *v);
 
 #endif /* MCP_PIPELINE_H */

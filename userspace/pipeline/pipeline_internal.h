@@ -1,0 +1,34 @@
+/* pipeline_internal.h - the pipeline's state, shared by pipeline.c and pipeline_view.c. */
+#ifndef MCP_PIPELINE_INTERNAL_H
+#define MCP_PIPELINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "pipeline/pipeline.h"
+
+struct session_listener {
+	mcp_session_event_fn fn;
+	void *ctx;
+};
+
+struct mcp_pipeline {
+	struct mcp_decoder *decoder;
+	struct mcp_sessions *sessions;
+	struct mcp_worker *worker;
+	struct mcp_json_out *flows_out, *sessions_out;
+	struct mcp_mc *mc;
+	struct mcp_ipfix *ipfix;
+	struct mcp_radius_users *radius;
+	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
+	int nlisteners;
+	uint64_t frames, frame_bytes;
+	uint64_t last_session_expire_ms;
+	uint64_t last_bypass_sync_ms;
+	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
+	int finished;
+	int shared;           /* the RESP view reads it: frames and ticks take the lock */
+	pthread_mutex_t lock;
+};
+
+#endif /* MCP_PIPELINE_INTERNAL_H */
