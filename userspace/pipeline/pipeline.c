@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "mcp_meta.h"
 #include "control/radius.h"
+#include "session/session_5g.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -24,6 +25,7 @@ struct session_listener {
 struct mcp_pipeline {
 	struct mcp_decoder *decoder;
 	struct mcp_sessions *sessions;
+	struct mcp_s5g *s5g; /* 5G SA: PFCP and SBI into the same sessions */
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
@@ -114,7 +116,9 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	scfg.on_event = on_session_event;
 	scfg.event_ctx = p;
 	p->sessions = mcp_sessions_create(&scfg);
-	if (!p->decoder || !p->sessions) {
+	if (p->sessions)
+		p->s5g = mcp_s5g_create(p->sessions, 0, scfg.transaction_timeout_ms);
+	if (!p->decoder || !p->sessions || !p->s5g) {
 		mcp_err("out of memory creating the decoder and session table\n");
 		goto err;
 	}
@@ -185,6 +189,8 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	case MCP_PKT_USER:
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
+		else if (mcp_s5g_is_pfcp(&pkt))
+			mcp_s5g_handle_pfcp(p->s5g, &pkt); /* also a flow */
 		mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
@@ -254,6 +260,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
 	mcp_mc_destroy(p->mc);
+	mcp_s5g_destroy(p->s5g);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
@@ -362,6 +369,7 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	}
 	for (int i = 0; i < MCP_GTPC_BAD__MAX; i++)
 		print_counter(f, mcp_gtpc_bad_reason_name(i), ss->malformed_reason[i]);
+	mcp_s5g_print_stats(p->s5g, f);
 	mcp_radius_get_stats(p->radius, rs);
 	if (rs->requests || rs->malformed) {
 		fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64
