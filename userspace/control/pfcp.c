@@ -174,6 +174,9 @@ static int fwd_ie(void *ctx, struct mcp_pfcp_ie *ie, int depth, struct mcp_pfcp_
 		break;
 	case MCP_PFCP_IE_OHC:
 		return mcp_pfcp_ohc(&ie->v, f, m);
+	case MCP_PFCP_IE_NET_INST:
+		mcp_pfcp_text(&ie->v, f->net_inst, sizeof(f->net_inst), 1);
+		return 0;
 	default:
 		m->unknown_ies++;
 		return 0;

@@ -90,6 +90,7 @@ struct mcp_pfcp_far {
 	uint16_t ohc_desc;          /* Outer Header Creation Description (8.2.56) */
 	uint32_t ohc_teid;          /* the peer's TEID: GTP-U it receives */
 	struct mcp_ip ohc_v4, ohc_v6;
+	char net_inst[MCP_PFCP_TEXT_LEN];
 };
 
 struct mcp_pfcp_msg {
