@@ -139,8 +139,17 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 	if (type == MCP_GTPU_TPDU && !sport_only)
 		d->st.layer[MCP_LAYER_GTPU_TPDU]++; /* as tshark counts: before length checks */
 	end = 8 + glen;
-	if (end > claimed)
-		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
+	if (end > claimed) {
+		/* Length beyond the datagram (TS 29.281 5.1 says invalid; tshark still shows the
+		 * inner packet): counted as malformed and still accounted, bounded by the datagram,
+		 * so a subscriber's packet is never dropped silently (docs/5g.md). */
+		if (claimed < 8 + (flags & MCP_GTP1_OPT ? 4u : 0u))
+			return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
+		d->st.malformed[MCP_PARSE_BAD_GTPU_LEN]++;
+		pkt->reason = MCP_PARSE_BAD_GTPU_LEN;
+		end = claimed;
+		glen = end - 8;
+	}
 	if (flags & MCP_GTP1_OPT) {
 		if (glen < 4)
 			return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);

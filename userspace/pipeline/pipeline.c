@@ -13,6 +13,7 @@
 #include "mcp_meta.h"
 #include "control/radius.h"
 #include "session/session_5g.h"
+#include "control/sbi/sbi.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -26,6 +27,7 @@ struct mcp_pipeline {
 	struct mcp_decoder *decoder;
 	struct mcp_sessions *sessions;
 	struct mcp_s5g *s5g; /* 5G SA: PFCP and SBI into the same sessions */
+	struct mcp_sbi *sbi;
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
@@ -75,6 +77,11 @@ static void on_radius_event(void *ctx, const char *user, const struct mcp_ip *ip
 		mcp_mc_radius_user(p->mc, user, ip, calling_station, active, ts_ms);
 }
 
+static void on_sbi_ident(void *ctx, const struct mcp_sbi_ident *id, uint64_t ts_ms)
+{
+	mcp_s5g_sbi_ident(ctx, id, ts_ms);
+}
+
 static int radius_user_by_ip(void *ctx, const struct mcp_ip *ip, char *name, size_t len)
 {
 	return mcp_radius_user_by_ip(ctx, ip, name, len);
@@ -118,7 +125,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	p->sessions = mcp_sessions_create(&scfg);
 	if (p->sessions)
 		p->s5g = mcp_s5g_create(p->sessions, 0, scfg.transaction_timeout_ms);
-	if (!p->decoder || !p->sessions || !p->s5g) {
+	if (p->s5g)
+		p->sbi = mcp_sbi_create(&(struct mcp_sbi_cfg){ .on_ident = on_sbi_ident,
+							      .ctx = p->s5g });
+	if (!p->decoder || !p->sessions || !p->s5g || !p->sbi) {
 		mcp_err("out of memory creating the decoder and session table\n");
 		goto err;
 	}
@@ -191,6 +201,8 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
 		else if (mcp_s5g_is_pfcp(&pkt))
 			mcp_s5g_handle_pfcp(p->s5g, &pkt); /* also a flow */
+		else if (pkt.l4_proto == 6 && pkt.tunnel == MCP_TUN_NONE)
+			mcp_sbi_segment(p->sbi, &pkt); /* SBI over TCP; also a flow */
 		mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
@@ -202,6 +214,7 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	if (ts_ms >= p->last_session_expire_ms + SESSION_EXPIRE_EVERY_MS) {
 		p->last_session_expire_ms = ts_ms;
 		mcp_sessions_expire(p->sessions, ts_ms);
+		mcp_sbi_expire(p->sbi, ts_ms);
 	}
 }
 
@@ -260,6 +273,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
 	mcp_mc_destroy(p->mc);
+	mcp_sbi_destroy(p->sbi);
 	mcp_s5g_destroy(p->s5g);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
@@ -370,6 +384,7 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	for (int i = 0; i < MCP_GTPC_BAD__MAX; i++)
 		print_counter(f, mcp_gtpc_bad_reason_name(i), ss->malformed_reason[i]);
 	mcp_s5g_print_stats(p->s5g, f);
+	mcp_sbi_print_stats(p->sbi, f);
 	mcp_radius_get_stats(p->radius, rs);
 	if (rs->requests || rs->malformed) {
 		fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64

@@ -229,7 +229,7 @@ static void pdu_take_rules(struct mcp_s5g *g, struct mcp_s5g_pdu *p,
 
 /* ---- SBI identities ------------------------------------------------------------------- */
 
-static const struct mcp_s5g_ident *hint_for(struct mcp_s5g *g, const struct mcp_s5g_pdu *p)
+static const struct mcp_sbi_ident *hint_for(struct mcp_s5g *g, const struct mcp_s5g_pdu *p)
 {
 	struct mcp_teid_key tk;
 	uint32_t *v = NULL;
@@ -250,7 +250,7 @@ static const struct mcp_s5g_ident *hint_for(struct mcp_s5g *g, const struct mcp_
 
 static void hint_unmap(struct mcp_s5g *g, uint32_t idx)
 {
-	const struct mcp_s5g_ident *h = &g->hints[idx];
+	const struct mcp_sbi_ident *h = &g->hints[idx];
 	struct mcp_teid_key tk;
 
 	if (h->has_ue_v4)
@@ -264,7 +264,7 @@ static void hint_unmap(struct mcp_s5g *g, uint32_t idx)
 }
 
 /* Remembers the identity for a PDU session that is not there yet (bounded ring). */
-static void hint_store(struct mcp_s5g *g, const struct mcp_s5g_ident *id)
+static void hint_store(struct mcp_s5g *g, const struct mcp_sbi_ident *id)
 {
 	uint32_t idx = g->hint_next++ % MCP_S5G_HINTS;
 	struct mcp_teid_key tk;
@@ -281,7 +281,7 @@ static void hint_store(struct mcp_s5g *g, const struct mcp_s5g_ident *id)
 	}
 }
 
-void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_s5g_ident *id, uint64_t ts_ms)
+void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64_t ts_ms)
 {
 	struct mcp_teid_key tk;
 	uint32_t *v = NULL;
@@ -314,7 +314,7 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 				const struct mcp_pfcp_msg *rsp, const struct mcp_ip *req_src,
 				const struct mcp_ip *rsp_src, uint64_t ts_ms)
 {
-	const struct mcp_s5g_ident *h;
+	const struct mcp_sbi_ident *h;
 	struct mcp_s5g_pdu *p;
 	struct mcp_s5g_key k;
 	uint32_t idx;
@@ -382,7 +382,7 @@ void mcp_s5g_apply(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 			break;
 		pdu_take_rules(g, p, req, rsp);
 		if (!p->bound && !p->imsi[0]) {
-			const struct mcp_s5g_ident *h = hint_for(g, p);
+			const struct mcp_sbi_ident *h = hint_for(g, p);
 
 			if (h) {
 				g->st.pdu_by_sbi++;

@@ -15,22 +15,10 @@
 #include <stdio.h>
 
 #include "control/pfcp.h"
+#include "control/sbi/sbi.h"
 #include "decode/pkt.h"
 #include "session/session.h"
 
-/* Identity facts of one PDU session learnt from the SBI (Nsmf_PDUSession, Namf_Communication). */
-struct mcp_s5g_ident {
-	char imsi[MCP_IMSI_LEN];     /* SUPI as IMSI digits; empty when not an IMSI SUPI */
-	char msisdn[MCP_MSISDN_LEN]; /* GPSI msisdn- digits */
-	char imei[MCP_IMEI_LEN];     /* PEI imei-/imeisv- digits */
-	char dnn[MCP_APN_LEN];
-	uint32_t snssai;             /* SST << 24 | SD, 0 when absent */
-	uint8_t pdu_session_id;
-	uint8_t has_ue_v4, has_ue_v6, has_ul_fteid;
-	struct mcp_ip ue_v4, ue_v6;  /* from the N1 PDU Session Establishment Accept */
-	uint32_t ul_teid;            /* from the N2 PDU Session Resource Setup Request Transfer */
-	struct mcp_ip ul_addr;
-};
 
 struct mcp_s5g_stats {
 	uint64_t pfcp_msgs[256];
@@ -60,7 +48,7 @@ int mcp_s5g_handle_pfcp(struct mcp_s5g *g, const struct mcp_pkt *pkt);
 void mcp_s5g_pfcp_msg(struct mcp_s5g *g, const struct mcp_pfcp_msg *m, const struct mcp_ip *src,
 		      uint16_t sport, const struct mcp_ip *dst, uint16_t dport, uint64_t ts_ms);
 /* An identity from the SBI: attributes the matching PDU session now or when it appears. */
-void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_s5g_ident *id, uint64_t ts_ms);
+void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64_t ts_ms);
 
 const struct mcp_s5g_stats *mcp_s5g_stats(const struct mcp_s5g *g);
 /* The --stats lines (nothing when no PFCP or SBI was seen). */

@@ -7,7 +7,7 @@
 
 #include "session/session_5g_internal.h"
 
-void mcp_s5g_take_ident(struct mcp_s5g_pdu *p, const struct mcp_s5g_ident *id)
+void mcp_s5g_take_ident(struct mcp_s5g_pdu *p, const struct mcp_sbi_ident *id)
 {
 	if (id->imsi[0])
 		memcpy(p->imsi, id->imsi, sizeof(p->imsi));

@@ -61,7 +61,7 @@ struct mcp_s5g {
 	struct mcp_htab by_seid;      /* struct mcp_s5g_key -> PDU index (both sides) */
 	struct mcp_htab by_ue;        /* UE address -> PDU index */
 	struct mcp_htab by_ul;        /* UPF uplink F-TEID (mcp_teid_key) -> PDU index */
-	struct mcp_s5g_ident *hints;  /* ring of SBI identities */
+	struct mcp_sbi_ident *hints;  /* ring of SBI identities */
 	uint32_t hint_next;
 	struct mcp_htab hint_by_ue, hint_by_ul;
 	struct mcp_pfcp_msg msg;      /* decode buffer */
@@ -76,6 +76,6 @@ void mcp_s5g_apply(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 void mcp_s5g_bind(struct mcp_s5g *g, struct mcp_s5g_pdu *p, uint64_t ts_ms);
 void mcp_s5g_unbind(struct mcp_s5g *g, struct mcp_s5g_pdu *p, uint64_t ts_ms);
 /* Copies an SBI identity into the PDU session (empty fields keep what it had). */
-void mcp_s5g_take_ident(struct mcp_s5g_pdu *p, const struct mcp_s5g_ident *id);
+void mcp_s5g_take_ident(struct mcp_s5g_pdu *p, const struct mcp_sbi_ident *id);
 
 #endif /* MCP_SESSION_5G_INTERNAL_H */
