@@ -192,6 +192,23 @@ static void pdu_add_qfi(struct mcp_s5g_pdu *p, const uint8_t *q, uint8_t n)
 	}
 }
 
+/* The destination interface of FAR f: its own, or the one its FAR ID was created with. */
+static uint8_t far_dst_if(struct mcp_s5g_pdu *p, const struct mcp_pfcp_far *f)
+{
+	int i;
+
+	for (i = 0; i < p->nfar && p->far_id[i] != f->far_id; i++)
+		;
+	if (f->dst_if != MCP_PFCP_IF_NONE) {
+		if (i == p->nfar && p->nfar < MCP_S5G_MAX_FAR)
+			p->far_id[p->nfar++] = f->far_id;
+		if (i < p->nfar)
+			p->far_dst[i] = f->dst_if;
+		return f->dst_if;
+	}
+	return i < p->nfar ? p->far_dst[i] : MCP_PFCP_IF_NONE;
+}
+
 /* The rules of a request (with the Created PDRs of its response for CHOOSE F-TEIDs). */
 static void pdu_take_rules(struct mcp_s5g *g, struct mcp_s5g_pdu *p,
 			   const struct mcp_pfcp_msg *req, const struct mcp_pfcp_msg *rsp)
@@ -216,13 +233,14 @@ static void pdu_take_rules(struct mcp_s5g *g, struct mcp_s5g_pdu *p,
 	}
 	for (i = 0; i < req->nfar; i++) {
 		const struct mcp_pfcp_far *f = &req->far[i];
+		uint8_t dst = far_dst_if(p, f);
 
 		if (!f->has_ohc || !(f->ohc_desc & 0x0300)) /* GTP-U outer headers only */
 			continue;
 		if (f->ohc_has_v4)
-			pdu_add_tun(g, p, MCP_S5G_KIND_FAR, f->dst_if, f->ohc_teid, &f->ohc_v4);
+			pdu_add_tun(g, p, MCP_S5G_KIND_FAR, dst, f->ohc_teid, &f->ohc_v4);
 		if (f->ohc_has_v6)
-			pdu_add_tun(g, p, MCP_S5G_KIND_FAR, f->dst_if, f->ohc_teid, &f->ohc_v6);
+			pdu_add_tun(g, p, MCP_S5G_KIND_FAR, dst, f->ohc_teid, &f->ohc_v6);
 	}
 	pdu_add_qfi(p, req->qfi, req->nqfi);
 }

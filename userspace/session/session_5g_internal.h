@@ -10,6 +10,7 @@
 #include "session/session_internal.h"
 
 #define MCP_S5G_MAX_TUN   8    /* F-TEIDs kept per PDU session (N3, N9, CP, both ways) */
+#define MCP_S5G_MAX_FAR   8    /* FAR destinations remembered (an Update FAR may omit it) */
 #define MCP_S5G_TXN_SLOTS 4096 /* pending PFCP requests (direct-mapped: a clash replaces) */
 #define MCP_S5G_HINTS     4096 /* SBI identities waiting for their PFCP session (ring) */
 #define MCP_S5G_SLOT_BASE 0x80 /* tunnels' ebi of 5G sessions: 0x80 | PDU index (docs/5g.md) */
@@ -41,6 +42,9 @@ struct mcp_s5g_pdu {
 	char msisdn[MCP_MSISDN_LEN];
 	char dnn[MCP_APN_LEN];
 	struct mcp_s5g_tun tun[MCP_S5G_MAX_TUN];
+	uint8_t nfar;
+	uint8_t far_dst[MCP_S5G_MAX_FAR];
+	uint32_t far_id[MCP_S5G_MAX_FAR];
 };
 
 struct mcp_s5g_txn {
