@@ -243,14 +243,11 @@ static void hold(struct mcp_tcp_reasm *r, struct half *h, int dir, uint32_t seq,
 	if (h->nseg == r->cfg.max_segments || h->pending + n > r->cfg.max_pending) {
 		int32_t off;
 
-		skip_gap(r, h, dir, seq, pkt); /* bounds met: the hole will not be waited for */
+		/* bounds met: the holes up to this segment will not be waited for (each round
+		 * skips one hole and delivers a held segment, or reaches seq) */
+		while (seq_diff(seq, h->next) > 0)
+			skip_gap(r, h, dir, seq, pkt);
 		off = seq_diff(h->next, seq);
-		if (off < 0) { /* still a hole before this segment: give that up too */
-			r->st.gaps++;
-			r->on_data(r->ctx, h->a, dir, NULL, (uint32_t)-off, pkt);
-			h->next = seq;
-			off = 0;
-		}
 		if ((uint32_t)off < n)
 			deliver(r, h, dir, p + off, n - (uint32_t)off, pkt), drain(r, h, dir, pkt);
 		return;
