@@ -152,6 +152,11 @@ static size_t feed_hdr(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http
 	if (!old) { /* CRLFs between messages */
 		size_t i = 0;
 
+		if (n >= 4 && !memcmp(p, "PRI ", 4)) { /* the h2 preface after an upgrade */
+			h->stop = 1;
+			return 0;
+		}
+
 		while (i < n && (p[i] == '\r' || p[i] == '\n'))
 			i++;
 		if (i)
@@ -174,12 +179,12 @@ static size_t feed_hdr(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http
 	return take;
 }
 
-void mcp_http1_feed(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http_msg_fn fn,
-		    void *ctx)
+size_t mcp_http1_feed(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http_msg_fn fn,
+		      void *ctx)
 {
-	size_t k;
+	size_t k, used = 0;
 
-	while (n) {
+	while (n && !h->stop) {
 		switch (h->state) {
 		case ST_HDR:
 			k = feed_hdr(h, p, n, fn, ctx);
@@ -204,5 +209,7 @@ void mcp_http1_feed(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http_ms
 		}
 		p += k;
 		n -= k;
+		used += k;
 	}
+	return used;
 }

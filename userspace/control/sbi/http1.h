@@ -40,6 +40,7 @@ typedef void (*mcp_http_msg_fn)(void *ctx, const struct mcp_http_msg *m);
 
 struct mcp_http1 {
 	uint8_t state;              /* 0 headers, 1 body kept, 2 body skipped */
+	uint8_t stop;               /* set (by the callback, or at "PRI "): feed returns early */
 	uint32_t hlen, need, blen;
 	uint8_t *body;              /* MCP_HTTP1_MAX_BODY bytes, allocated at the first body */
 	struct mcp_http_msg msg;
@@ -47,9 +48,11 @@ struct mcp_http1 {
 	char hdr[MCP_HTTP1_MAX_HDR];
 };
 
-/* Feeds in-order bytes; calls fn for each complete message. */
-void mcp_http1_feed(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http_msg_fn fn,
-		    void *ctx);
+/* Feeds in-order bytes; calls fn for each complete message. Returns the bytes used: all of
+ * them, unless h->stop was set (a 101 Switching Protocols the callback marked, or the HTTP/2
+ * preface at a message start), where the rest belongs to the next protocol. */
+size_t mcp_http1_feed(struct mcp_http1 *h, const uint8_t *p, size_t n, mcp_http_msg_fn fn,
+		      void *ctx);
 /* Bytes were lost: forget the partial message, wait for a start line. */
 void mcp_http1_gap(struct mcp_http1 *h);
 void mcp_http1_free(struct mcp_http1 *h);

@@ -1,5 +1,6 @@
 /* sbi.c - SBI connections and operations: TCP streams (decode/tcp_reasm) that begin with an
- * SBI request (a path under /n<service>) are framed as HTTP/1.1, and the operations that
+ * SBI request (a path under /n<service>) or the HTTP/2 preface are framed as HTTP/1.1 or h2c
+ * (prior knowledge, or Upgrade: h2c with 101 Switching Protocols), and the operations that
  * carry identity are decoded:
  *
  *   POST {apiRoot}/nsmf-pdusession/v1/sm-contexts          CreateSMContext (TS 29.502 5.2.2.2)
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "control/sbi/h2.h"
 #include "control/sbi/http1.h"
 #include "decode/tcp_reasm.h"
 
@@ -26,10 +28,17 @@ _Static_assert((int)MCP_SBI_BAD_HTTP_START == (int)MCP_HTTP1_ERR_START &&
 
 #define MAX_CTX 1024 /* CreateSMContext facts waiting for their N1N2 transfer (ring) */
 
+#define PROTO_NONE 0
+#define PROTO_H1   1
+#define PROTO_H2   2
+#define PROTO_DEAD 3
+
 struct sbi_conn {
 	struct mcp_sbi *b;
 	uint64_t ts_ms;
+	uint8_t proto[2], cur_dir;
 	struct mcp_http1 h[2];
+	struct mcp_h2 h2[2];
 };
 
 struct mcp_sbi {
@@ -180,6 +189,69 @@ static void on_msg(void *ctx, const struct mcp_http_msg *m)
 	}
 }
 
+/* HTTP/1.1 responses: a 101 hands the rest of the stream to HTTP/2 (h2c upgrade). */
+static void on_msg_h1(void *ctx, const struct mcp_http_msg *m)
+{
+	struct sbi_conn *c = ctx;
+
+	on_msg(ctx, m);
+	if (!m->is_request && m->status == 101)
+		c->h[c->cur_dir].stop = 1; /* the server's next byte is an HTTP/2 frame */
+}
+
+/* Only the bodies of the operations above are kept. */
+static int want_body(void *ctx, const struct mcp_http_msg *m)
+{
+	return !strcmp(m->method, "POST") && (strstr(m->path, "/nsmf-pdusession/v1/sm-contexts") ||
+					      strstr(m->path, "/namf-comm/v1/ue-contexts/"));
+}
+
+static int to_h2(struct sbi_conn *c, int dir, int client)
+{
+	_Static_assert((int)MCP_SBI_BAD_H2_PREFACE - (int)MCP_SBI_BAD_H2_FRAME_SIZE ==
+			       (int)MCP_H2_ERR_PREFACE - (int)MCP_H2_ERR_FRAME_SIZE, "same order");
+	if (mcp_h2_init(&c->h2[dir], client, &c->b->st.bad[MCP_SBI_BAD_H2_FRAME_SIZE]) < 0) {
+		mcp_h2_free(&c->h2[dir]);
+		return -1;
+	}
+	c->proto[dir] = PROTO_H2;
+	c->h2[0].peer = &c->h2[1];
+	c->h2[1].peer = &c->h2[0];
+	return 0;
+}
+
+/* In-order bytes of one direction through its protocol, switching at an upgrade. */
+static void feed(struct sbi_conn *c, int dir, const uint8_t *data, size_t len)
+{
+	size_t k;
+
+	while (len) {
+		if (c->proto[dir] == PROTO_NONE) {
+			if (len >= 4 && !memcmp(data, "PRI ", 4))
+				to_h2(c, dir, 1);
+			else if (c->proto[!dir] == PROTO_H2)
+				to_h2(c, dir, 0);
+			else
+				c->proto[dir] = PROTO_H1;
+		}
+		if (c->proto[dir] == PROTO_H2) {
+			mcp_h2_feed(&c->h2[dir], data, len, on_msg, want_body, c);
+			return;
+		}
+		if (c->proto[dir] != PROTO_H1)
+			return;
+		c->cur_dir = (uint8_t)dir;
+		k = mcp_http1_feed(&c->h[dir], data, len, on_msg_h1, c);
+		data += k;
+		len -= k;
+		if (!c->h[dir].stop)
+			return;
+		c->h[dir].stop = 0; /* upgraded: the server after its 101, the client at PRI */
+		if (to_h2(c, dir, len >= 4 && !memcmp(data, "PRI ", 4)) < 0)
+			c->proto[dir] = PROTO_DEAD;
+	}
+}
+
 static void on_data(void *ctx, struct mcp_tcp_app *a, int dir, const uint8_t *data, size_t len,
 		    const struct mcp_pkt *pkt)
 {
@@ -198,10 +270,13 @@ static void on_data(void *ctx, struct mcp_tcp_app *a, int dir, const uint8_t *da
 	c->ts_ms = pkt->ts_us / 1000;
 	if (!data) {
 		bad(b, MCP_SBI_BAD_STREAM_GAP);
-		mcp_http1_gap(&c->h[dir]);
+		if (c->proto[dir] == PROTO_H2)
+			mcp_h2_gap(&c->h2[dir]); /* HPACK state is lost with the bytes */
+		else
+			mcp_http1_gap(&c->h[dir]);
 		return;
 	}
-	mcp_http1_feed(&c->h[dir], data, len, on_msg, c);
+	feed(c, dir, data, len);
 }
 
 static void on_free(void *ctx, struct mcp_tcp_app *a)
@@ -209,8 +284,11 @@ static void on_free(void *ctx, struct mcp_tcp_app *a)
 	struct sbi_conn *c = a->app;
 	(void)ctx;
 
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		mcp_http1_free(&c->h[d]);
+		if (c->proto[d] == PROTO_H2)
+			mcp_h2_free(&c->h2[d]);
+	}
 	free(c);
 	a->app = NULL;
 }
@@ -245,7 +323,7 @@ void mcp_sbi_destroy(struct mcp_sbi *b)
 static int sbi_start(const uint8_t *p, uint32_t n)
 {
 	static const char *const starts[] = { "POST /n", "PUT /n", "PATCH /n", "GET /n",
-					      "DELETE /n" };
+					      "DELETE /n", "PRI * HTTP/2.0" };
 
 	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
 		size_t l = strlen(starts[i]);

@@ -42,6 +42,13 @@ typedef void (*mcp_sbi_ident_fn)(void *ctx, const struct mcp_sbi_ident *id, uint
 	X(HTTP_HDR_SIZE)  /* header block too large */                                           \
 	X(HTTP_BODY_SIZE) /* body too large (skipped) */                                         \
 	X(HTTP_CHUNKED)   /* chunked body not followed */                                        \
+	X(H2_FRAME_SIZE)  /* HTTP/2 frame too large or badly padded: connection dead */          \
+	X(H2_HPACK)       /* HPACK error (Huffman, index, table size): connection dead */        \
+	X(H2_LIST_SIZE)   /* HTTP/2 header list too large: message dropped */                    \
+	X(H2_CONTINUATION) /* CONTINUATION chain too long, too large or interleaved: dead */     \
+	X(H2_STREAMS)     /* more concurrent SBI streams than kept: message dropped */           \
+	X(H2_BODY_SIZE)   /* HTTP/2 body too large: message dropped */                           \
+	X(H2_PREFACE)     /* h2 client without the connection preface: dead */                   \
 	X(STREAM_GAP)     /* TCP bytes lost: the message in progress was dropped */              \
 	X(JSON)           /* JSON body unparsable, too deep or not an object */                  \
 	X(MULTIPART)      /* multipart body without its boundary or parts */                     \
