@@ -323,7 +323,7 @@ void mcp_sbi_destroy(struct mcp_sbi *b)
 static int sbi_start(const uint8_t *p, uint32_t n)
 {
 	static const char *const starts[] = { "POST /n", "PUT /n", "PATCH /n", "GET /n",
-					      "DELETE /n", "PRI * HTTP/2.0" };
+					      "DELETE /n", "PRI " };
 
 	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
 		size_t l = strlen(starts[i]);
