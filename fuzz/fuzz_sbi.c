@@ -1,7 +1,8 @@
-/* fuzz_sbi.c - libFuzzer target for the SBI path: TCP reassembly, HTTP/1.1 framing, multipart,
- * JSON (json-c, depth-limited), NAS-5GS and NGAP extractors. The first byte picks the target:
- * 0 the extractors on the rest as one body, else the rest cut into TCP segments (2-byte
- * lengths, the next byte's low bits giving direction, reordering and a sequence skew).
+/* fuzz_sbi.c - libFuzzer target for the SBI path: TCP reassembly, HTTP/1.1 and HTTP/2 framing
+ * with HPACK (libnghttp2), multipart, JSON (json-c, depth-limited), NAS-5GS and NGAP
+ * extractors. The first byte picks the target: 0 the extractors on the rest as one body, odd
+ * an HTTP/1.1 connection, even an h2c one (preface sent first); the rest is cut into TCP
+ * segments (2-byte lengths, the next byte's low bits giving direction, reordering, skew).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,10 +34,13 @@ static void extractors(const uint8_t *p, size_t n)
 	}
 }
 
-static void segments(struct mcp_sbi *b, const uint8_t *p, size_t n)
+static void segments(struct mcp_sbi *b, const uint8_t *p, size_t n, int h2)
 {
-	static const char start[] = "POST /namf-comm/v1/ue-contexts/imsi-001010000000001/n1-n2-"
-				    "messages HTTP/1.1\r\n";
+	static const char h1[] = "POST /namf-comm/v1/ue-contexts/imsi-001010000000001/n1-n2-"
+				 "messages HTTP/1.1\r\n";
+	static const char pri[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	const char *start = h2 ? pri : h1;
+	size_t slen = h2 ? sizeof(pri) - 1 : sizeof(h1) - 1;
 	uint32_t seq[2] = { 1000, 5000 };
 	struct mcp_pkt pkt;
 	uint8_t a[4] = { 127, 0, 0, 1 }, z[4] = { 127, 0, 0, 5 };
@@ -45,14 +49,14 @@ static void segments(struct mcp_sbi *b, const uint8_t *p, size_t n)
 	pkt.l4_proto = 6;
 	pkt.flags = MCP_PKTF_HAS_PORTS;
 	pkt.payload = (const uint8_t *)start;
-	pkt.payload_len = sizeof(start) - 1;
+	pkt.payload_len = (uint32_t)slen;
 	mcp_ip_from_v4(&pkt.src, a);
 	mcp_ip_from_v4(&pkt.dst, z);
 	pkt.sport = 40000;
 	pkt.dport = 7777;
 	pkt.tcp_seq = seq[0];
 	mcp_sbi_segment(b, &pkt);
-	seq[0] += sizeof(start) - 1;
+	seq[0] += (uint32_t)slen;
 	while (n >= 3) {
 		size_t len = (size_t)(p[0] << 8 | p[1]) % 2048;
 		uint8_t ctl = p[2];
@@ -90,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b = mcp_sbi_create(&cfg);
 	if (!b)
 		return 0;
-	segments(b, data + 1, size - 1);
+	segments(b, data + 1, size - 1, !(data[0] & 1));
 	mcp_sbi_destroy(b);
 	return 0;
 }

@@ -311,7 +311,7 @@ static int decode_header(struct mcp_rd *r, size_t len, struct mcp_pfcp_msg *m)
 
 int mcp_pfcp_decode(const uint8_t *buf, size_t len, struct mcp_pfcp_msg *m)
 {
-	struct mcp_rd r = mcp_rd_init(buf, buf ? len : 0), body;
+	struct mcp_rd r = mcp_rd_init(buf ? buf : (const uint8_t *)"", buf ? len : 0), body;
 	int hlen, rc;
 
 	/* clear the header part; the rule arrays are valid up to their counts */

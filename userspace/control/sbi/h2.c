@@ -308,7 +308,9 @@ void mcp_h2_feed(struct mcp_h2 *h, const uint8_t *p, size_t n, mcp_http_msg_fn f
 
 		if (h->preface_left) {
 			k = n < h->preface_left ? n : h->preface_left;
-			if (memcmp(p, MCP_H2_PREFACE + MCP_H2_PREFACE_LEN - h->preface_left, k)) {
+			static const char preface[] = MCP_H2_PREFACE;
+
+			if (memcmp(p, preface + (MCP_H2_PREFACE_LEN - h->preface_left), k)) {
 				fail(h, MCP_H2_ERR_PREFACE, 1);
 				return;
 			}

@@ -71,6 +71,8 @@ static int body_parts(struct mcp_sbi *b, const struct mcp_http_msg *m, struct mc
 {
 	int n;
 
+	if (!m->body || !m->body_len)
+		return 0;
 	if (strncasecmp(m->content_type, "multipart/", 10)) {
 		parts[0].p = m->body;
 		parts[0].n = m->body_len;

@@ -67,7 +67,7 @@ int mcp_sbi_json_ident(const uint8_t *body, size_t n, struct mcp_sbi_ident *id)
 	const char *s;
 	int rc = 0;
 
-	if (n > 65536 || !(tok = json_tokener_new_ex(MCP_SBI_JSON_MAX_DEPTH)))
+	if (!body || !n || n > 65536 || !(tok = json_tokener_new_ex(MCP_SBI_JSON_MAX_DEPTH)))
 		return -EBADMSG;
 	o = json_tokener_parse_ex(tok, (const char *)body, (int)n);
 	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
@@ -161,7 +161,7 @@ int mcp_sbi_multipart(const char *content_type, const uint8_t *body, size_t n,
 	size_t dl;
 	int k = 0;
 
-	if (boundary_of(content_type, delim + 2, sizeof(delim) - 2) < 0)
+	if (!body || boundary_of(content_type, delim + 2, sizeof(delim) - 2) < 0)
 		return -EBADMSG;
 	dl = strlen(delim);
 	p = memmem(body, n, delim, dl);

@@ -53,7 +53,7 @@ static int pdu_address(struct mcp_rd *v, struct mcp_sbi_ident *id)
 
 int mcp_nas5gs_accept_address(const uint8_t *p, size_t n, struct mcp_sbi_ident *id)
 {
-	struct mcp_rd r = mcp_rd_init(p, n), v;
+	struct mcp_rd r = mcp_rd_init(p ? p : (const uint8_t *)"", p ? n : 0), v;
 	uint8_t iei, psi;
 	int i;
 
@@ -125,7 +125,7 @@ static int gtp_tunnel(struct mcp_rd *v, struct mcp_sbi_ident *id)
 
 int mcp_ngap_setup_request_ul(const uint8_t *p, size_t n, struct mcp_sbi_ident *id)
 {
-	struct mcp_rd r = mcp_rd_init(p, n), v;
+	struct mcp_rd r = mcp_rd_init(p ? p : (const uint8_t *)"", p ? n : 0), v;
 	uint16_t count, ie;
 	uint32_t len;
 
