@@ -54,7 +54,7 @@ class Conn:
             ip = IP(src=self.src, dst=self.dst) if d == 0 else IP(src=self.dst, dst=self.src)
             tcp = TCP(sport=self.c if d == 0 else self.s, dport=self.s if d == 0 else self.c,
                       flags="PA", seq=self.seq[d], ack=self.seq[1 - d])
-            add(Ether() / ip / tcp / Raw(chunk), t)
+            add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / ip / tcp / Raw(chunk), t)
             self.seq[d] += len(chunk)
             off += len(chunk)
             t += 0.0001
@@ -181,8 +181,8 @@ def pfcp_est(seq, seid, ue, teid):
 def user_plane():
     for i, (supi, ue, teid, psi) in enumerate(UES):
         req, rsp = pfcp_est(10 + i, 0x700 + i, ue, teid)
-        add(Ether() / IP(src=SMF_N4, dst=UPF) / UDP(sport=8805, dport=8805) / Raw(req), 0.5 + i / 10)
-        add(Ether() / IP(src=UPF, dst=SMF_N4) / UDP(sport=8805, dport=8805) / Raw(rsp), 0.51 + i / 10)
+        add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=SMF_N4, dst=UPF) / UDP(sport=8805, dport=8805) / Raw(req), 0.5 + i / 10)
+        add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=UPF, dst=SMF_N4) / UDP(sport=8805, dport=8805) / Raw(rsp), 0.51 + i / 10)
         psc = bytes([0x85, 1, 0x10, 0x05, 0x00])  # next ext type, UL PDU session info, QFI 5
         inner = IP(src=ue, dst="198.51.100.1") / UDP(sport=5000, dport=53) / Raw(b"q" * 20)
         gtp = bytes([0x34, 0xff]) + struct.pack("!HI", len(bytes(inner)) + 8, teid) + \
@@ -190,7 +190,7 @@ def user_plane():
         gtp = bytes([0x34, 0xff]) + struct.pack("!HI", 4 + 4 + len(bytes(inner)), teid) + \
             b"\x00\x00\x00\x85" + bytes([1, 0x10, 0x05, 0x00]) + bytes(inner)
         for k in range(3):
-            add(Ether() / IP(src=GNB, dst=UPF) / UDP(sport=2152, dport=2152) / Raw(gtp), 5 + i + k / 10)
+            add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=GNB, dst=UPF) / UDP(sport=2152, dport=2152) / Raw(gtp), 5 + i + k / 10)
 
 
 def main():

@@ -328,6 +328,35 @@ void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64
 
 /* ---- what an accepted exchange does ---------------------------------------------------- */
 
+/* The index slots an establishment touches are independent: load them all at once so the
+ * cache misses of large tables overlap (as session_gtpc.c does for GTP-C). */
+static void prefetch_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
+				   const struct mcp_pfcp_msg *rsp)
+{
+	struct mcp_sessions *s = g->s;
+	char key[MCP_IMSI_LEN];
+	struct mcp_teid_key tk;
+	int i;
+
+	if (req->imsi[0]) {
+		mcp_imsi_key(key, req->imsi);
+		mcp_htab_prefetch(&s->by_imsi, key);
+	}
+	for (i = 0; i < req->npdr; i++) {
+		if (req->pdr[i].has_ue_v4) {
+			mcp_htab_prefetch(&s->by_ue, &req->pdr[i].ue_v4);
+			mcp_htab_prefetch(&g->by_ue, &req->pdr[i].ue_v4);
+		}
+	}
+	for (i = 0; i < rsp->ncreated; i++) {
+		if (!rsp->created[i].fteid.has_v4)
+			continue;
+		mcp_teid_key(&tk, rsp->created[i].fteid.teid, &rsp->created[i].fteid.v4);
+		mcp_htab_prefetch(&s->by_tunnel, &tk);
+		mcp_htab_prefetch(&g->by_ul, &tk);
+	}
+}
+
 static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 				const struct mcp_pfcp_msg *rsp, const struct mcp_ip *req_src,
 				const struct mcp_ip *rsp_src, uint64_t ts_ms)
@@ -339,6 +368,7 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 
 	if (!req->has_fseid)
 		return;
+	prefetch_establishment(g, req, rsp);
 	p = pdu_by_seid(g, req->fseid_has_v4 ? &req->fseid_v4 : req_src, req->fseid);
 	if (p) /* a second establishment for a live F-SEID replaces the old session */
 		mcp_s5g_unbind(g, p, ts_ms), pdu_free(g, p);
