@@ -4,8 +4,8 @@
  * Direction: a GTP-U packet whose tunnel is known says uplink or downlink; otherwise a known
  * UE IP marks the UE side; otherwise the first packet's sender (the initiator) is "up".
  * The subscriber is resolved when the flow is created and kept for its lifetime, so a flow
- * does not split or change owner at a handover; flows created before the control plane was
- * seen stay "unknown subscriber" (docs/sessions.md).
+ * does not split or change owner at a handover; a flow created before the control plane was
+ * seen is resolved when its session appears, at its export at the latest (attribution.h).
  */
 #include "flow/worker.h"
 
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "flow/attribution.h"
 #include "flow/dpi.h"
 #include "flow/flow.h"
 #include "util/log.h"
@@ -338,6 +339,24 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 	r->has_ue_ip = 1;
 }
 
+/* The session of a flow that had none may have appeared since: 1 if that turned the flow
+ * round (its guessed up side was the downlink). */
+static int late_bind(struct mcp_worker *w, struct mcp_flow *f)
+{
+	uint8_t up_was_a = f->up_is_a;
+	enum mcp_attr_result how = mcp_attr_retry(w->cfg.sessions, f);
+
+	if (how == MCP_ATTR_NONE)
+		return 0;
+	if (how == MCP_ATTR_MOVED) {
+		w->stats.flows_moved_owner++;
+		return 0;
+	}
+	w->stats.flows_with_subscriber++;
+	w->stats.flows_attributed_late++;
+	return f->up_is_a != up_was_a;
+}
+
 static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
 {
 	struct mcp_flow_record r;
@@ -346,6 +365,9 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 	int never = w->bypass_on && !f->bypass && why != MCP_END_ACTIVE;
 
 	bypass_settle(w, f, why != MCP_END_ACTIVE);
+	late_bind(w, f); /* after the kernel's share: it may bring the other side's TEID */
+	if ((f->flags & (MCP_FLOWF_TUNNELED | MCP_FLOWF_HAS_SUB)) == MCP_FLOWF_TUNNELED)
+		w->stats.gtpu_unattributed_exported += f->pkts[0] + f->pkts[1];
 	memset(&r, 0, sizeof(r));
 	r.ip_version = f->ip_version;
 	r.proto = k->proto;
@@ -434,6 +456,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
 		src_is_up = 0;
 	}
+	mcp_attr_mark(s, f, sub);
 	if (!sub)
 		return;
 	f->dir_known = 1;
@@ -539,9 +562,13 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 			f->outer_dst = pkt->outer_dst;
 			f->flags |= MCP_FLOWF_OUTER_UP;
 		}
-		if (!(f->flags & MCP_FLOWF_HAS_SUB))
-			w->stats.gtpu_unknown_sub_packets++;
 	}
+	if (late_bind(w, f)) {
+		is_up = !is_up;
+		d = !d;
+	}
+	if (pkt->tunnel == MCP_TUN_GTPU && !(f->flags & MCP_FLOWF_HAS_SUB))
+		w->stats.gtpu_unknown_sub_packets++;
 	if (w->dpi && !f->dpi.done)
 		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
 	/* The kernel keeps the first TEID of each direction for the record (bypass_credit). */

@@ -320,6 +320,9 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  flows evicted (table full)   %" PRIu64 "\n", ws->flows_evicted);
 	fprintf(f, "  flows with subscriber        %" PRIu64 "\n", ws->flows_with_subscriber);
 	fprintf(f, "  gtp-u pkts, unknown subscr.  %" PRIu64 "\n", ws->gtpu_unknown_sub_packets);
+	fprintf(f, "  flows attributed late        %" PRIu64 "\n", ws->flows_attributed_late);
+	print_counter(f, "flows moved to a tunnel's new owner", ws->flows_moved_owner);
+	fprintf(f, "  gtp-u pkts in untagged recs  %" PRIu64 "\n", ws->gtpu_unattributed_exported);
 	if (ws->bypass_installed || ws->bypass_failed) {
 		fprintf(f, "  flows bypassed in kernel     %" PRIu64 " (%" PRIu64 " failed)\n",
 			ws->bypass_installed, ws->bypass_failed);
