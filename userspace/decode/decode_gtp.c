@@ -194,6 +194,8 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 	pkt->tcp_flags = 0;
 	pkt->payload = NULL;
 	pkt->payload_len = 0;
+	pkt->frag_pkts = 0; /* an outer-fragmented T-PDU carries one user packet */
+	pkt->frag_bytes = 0;
 	rc = mcp_dec_ip(d, pkt, msg, cap, 0, ts_us, 1, &il4);
 	if (rc != MCP_DEC_CONT)
 		return rc;

@@ -56,6 +56,10 @@ struct mcp_pkt {
 	const uint8_t *l3;     /* first byte of the (inner) IP header */
 	uint32_t l3_caplen;    /* bytes of it available in memory */
 	uint32_t ip_len;       /* IP length from the header (total length / 40 + payload length) */
+	/* A reassembled user datagram: the fragments it was on the wire (each one a packet) and
+	 * the sum of their IP lengths; frag_pkts is 0 for a packet that was not fragmented. */
+	uint32_t frag_bytes;
+	uint16_t frag_pkts;
 	const uint8_t *payload; /* L4 payload (GTP-C message for MCP_PKT_GTPC) */
 	uint32_t payload_len;  /* bytes of payload available in memory */
 };

@@ -546,10 +546,14 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 			w->stats.bypass_late_packets++;
 			w->labels[f->bypass->label].late++;
 		}
-		f->pkts[d]++;
-		f->bytes[d] += pkt->ip_len;
-		w->stats.packets++;
-		w->stats.bytes += pkt->ip_len;
+		/* as on the wire (IPFIX): each fragment of a reassembled datagram is a packet */
+		uint32_t np = pkt->frag_pkts ? pkt->frag_pkts : 1;
+		uint32_t nb = pkt->frag_pkts ? pkt->frag_bytes : pkt->ip_len;
+
+		f->pkts[d] += np;
+		f->bytes[d] += nb;
+		w->stats.packets += np;
+		w->stats.bytes += nb;
 	}
 	f->tcp_flags[d] |= pkt->tcp_flags;
 	if (pkt->tunnel == MCP_TUN_GTPU) {
