@@ -348,6 +348,10 @@ int mcp_dec_l4(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_l4 *l4)
 		if (l4->caplen < 4)
 			return l4_trunc(d, pkt);
 		pkt->sport = mcp_rd_be16(&r); /* type << 8 | code */
+		if (mcp_icmp_is_echo(pkt->l4_proto, pkt->sport) && l4->caplen >= 8) {
+			mcp_rd_skip(&r, 2);
+			pkt->dport = mcp_rd_be16(&r); /* echo identifier: pairs request and reply */
+		}
 		set_payload(pkt, l4, 8);
 		return MCP_DEC_CONT;
 	case IPPROTO_GRE:

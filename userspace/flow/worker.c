@@ -473,7 +473,10 @@ static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt
 {
 	struct mcp_flow_key key;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport,
+	/* an echo request and its reply are one flow, keyed on the identifier */
+	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
+	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst,
+					  echo ? pkt->dport : pkt->sport, pkt->dport,
 					  pkt->l4_proto, vlan);
 	uint32_t hash = mcp_flow_key_hash(&key);
 	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
