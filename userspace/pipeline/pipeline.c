@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "mcp_meta.h"
 #include "control/radius.h"
+#include "pipeline/peer_attr.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -27,6 +28,7 @@ struct mcp_pipeline {
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
+	struct mcp_peer *peer;
 	struct mcp_radius_users *radius;
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
@@ -123,6 +125,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 		if (!p->mc)
 			goto err;
 		mcp_pipeline_add_session_listener(p, mcp_mc_on_session_event, p->mc);
+		/* subscribed before the reload, so no change falls between the two */
+		if (cfg->redis_peers && !cfg->redis->cluster_seeds &&
+		    !(p->peer = mcp_peer_create(cfg->redis, p->mc)))
+			goto err;
 		if (cfg->redis_reload) {
 			int n = mcp_mc_reload_sessions(p->mc, p->sessions);
 
@@ -162,6 +168,15 @@ err:
 	return NULL;
 }
 
+/* A tunnel this probe has no session for may be another probe's: ask the microcloud. */
+static void peer_want(struct mcp_pipeline *p, const struct mcp_pkt *pkt)
+{
+	uint8_t dir;
+
+	if (!mcp_sessions_by_tunnel(p->sessions, pkt->teid, &pkt->outer_dst, &dir))
+		mcp_peer_want_tunnel(p->peer, pkt->teid, &pkt->outer_dst);
+}
+
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
@@ -177,6 +192,8 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 
 	if (meta_flags & MCP_META_F_KCOUNTED)
 		pkt.flags |= MCP_PKTF_KCOUNTED;
+	if (p->peer) /* before the worker: its expiry must see what other probes told */
+		mcp_peer_apply(p->peer, p->sessions);
 	p->frames++;
 	p->frame_bytes += wire_len;
 	if (kind >= 0 && kind <= MCP_PKT_MALFORMED)
@@ -185,6 +202,8 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	case MCP_PKT_USER:
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
+		if (p->peer && pkt.tunnel == MCP_TUN_GTPU)
+			peer_want(p, &pkt);
 		mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
@@ -211,6 +230,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		p->last_bypass_sync_ms = now_ms;
 		mcp_worker_bypass_sync(p->worker, now_ms);
 	}
+	if (p->peer)
+		mcp_peer_apply(p->peer, p->sessions);
 	mcp_worker_expire(p->worker, now_ms);
 	mcp_sessions_expire(p->sessions, now_ms);
 }
@@ -227,6 +248,8 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->finished)
 		return 0;
 	p->finished = 1;
+	if (p->peer) /* the last answers from other probes, before the final export */
+		mcp_peer_settle(p->peer, p->sessions, 2000);
 	if (p->mc)
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
 	mcp_worker_flush(p->worker);
@@ -253,6 +276,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->flows_out);
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
+	mcp_peer_destroy(p->peer); /* before the microcloud whose sync channel it reads */
 	mcp_mc_destroy(p->mc);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
@@ -376,4 +400,6 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	}
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);
+	if (p->peer)
+		mcp_peer_print_stats(p->peer, f);
 }
