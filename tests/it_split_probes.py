@@ -29,31 +29,46 @@ import it_scenario  # noqa: E402
 from it_attrib_order import read_pcap, is_gtpc  # noqa: E402
 from mc_resp import RedisServer, Resp  # noqa: E402
 
-PAUSE_S = 0.05
+PAUSE_S = float(os.environ.get("SPLIT_PAUSE_S", "0.1"))
 
 def start_probe(mcprobe, fifo, port, name, flows, stats):
 	cmd = [mcprobe, "-r", fifo, "--redis", "127.0.0.1:%d" % port, "--probe-name", name,
 	       "--no-reload", "--flows-json", flows, "--stats", "--sessions-json", flows + ".sess"]
 	return subprocess.Popen(cmd, stdout=open(stats, "w"), stderr=subprocess.STDOUT)
 
-def feed(frames, wc, wu, window_us, user_first):
-	"""Writes the frames to the two FIFOs window by window (C first, or U first)."""
-	i, n = 0, len(frames)
+def windows(frames, window_us):
+	"""[(control bytes, user bytes)] per window of capture time."""
+	out, i, n = [], 0, len(frames)
 	t = frames[0][0] if frames else 0
 	while i < n:
 		end = t + window_us
 		j = i
 		while j < n and frames[j][0] < end:
 			j += 1
-		ctl = b"".join(rec for ts, rec in frames[i:j] if is_gtpc(rec))
-		usr = b"".join(rec for ts, rec in frames[i:j] if not is_gtpc(rec))
-		for w, data in ((wu, usr), (wc, ctl)) if user_first else ((wc, ctl), (wu, usr)):
-			w.write(data)
-			w.flush()
-			time.sleep(PAUSE_S)
+		out.append((b"".join(rec for ts, rec in frames[i:j] if is_gtpc(rec)),
+			    b"".join(rec for ts, rec in frames[i:j] if not is_gtpc(rec)), t // 1000))
 		i, t = j, end
-	wc.close()
-	return wu  # closed by the caller once C has finished
+	return out
+
+def since(exp, recs, t_ms):
+	"""Expectations and records of the flows that began at t_ms or later."""
+	flows = [f for f in exp["flows"] if f["first_ms"] >= t_ms]
+	tot = {}
+	for f in flows:
+		if f.get("imsi"):
+			t = tot.setdefault(f["imsi"], dict.fromkeys(
+				("pkts_up", "pkts_down", "bytes_up", "bytes_down", "flows"), 0))
+			for c in ("pkts_up", "pkts_down", "bytes_up", "bytes_down"):
+				t[c] += f[c]
+			t["flows"] += 1
+	keys = {it_scenario.flow_key(f) for f in flows}
+	return dict(exp, flows=flows, imsi_totals=tot), \
+		[r for r in recs if it_scenario.flow_key(r) in keys]
+
+def write(w, data):
+	w.write(data)
+	w.flush()
+	time.sleep(PAUSE_S)
 
 def wait_subscribed(port, n):
 	"""Both probes run before traffic starts, as in a network: their readers subscribed."""
@@ -75,39 +90,50 @@ def stat_line(text, name):
 			return line.strip()
 	return ""
 
-def run_pair(mcprobe, tmp, hdr, frames, exp, window_us, user_first):
-	"""One run of the two probes; returns the number of problems."""
-	tag = "user-first" if user_first else "control-first"
-	fc, fu = os.path.join(tmp, tag + "-c.fifo"), os.path.join(tmp, tag + "-u.fifo")
+def open_probe(mcprobe, fifo, port, name, flows, stats, hdr):
+	p = start_probe(mcprobe, fifo, port, name, flows, stats)
+	w = open(fifo, "wb")  # the probe opens its input first: the FIFO opens with its writer
+	w.write(hdr)
+	w.flush()
+	return p, w
+
+def run_pair(mcprobe, tmp, hdr, wins, exp, mode):
+	"""One run of the two probes; returns the number of problems. mode: control-first,
+	user-first (each window's GTP-U is written before its GTP-C), or late-join (the user-plane
+	probe starts, without reload, after the control probe has handled the first quarter of
+	the capture, and sees the traffic from there on: the sessions set up before it started
+	it can only learn by looking their tunnels up; flows that began before are left out)."""
+	fc, fu = os.path.join(tmp, mode + "-c.fifo"), os.path.join(tmp, mode + "-u.fifo")
 	for f in (fc, fu):
 		if os.path.exists(f):
 			os.unlink(f)
 		os.mkfifo(f)
-	flc, flu = os.path.join(tmp, tag + "-c.flows"), os.path.join(tmp, tag + "-u.flows")
-	stc, stu = os.path.join(tmp, tag + "-c.stats"), os.path.join(tmp, tag + "-u.stats")
+	flc, flu = os.path.join(tmp, mode + "-c.flows"), os.path.join(tmp, mode + "-u.flows")
+	stc, stu = os.path.join(tmp, mode + "-c.stats"), os.path.join(tmp, mode + "-u.stats")
+	join = len(wins) // 4 if mode == "late-join" else 0
 	redis = RedisServer()
 	try:
-		pc = start_probe(mcprobe, fc, redis.port, "probe-c", flc, stc)
-		pu = start_probe(mcprobe, fu, redis.port, "probe-u", flu, stu)
-		# the probes open their input before anything else: a FIFO opens with its writer
-		wc, wu = open(fc, "wb"), open(fu, "wb")
-		for w in (wc, wu):
-			w.write(hdr)
-			w.flush()
+		pc, wc = open_probe(mcprobe, fc, redis.port, "probe-c", flc, stc, hdr)
+		for ctl, usr, _ in wins[:join]:
+			write(wc, ctl)
+		time.sleep(0.5)  # its facts are in Redis, its events gone
+		pu, wu = open_probe(mcprobe, fu, redis.port, "probe-u", flu, stu, hdr)
 		if not wait_subscribed(redis.port, 2):
 			print("FAIL: the probes did not both subscribe to events.imsi within 10 s")
 			pc.kill()
 			pu.kill()
 			return 1
-		feed(frames, wc, wu, window_us, user_first)
+		for ctl, usr, _ in wins[join:]:
+			for w, data in ((wu, usr), (wc, ctl)) if mode == "user-first" else \
+				       ((wc, ctl), (wu, usr)):
+				write(w, data)
 		wc.close()
 		rc_c = pc.wait(timeout=120)
 		wu.close()
 		rc_u = pu.wait(timeout=120)
 	finally:
 		redis.stop()
-	print("--- %s: each window's %s frames are written first" % (
-		tag, "GTP-U" if user_first else "GTP-C"))
+	print("--- %s" % mode)
 	if rc_c or rc_u:
 		print("FAIL: probes exited %d (control) and %d (user): %s" % (
 			rc_c, rc_u, open(stu).read()[-1500:]))
@@ -126,6 +152,8 @@ def run_pair(mcprobe, tmp, hdr, frames, exp, window_us, user_first):
 	for name in ("peer events", "peer tunnel lookups", "peer lookup latency",
 		     "flows attributed late"):
 		print("   ", stat_line(su, name))
+	if join:
+		exp, recs = since(exp, recs, wins[join][2])
 	for title, items in sorted(it_scenario.check_flows(exp, recs).items()):
 		nfail += it_scenario.fail_list(title, items)
 	nfail += it_scenario.fail_list("per-IMSI totals differ (want->got)",
@@ -134,8 +162,12 @@ def run_pair(mcprobe, tmp, hdr, frames, exp, window_us, user_first):
 		print("FAIL: the user-plane probe received no event: nothing was tested")
 		nfail += 1
 	late = stat_line(su, "flows attributed late").split()[-1:]
-	if user_first and late in ([], ["0"]):
-		print("FAIL: user plane first, yet no flow was attributed late")
+	if mode != "control-first" and late in ([], ["0"]):
+		print("FAIL: no flow was attributed late: nothing was tested")
+		nfail += 1
+	found = stat_line(su, "peer tunnel lookups").split("(")[1:2]
+	if mode == "late-join" and (not found or found[0].startswith("0 ")):
+		print("FAIL: late join, yet no tunnel was found by a lookup")
 		nfail += 1
 	return nfail
 
@@ -152,10 +184,11 @@ def main():
 	pcap, expf = os.path.join(tmp, "scn.pcap"), os.path.join(tmp, "scn.json")
 	it_scenario.generate(pcap, expf, nsub, 11)
 	hdr, frames = read_pcap(pcap)
+	wins = windows(frames, window_us)
 	exp = json.load(open(expf))
 	nfail = 0
-	for user_first in (False, True):
-		nfail += run_pair(mcprobe, tmp, hdr, frames, exp, window_us, user_first)
+	for mode in ("control-first", "user-first", "late-join"):
+		nfail += run_pair(mcprobe, tmp, hdr, wins, exp, mode)
 	print("PASS" if not nfail else "FAIL: %d problems" % nfail)
 	return 1 if nfail else 0
 
