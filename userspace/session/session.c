@@ -492,7 +492,7 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 	copy = *sub;
 	e = mcp_sess_find_imsi(s, copy.imsi);
 	if (e) {
-		mcp_sess_reset(s, e, 0);
+		mcp_sess_reset(s, e, sub->last_change_ms); /* replaced tunnels keep their grace */
 	} else {
 		e = mcp_sess_alloc(s, copy.imsi);
 		if (!e)
