@@ -574,8 +574,11 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 		is_up = !is_up;
 		d = !d;
 	}
-	if (pkt->tunnel == MCP_TUN_GTPU && !(f->flags & MCP_FLOWF_HAS_SUB))
+	if (pkt->tunnel == MCP_TUN_GTPU && !(f->flags & MCP_FLOWF_HAS_SUB)) {
 		w->stats.gtpu_unknown_sub_packets++;
+		if (w->cfg.unknown_tunnel)
+			w->cfg.unknown_tunnel(w->cfg.unknown_ctx, pkt);
+	}
 	if (w->dpi && !f->dpi.done)
 		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
 	/* The kernel keeps the first TEID of each direction for the record (bypass_credit). */

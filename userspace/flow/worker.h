@@ -50,6 +50,10 @@ struct mcp_worker_cfg {
 	/* Fixed-network user lookup by IP (RADIUS): 1 found (copied into name), 0 not; may be NULL. */
 	int (*user_by_ip)(void *ctx, const struct mcp_ip *ip, char *name, size_t len);
 	void *user_ctx;
+	/* A GTP-U packet of a flow still without subscriber (another probe may know its
+	 * tunnel: pipeline/peer_attr.h); may be NULL. */
+	void (*unknown_tunnel)(void *ctx, const struct mcp_pkt *pkt);
+	void *unknown_ctx;
 	struct mcp_exporter exporters[MCP_MAX_EXPORTERS];
 	int nexporters;
 };

@@ -90,6 +90,16 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 	return 0;
 }
 
+/* A tunnel this probe has no session for may be another probe's: ask the microcloud. */
+static void peer_want(void *ctx, const struct mcp_pkt *pkt)
+{
+	struct mcp_pipeline *p = ctx;
+	uint8_t dir;
+
+	if (!mcp_sessions_by_tunnel(p->sessions, pkt->teid, &pkt->outer_dst, &dir))
+		mcp_peer_want_tunnel(p->peer, pkt->teid, &pkt->outer_dst);
+}
+
 static struct mcp_json_out *open_out(const char *path, const char *what)
 {
 	struct mcp_json_out *o = mcp_json_out_open(path);
@@ -148,6 +158,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	wcfg.sessions = p->sessions;
 	wcfg.user_by_ip = radius_user_by_ip;
 	wcfg.user_ctx = p->radius;
+	if (p->peer) {
+		wcfg.unknown_tunnel = peer_want;
+		wcfg.unknown_ctx = p;
+	}
 	wcfg.nexporters = 0;
 	if (p->flows_out)
 		wcfg.exporters[wcfg.nexporters++] =
@@ -166,15 +180,6 @@ err:
 	p->finished = 1;
 	mcp_pipeline_destroy(p);
 	return NULL;
-}
-
-/* A tunnel this probe has no session for may be another probe's: ask the microcloud. */
-static void peer_want(struct mcp_pipeline *p, const struct mcp_pkt *pkt)
-{
-	uint8_t dir;
-
-	if (!mcp_sessions_by_tunnel(p->sessions, pkt->teid, &pkt->outer_dst, &dir))
-		mcp_peer_want_tunnel(p->peer, pkt->teid, &pkt->outer_dst);
 }
 
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
@@ -202,8 +207,6 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	case MCP_PKT_USER:
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
-		if (p->peer && pkt.tunnel == MCP_TUN_GTPU)
-			peer_want(p, &pkt);
 		mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
