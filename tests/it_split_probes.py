@@ -12,7 +12,7 @@ and learns it from C's event or from its own teid.* lookup). U's flow records mu
 equal the generator's expectations exactly (it_scenario.check_flows, per-IMSI totals),
 including subscribers deleted and handed over mid-run. Prints U's tagged share and its lookup
 latency. Env: BUILD, SCN_SUBSCRIBERS (default 80; 40 under MCP_SAN), WINDOW_MS (default 1000),
-SPLIT_PAUSE_S (default 0.1: five times real time), SPLIT_LATE_JOIN=1 adds the late-join run
+SPLIT_PAUSE_S (default 0.1: five times real time; 0.2 under MCP_SAN), SPLIT_LATE_JOIN=1 adds the late-join run
 (known to miss a few stragglers and reused tunnels, docs/microcloud.md), SCN_KEEP=dir.
 """
 
@@ -30,7 +30,7 @@ import it_scenario  # noqa: E402
 from it_attrib_order import read_pcap, is_gtpc  # noqa: E402
 from mc_resp import RedisServer, Resp  # noqa: E402
 
-PAUSE_S = float(os.environ.get("SPLIT_PAUSE_S", "0.1"))
+PAUSE_S = float(os.environ.get("SPLIT_PAUSE_S", "0.2" if os.environ.get("MCP_SAN") else "0.1"))
 
 def start_probe(mcprobe, fifo, port, name, flows, stats):
 	cmd = [mcprobe, "-r", fifo, "--redis", "127.0.0.1:%d" % port, "--probe-name", name,
