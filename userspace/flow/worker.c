@@ -281,6 +281,48 @@ static void restart_flow(struct mcp_worker *w, struct mcp_flow *f, uint64_t ts_m
 	f->first_ms = ts_ms;
 }
 
+/* Counts the packet as on the wire (IPFIX): each fragment of a reassembled datagram is a
+ * packet, its IP length its bytes. d: 0 up, 1 down. */
+static void count_packet(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			 int d)
+{
+	uint32_t np = pkt->frag_pkts ? pkt->frag_pkts : 1;
+	uint32_t nb = pkt->frag_pkts ? pkt->frag_bytes : pkt->ip_len;
+
+	f->tcp_flags[d] |= pkt->tcp_flags;
+	if (pkt->flags & MCP_PKTF_KCOUNTED) {
+		/* a pending flow's payload: the kernel counted it, nDPI still reads it */
+		w->stats.kcounted_packets++;
+		return;
+	}
+	if (f->bypass && !f->bypass->pending) {
+		/* queued before the install reached the kernel */
+		w->stats.bypass_late_packets++;
+		w->labels[f->bypass->label].late++;
+	}
+	f->pkts[d] += np;
+	f->bytes[d] += nb;
+	w->stats.packets += np;
+	w->stats.bytes += nb;
+}
+
+/* What the record and late binding keep of the tunnel: first TEID per direction, and the
+ * outer endpoints as the uplink sees them (eNB -> core). */
+static void note_tunnel(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			int is_up)
+{
+	int d = is_up ? 0 : 1;
+
+	w->stats.tunneled_packets++;
+	if (!f->teid[d])
+		f->teid[d] = pkt->teid;
+	if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
+		f->outer_src = pkt->outer_src;
+		f->outer_dst = pkt->outer_dst;
+		f->flags |= MCP_FLOWF_OUTER_UP;
+	}
+}
+
 void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
@@ -301,36 +343,9 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
 	if (ts_ms > f->last_ms)
 		f->last_ms = ts_ms;
-	if (pkt->flags & MCP_PKTF_KCOUNTED) {
-		/* a pending flow's payload: the kernel counted it, nDPI still reads it */
-		w->stats.kcounted_packets++;
-	} else {
-		if (f->bypass && !f->bypass->pending) {
-			/* queued before the install reached the kernel */
-			w->stats.bypass_late_packets++;
-			w->labels[f->bypass->label].late++;
-		}
-		/* as on the wire (IPFIX): each fragment of a reassembled datagram is a packet */
-		uint32_t np = pkt->frag_pkts ? pkt->frag_pkts : 1;
-		uint32_t nb = pkt->frag_pkts ? pkt->frag_bytes : pkt->ip_len;
-
-		f->pkts[d] += np;
-		f->bytes[d] += nb;
-		w->stats.packets += np;
-		w->stats.bytes += nb;
-	}
-	f->tcp_flags[d] |= pkt->tcp_flags;
-	if (pkt->tunnel == MCP_TUN_GTPU) {
-		w->stats.tunneled_packets++;
-		if (!f->teid[d])
-			f->teid[d] = pkt->teid;
-		if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
-			/* report the tunnel as the uplink sees it (eNB -> core) */
-			f->outer_src = pkt->outer_src;
-			f->outer_dst = pkt->outer_dst;
-			f->flags |= MCP_FLOWF_OUTER_UP;
-		}
-	}
+	count_packet(w, f, pkt, d);
+	if (pkt->tunnel == MCP_TUN_GTPU)
+		note_tunnel(w, f, pkt, is_up);
 	if (late_bind(w, f)) {
 		is_up = !is_up;
 		d = !d;
