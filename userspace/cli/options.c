@@ -128,6 +128,9 @@ static const struct opt_row rows[] = {
 	  "name written in facts and events (default hostname)" },
 	{ "no-reload", 0, NULL, K_CLEAR, OFF(pipe.redis_reload), 0, 0, NULL,
 	  "do not restore sessions from Redis at start" },
+	{ "no-peer-lookup", 0, NULL, K_CLEAR, OFF(pipe.redis_peers), 0, 0, NULL,
+	  "do not learn other probes' tunnels while running\n"
+	  "(events and teid.* lookups)" },
 	SECTION("Live view (Redis protocol, read-only)"),
 	{ "resp-listen", 0, "[ADDR:]PORT", K_FN, 0, 0, 0, opt_resp_listen,
 	  "serve imsi.*, flow.*, host.*, stats (default 127.0.0.1)" },
@@ -416,6 +419,7 @@ static void defaults(struct mcp_options *o)
 	mcp_mc_cfg_defaults(&o->redis);
 	mcp_live_cfg_defaults(&o->live);
 	o->pipe.redis_reload = 1;
+	o->pipe.redis_peers = 1;
 }
 
 static int check_inputs(const struct mcp_options *o, int argc, char **argv)

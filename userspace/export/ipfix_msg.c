@@ -22,7 +22,7 @@ enum fkey {
 	K_SRC4, K_DST4, K_SRC6, K_DST6, K_SPORT, K_DPORT, K_PROTO, K_TCPFLAGS, K_OCTETS, K_PKTS,
 	K_REV_OCTETS, K_REV_PKTS, K_REV_TCPFLAGS, K_START, K_END, K_ENDREASON, K_VLAN, K_IMSI,
 	K_MSISDN, K_HOST, K_APPNAME, K_APPID, K_IMEI, K_APN, K_RAT, K_CATEGORY, K_USER, K_MASTER,
-	K_OSRC4, K_ODST4, K_OSRC6, K_ODST6, K_TEID_UP, K_TEID_DOWN,
+	K_OSRC4, K_ODST4, K_OSRC6, K_ODST6, K_TEID_UP, K_TEID_DOWN, K_QFI,
 };
 
 /* Which templates carry the field. */
@@ -74,6 +74,7 @@ static const struct ie ies[] = {
 	{ K_ODST6, W_OUT6, 10, P, 16, 0, 0, "mcpTunnelDestinationIPv6Address", "ipv6Address" },
 	{ K_TEID_UP, W_ALL, 11, P, 4, 0, 0, "mcpGtpTeidUplink", "unsigned32" },
 	{ K_TEID_DOWN, W_ALL, 12, P, 4, 0, 0, "mcpGtpTeidDownlink", "unsigned32" },
+	{ K_QFI, W_ALL, 13, P, 1, 0, 0, "mcpQosFlowId", "unsigned8" },
 };
 #undef P
 #undef R
@@ -369,6 +370,7 @@ static void put_value(const struct mcp_ipfix_enc *e, struct cur *c, const struct
 	case K_ODST4: case K_ODST6: put_addr(c, &r->outer_dst, f->key == K_ODST6); break;
 	case K_TEID_UP: put32(c, r->teid_up); break;
 	case K_TEID_DOWN: put32(c, r->teid_down); break;
+	case K_QFI: put8(c, r->has_qfi ? r->qfi : 0xff); break; /* 0xff: none seen */
 	}
 }
 

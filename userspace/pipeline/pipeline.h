@@ -26,6 +26,7 @@ struct mcp_pipeline_cfg {
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
+	int redis_peers;                 /* learn other probes' tunnels at run time (peer_attr.h) */
 	struct mcp_ipfix_cfg ipfix;      /* n == 0: no IPFIX / NetFlow v9 export */
 };
 

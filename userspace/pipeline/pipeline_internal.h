@@ -15,10 +15,13 @@ struct session_listener {
 struct mcp_pipeline {
 	struct mcp_decoder *decoder;
 	struct mcp_sessions *sessions;
+	struct mcp_s5g *s5g; /* 5G SA: PFCP and SBI into the same sessions */
+	struct mcp_sbi *sbi;
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
 	struct mcp_ipfix *ipfix;
+	struct mcp_peer *peer;
 	struct mcp_radius_users *radius;
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
