@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "mcp_meta.h"
 #include "control/radius.h"
+#include "pipeline/shards.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -24,7 +25,8 @@ struct session_listener {
 struct mcp_pipeline {
 	struct mcp_decoder *decoder;
 	struct mcp_sessions *sessions;
-	struct mcp_worker *worker;
+	struct mcp_worker *worker;       /* one worker in this thread, or */
+	struct mcp_shards *shards;       /* N of them in their own threads */
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
 	struct mcp_radius_users *radius;
@@ -35,6 +37,7 @@ struct mcp_pipeline {
 	uint64_t last_bypass_sync_ms;
 	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
 	int finished;
+	int pipe_dpi;                    /* nDPI runs (stats) */
 };
 
 void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg)
@@ -97,6 +100,22 @@ static struct mcp_json_out *open_out(const char *path, const char *what)
 	return o;
 }
 
+static struct mcp_pipeline *create_shards(struct mcp_pipeline *p, uint32_t n,
+					  const struct mcp_worker_cfg *wcfg)
+{
+	struct mcp_shards_cfg scfg = {
+		.n = n, .worker = *wcfg, .sessions = p->sessions, .radius = p->radius,
+	};
+
+	p->shards = mcp_shards_create(&scfg);
+	if (!p->shards) {
+		p->finished = 1;
+		mcp_pipeline_destroy(p);
+		return NULL;
+	}
+	return p;
+}
+
 struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 {
 	struct mcp_pipeline *p = calloc(1, sizeof(*p));
@@ -139,6 +158,7 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 		mcp_err("out of memory creating the RADIUS user table\n");
 		goto err;
 	}
+	p->pipe_dpi = wcfg.dpi;
 	wcfg.sessions = p->sessions;
 	wcfg.user_by_ip = radius_user_by_ip;
 	wcfg.user_ctx = p->radius;
@@ -149,6 +169,8 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	if (p->mc)
 		wcfg.exporters[wcfg.nexporters++] =
 			(struct mcp_exporter){ .flow = mcp_mc_export_flow, .ctx = p->mc };
+	if (cfg->shards > 1)
+		return create_shards(p, cfg->shards, &wcfg);
 	p->worker = mcp_worker_create(&wcfg);
 	if (!p->worker) {
 		mcp_err("cannot create the flow table (%u flows): out of memory or nDPI failed\n",
@@ -162,14 +184,29 @@ err:
 	return NULL;
 }
 
+static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable);
+
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
-	mcp_pipeline_frame_meta(p, dlt, frame, caplen, wire_len, ts_us, 0);
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us, 0, 0);
+}
+
+void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us)
+{
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us, 0, 1);
 }
 
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+{
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, 0);
+}
+
+static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable)
 {
 	struct mcp_pkt pkt;
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
@@ -185,7 +222,10 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	case MCP_PKT_USER:
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
-		mcp_worker_packet(p->worker, &pkt);
+		if (p->shards)
+			mcp_shards_packet(p->shards, &pkt, stable);
+		else
+			mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
 		mcp_sessions_handle_gtpc(p->sessions, &pkt);
@@ -201,11 +241,16 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 
 void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops)
 {
-	mcp_worker_set_bypass(p->worker, ops);
+	if (p->worker)
+		mcp_worker_set_bypass(p->worker, ops);
 }
 
 void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 {
+	if (!p->worker) { /* shards expire on their own packets' time (offline only) */
+		mcp_sessions_expire(p->sessions, now_ms);
+		return;
+	}
 	if (now_ms >= p->last_bypass_sync_ms + 1000) {
 		/* before expiry: a flow busy in the kernel is not idle */
 		p->last_bypass_sync_ms = now_ms;
@@ -229,7 +274,10 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	p->finished = 1;
 	if (p->mc)
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
-	mcp_worker_flush(p->worker);
+	if (p->shards)
+		mcp_shards_finish(p->shards); /* every record merged into the sinks */
+	else
+		mcp_worker_flush(p->worker);
 	if (p->sessions_out)
 		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
 	if (p->mc) {
@@ -253,6 +301,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->flows_out);
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
+	mcp_shards_destroy(p->shards);
 	mcp_mc_destroy(p->mc);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
@@ -264,7 +313,8 @@ void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_total
 {
 	t->frames = p->frames;
 	t->frame_bytes = p->frame_bytes;
-	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker) : 0;
+	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker)
+		      : p->shards ? mcp_shards_flow_count(p->shards) : 0;
 }
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p)
@@ -281,13 +331,21 @@ static void print_counter(FILE *f, const char *name, uint64_t v)
 void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
 {
 	const struct mcp_decode_stats *ds = mcp_decoder_stats(p->decoder);
-	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
+	struct mcp_worker_stats shard_ws;
+	struct mcp_dpi_stats shard_ds;
+	const struct mcp_worker_stats *ws = &shard_ws;
 	const struct mcp_session_stats *ss = mcp_sessions_stats(p->sessions);
-	const struct mcp_dpi *dpi = mcp_worker_dpi(p->worker);
+	const struct mcp_dpi_stats *d = &shard_ds;
 	struct mcp_radius_stats rsv, *rs = &rsv;
 	uint64_t malformed = 0;
 	char name[32];
 
+	if (p->shards) {
+		mcp_shards_stats(p->shards, &shard_ws, &shard_ds);
+	} else {
+		ws = mcp_worker_stats(p->worker);
+		d = mcp_worker_dpi(p->worker) ? mcp_dpi_stats(mcp_worker_dpi(p->worker)) : NULL;
+	}
 	for (int i = 0; i < MCP_PARSE__MAX; i++)
 		if (i != MCP_PARSE_NOT_IP)
 			malformed += ds->malformed[i];
@@ -330,14 +388,14 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 		print_counter(f, "flows pending at their SYN", ws->bypass_pending);
 		print_counter(f, "packets counted in kernel, sent up for nDPI", ws->kcounted_packets);
 	}
-	if (dpi) {
-		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);
-
+	if (d && p->pipe_dpi) {
 		fprintf(f, "  dpi flows classified         %" PRIu64 " (guessed %" PRIu64
 			   ", unknown %" PRIu64 ")\n",
 			d->flows_classified, d->flows_guessed, d->flows_unknown);
 		fprintf(f, "  dpi packets inspected        %" PRIu64 "\n", d->packets_fed);
 	}
+	if (p->shards)
+		mcp_shards_print_stats(p->shards, f);
 	fprintf(f, "  sessions created             %" PRIu64 "\n", ss->created);
 	fprintf(f, "  sessions modified            %" PRIu64 "\n", ss->modified);
 	fprintf(f, "  sessions deleted             %" PRIu64 "\n", ss->deleted);

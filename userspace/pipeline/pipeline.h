@@ -22,6 +22,7 @@ struct mcp_pipeline_cfg {
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
+	uint32_t shards;                 /* > 1: that many worker threads (shards.h), offline */
 };
 
 #define MCP_MAX_SESSION_LISTENERS 4
@@ -37,6 +38,10 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 /* Processes one captured frame. */
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us);
+/* The same for a frame that stays in memory until mcp_pipeline_finish (a mapped capture):
+ * shards read it in place instead of a copy. */
+void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us);
 /* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*, 0 if none);
  * MCP_META_F_KCOUNTED keeps the kernel's count from being doubled. */
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
