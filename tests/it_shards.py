@@ -74,11 +74,12 @@ def per_tuple(path):
 	return dict(out)
 
 
-# --stats lines that must not depend on the worker count
+# --stats lines that must not depend on the worker count. Not "dpi packets inspected": nDPI
+# keeps caches across flows in its detection module (one per shard), so a flow may be decided
+# a packet earlier or later; the labels themselves are compared per 5-tuple.
 SAME_STATS = ("packets ", "user packets", "user bytes", "gtp-c messages", "malformed ",
 	      "flows created", "flows exported", "flows with subscriber", "gtp-u pkts, unknown",
-	      "sessions created", "sessions deleted", "dpi flows classified",
-	      "dpi packets inspected")
+	      "sessions created", "sessions deleted", "dpi flows classified")
 
 
 def stat_lines(text):
@@ -91,6 +92,7 @@ def shard_counts(text):
 
 
 def compare(pcap, tmp, tag, balanced=False, show_shares=False):
+	nfail = len(failures)
 	base = run(pcap, 1, tmp, tag)
 	if not base:
 		return
@@ -125,7 +127,8 @@ def compare(pcap, tmp, tag, balanced=False, show_shares=False):
 			if again:
 				check(open(again[0], "rb").read() == open(got[0], "rb").read(),
 				      "%s --workers 4: two runs wrote different flow files" % tag)
-	print("ok   %s: %d 5-tuples equal for 1/2/4 workers" % (tag, len(ref)))
+	if len(failures) == nfail:
+		print("ok   %s: %d 5-tuples equal for 1/2/4 workers" % (tag, len(ref)))
 
 
 def redis_dump(port):

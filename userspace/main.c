@@ -87,6 +87,8 @@ int main(int argc, char **argv)
 		if (mcp_offline_open(&in, o.read_file))
 			return 2;
 		in.progress = isatty(STDERR_FILENO) && !o.quiet;
+		if (o.pipe.shards > 1)
+			mcp_offline_use_map(&in); /* shards read frames in place */
 	}
 	p = mcp_pipeline_create(&o.pipe);
 	if (!p) {
@@ -94,8 +96,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = run_input(&o, &in, p, &elapsed);
+	err = mcp_pipeline_finish(p); /* before the input closes: shards may still read frames */
 	mcp_offline_close(&in);
-	err = mcp_pipeline_finish(p);
 	if (err) {
 		mcp_err("writing records failed: %s\n", strerror(-err));
 		if (!rc)

@@ -223,7 +223,7 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
 		if (p->shards)
-			mcp_shards_packet(p->shards, &pkt, stable);
+			mcp_shards_packet(p->shards, &pkt, stable, p->frames);
 		else
 			mcp_worker_packet(p->worker, &pkt);
 		break;
@@ -307,6 +307,11 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
 	free(p);
+}
+
+uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p)
+{
+	return p->shards ? mcp_shards_retired(p->shards) : p->frames;
 }
 
 void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_totals *t)

@@ -42,6 +42,8 @@ void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, u
  * shards read it in place instead of a copy. */
 void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us);
+/* Frames (counted from 1 in arrival order) up to this one are no longer read by anyone. */
+uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p);
 /* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*, 0 if none);
  * MCP_META_F_KCOUNTED keeps the kernel's count from being doubled. */
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,

@@ -29,6 +29,9 @@ struct mcp_shards {
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
 	uint64_t merged;         /* epochs merged so far */
+	uint64_t last_seq;       /* frame_seq of the last packet dispatched */
+	uint64_t epoch_end[4];   /* last_seq at the close of epoch e, at [e % 4] */
+	uint64_t retired;        /* frames read by no shard any more */
 	uint64_t copied, referenced, copy_failures, waits;
 	int finished;
 	struct mcp_worker_stats ws;
@@ -157,12 +160,15 @@ static void close_epoch(struct mcp_shards *sh)
 		m->epoch = sh->epoch;
 		mcp_shard_publish(sh->shard[i]);
 	}
+	sh->epoch_end[sh->epoch % 4] = sh->last_seq;
 	sh->epoch++;
 	sh->in_epoch = 0;
 	if (sh->epoch < 2)
 		return;
 	for (uint32_t i = 0; i < sh->n; i++)
 		merge_next(sh, i);
+	/* every shard handed over this epoch's batch: it has read all of its packets */
+	sh->retired = sh->epoch_end[sh->merged % 4];
 	sh->merged++;
 }
 
@@ -201,7 +207,13 @@ static void resolve_user(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 		m->attr.user_side = 2;
 }
 
-void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable)
+uint64_t mcp_shards_retired(const struct mcp_shards *sh)
+{
+	return sh->retired;
+}
+
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
+		       uint64_t frame_seq)
 {
 	struct mcp_attrib a;
 	struct mcp_flow_key key;
@@ -228,6 +240,7 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 		sh->referenced++;
 	mcp_shard_publish(sh->shard[idx]);
 	sh->dispatched[idx]++;
+	sh->last_seq = frame_seq;
 	if (++sh->in_epoch == MCP_SHARDS_EPOCH)
 		close_epoch(sh);
 }

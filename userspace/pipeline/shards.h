@@ -42,7 +42,11 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
 /* One MCP_PKT_USER packet. frame_stable: its bytes stay valid until mcp_shards_finish (a
  * mapped capture file), so the shard reads them in place; otherwise the inner packet is
  * copied into the message. */
-void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable);
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
+		       uint64_t frame_seq);
+/* Frames up to this sequence number (the frame_seq given above) are no longer read by any
+ * shard: a mapped input may drop them. */
+uint64_t mcp_shards_retired(const struct mcp_shards *sh);
 /* End of input: every shard exports its flows; every record reaches the sinks. */
 void mcp_shards_finish(struct mcp_shards *sh);
 void mcp_shards_destroy(struct mcp_shards *sh);
