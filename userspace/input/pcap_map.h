@@ -16,6 +16,7 @@ struct mcp_pcap_map {
 	const uint8_t *base;
 	size_t size, pos;
 	size_t dropped;      /* bytes before this are no longer mapped */
+	size_t populated;    /* page tables filled up to here */
 	int swap, nsec;
 	uint32_t linktype;
 	uint64_t frames;

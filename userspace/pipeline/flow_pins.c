@@ -4,15 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pin {
-	struct mcp_flow_key key;
-	uint32_t hash;
-	uint16_t shard;
-	uint16_t used;
-};
-
 struct mcp_flow_pins {
-	struct pin *slots;
+	struct mcp_flow_pin *slots;
 	uint32_t mask, count;
 	uint64_t failures;
 };
@@ -42,10 +35,10 @@ void mcp_flow_pins_destroy(struct mcp_flow_pins *p)
 	free(p);
 }
 
-static struct pin *find(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash)
+static struct mcp_flow_pin *find(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash)
 {
 	for (uint32_t i = hash & p->mask;; i = (i + 1) & p->mask) {
-		struct pin *s = &p->slots[i];
+		struct mcp_flow_pin *s = &p->slots[i];
 
 		if (!s->used)
 			return s;
@@ -73,31 +66,33 @@ static int grow(struct mcp_flow_pins *p)
 	return 0;
 }
 
-uint32_t mcp_flow_pins_get_or_pin(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
-				  uint32_t hash, uint32_t want)
+struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
+				       uint32_t hash, int *added)
 {
-	struct pin *s = find(p, k, hash);
+	struct mcp_flow_pin *s = find(p, k, hash);
 
+	*added = 0;
 	if (s->used)
-		return s->shard;
+		return s;
 	if ((p->count + 1) * 2 > p->mask + 1) {
 		if (grow(p)) {
 			p->failures++;
-			return want;
+			return NULL;
 		}
 		s = find(p, k, hash);
 	}
+	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	s->hash = hash;
-	s->shard = (uint16_t)want;
 	s->used = 1;
 	p->count++;
-	return want;
+	*added = 1;
+	return s;
 }
 
 void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash)
 {
-	struct pin *s = find(p, k, hash);
+	struct mcp_flow_pin *s = find(p, k, hash);
 	uint32_t hole, i;
 
 	if (!s->used)

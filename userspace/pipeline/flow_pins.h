@@ -11,16 +11,29 @@
 
 #include <stdint.h>
 
+#include "flow/worker.h"
 #include "mcp_map_layout.h"
+
+/* One pinned flow. It also caches the attribution each direction of the flow resolved to,
+ * valid while the session table has not changed since (attr_gen == table generation + 1),
+ * so the dispatcher looks the session table up once per flow and direction, not per packet. */
+struct mcp_flow_pin {
+	struct mcp_flow_key key;
+	uint32_t hash;
+	uint16_t shard;
+	uint16_t used;
+	uint64_t attr_gen[2];       /* [0] the packet's source is the key's lo side, [1] hi */
+	struct mcp_attrib attr[2];  /* user and user_side unused */
+};
 
 struct mcp_flow_pins;
 
 struct mcp_flow_pins *mcp_flow_pins_create(uint32_t initial);
 void mcp_flow_pins_destroy(struct mcp_flow_pins *p);
-/* The shard k is pinned to, else pins it to want and returns want. Returns want unpinned if
- * memory runs out (counted). */
-uint32_t mcp_flow_pins_get_or_pin(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
-				  uint32_t hash, uint32_t want);
+/* k's pin; a new one (*added = 1, shard and caches zeroed) when k has none. NULL when memory
+ * runs out (counted): the caller dispatches unpinned. Valid until the next add or remove. */
+struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
+				       uint32_t hash, int *added);
 void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash);
 uint32_t mcp_flow_pins_count(const struct mcp_flow_pins *p);
 uint64_t mcp_flow_pins_failures(const struct mcp_flow_pins *p);

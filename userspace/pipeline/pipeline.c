@@ -33,6 +33,7 @@ struct mcp_pipeline {
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
 	uint64_t frames, frame_bytes;
+	uint64_t session_gen;            /* bumped on every subscriber change (shards' caches) */
 	uint64_t last_session_expire_ms;
 	uint64_t last_bypass_sync_ms;
 	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
@@ -61,6 +62,7 @@ static void on_session_event(void *ctx, enum mcp_session_event ev,
 {
 	struct mcp_pipeline *p = ctx;
 
+	p->session_gen++;
 	if (p->sessions_out && ev != MCP_EV_REMOVE)
 		mcp_json_out_session(p->sessions_out, mcp_session_event_name(ev), sub);
 	for (int i = 0; i < p->nlisteners; i++)
@@ -105,6 +107,7 @@ static struct mcp_pipeline *create_shards(struct mcp_pipeline *p, uint32_t n,
 {
 	struct mcp_shards_cfg scfg = {
 		.n = n, .worker = *wcfg, .sessions = p->sessions, .radius = p->radius,
+		.session_gen = &p->session_gen,
 	};
 
 	p->shards = mcp_shards_create(&scfg);

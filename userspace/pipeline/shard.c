@@ -2,12 +2,15 @@
 #include "pipeline/shard.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/spsc.h"
@@ -16,6 +19,12 @@
  * epochs than the dispatcher lets a shard run ahead of the merger (shards.c). */
 #define SHARD_RING_SLOTS  4096
 #define SHARD_BATCH_SLOTS 1024
+/* Messages the dispatcher fills before it makes them visible at once: one cache-line
+ * transfer of the ring's head per batch instead of per packet. */
+#define SHARD_PUBLISH_EVERY 64
+/* A sleeping shard is woken when this much waits for it (or at an epoch's end, the finish or
+ * a full ring): one wake-up per burst, not per batch (a futex wake is a system call). */
+#define SHARD_WAKE_AT 1024
 
 struct mcp_shard {
 	struct mcp_spsc in;      /* dispatcher -> shard: struct mcp_shard_msg */
@@ -23,6 +32,12 @@ struct mcp_shard {
 	struct mcp_worker *worker;
 	struct mcp_shard_batch *cur;
 	uint32_t slot_data;
+	uint32_t unpublished;    /* dispatcher: filled slots past in.head not yet visible */
+	/* An idle shard sleeps on a futex instead of spinning (the host may have fewer cores
+	 * than threads): it sets sleeping, re-checks the ring, waits on wake_seq; the
+	 * dispatcher bumps wake_seq and wakes it when it publishes to a sleeper. */
+	_Alignas(64) uint32_t sleeping;
+	uint32_t wake_seq;
 	uint32_t flow_count;     /* published for progress lines */
 	int index;
 	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
@@ -67,11 +82,39 @@ static void backoff(unsigned *spins)
 	struct timespec ts = { 0, 50000 };
 
 	if (++*spins < 64)
-		__builtin_ia32_pause();
-	else if (*spins < 256)
 		sched_yield();
 	else
 		nanosleep(&ts, NULL);
+}
+
+/* Bounded: a shard re-checks its ring at least every 10 ms whatever happens. */
+static void futex_wait(uint32_t *addr, uint32_t val)
+{
+	struct timespec ts = { 0, 10000000 };
+
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void futex_wake(uint32_t *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The shard's wait for input: a short spin, then sleep until the dispatcher publishes. */
+static void wait_input(struct mcp_shard *s, unsigned *spins)
+{
+	uint32_t seq;
+
+	if (++*spins < 128) {
+		__builtin_ia32_pause();
+		return;
+	}
+	seq = __atomic_load_n(&s->wake_seq, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!mcp_spsc_peek(&s->in)) /* published between our check and the flag: go on */
+		futex_wait(&s->wake_seq, seq);
+	__atomic_store_n(&s->sleeping, 0, __ATOMIC_RELAXED);
+	*spins = 0;
 }
 
 /* Hands the current batch to the merger and starts the next one. */
@@ -112,7 +155,7 @@ static void *shard_main(void *arg)
 		struct mcp_shard_msg *m;
 
 		if (!slot) {
-			backoff(&spins);
+			wait_input(s, &spins);
 			continue;
 		}
 		spins = 0;
@@ -168,16 +211,45 @@ err:
 	return NULL;
 }
 
+/* The producer half of the ring with deferred publication: slots head .. head+unpublished-1
+ * are filled but not yet visible (mcp_shard_flush). */
 struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s)
 {
-	struct mcp_spsc_slot *slot = mcp_spsc_reserve(&s->in);
+	struct mcp_spsc *r = &s->in;
+	uint32_t idx = r->head + s->unpublished;
 
-	return slot ? (struct mcp_shard_msg *)slot->data : NULL;
+	if (idx - r->cached_tail > r->mask) {
+		mcp_shard_flush(s); /* the shard must see what it is to drain */
+		r->cached_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (idx - r->cached_tail > r->mask)
+			return NULL;
+	}
+	return (struct mcp_shard_msg *)mcp_spsc_slot_at(r, idx)->data;
+}
+
+/* Makes the filled messages visible; wakes a sleeping shard when forced or enough waits. */
+static void flush(struct mcp_shard *s, int force)
+{
+	if (s->unpublished) {
+		__atomic_store_n(&s->in.head, s->in.head + s->unpublished, __ATOMIC_SEQ_CST);
+		s->unpublished = 0;
+	}
+	if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST) &&
+	    (force || s->in.head - __atomic_load_n(&s->in.tail, __ATOMIC_ACQUIRE) >= SHARD_WAKE_AT)) {
+		__atomic_add_fetch(&s->wake_seq, 1, __ATOMIC_RELEASE);
+		futex_wake(&s->wake_seq);
+	}
 }
 
 void mcp_shard_publish(struct mcp_shard *s)
 {
-	mcp_spsc_publish(&s->in);
+	if (++s->unpublished >= SHARD_PUBLISH_EVERY)
+		flush(s, 0);
+}
+
+void mcp_shard_flush(struct mcp_shard *s)
+{
+	flush(s, 1);
 }
 
 uint32_t mcp_shard_slot_data(const struct mcp_shard *s)

@@ -50,7 +50,10 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 
 /* Producer (dispatcher): a free message slot, or NULL while the ring is full. */
 struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);
+/* Marks the reserved message filled; the shard sees filled messages in batches, at the
+ * latest at mcp_shard_flush (also done when the ring is full). */
 void mcp_shard_publish(struct mcp_shard *s);
+void mcp_shard_flush(struct mcp_shard *s);
 uint32_t mcp_shard_slot_data(const struct mcp_shard *s);
 
 /* Consumer of records (merger): the oldest batch not yet taken, or NULL. */

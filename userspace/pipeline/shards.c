@@ -26,6 +26,8 @@ struct mcp_shards {
 	struct mcp_sessions *sessions;
 	struct mcp_radius_users *radius;
 	struct mcp_flow_pins *pins;
+	const uint64_t *session_gen;
+	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
 	uint64_t merged;         /* epochs merged so far */
@@ -72,6 +74,7 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 	sh->n = cfg->n < 2 ? 2 : cfg->n > MCP_SHARDS_MAX ? MCP_SHARDS_MAX : cfg->n;
 	sh->sessions = cfg->sessions;
 	sh->radius = cfg->radius;
+	sh->session_gen = cfg->session_gen;
 	sh->nsinks = cfg->worker.nexporters;
 	memcpy(sh->sinks, cfg->worker.exporters, sizeof(sh->sinks));
 	/* shards never read the reader's tables: attribution comes with each packet */
@@ -159,6 +162,7 @@ static void close_epoch(struct mcp_shards *sh)
 		m->type = MCP_SHARD_EPOCH;
 		m->epoch = sh->epoch;
 		mcp_shard_publish(sh->shard[i]);
+		mcp_shard_flush(sh->shard[i]);
 	}
 	sh->epoch_end[sh->epoch % 4] = sh->last_seq;
 	sh->epoch++;
@@ -212,21 +216,48 @@ uint64_t mcp_shards_retired(const struct mcp_shards *sh)
 	return sh->retired;
 }
 
+/* The packet's attribution, from its pin's cache while the session table is unchanged. */
+static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int side,
+			const struct mcp_pkt *pkt, struct mcp_attrib *a)
+{
+	uint64_t gen = sh->session_gen ? *sh->session_gen + 1 : 0;
+
+	if (pin && gen && pin->attr_gen[side] == gen) {
+		*a = pin->attr[side];
+		return;
+	}
+	mcp_attrib_resolve(sh->sessions, pkt, a);
+	sh->resolved++;
+	if (pin) {
+		pin->attr[side] = *a;
+		pin->attr_gen[side] = gen;
+	}
+}
+
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq)
 {
 	struct mcp_attrib a;
 	struct mcp_flow_key key;
+	struct mcp_flow_pin *pin;
 	struct mcp_shard_msg *m;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	uint32_t hash, want, idx;
+	int side = mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport,
+				     pkt->l4_proto, vlan);
+	uint32_t hash = mcp_flow_key_symhash(&key), idx;
+	int added;
 
-	mcp_attrib_resolve(sh->sessions, pkt, &a);
-	mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport, pkt->l4_proto, vlan);
-	hash = mcp_flow_key_symhash(&key);
-	/* a subscriber's flows meet in its owner; other traffic by its symmetric hash */
-	want = a.has_sub ? (uint32_t)(XXH3_64bits(a.imsi, strlen(a.imsi)) % sh->n) : hash % sh->n;
-	idx = mcp_flow_pins_get_or_pin(sh->pins, &key, hash, want);
+	pin = mcp_flow_pins_get(sh->pins, &key, hash, &added);
+	attribution(sh, pin, side, pkt, &a);
+	if (pin && !added) {
+		idx = pin->shard; /* a flow stays where it began */
+	} else {
+		/* a subscriber's flows meet in its owner; other traffic by its symmetric hash */
+		idx = a.has_sub ? (uint32_t)(XXH3_64bits(a.imsi, strlen(a.imsi)) % sh->n)
+				: hash % sh->n;
+		if (pin)
+			pin->shard = (uint16_t)idx;
+	}
 	m = reserve_wait(sh, sh->shard[idx]);
 	m->type = MCP_SHARD_PKT;
 	m->pkt = *pkt;
@@ -270,6 +301,7 @@ void mcp_shards_finish(struct mcp_shards *sh)
 		m = reserve_wait(sh, sh->shard[i]);
 		m->type = MCP_SHARD_FINISH;
 		mcp_shard_publish(sh->shard[i]);
+		mcp_shard_flush(sh->shard[i]);
 		left++;
 	}
 	/* every shard has the same epochs left, then its last batch: merge them in order */
@@ -342,5 +374,6 @@ void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 	fprintf(f, "    packets read in place        %" PRIu64 " (copied %" PRIu64 ", lost to OOM %"
 		   PRIu64 ")\n", sh->referenced, sh->copied, sh->copy_failures);
 	fprintf(f, "    dispatcher waits (full ring) %" PRIu64 "\n", sh->waits);
+	fprintf(f, "    session lookups (dispatcher) %" PRIu64 "\n", sh->resolved);
 	fprintf(f, "    flows pinned at the end      %u\n", mcp_flow_pins_count(sh->pins));
 }

@@ -33,6 +33,7 @@ struct mcp_shards_cfg {
 					  * exporters are the final sinks */
 	struct mcp_sessions *sessions;   /* the reader's table */
 	struct mcp_radius_users *radius; /* may be NULL */
+	const uint64_t *session_gen;     /* bumped on every session table change */
 };
 
 struct mcp_shards;
