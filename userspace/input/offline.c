@@ -150,7 +150,7 @@ static int run_map(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_
 	unsigned cp_head = 0, cp_tail = 0;
 	struct mcp_pcap_map_pkt pkt;
 	double t0 = now_s(), next_progress = t0 + 1;
-	int rc;
+	int rc = 0;
 
 	while (!*stop && (rc = mcp_pcap_map_next(&in->map, &pkt)) == 1) {
 		mcp_pipeline_frame_stable(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
