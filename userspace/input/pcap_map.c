@@ -22,10 +22,32 @@ static uint32_t rd32(const struct mcp_pcap_map *m, const uint8_t *p)
 	return m->swap ? __builtin_bswap32(v) : v;
 }
 
+int mcp_pcap_map_init(struct mcp_pcap_map *m, const uint8_t *base, size_t size)
+{
+	uint32_t magic;
+
+	memset(m, 0, sizeof(*m));
+	if (size < 24)
+		return -1;
+	m->base = base;
+	m->size = size;
+	memcpy(&magic, m->base, 4);
+	if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
+		m->swap = 1;
+	magic = rd32(m, m->base);
+	if (magic != 0xa1b2c3d4 && magic != 0xa1b23c4d) {
+		m->base = NULL; /* pcapng or not a capture: libpcap's business */
+		return -1;
+	}
+	m->nsec = magic == 0xa1b23c4d;
+	m->linktype = rd32(m, m->base + 20) & 0x0fffffff; /* upper bits: FCS info */
+	m->pos = 24;
+	return 0;
+}
+
 int mcp_pcap_map_open(struct mcp_pcap_map *m, const char *path)
 {
 	struct stat st;
-	uint32_t magic;
 	void *base;
 	int fd;
 
@@ -41,21 +63,12 @@ int mcp_pcap_map_open(struct mcp_pcap_map *m, const char *path)
 	close(fd);
 	if (base == MAP_FAILED)
 		return -1;
-	m->base = base;
-	m->size = (size_t)st.st_size;
-	memcpy(&magic, m->base, 4);
-	if (magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1)
-		m->swap = 1;
-	magic = rd32(m, m->base);
-	if (magic != 0xa1b2c3d4 && magic != 0xa1b23c4d) {
-		mcp_pcap_map_close(m); /* pcapng or not a capture: libpcap's business */
+	if (mcp_pcap_map_init(m, base, (size_t)st.st_size)) {
+		munmap(base, (size_t)st.st_size);
 		return -1;
 	}
-	m->nsec = magic == 0xa1b23c4d;
-	m->linktype = rd32(m, m->base + 20) & 0x0fffffff; /* upper bits: FCS info */
-	m->pos = 24;
-	m->populated = 0;
-	madvise((void *)m->base, m->size, MADV_SEQUENTIAL);
+	m->mapped = 1;
+	madvise(base, m->size, MADV_SEQUENTIAL);
 	return 0;
 }
 
@@ -66,7 +79,7 @@ int mcp_pcap_map_next(struct mcp_pcap_map *m, struct mcp_pcap_map_pkt *p)
 
 	if (m->pos == m->size)
 		return 0;
-	if (m->pos + MAP_AHEAD / 2 > m->populated && m->populated < m->size) {
+	if (m->mapped && m->pos + MAP_AHEAD / 2 > m->populated && m->populated < m->size) {
 		size_t len = m->size - m->populated < MAP_AHEAD ? m->size - m->populated : MAP_AHEAD;
 
 		madvise((void *)(m->base + m->populated), len, MADV_POPULATE_READ);
@@ -101,7 +114,7 @@ void mcp_pcap_map_release(struct mcp_pcap_map *m, size_t off)
 
 	if (end > m->size)
 		end = m->size & ~(page - 1);
-	if (end <= m->dropped)
+	if (end <= m->dropped || !m->mapped)
 		return;
 	madvise((void *)(m->base + m->dropped), end - m->dropped, MADV_DONTNEED);
 	m->dropped = end;
@@ -109,7 +122,8 @@ void mcp_pcap_map_release(struct mcp_pcap_map *m, size_t off)
 
 void mcp_pcap_map_close(struct mcp_pcap_map *m)
 {
-	if (m->base)
+	if (m->base && m->mapped)
 		munmap((void *)m->base, m->size);
 	m->base = NULL;
+	m->mapped = 0;
 }

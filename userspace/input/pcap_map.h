@@ -17,6 +17,7 @@ struct mcp_pcap_map {
 	size_t size, pos;
 	size_t dropped;      /* bytes before this are no longer mapped */
 	size_t populated;    /* page tables filled up to here */
+	int mapped;          /* base is our mapping (not a caller's buffer) */
 	int swap, nsec;
 	uint32_t linktype;
 	uint64_t frames;
@@ -31,6 +32,8 @@ struct mcp_pcap_map_pkt {
 
 /* 0, or -1 when path is not a regular classic pcap file (the caller reads it otherwise). */
 int mcp_pcap_map_open(struct mcp_pcap_map *m, const char *path);
+/* The same over a caller's buffer (tests, fuzzing): 0, or -1 when it is not classic pcap. */
+int mcp_pcap_map_init(struct mcp_pcap_map *m, const uint8_t *base, size_t size);
 /* 1 and *p (valid until the mapping is dropped), 0 at the end, -1 when a record is cut short
  * or impossible (m->err says which; everything before it was returned). */
 int mcp_pcap_map_next(struct mcp_pcap_map *m, struct mcp_pcap_map_pkt *p);
