@@ -1,19 +1,15 @@
 /* mcp_meta.h - the metadata the XDP program writes in front of each frame for AF_XDP.
  *
  * Written with bpf_xdp_adjust_meta() (at most 32 bytes, a multiple of 4), so in the UMEM it
- * sits in the sizeof(struct mcp_meta) bytes right before the frame's first byte. Offsets are
- * from the first byte of the Ethernet header and are only set (non-zero) when that header was
- * completely inside the frame.
- *
- * What userspace reads today (live/live.c): magic and version (to accept the block) and
- * flags, of which MCP_META_F_KCOUNTED changes the processing. Every frame is decoded again
- * from layer 2 and its tunnel looked up in the userspace session table; the live pipeline is
- * one thread, so worker is not used for steering. sub_idx, dir, teid, the offsets, qfi,
- * vlan, gtp_type, pdu_type and hash are read only by the tests (tests/tool_xsk_meta.c,
- * tests/test_xdp_prog.c); the inline ring (live/live_inline.c) passes the same flags on.
- * Using them in live mode (trust sub_idx/dir/inner_l3 of a known tunnel, steer by worker)
- * is issue 14's part that is not done. The offline shards (pipeline/shards.h) steer in
- * userspace the way worker is computed: subscriber owner, else symmetric hash.
+ * sits in the sizeof(struct mcp_meta) bytes right before the frame's first byte. Userspace
+ * checks magic and version; today the live pipeline uses only flags (MCP_META_F_KCOUNTED) and
+ * decodes every frame from its first byte: worker, sub_idx, the offsets and the rest describe
+ * the frame (tests check them; capture and inline ring records carry them) but nothing uses
+ * them yet to steer frames or to skip parsing (issue 14's live part, not done). The offline
+ * shards (pipeline/shards.h) steer in userspace the way worker is computed: the subscriber's
+ * owner, else the symmetric 5-tuple hash.
+ * Offsets are from the first byte of the Ethernet header and are only set (non-zero) when
+ * that header was completely inside the frame.
  *
  * Layout (bytes):  0 magic  2 version  3 dir  4 sub_idx  8 teid  12 flags  14 worker
  *                 16 outer_l3  18 inner_l3  20 inner_l4  22 inner_proto  23 qfi
@@ -53,7 +49,7 @@ struct mcp_meta {
 	__u32 sub_idx;     /* subscriber index, MCP_META_SUB_NONE when unknown */
 	__u32 teid;        /* GTP-U TEID, host order (0 when not GTP-U) */
 	__u16 flags;       /* MCP_META_F_* */
-	__u16 worker;      /* worker that owns this frame: tunnel map, else hash % nworkers */
+	__u16 worker;      /* sub_idx % nworkers when the tunnel is known, else hash % nworkers */
 	__u16 outer_l3;    /* offset of the outer (or only) IP header */
 	__u16 inner_l3;    /* offset of the user IP header (== outer_l3 when not tunneled) */
 	__u16 inner_l4;    /* offset of the user L4 header, 0 if not parsed */
