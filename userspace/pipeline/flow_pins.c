@@ -90,12 +90,13 @@ struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp
 	return s;
 }
 
-void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash)
+void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash,
+			  uint64_t end_seq)
 {
 	struct mcp_flow_pin *s = find(p, k, hash);
 	uint32_t hole, i;
 
-	if (!s->used)
+	if (!s->used || s->last_seq >= end_seq)
 		return;
 	hole = (uint32_t)(s - p->slots);
 	p->count--;

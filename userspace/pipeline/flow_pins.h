@@ -22,6 +22,7 @@ struct mcp_flow_pin {
 	uint32_t hash;
 	uint16_t shard;
 	uint16_t used;
+	uint64_t last_seq;          /* seq of the last packet dispatched under the pin */
 	uint64_t attr_gen[2];       /* [0] the packet's source is the key's lo side, [1] hi */
 	struct mcp_attrib attr[2];  /* user and user_side unused */
 };
@@ -34,7 +35,10 @@ void mcp_flow_pins_destroy(struct mcp_flow_pins *p);
  * runs out (counted): the caller dispatches unpinned. Valid until the next add or remove. */
 struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 				       uint32_t hash, int *added);
-void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash);
+/* Removes k's pin unless a packet was dispatched under it at or after end_seq: that packet
+ * began a new flow on the pinned shard, which must stay there. */
+void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash,
+			  uint64_t end_seq);
 uint32_t mcp_flow_pins_count(const struct mcp_flow_pins *p);
 uint64_t mcp_flow_pins_failures(const struct mcp_flow_pins *p);
 

@@ -32,6 +32,7 @@ struct mcp_shard {
 	struct mcp_worker *worker;
 	struct mcp_shard_batch *cur;
 	uint32_t slot_data;
+	uint64_t cur_seq;        /* seq of the packet in the worker (records are stamped) */
 	uint32_t unpublished;    /* dispatcher: filled slots past in.head not yet visible */
 	/* An idle shard sleeps on a futex instead of spinning (the host may have fewer cores
 	 * than threads): it sets sleeping, re-checks the ring, waits on wake_seq; the
@@ -63,17 +64,23 @@ static void shard_export(void *ctx, const struct mcp_flow_record *r)
 	if (b && b->n == b->cap) {
 		uint32_t cap = b->cap ? b->cap * 2 : 64;
 		struct mcp_flow_record *p = realloc(b->recs, cap * sizeof(*p));
+		uint64_t *q = p ? realloc(b->seqs, cap * sizeof(*q)) : NULL;
 
-		if (!p) {
+		if (p)
+			b->recs = p;
+		if (q)
+			b->seqs = q;
+		if (!p || !q) {
 			if (!s->alloc_failed++)
 				mcp_err("shard %d: out of memory: flow records lost\n", s->index);
 			return;
 		}
-		b->recs = p;
 		b->cap = cap;
 	}
-	if (b)
+	if (b) {
+		b->seqs[b->n] = s->cur_seq;
 		b->recs[b->n++] = *r;
+	}
 }
 
 /* Waits with growing patience: spin, then yield, then sleep (an idle shard costs no core). */
@@ -165,11 +172,13 @@ static void *shard_main(void *arg)
 				relocate(m);
 			else if (m->attr.user_side)
 				m->attr.user = m->user;
+			s->cur_seq = m->seq;
 			mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
 			free(m->heap);
 		} else if (m->type == MCP_SHARD_EPOCH) {
 			publish_batch(s, m->epoch + 1, 0);
 		} else {
+			s->cur_seq = UINT64_MAX; /* the flush follows every packet */
 			mcp_worker_flush(s->worker);
 			publish_batch(s, 0, 1);
 			mcp_spsc_release(&s->in);
@@ -274,6 +283,7 @@ void mcp_shard_batch_release(struct mcp_shard *s)
 
 	if (b) {
 		free(b->recs);
+		free(b->seqs);
 		free(b);
 		mcp_spsc_release(&s->out);
 	}
@@ -317,6 +327,7 @@ void mcp_shard_destroy(struct mcp_shard *s)
 		mcp_spsc_free(&s->out);
 	if (s->cur) {
 		free(s->cur->recs);
+		free(s->cur->seqs);
 		free(s->cur);
 	}
 	mcp_worker_destroy(s->worker);

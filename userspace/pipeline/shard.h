@@ -25,6 +25,7 @@ struct mcp_shard_msg {
 	uint32_t type;     /* enum mcp_shard_msg_type */
 	uint32_t copied;   /* bytes of the inner packet copied into data (0: pkt references) */
 	uint64_t epoch;    /* MCP_SHARD_EPOCH */
+	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count) */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */
 	struct mcp_pkt pkt;
 	struct mcp_attrib attr;
@@ -38,6 +39,7 @@ struct mcp_shard_batch {
 	uint32_t n, cap;
 	int last;          /* the shard's final batch (after MCP_SHARD_FINISH) */
 	struct mcp_flow_record *recs;
+	uint64_t *seqs;    /* per record: seq of the packet being handled when it was exported */
 };
 
 struct mcp_shard;

@@ -130,7 +130,7 @@ static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
 			fill_subscriber(sh, r);
 		if (r->end_reason != MCP_END_ACTIVE) {
 			record_key(r, &k);
-			mcp_flow_pins_remove(sh->pins, &k, mcp_flow_key_symhash(&k));
+			mcp_flow_pins_remove(sh->pins, &k, mcp_flow_key_symhash(&k), b->seqs[i]);
 		}
 		for (int e = 0; e < sh->nsinks; e++)
 			sh->sinks[e].flow(sh->sinks[e].ctx, r);
@@ -258,8 +258,11 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 		if (pin)
 			pin->shard = (uint16_t)idx;
 	}
+	if (pin)
+		pin->last_seq = frame_seq;
 	m = reserve_wait(sh, sh->shard[idx]);
 	m->type = MCP_SHARD_PKT;
+	m->seq = frame_seq;
 	m->pkt = *pkt;
 	m->attr = a;
 	m->heap = NULL;
