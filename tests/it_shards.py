@@ -173,11 +173,12 @@ def compare_microcloud(pcap, tmp):
 		keys = [k for k in set(dumps[1]) | set(dumps[4])
 			if not k.split(".", 1)[0] in ("ip", "teid", "msisdn")]
 		diff = [k for k in keys if dumps[1].get(k) != dumps[4].get(k)]
-		check(len(keys) > 100 and not diff,
-		      "microcloud: %d of %d keys differ between 1 and 4 workers, e.g. %s"
-		      % (len(diff), len(keys), diff[:3]))
-		print("ok   microcloud: %d counter/aggregate/subscriber keys equal for 1 and 4 workers"
-		      % len(keys))
+		# 20 subscribers (MCP_SAN) give about 90 such keys, 60 about 230
+		if check(len(keys) > 50 and not diff,
+			 "microcloud: %d of %d keys differ between 1 and 4 workers, e.g. %s"
+			 % (len(diff), len(keys), diff[:3])):
+			print("ok   microcloud: %d counter/aggregate/subscriber keys equal for 1 and 4 "
+			      "workers" % len(keys))
 
 
 def bench_capture(tmp, mix, frames, subs):
