@@ -374,8 +374,9 @@ def build_gtpu(g):
           reason="BAD_GTPU_VERSION")
     g.add("gtpu_pt0", eth(outer4(gtp(255, 1, inner, pt=0))), kind=MALFORMED,
           reason="BAD_GTPU_VERSION")
+    # GTP-U length beyond the datagram: counted malformed, still accounted (docs/5g.md)
     g.add("gtpu_len_too_big", eth(outer4(gtp(255, 1, inner, length=len(raw(inner)) + 1))),
-          kind=MALFORMED, reason="BAD_GTPU_LEN")
+          kind=USER, reason="BAD_GTPU_LEN", tunnel=1, teid=1, ip_len=len(raw(inner)))
     g.add("gtpu_short_udp", eth(outer4(b"\x30\xff\x00")), kind=MALFORMED, reason="BAD_GTPU_LEN")
     g.add("gtpu_opt_len_short", eth(outer4(gtp(255, 1, b"", seq=1, length=2) + b"\0\0")),
           kind=MALFORMED, reason="BAD_GTPU_LEN")

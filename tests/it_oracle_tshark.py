@@ -105,13 +105,8 @@ def frame_packet(row, frags):
 		g = toks.index("gtp")
 		if g + 1 >= len(toks) or toks[g + 1] not in ("ip", "ipv6"):
 			return None  # GTP-C v1, signalling, or a non-IP T-PDU
-		glen, ulen = pick(row, "gtp.length", 0), pick(row, "udp.length", 0)
-		if glen and ulen and int(glen) + 8 > int(ulen) - 8:
-			# GTP-U length beyond the datagram: invalid (TS 29.281 5.1); tshark still
-			# shows the inner packet, mcprobe drops and counts it (BAD_GTPU_LEN).
-			frags.skipped.append("frame %s: GTP-U length %s > UDP payload %d" % (
-				row["frame.number"][0], glen, int(ulen) - 8))
-			return None
+		# A GTP-U length beyond the datagram is invalid (TS 29.281 5.1): tshark still shows
+		# the inner packet, and mcprobe counts it malformed (BAD_GTPU_LEN) and accounts it.
 		tun = (pick(row, "ip.src", 0) or pick(row, "ipv6.src", 0),
 		       pick(row, "ip.dst", 0) or pick(row, "ipv6.dst", 0), pick(row, "gtp.teid", 0))
 		if toks[:g].count("ip") == 1 and toks[:g].count("ipv6") == 0 and \

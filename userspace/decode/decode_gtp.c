@@ -142,8 +142,16 @@ static int gtpu_fixed_hdr(struct mcp_decoder *d, struct mcp_pkt *pkt, uint32_t c
 	if (v->type == MCP_GTPU_TPDU && !sport_only)
 		d->st.layer[MCP_LAYER_GTPU_TPDU]++; /* as tshark counts: before length checks */
 	v->end = 8 + glen;
-	if (v->end > claimed)
-		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
+	if (v->end > claimed) {
+		/* Length beyond the datagram (TS 29.281 5.1 says invalid; tshark still shows the
+		 * inner packet): counted as malformed and still accounted, bounded by the datagram,
+		 * so a subscriber's packet is never dropped silently (docs/5g.md). */
+		if (claimed < 8 + (v->flags & MCP_GTP1_OPT ? 4u : 0u))
+			return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
+		d->st.malformed[MCP_PARSE_BAD_GTPU_LEN]++;
+		pkt->reason = MCP_PARSE_BAD_GTPU_LEN;
+		v->end = claimed;
+	}
 	return MCP_DEC_CONT;
 }
 

@@ -298,7 +298,8 @@ int mcp_dec_l4(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_l4 *l4)
 			return l4_trunc(d, pkt);
 		pkt->sport = mcp_rd_be16(&r);
 		pkt->dport = mcp_rd_be16(&r);
-		mcp_rd_skip(&r, 8);
+		pkt->tcp_seq = mcp_rd_be32(&r);
+		mcp_rd_skip(&r, 4);
 		hlen = (mcp_rd_u8(&r) >> 4) * 4u;
 		pkt->tcp_flags = mcp_rd_u8(&r);
 		if (hlen < 20 || hlen > l4->len)

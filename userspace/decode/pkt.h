@@ -53,6 +53,7 @@ struct mcp_pkt {
 	uint8_t tcp_flags;     /* TCP flags byte, 0 for other protocols */
 	struct mcp_ip src, dst;
 	uint16_t sport, dport; /* host order; ICMP: type/code in sport, 0 in dport */
+	uint32_t tcp_seq;      /* TCP sequence number (stream reassembly), host order */
 	const uint8_t *l3;     /* first byte of the (inner) IP header */
 	uint32_t l3_caplen;    /* bytes of it available in memory */
 	uint32_t ip_len;       /* IP length from the header (total length / 40 + payload length) */

@@ -35,6 +35,7 @@ struct mcp_flow {
 	uint8_t tcp_flags[2];   /* [0] up, [1] down */
 	uint8_t dir_known;      /* direction came from a tunnel or UE IP, not a guess */
 	uint16_t vlan;          /* VLAN of the first packet (reported) */
+	uint8_t qfi;            /* 5G QoS flow id of the first PDU Session Container | 0x80; 0 none */
 	uint32_t teid[2];       /* [0] uplink TEID, [1] downlink TEID; 0 = not seen */
 	uint32_t sub_id;        /* session table id when MCP_FLOWF_HAS_SUB */
 	char imsi[16];          /* kept so the record names the subscriber after it is removed */

@@ -172,6 +172,8 @@ void mcp_json_format_flow(struct mcp_jbuf *b, const struct mcp_flow_record *r)
 		KEY(b, "teid_down"), mcp_jbuf_u64(b, r->teid_down);
 		KEY(b, "outer_src"), mcp_jbuf_ip(b, &r->outer_src);
 		KEY(b, "outer_dst"), mcp_jbuf_ip(b, &r->outer_dst);
+		if (r->has_qfi)
+			KEY(b, "qfi"), mcp_jbuf_u64(b, r->qfi);
 	}
 	put_flow_subscriber(b, r, &first);
 	mcp_jbuf_raw(b, "}\n", 2);
@@ -184,6 +186,34 @@ void mcp_json_out_flow(void *ctx, const struct mcp_flow_record *r)
 	mcp_json_format_flow(&o->buf, r);
 	if (o->buf.len >= JSON_OUT_CHUNK)
 		out_flush(o);
+}
+
+/* 5G facts of a subscriber: S-NSSAI ("sst" and "sd" hex as in the SBI) and QFIs. */
+static void put_5g(struct mcp_jbuf *b, const struct mcp_subscriber *sub, int *first_p)
+{
+	static const char hex[] = "0123456789abcdef";
+	int first = *first_p;
+	char sd[8];
+
+	if (sub->snssai) {
+		KEY(b, "sst"), mcp_jbuf_u64(b, sub->snssai >> 24);
+		if ((sub->snssai & 0xffffff) != 0xffffff) {
+			for (int i = 0; i < 6; i++)
+				sd[i] = hex[(sub->snssai >> (20 - 4 * i)) & 15];
+			sd[6] = 0;
+			KEY(b, "sd"), mcp_jbuf_str(b, sd);
+		}
+	}
+	if (sub->nqfi) {
+		KEY(b, "qfi"), mcp_jbuf_raw(b, "[", 1);
+		for (int i = 0; i < sub->nqfi && i < MCP_MAX_QFI; i++) {
+			if (i)
+				mcp_jbuf_raw(b, ",", 1);
+			mcp_jbuf_u64(b, sub->qfi[i]);
+		}
+		mcp_jbuf_raw(b, "]", 1);
+	}
+	*first_p = first;
 }
 
 static void put_tunnels(struct mcp_jbuf *b, const struct mcp_subscriber *sub)
@@ -224,6 +254,7 @@ void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 		KEY(b, "ue_ipv6"), mcp_jbuf_ip(b, &sub->ue_ipv6);
 	put_rat(b, sub->rat, &first);
 	KEY(b, "gtp_version"), mcp_jbuf_u64(b, sub->gtp_version);
+	put_5g(b, sub, &first);
 	KEY(b, "state"), mcp_jbuf_str(b, sub->state == MCP_SUB_DELETED ? "deleted" : "active");
 	KEY(b, "tunnels"), put_tunnels(b, sub);
 	KEY(b, "last_change_ms"), mcp_jbuf_u64(b, sub->last_change_ms);

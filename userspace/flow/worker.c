@@ -131,6 +131,8 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		r.teid_down = f->teid[1];
 		r.outer_src = f->outer_src;
 		r.outer_dst = f->outer_dst;
+		r.has_qfi = !!f->qfi;
+		r.qfi = f->qfi & 0x3f;
 	}
 	r.dns_rcode = -1;
 	if (w->dpi) {
@@ -331,6 +333,8 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 		w->stats.tunneled_packets++;
 		if (!f->teid[d])
 			f->teid[d] = pkt->teid;
+		if (!f->qfi && (pkt->flags & MCP_PKTF_GTPU_QFI))
+			f->qfi = (uint8_t)(0x80 | pkt->qfi);
 		if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
 			/* report the tunnel as the uplink sees it (eNB -> core) */
 			f->outer_src = pkt->outer_src;

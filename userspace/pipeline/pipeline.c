@@ -13,6 +13,8 @@
 #include "mcp_meta.h"
 #include "control/radius.h"
 #include "pipeline/shards.h"
+#include "session/session_5g.h"
+#include "control/sbi/sbi.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -25,6 +27,8 @@ struct session_listener {
 struct mcp_pipeline {
 	struct mcp_decoder *decoder;
 	struct mcp_sessions *sessions;
+	struct mcp_s5g *s5g; /* 5G SA: PFCP and SBI into the same sessions */
+	struct mcp_sbi *sbi;
 	struct mcp_worker *worker;       /* one worker in this thread, or */
 	struct mcp_shards *shards;       /* N of them in their own threads */
 	struct mcp_json_out *flows_out, *sessions_out;
@@ -76,6 +80,11 @@ static void on_radius_event(void *ctx, const char *user, const struct mcp_ip *ip
 
 	if (p->mc)
 		mcp_mc_radius_user(p->mc, user, ip, calling_station, active, ts_ms);
+}
+
+static void on_sbi_ident(void *ctx, const struct mcp_sbi_ident *id, uint64_t ts_ms)
+{
+	mcp_s5g_sbi_ident(ctx, id, ts_ms);
 }
 
 static int radius_user_by_ip(void *ctx, const struct mcp_ip *ip, char *name, size_t len)
@@ -150,7 +159,12 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	scfg.on_event = on_session_event;
 	scfg.event_ctx = p;
 	p->sessions = mcp_sessions_create(&scfg);
-	if (!p->decoder || !p->sessions) {
+	if (p->sessions)
+		p->s5g = mcp_s5g_create(p->sessions, 0, scfg.transaction_timeout_ms);
+	if (p->s5g)
+		p->sbi = mcp_sbi_create(&(struct mcp_sbi_cfg){ .on_ident = on_sbi_ident,
+							      .ctx = p->s5g });
+	if (!p->decoder || !p->sessions || !p->s5g || !p->sbi) {
 		mcp_err("out of memory creating the decoder and session table\n");
 		goto err;
 	}
@@ -239,6 +253,10 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 	case MCP_PKT_USER:
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
+		else if (mcp_s5g_is_pfcp(&pkt))
+			mcp_s5g_handle_pfcp(p->s5g, &pkt); /* also a flow */
+		else if (pkt.l4_proto == 6 && pkt.tunnel == MCP_TUN_NONE)
+			mcp_sbi_segment(p->sbi, &pkt); /* SBI over TCP; also a flow */
 		if (p->shards)
 			mcp_shards_packet(p->shards, &pkt, stable, p->frames);
 		else
@@ -254,6 +272,7 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 		p->last_session_expire_ms = ts_ms;
 		mcp_sessions_expire(p->sessions, ts_ms);
 		mcp_sessions_expire_transactions(p->sessions, ts_ms);
+		mcp_sbi_expire(p->sbi, ts_ms);
 	}
 }
 
@@ -322,6 +341,8 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_worker_destroy(p->worker);
 	mcp_shards_destroy(p->shards);
 	mcp_mc_destroy(p->mc);
+	mcp_sbi_destroy(p->sbi);
+	mcp_s5g_destroy(p->s5g);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
@@ -500,6 +521,8 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	print_packets(p, f, elapsed_s);
 	print_flows(p, f);
 	print_sessions(p, f);
+	mcp_s5g_print_stats(p->s5g, f);
+	mcp_sbi_print_stats(p->sbi, f);
 	print_radius(p, f);
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);
