@@ -211,6 +211,8 @@ static int gtpu_tpdu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct gt
 	pkt->tcp_flags = 0;
 	pkt->payload = NULL;
 	pkt->payload_len = 0;
+	pkt->frag_pkts = 0; /* an outer-fragmented T-PDU carries one user packet */
+	pkt->frag_bytes = 0;
 	rc = mcp_dec_ip(d, pkt, msg, cap, 0, ts_us, 1, &il4);
 	if (rc != MCP_DEC_CONT)
 		return rc;

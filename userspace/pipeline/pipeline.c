@@ -15,6 +15,7 @@
 #include "pipeline/shards.h"
 #include "session/session_5g.h"
 #include "control/sbi/sbi.h"
+#include "pipeline/peer_attr.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -33,6 +34,7 @@ struct mcp_pipeline {
 	struct mcp_shards *shards;       /* N of them in their own threads */
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
+	struct mcp_peer *peer;
 	struct mcp_radius_users *radius;
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
@@ -100,6 +102,16 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 	p->listeners[p->nlisteners].ctx = ctx;
 	p->nlisteners++;
 	return 0;
+}
+
+/* A tunnel this probe has no session for may be another probe's: ask the microcloud. */
+static void peer_want(void *ctx, const struct mcp_pkt *pkt)
+{
+	struct mcp_pipeline *p = ctx;
+	uint8_t dir;
+
+	if (!mcp_sessions_by_tunnel(p->sessions, pkt->teid, &pkt->outer_dst, &dir))
+		mcp_peer_want_tunnel(p->peer, pkt->teid, &pkt->outer_dst);
 }
 
 int mcp_pipeline_remove_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn,
@@ -173,6 +185,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 		if (!p->mc)
 			goto err;
 		mcp_pipeline_add_session_listener(p, mcp_mc_on_session_event, p->mc);
+		/* subscribed before the reload, so no change falls between the two */
+		if (cfg->redis_peers && !cfg->redis->cluster_seeds &&
+		    !(p->peer = mcp_peer_create(cfg->redis, p->mc)))
+			goto err;
 		if (cfg->redis_reload) {
 			int n = mcp_mc_reload_sessions(p->mc, p->sessions);
 
@@ -193,6 +209,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	wcfg.sessions = p->sessions;
 	wcfg.user_by_ip = radius_user_by_ip;
 	wcfg.user_ctx = p->radius;
+	if (p->peer) {
+		wcfg.unknown_tunnel = peer_want;
+		wcfg.unknown_ctx = p;
+	}
 	wcfg.nexporters = 0;
 	if (p->flows_out)
 		wcfg.exporters[wcfg.nexporters++] =
@@ -245,6 +265,8 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 
 	if (meta_flags & MCP_META_F_KCOUNTED)
 		pkt.flags |= MCP_PKTF_KCOUNTED;
+	if (p->peer) /* before the worker: its expiry must see what other probes told */
+		mcp_peer_apply(p->peer, p->sessions);
 	p->frames++;
 	p->frame_bytes += wire_len;
 	if (kind >= 0 && kind <= MCP_PKT_MALFORMED)
@@ -293,6 +315,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		p->last_bypass_sync_ms = now_ms;
 		mcp_worker_bypass_sync(p->worker, now_ms);
 	}
+	if (p->peer)
+		mcp_peer_apply(p->peer, p->sessions);
 	mcp_worker_expire(p->worker, now_ms);
 	mcp_sessions_expire(p->sessions, now_ms);
 	mcp_sessions_expire_transactions(p->sessions, now_ms);
@@ -310,6 +334,8 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->finished)
 		return 0;
 	p->finished = 1;
+	if (p->peer) /* the last answers from other probes, before the final export */
+		mcp_peer_settle(p->peer, p->sessions, 2000);
 	if (p->mc)
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
 	if (p->shards)
@@ -340,6 +366,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
 	mcp_shards_destroy(p->shards);
+	mcp_peer_destroy(p->peer); /* before the microcloud whose sync channel it reads */
 	mcp_mc_destroy(p->mc);
 	mcp_sbi_destroy(p->sbi);
 	mcp_s5g_destroy(p->s5g);
@@ -452,6 +479,9 @@ static void print_flows(const struct mcp_pipeline *p, FILE *f)
 	fprintf(f, "  flows evicted (table full)   %" PRIu64 "\n", ws->flows_evicted);
 	fprintf(f, "  flows with subscriber        %" PRIu64 "\n", ws->flows_with_subscriber);
 	fprintf(f, "  gtp-u pkts, unknown subscr.  %" PRIu64 "\n", ws->gtpu_unknown_sub_packets);
+	fprintf(f, "  flows attributed late        %" PRIu64 "\n", ws->flows_attributed_late);
+	print_counter(f, "flows moved to a tunnel's new owner", ws->flows_moved_owner);
+	fprintf(f, "  gtp-u pkts in untagged recs  %" PRIu64 "\n", ws->gtpu_unattributed_exported);
 	print_bypass(ws, f);
 	if (has_dpi) {
 		fprintf(f, "  dpi flows classified         %" PRIu64 " (guessed %" PRIu64
@@ -526,4 +556,6 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	print_radius(p, f);
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);
+	if (p->peer)
+		mcp_peer_print_stats(p->peer, f);
 }

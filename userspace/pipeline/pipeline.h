@@ -23,6 +23,7 @@ struct mcp_pipeline_cfg {
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
 	uint32_t shards;                 /* > 1: that many worker threads (shards.h), offline */
+	int redis_peers;                 /* learn other probes' tunnels at run time (peer_attr.h) */
 };
 
 #define MCP_MAX_SESSION_LISTENERS 4

@@ -242,8 +242,10 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	struct mcp_flow_pin *pin;
 	struct mcp_shard_msg *m;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	int side = mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport,
-				     pkt->l4_proto, vlan);
+	/* the worker's key (flow_get): an ICMP echo and its reply meet on the identifier */
+	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
+	int side = mcp_flow_key_make(&key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport,
+				     pkt->dport, pkt->l4_proto, vlan);
 	uint32_t hash = mcp_flow_key_symhash(&key), idx;
 	int added;
 

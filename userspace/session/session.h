@@ -120,4 +120,8 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 
 const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s);
 
+/* Changes whenever a tunnel or UE IP may have become resolvable (attach, modify, restore):
+ * a flow that found no subscriber need only look again when it moved (flow/attribution.h). */
+uint64_t mcp_sessions_generation(const struct mcp_sessions *s);
+
 #endif /* MCP_SESSION_H */
