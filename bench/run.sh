@@ -13,7 +13,9 @@
 # Prints a table with ratios against ndpiReader; the goal is mcprobe >= 3x ndpiReader's pps
 # at a lower RSS. Nothing here asserts timings: the exit status only reports failed runs.
 #
-# Then runs the other benchmarks if built: $BUILD/bench/bench_gtpc, bench_xdp, bench_redis
+# Then bench/bench_workers.sh (1/2/4/8 pipeline shards, CPU seconds, RSS, shard balance) and the
+# other benchmarks if built: $BUILD/bench/bench_json (flow record export cost),
+# bench_gtpc, bench_xdp, bench_redis
 # (add a name to HOOKS to extend).
 #
 # Env: BUILD (default build), BENCH_FRAMES (1000000), BENCH_SUBS (10000), BENCH_CONC (4000),
@@ -27,7 +29,7 @@ SUBS=${BENCH_SUBS:-10000}
 CONC=${BENCH_CONC:-4000}
 RUNS=${BENCH_RUNS:-5}
 CPU=${BENCH_CPU:-1}
-HOOKS="bench_gtpc bench_pfcp bench_xdp bench_redis"
+HOOKS="bench_json bench_gtpc bench_pfcp bench_xdp bench_redis"
 CC=${CC:-gcc}
 mkdir -p "$B"
 status=0
@@ -201,6 +203,11 @@ if [ -n "${PPS[mcprobe]:-}" ]; then
 		grep -E 'user packets|malformed  |flows created|flows with subscriber|unknown subscr|sessions created|dpi flows classified|dpi packets inspected' |
 		sed 's/^/  /'
 fi
+
+# pipeline shards: 1/2/4/8 workers against each other and ndpiReader (same rounds)
+echo
+echo "== bench_workers"
+BUILD=$BUILD bash bench/bench_workers.sh || status=1
 
 for h in $HOOKS; do
 	if [ -x "$B/$h" ]; then

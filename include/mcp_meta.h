@@ -5,7 +5,9 @@
  * checks magic and version; today the live pipeline uses only flags (MCP_META_F_KCOUNTED) and
  * decodes every frame from its first byte: worker, sub_idx, the offsets and the rest describe
  * the frame (tests check them; capture and inline ring records carry them) but nothing uses
- * them yet to steer frames or to skip parsing.
+ * them yet to steer frames or to skip parsing (issue 14's live part, not done). The offline
+ * shards (pipeline/shards.h) steer in userspace the way worker is computed: the subscriber's
+ * owner, else the symmetric 5-tuple hash.
  * Offsets are from the first byte of the Ethernet header and are only set (non-zero) when
  * that header was completely inside the frame.
  *

@@ -87,6 +87,11 @@ int main(int argc, char **argv)
 	set_log_level(&o);
 	if (setup_redis(&o))
 		return 2;
+	if (o.use_resp && o.pipe.shards > 1) {
+		/* the view reads one worker's flow table; shards keep theirs to themselves */
+		mcp_err("--resp-listen works with one worker (drop --workers)\n");
+		return 2;
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -97,6 +102,8 @@ int main(int argc, char **argv)
 		if (mcp_offline_open(&in, o.read_file))
 			return 2;
 		in.progress = isatty(STDERR_FILENO) && !o.quiet;
+		if (o.pipe.shards > 1)
+			mcp_offline_use_map(&in); /* shards read frames in place */
 	}
 	p = mcp_pipeline_create(&o.pipe);
 	if (!p) {
@@ -115,8 +122,8 @@ int main(int argc, char **argv)
 	}
 	rc = run_input(&o, &in, p, &elapsed);
 	mcp_resp_server_stop(resp);
+	err = mcp_pipeline_finish(p); /* before the input closes: shards may still read frames */
 	mcp_offline_close(&in);
-	err = mcp_pipeline_finish(p);
 	if (err) {
 		mcp_err("writing records failed: %s\n", strerror(-err));
 		if (!rc)

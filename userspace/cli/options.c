@@ -64,7 +64,9 @@ static const struct opt_row rows[] = {
 	  "read a pcap or pcapng file, FIFO or '-' (streamed)" },
 	{ "interface", 'i', "IFACE", K_FN, 0, 0, 0, opt_iface,
 	  "capture live with XDP + AF_XDP (repeatable)" },
-	{ "workers", 0, "N", K_U32, OFF(live.workers), 1, 64, NULL, "live: worker threads (default 1)" },
+	{ "workers", 0, "N", K_U32, OFF(live.workers), 1, 64, NULL,
+	  "worker threads (default 1); -r: N shards that\n"
+	  "own disjoint subscribers, plus the reader" },
 	{ "xsk-frames", 0, "N", K_FN, 0, 0, 0, opt_xsk_frames,
 	  "live: 2 KiB UMEM frames per queue, a power of two\n"
 	  "(default 256 MiB per interface split over its\n"
@@ -466,6 +468,8 @@ int mcp_options_parse(int argc, char **argv, struct mcp_options *o)
 		if (apply_row(r, o, has_optional_value(r) ? optional_value(argc, argv) : optarg))
 			return -EINVAL;
 	}
+	if (o->read_file)
+		o->pipe.shards = o->live.workers; /* offline: the pipeline's shards */
 	return check_inputs(o, argc, argv);
 }
 

@@ -1,4 +1,5 @@
-/* json_out.c - flow and session records as JSON lines (json-c does the escaping). */
+/* json_out.c - flow and session records as JSON lines, streamed into a buffer (util/jbuf.h
+ * escapes every string the packet gave) and written in large chunks. */
 #include "flow/json_out.h"
 
 #include <errno.h>
@@ -6,12 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json.h>
+/* Buffered bytes before a write: large enough that the write(2) cost vanishes per record. */
+#define JSON_OUT_CHUNK (256u << 10)
 
 #include "flow/out_file.h"
 
 struct mcp_json_out {
 	struct mcp_out_file *file;
+	int rotating; /* rotation checks run per record: write each record through */
+	int err;
+	struct mcp_jbuf buf;
 };
 
 struct mcp_json_out *mcp_json_out_open(const char *path)
@@ -34,7 +39,26 @@ struct mcp_json_out *mcp_json_out_open_rotating(const char *path, uint64_t max_b
 		errno = err;
 		return NULL;
 	}
+	o->rotating = max_bytes || max_age_s;
 	return o;
+}
+
+/* Writes the buffered lines as one unit of out_file (which reopens or rotates before it). */
+static void out_flush(struct mcp_json_out *o)
+{
+	FILE *fp;
+	int err = 0;
+
+	if (o->buf.oom && !o->err)
+		o->err = -ENOMEM; /* records were lost: say so at close */
+	if (!o->buf.len)
+		goto done;
+	fp = mcp_out_file_begin(o->file);
+	if (fp && fwrite(o->buf.p, 1, o->buf.len, fp) != o->buf.len)
+		err = errno ? -errno : -EIO;
+	mcp_out_file_end(o->file, fp ? o->buf.len : 0, fp ? err : -EIO);
+done:
+	mcp_jbuf_reset(&o->buf);
 }
 
 int mcp_json_out_close(struct mcp_json_out *o)
@@ -43,88 +67,23 @@ int mcp_json_out_close(struct mcp_json_out *o)
 
 	if (!o)
 		return 0;
+	out_flush(o);
 	err = mcp_out_file_close(o->file);
+	if (!err)
+		err = o->err;
+	mcp_jbuf_free(&o->buf);
 	free(o);
 	return err;
 }
 
-static void write_obj(struct mcp_json_out *o, json_object *j)
+void mcp_json_out_write(struct mcp_json_out *o, const char *p, size_t n)
 {
-	const char *s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE);
-	FILE *fp = mcp_out_file_begin(o->file);
-	int err = 0;
-
-	if (fp && (fputs(s, fp) == EOF || fputc('\n', fp) == EOF))
-		err = -errno;
-	mcp_out_file_end(o->file, fp ? strlen(s) + 1 : 0, fp ? err : -EIO);
-	json_object_put(j);
+	mcp_jbuf_raw(&o->buf, p, n);
+	if (o->rotating || o->buf.len >= JSON_OUT_CHUNK)
+		out_flush(o);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
-static int utf8_seq_len(const unsigned char *s)
-{
-	int n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0; /* overlong, out of range or a surrogate */
-	return n;
-}
-
-/* Strings come from packets: invalid UTF-8 bytes become U+FFFD so every line is valid JSON
- * (json-c escapes quotes and control characters itself). */
-static void add_str(json_object *j, const char *k, const char *v)
-{
-	const unsigned char *s = (const unsigned char *)v;
-	char buf[3 * 512 + 1];
-	size_t o = 0;
-	int n;
-
-	for (; *s; s += n) {
-		n = utf8_seq_len(s);
-		if (o + 4 >= sizeof(buf))
-			break;
-		if (n) {
-			memcpy(buf + o, s, (size_t)n);
-			o += (size_t)n;
-		} else {
-			memcpy(buf + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			n = 1;
-		}
-	}
-	buf[o] = 0;
-	json_object_object_add(j, k, json_object_new_string(buf));
-}
-
-static void add_int(json_object *j, const char *k, int64_t v)
-{
-	json_object_object_add(j, k, json_object_new_int64(v));
-}
-
-static void add_ip(json_object *j, const char *k, const struct mcp_ip *ip)
-{
-	char buf[MCP_IP_STRLEN];
-
-	add_str(j, k, mcp_ip_str(ip, buf));
-}
+#define KEY(b, k) mcp_jbuf_key(b, k, sizeof(k) - 1, &first)
 
 const char *mcp_rat_name(uint8_t rat)
 {
@@ -138,137 +97,176 @@ const char *mcp_rat_name(uint8_t rat)
 	return NULL;
 }
 
-static void add_rat(json_object *j, uint8_t rat)
+/* "rat": the name, or the number for a value TS 29.274 8.17 does not name. */
+static void put_rat(struct mcp_jbuf *b, uint8_t rat, int *first_p)
 {
 	const char *name = mcp_rat_name(rat);
-	char buf[16];
+	int first = *first_p;
 
 	if (!rat)
 		return;
-	if (!name) {
-		snprintf(buf, sizeof(buf), "%u", rat);
-		name = buf;
+	KEY(b, "rat");
+	if (name) {
+		mcp_jbuf_str(b, name);
+	} else {
+		mcp_jbuf_raw(b, "\"", 1);
+		mcp_jbuf_u64(b, rat);
+		mcp_jbuf_raw(b, "\"", 1);
 	}
-	add_str(j, "rat", name);
+	*first_p = first;
+}
+
+/* The subscriber fields of a flow record. */
+static void put_flow_subscriber(struct mcp_jbuf *b, const struct mcp_flow_record *r, int *first_p)
+{
+	int first = *first_p;
+
+	if (r->imsi[0]) {
+		KEY(b, "imsi"), mcp_jbuf_str(b, r->imsi);
+		if (r->msisdn[0])
+			KEY(b, "msisdn"), mcp_jbuf_str(b, r->msisdn);
+		if (r->imei[0])
+			KEY(b, "imei"), mcp_jbuf_str(b, r->imei);
+		if (r->apn[0])
+			KEY(b, "apn"), mcp_jbuf_str(b, r->apn);
+		if (r->has_ue_ip)
+			KEY(b, "ue_ip"), mcp_jbuf_ip(b, &r->ue_ip);
+		put_rat(b, r->rat, &first);
+	}
+	if (r->user[0])
+		KEY(b, "user"), mcp_jbuf_str(b, r->user);
+	*first_p = first;
+}
+
+void mcp_json_format_flow(struct mcp_jbuf *b, const struct mcp_flow_record *r)
+{
+	int first = 1;
+
+	KEY(b, "proto"), mcp_jbuf_u64(b, r->proto);
+	KEY(b, "ip_version"), mcp_jbuf_u64(b, r->ip_version);
+	KEY(b, "src_ip"), mcp_jbuf_ip(b, &r->src_ip);
+	KEY(b, "src_port"), mcp_jbuf_u64(b, r->src_port);
+	KEY(b, "dst_ip"), mcp_jbuf_ip(b, &r->dst_ip);
+	KEY(b, "dst_port"), mcp_jbuf_u64(b, r->dst_port);
+	KEY(b, "pkts_up"), mcp_jbuf_u64(b, r->pkts_up);
+	KEY(b, "pkts_down"), mcp_jbuf_u64(b, r->pkts_down);
+	KEY(b, "bytes_up"), mcp_jbuf_u64(b, r->bytes_up);
+	KEY(b, "bytes_down"), mcp_jbuf_u64(b, r->bytes_down);
+	KEY(b, "first_ms"), mcp_jbuf_u64(b, r->first_ms);
+	KEY(b, "last_ms"), mcp_jbuf_u64(b, r->last_ms);
+	if (r->proto == 6) {
+		KEY(b, "tcp_flags_up"), mcp_jbuf_u64(b, r->tcp_flags_up);
+		KEY(b, "tcp_flags_down"), mcp_jbuf_u64(b, r->tcp_flags_down);
+	}
+	if (r->app[0]) {
+		KEY(b, "app"), mcp_jbuf_str(b, r->app);
+		KEY(b, "master_app"), mcp_jbuf_str(b, r->master_app);
+		KEY(b, "category"), mcp_jbuf_str(b, r->category);
+	}
+	if (r->host[0])
+		KEY(b, "host"), mcp_jbuf_str(b, r->host);
+	if (r->http_url[0])
+		KEY(b, "http_url"), mcp_jbuf_str(b, r->http_url);
+	if (r->user_agent[0])
+		KEY(b, "user_agent"), mcp_jbuf_str(b, r->user_agent);
+	if (r->http_status)
+		KEY(b, "http_status"), mcp_jbuf_u64(b, r->http_status);
+	if (r->dns_rcode >= 0)
+		KEY(b, "dns_rcode"), mcp_jbuf_i64(b, r->dns_rcode);
+	KEY(b, "end_reason"), mcp_jbuf_str(b, mcp_end_reason_name(r->end_reason));
+	KEY(b, "vlan"), mcp_jbuf_u64(b, r->vlan);
+	if (r->tunneled) {
+		KEY(b, "teid_up"), mcp_jbuf_u64(b, r->teid_up);
+		KEY(b, "teid_down"), mcp_jbuf_u64(b, r->teid_down);
+		KEY(b, "outer_src"), mcp_jbuf_ip(b, &r->outer_src);
+		KEY(b, "outer_dst"), mcp_jbuf_ip(b, &r->outer_dst);
+		if (r->has_qfi)
+			KEY(b, "qfi"), mcp_jbuf_u64(b, r->qfi);
+	}
+	put_flow_subscriber(b, r, &first);
+	mcp_jbuf_raw(b, "}\n", 2);
 }
 
 void mcp_json_out_flow(void *ctx, const struct mcp_flow_record *r)
 {
 	struct mcp_json_out *o = ctx;
-	json_object *j = json_object_new_object();
 
-	add_int(j, "proto", r->proto);
-	add_int(j, "ip_version", r->ip_version);
-	add_ip(j, "src_ip", &r->src_ip);
-	add_int(j, "src_port", r->src_port);
-	add_ip(j, "dst_ip", &r->dst_ip);
-	add_int(j, "dst_port", r->dst_port);
-	add_int(j, "pkts_up", (int64_t)r->pkts_up);
-	add_int(j, "pkts_down", (int64_t)r->pkts_down);
-	add_int(j, "bytes_up", (int64_t)r->bytes_up);
-	add_int(j, "bytes_down", (int64_t)r->bytes_down);
-	add_int(j, "first_ms", (int64_t)r->first_ms);
-	add_int(j, "last_ms", (int64_t)r->last_ms);
-	if (r->proto == 6) {
-		add_int(j, "tcp_flags_up", r->tcp_flags_up);
-		add_int(j, "tcp_flags_down", r->tcp_flags_down);
-	}
-	if (r->app[0]) {
-		add_str(j, "app", r->app);
-		add_str(j, "master_app", r->master_app);
-		add_str(j, "category", r->category);
-	}
-	if (r->host[0])
-		add_str(j, "host", r->host);
-	if (r->http_url[0])
-		add_str(j, "http_url", r->http_url);
-	if (r->user_agent[0])
-		add_str(j, "user_agent", r->user_agent);
-	if (r->http_status)
-		add_int(j, "http_status", r->http_status);
-	if (r->dns_rcode >= 0)
-		add_int(j, "dns_rcode", r->dns_rcode);
-	add_str(j, "end_reason", mcp_end_reason_name(r->end_reason));
-	add_int(j, "vlan", r->vlan);
-	if (r->tunneled) {
-		add_int(j, "teid_up", r->teid_up);
-		add_int(j, "teid_down", r->teid_down);
-		add_ip(j, "outer_src", &r->outer_src);
-		add_ip(j, "outer_dst", &r->outer_dst);
-		if (r->has_qfi)
-			add_int(j, "qfi", r->qfi);
-	}
-	if (r->imsi[0]) {
-		add_str(j, "imsi", r->imsi);
-		if (r->msisdn[0])
-			add_str(j, "msisdn", r->msisdn);
-		if (r->imei[0])
-			add_str(j, "imei", r->imei);
-		if (r->apn[0])
-			add_str(j, "apn", r->apn);
-		if (r->has_ue_ip)
-			add_ip(j, "ue_ip", &r->ue_ip);
-		add_rat(j, r->rat);
-	}
-	if (r->user[0])
-		add_str(j, "user", r->user);
-	write_obj(o, j);
+	mcp_json_format_flow(&o->buf, r);
+	if (o->rotating || o->buf.len >= JSON_OUT_CHUNK)
+		out_flush(o);
 }
 
 /* 5G facts of a subscriber: S-NSSAI ("sst" and "sd" hex as in the SBI) and QFIs. */
-static void add_5g(json_object *j, const struct mcp_subscriber *sub)
+static void put_5g(struct mcp_jbuf *b, const struct mcp_subscriber *sub, int *first_p)
 {
+	static const char hex[] = "0123456789abcdef";
+	int first = *first_p;
 	char sd[8];
 
 	if (sub->snssai) {
-		add_int(j, "sst", sub->snssai >> 24);
+		KEY(b, "sst"), mcp_jbuf_u64(b, sub->snssai >> 24);
 		if ((sub->snssai & 0xffffff) != 0xffffff) {
-			snprintf(sd, sizeof(sd), "%06x", sub->snssai & 0xffffff);
-			add_str(j, "sd", sd);
+			for (int i = 0; i < 6; i++)
+				sd[i] = hex[(sub->snssai >> (20 - 4 * i)) & 15];
+			sd[6] = 0;
+			KEY(b, "sd"), mcp_jbuf_str(b, sd);
 		}
 	}
 	if (sub->nqfi) {
-		json_object *q = json_object_new_array();
-
-		for (int i = 0; i < sub->nqfi && i < MCP_MAX_QFI; i++)
-			json_object_array_add(q, json_object_new_int(sub->qfi[i]));
-		json_object_object_add(j, "qfi", q);
+		KEY(b, "qfi"), mcp_jbuf_raw(b, "[", 1);
+		for (int i = 0; i < sub->nqfi && i < MCP_MAX_QFI; i++) {
+			if (i)
+				mcp_jbuf_raw(b, ",", 1);
+			mcp_jbuf_u64(b, sub->qfi[i]);
+		}
+		mcp_jbuf_raw(b, "]", 1);
 	}
+	*first_p = first;
+}
+
+static void put_tunnels(struct mcp_jbuf *b, const struct mcp_subscriber *sub)
+{
+	mcp_jbuf_raw(b, "[", 1);
+	for (int i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
+		const struct mcp_tunnel *t = &sub->tunnels[i];
+		int first = 1;
+
+		if (i)
+			mcp_jbuf_raw(b, ",", 1);
+		KEY(b, "teid"), mcp_jbuf_u64(b, t->teid);
+		KEY(b, "addr"), mcp_jbuf_ip(b, &t->addr);
+		KEY(b, "dir"), mcp_jbuf_str(b, t->dir == MCP_DIR_UP ? "up" : "down");
+		KEY(b, "ebi"), mcp_jbuf_u64(b, t->ebi);
+		mcp_jbuf_raw(b, "}", 1);
+	}
+	mcp_jbuf_raw(b, "]", 1);
 }
 
 void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 			  const struct mcp_subscriber *sub)
 {
-	json_object *j = json_object_new_object();
-	json_object *tunnels = json_object_new_array();
+	struct mcp_jbuf *b = &o->buf;
+	int first = 1;
 
-	add_str(j, "event", event);
-	add_str(j, "imsi", sub->imsi);
+	KEY(b, "event"), mcp_jbuf_str(b, event);
+	KEY(b, "imsi"), mcp_jbuf_str(b, sub->imsi);
 	if (sub->msisdn[0])
-		add_str(j, "msisdn", sub->msisdn);
+		KEY(b, "msisdn"), mcp_jbuf_str(b, sub->msisdn);
 	if (sub->imei[0])
-		add_str(j, "imei", sub->imei);
+		KEY(b, "imei"), mcp_jbuf_str(b, sub->imei);
 	if (sub->apn[0])
-		add_str(j, "apn", sub->apn);
+		KEY(b, "apn"), mcp_jbuf_str(b, sub->apn);
 	if (sub->has_ipv4)
-		add_ip(j, "ue_ipv4", &sub->ue_ipv4);
+		KEY(b, "ue_ipv4"), mcp_jbuf_ip(b, &sub->ue_ipv4);
 	if (sub->has_ipv6)
-		add_ip(j, "ue_ipv6", &sub->ue_ipv6);
-	add_rat(j, sub->rat);
-	add_int(j, "gtp_version", sub->gtp_version);
-	add_5g(j, sub);
-	add_str(j, "state", sub->state == MCP_SUB_DELETED ? "deleted" : "active");
-	for (int i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
-		const struct mcp_tunnel *t = &sub->tunnels[i];
-		json_object *tj = json_object_new_object();
-
-		add_int(tj, "teid", t->teid);
-		add_ip(tj, "addr", &t->addr);
-		add_str(tj, "dir", t->dir == MCP_DIR_UP ? "up" : "down");
-		add_int(tj, "ebi", t->ebi);
-		json_object_array_add(tunnels, tj);
-	}
-	json_object_object_add(j, "tunnels", tunnels);
-	add_int(j, "last_change_ms", (int64_t)sub->last_change_ms);
-	write_obj(o, j);
+		KEY(b, "ue_ipv6"), mcp_jbuf_ip(b, &sub->ue_ipv6);
+	put_rat(b, sub->rat, &first);
+	KEY(b, "gtp_version"), mcp_jbuf_u64(b, sub->gtp_version);
+	put_5g(b, sub, &first);
+	KEY(b, "state"), mcp_jbuf_str(b, sub->state == MCP_SUB_DELETED ? "deleted" : "active");
+	KEY(b, "tunnels"), put_tunnels(b, sub);
+	KEY(b, "last_change_ms"), mcp_jbuf_u64(b, sub->last_change_ms);
+	mcp_jbuf_raw(b, "}\n", 2);
+	if (o->rotating || b->len >= JSON_OUT_CHUNK)
+		out_flush(o);
 }

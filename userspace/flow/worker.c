@@ -231,42 +231,67 @@ static void classify_fixed_user(struct mcp_worker *w, struct mcp_flow *f,
 	f->user = strdup(name); /* NULL on OOM: the record just lacks the user */
 }
 
-/* Decides the up side and the subscriber of a new flow. */
-static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
-			      int src_is_a)
+void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struct mcp_attrib *a)
 {
 	const struct mcp_subscriber *sub = NULL;
-	struct mcp_sessions *s = w->cfg.sessions;
-	int src_is_up = 1;
 	uint8_t dir;
 
-	f->up_is_a = (uint8_t)src_is_a; /* default: the initiator is up */
-	if (w->cfg.user_by_ip && pkt->tunnel == MCP_TUN_NONE)
-		classify_fixed_user(w, f, pkt, src_is_a);
+	memset(a, 0, sizeof(*a));
+	a->src_is_up = 1;
 	if (!s)
 		return;
 	if (pkt->tunnel == MCP_TUN_GTPU &&
 	    (sub = mcp_sessions_by_tunnel(s, pkt->teid, &pkt->outer_dst, &dir))) {
-		src_is_up = dir == MCP_DIR_UP;
+		a->src_is_up = dir == MCP_DIR_UP;
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->src))) {
-		src_is_up = 1;
+		a->src_is_up = 1;
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
-		src_is_up = 0;
+		a->src_is_up = 0;
 	}
-	mcp_attr_mark(s, f, sub);
 	if (!sub)
 		return;
+	a->has_sub = 1;
+	a->sub_id = sub->id;
+	snprintf(a->imsi, sizeof(a->imsi), "%s", sub->imsi);
+}
+
+/* Decides the up side and the subscriber of a new flow (pre, when given, was resolved by the
+ * pipeline's session owner). */
+static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			      int src_is_a, const struct mcp_attrib *pre)
+{
+	struct mcp_attrib own;
+	const struct mcp_attrib *a = pre;
+
+	f->up_is_a = (uint8_t)src_is_a; /* default: the initiator is up */
+	if (!pre) {
+		if (w->cfg.user_by_ip && pkt->tunnel == MCP_TUN_NONE)
+			classify_fixed_user(w, f, pkt, src_is_a);
+		mcp_attrib_resolve(w->cfg.sessions, pkt, &own);
+		a = &own;
+		if (w->cfg.sessions) /* late binding (docs/sessions.md); not in shards yet */
+			mcp_attr_mark(w->cfg.sessions, f,
+				      own.has_sub ? mcp_sessions_by_id(w->cfg.sessions, own.sub_id)
+						  : NULL);
+	} else if (pre->user_side && pre->user) {
+		f->up_is_a = (uint8_t)(pre->user_side == 1 ? src_is_a : !src_is_a);
+		f->dir_known = 1;
+		f->user = strdup(pre->user);
+	}
+	if (!a->has_sub)
+		return;
 	f->dir_known = 1;
-	f->up_is_a = (uint8_t)(src_is_up ? src_is_a : !src_is_a);
+	f->up_is_a = (uint8_t)(a->src_is_up ? src_is_a : !src_is_a);
 	f->flags |= MCP_FLOWF_HAS_SUB;
-	f->sub_id = sub->id;
-	snprintf(f->imsi, sizeof(f->imsi), "%s", sub->imsi);
+	f->sub_id = a->sub_id;
+	snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
 	w->stats.flows_with_subscriber++;
 }
 
 /* The packet's flow, created unless the kernel already counted the packet (its flow ended
  * while the packet was on its way up). */
-static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt, int *is_up)
+static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt,
+				 const struct mcp_attrib *pre, int *is_up)
 {
 	struct mcp_flow_key key;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
@@ -299,7 +324,7 @@ static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt
 			f->outer_src = pkt->outer_src;
 			f->outer_dst = pkt->outer_dst;
 		}
-		classify_new_flow(w, f, pkt, src_is_a);
+		classify_new_flow(w, f, pkt, src_is_a, pre);
 		w->stats.flows_created++;
 		*is_up = f->up_is_a == src_is_a;
 		return f;
@@ -362,7 +387,22 @@ static void note_tunnel(struct mcp_worker *w, struct mcp_flow *f, const struct m
 	}
 }
 
+static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
+			  const struct mcp_attrib *pre);
+
 void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
+{
+	handle_packet(w, pkt, NULL);
+}
+
+void mcp_worker_packet_attr(struct mcp_worker *w, const struct mcp_pkt *pkt,
+			    const struct mcp_attrib *a)
+{
+	handle_packet(w, pkt, a);
+}
+
+static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
+			  const struct mcp_attrib *pre)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
 	struct mcp_flow *f;
@@ -372,7 +412,7 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 		w->now_ms = ts_ms;
 		mcp_worker_expire(w, ts_ms);
 	}
-	f = flow_get(w, pkt, &is_up);
+	f = flow_get(w, pkt, pre, &is_up);
 	if (!f)
 		return;
 	d = is_up ? 0 : 1;

@@ -82,6 +82,22 @@ struct mcp_worker_stats {
 	uint64_t bypass_never_flows, bypass_never_packets;
 };
 
+/* A packet's attribution decided before it reached the worker (pipeline shards: the thread
+ * that owns the session table resolves it in frame order, so a shard never reads that table).
+ * Used only when the packet starts a flow, as the worker's own lookups would be. */
+struct mcp_attrib {
+	uint8_t has_sub;      /* a subscriber owns the packet */
+	uint8_t src_is_up;    /* with has_sub: the packet's source is the UE side */
+	uint8_t user_side;    /* RADIUS: 0 none, 1 user owns the source, 2 the destination */
+	uint32_t sub_id;
+	char imsi[16];
+	const char *user;     /* with user_side: the user name, valid during the call */
+};
+
+/* The subscriber and direction a packet resolves to in s (by tunnel, else by UE address), as
+ * a worker decides for a new flow; a->has_sub 0 when none (or s is NULL). No RADIUS user. */
+void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struct mcp_attrib *a);
+
 struct mcp_worker;
 
 void mcp_worker_cfg_defaults(struct mcp_worker_cfg *cfg);
@@ -91,6 +107,10 @@ void mcp_worker_destroy(struct mcp_worker *w);
 
 /* Accounts one MCP_PKT_USER packet; time is the packet's (expiry runs from it too). */
 void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt);
+/* The same with the attribution already resolved (a is not NULL; cfg.sessions and
+ * cfg.user_by_ip are not consulted for it). */
+void mcp_worker_packet_attr(struct mcp_worker *w, const struct mcp_pkt *pkt,
+			    const struct mcp_attrib *a);
 /* Exports flows idle, closed or past their active timeout at now_ms. */
 void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms);
 /* Exports every flow (end of input, shutdown) with end_reason flush. */

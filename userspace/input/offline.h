@@ -9,6 +9,7 @@
 
 #include <pcap/pcap.h>
 
+#include "input/pcap_map.h"
 #include "pipeline/pipeline.h"
 
 struct mcp_offline {
@@ -16,11 +17,16 @@ struct mcp_offline {
 	pcap_t *pc;
 	int dlt;
 	int progress; /* a progress line on stderr (a terminal, not --quiet) */
+	int mapped;   /* read through map instead of libpcap */
+	struct mcp_pcap_map map;
 };
 
 /* Opens and checks the capture before any output exists. 0, or -1 after one message saying
  * why it cannot be read (exit status 2). */
 int mcp_offline_open(struct mcp_offline *in, const char *path);
+/* Pipeline shards read frames in place: map a classic pcap file instead of copying frames
+ * out of libpcap's buffer (a pcapng file, a FIFO or stdin stays with libpcap). After open. */
+void mcp_offline_use_map(struct mcp_offline *in);
 /* Feeds every frame to p. Returns an exit status (0, or 2 when the rest of a multi-interface
  * pcapng cannot be reopened); a truncated capture is a warning. */
 int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_atomic_t *stop,

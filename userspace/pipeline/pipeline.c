@@ -13,6 +13,7 @@
 #include "util/log.h"
 #include "mcp_meta.h"
 #include "control/radius.h"
+#include "pipeline/shards.h"
 #include "session/session_5g.h"
 #include "control/sbi/sbi.h"
 #include "pipeline/peer_attr.h"
@@ -44,6 +45,7 @@ static void on_session_event(void *ctx, enum mcp_session_event ev,
 {
 	struct mcp_pipeline *p = ctx;
 
+	p->session_gen++;
 	if (p->sessions_out && ev != MCP_EV_REMOVE)
 		mcp_json_out_session(p->sessions_out, mcp_session_event_name(ev), sub);
 	for (int i = 0; i < p->nlisteners; i++)
@@ -112,6 +114,23 @@ static struct mcp_json_out *open_out(const char *path, const char *what)
 	return o;
 }
 
+static struct mcp_pipeline *create_shards(struct mcp_pipeline *p, uint32_t n,
+					  const struct mcp_worker_cfg *wcfg)
+{
+	struct mcp_shards_cfg scfg = {
+		.n = n, .worker = *wcfg, .sessions = p->sessions, .radius = p->radius,
+		.session_gen = &p->session_gen,
+	};
+
+	p->shards = mcp_shards_create(&scfg);
+	if (!p->shards) {
+		p->finished = 1;
+		mcp_pipeline_destroy(p);
+		return NULL;
+	}
+	return p;
+}
+
 struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 {
 	struct mcp_pipeline *p = calloc(1, sizeof(*p));
@@ -172,6 +191,7 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 		mcp_err("out of memory creating the RADIUS user table\n");
 		goto err;
 	}
+	p->pipe_dpi = wcfg.dpi;
 	wcfg.sessions = p->sessions;
 	wcfg.user_by_ip = radius_user_by_ip;
 	wcfg.user_ctx = p->radius;
@@ -191,6 +211,8 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	if (p->ipfix)
 		wcfg.exporters[wcfg.nexporters++] =
 			(struct mcp_exporter){ .flow = mcp_ipfix_flow, .ctx = p->ipfix };
+	if (cfg->shards > 1)
+		return create_shards(p, cfg->shards, &wcfg);
 	p->worker = mcp_worker_create(&wcfg);
 	if (!p->worker) {
 		mcp_err("cannot create the flow table (%u flows): out of memory or nDPI failed\n",
@@ -204,28 +226,40 @@ err:
 	return NULL;
 }
 
-void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-			uint32_t wire_len, uint64_t ts_us)
-{
-	mcp_pipeline_frame_meta(p, dlt, frame, caplen, wire_len, ts_us, 0);
-}
-
-static void frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-		       uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags);
+static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable);
 
 /* With the RESP view on, its snapshots and the packet path take turns (pipeline_view.c). */
-void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
-			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+static void frame_locked(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+			 uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable)
 {
 	if (!p->shared)
-		return frame_meta(p, dlt, frame, caplen, wire_len, ts_us, meta_flags);
+		return frame_in(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, stable);
 	pthread_mutex_lock(&p->lock);
-	frame_meta(p, dlt, frame, caplen, wire_len, ts_us, meta_flags);
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, stable);
 	pthread_mutex_unlock(&p->lock);
 }
 
-static void frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-		       uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+			uint32_t wire_len, uint64_t ts_us)
+{
+	frame_locked(p, dlt, frame, caplen, wire_len, ts_us, 0, 0);
+}
+
+void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us)
+{
+	frame_locked(p, dlt, frame, caplen, wire_len, ts_us, 0, 1);
+}
+
+void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+{
+	frame_locked(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, 0);
+}
+
+static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable)
 {
 	struct mcp_pkt pkt;
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
@@ -247,7 +281,10 @@ static void frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame, ui
 			mcp_s5g_handle_pfcp(p->s5g, &pkt); /* also a flow */
 		else if (pkt.l4_proto == 6 && pkt.tunnel == MCP_TUN_NONE)
 			mcp_sbi_segment(p->sbi, &pkt); /* SBI over TCP; also a flow */
-		mcp_worker_packet(p->worker, &pkt);
+		if (p->shards)
+			mcp_shards_packet(p->shards, &pkt, stable, p->frames);
+		else
+			mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
 		mcp_sessions_handle_gtpc(p->sessions, &pkt);
@@ -265,11 +302,16 @@ static void frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame, ui
 
 void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops)
 {
-	mcp_worker_set_bypass(p->worker, ops);
+	if (p->worker)
+		mcp_worker_set_bypass(p->worker, ops);
 }
 
 void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 {
+	if (!p->worker) { /* shards expire on their own packets' time (offline only) */
+		mcp_sessions_expire(p->sessions, now_ms);
+		return;
+	}
 	if (p->shared)
 		pthread_mutex_lock(&p->lock);
 	if (now_ms >= p->last_bypass_sync_ms + 1000) {
@@ -309,7 +351,10 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 		mcp_peer_settle(p->peer, p->sessions, 2000);
 	if (p->mc)
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
-	mcp_worker_flush(p->worker);
+	if (p->shards)
+		mcp_shards_finish(p->shards); /* every record merged into the sinks */
+	else
+		mcp_worker_flush(p->worker);
 	if (p->sessions_out)
 		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
 	if (p->mc) {
@@ -334,6 +379,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->flows_out);
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
+	mcp_shards_destroy(p->shards);
 	mcp_peer_destroy(p->peer); /* before the microcloud whose sync channel it reads */
 	mcp_mc_destroy(p->mc);
 	mcp_ipfix_destroy(p->ipfix);
@@ -346,11 +392,17 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	free(p);
 }
 
+uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p)
+{
+	return p->shards ? mcp_shards_retired(p->shards) : p->frames;
+}
+
 void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_totals *t)
 {
 	t->frames = p->frames;
 	t->frame_bytes = p->frame_bytes;
-	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker) : 0;
+	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker)
+		      : p->shards ? mcp_shards_flow_count(p->shards) : 0;
 }
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p)
@@ -364,12 +416,32 @@ static void print_counter(FILE *f, const char *name, uint64_t v)
 		fprintf(f, "    %-34s %" PRIu64 "\n", name, v);
 }
 
+/* The worker's counters, or the sums over the shards; 1 if nDPI ran (ds filled). */
+static int worker_totals(const struct mcp_pipeline *p, struct mcp_worker_stats *ws,
+			 struct mcp_dpi_stats *ds)
+{
+	const struct mcp_dpi *dpi;
+
+	memset(ds, 0, sizeof(*ds));
+	if (p->shards) {
+		mcp_shards_stats(p->shards, ws, ds);
+		return p->pipe_dpi;
+	}
+	*ws = *mcp_worker_stats(p->worker);
+	dpi = mcp_worker_dpi(p->worker);
+	if (dpi)
+		*ds = *mcp_dpi_stats(dpi);
+	return dpi != NULL;
+}
+
 static void print_packets(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
 {
 	const struct mcp_decode_stats *ds = mcp_decoder_stats(p->decoder);
-	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
+	struct mcp_worker_stats wsv, *ws = &wsv;
+	struct mcp_dpi_stats dsv;
 	uint64_t malformed = 0;
 
+	worker_totals(p, ws, &dsv);
 	for (int i = 0; i < MCP_PARSE__MAX; i++)
 		if (i != MCP_PARSE_NOT_IP)
 			malformed += ds->malformed[i];
@@ -409,8 +481,9 @@ static void print_bypass(const struct mcp_worker_stats *ws, FILE *f)
 
 static void print_flows(const struct mcp_pipeline *p, FILE *f)
 {
-	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
-	const struct mcp_dpi *dpi = mcp_worker_dpi(p->worker);
+	struct mcp_worker_stats wsv, *ws = &wsv;
+	struct mcp_dpi_stats dsv, *d = &dsv;
+	int has_dpi = worker_totals(p, ws, d);
 	char name[32];
 
 	fprintf(f, "  flows created                %" PRIu64 "\n", ws->flows_created);
@@ -426,14 +499,14 @@ static void print_flows(const struct mcp_pipeline *p, FILE *f)
 	print_counter(f, "flows moved to a tunnel's new owner", ws->flows_moved_owner);
 	fprintf(f, "  gtp-u pkts in untagged recs  %" PRIu64 "\n", ws->gtpu_unattributed_exported);
 	print_bypass(ws, f);
-	if (dpi) {
-		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);
-
+	if (has_dpi) {
 		fprintf(f, "  dpi flows classified         %" PRIu64 " (guessed %" PRIu64
 			   ", unknown %" PRIu64 ")\n",
 			d->flows_classified, d->flows_guessed, d->flows_unknown);
 		fprintf(f, "  dpi packets inspected        %" PRIu64 "\n", d->packets_fed);
 	}
+	if (p->shards)
+		mcp_shards_print_stats(p->shards, f);
 }
 
 /* Every GTP-C message type seen, by version, named when known. */

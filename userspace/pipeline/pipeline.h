@@ -26,6 +26,7 @@ struct mcp_pipeline_cfg {
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
+	uint32_t shards;                 /* > 1: that many worker threads (shards.h), offline */
 	int redis_peers;                 /* learn other probes' tunnels at run time (peer_attr.h) */
 	struct mcp_ipfix_cfg ipfix;      /* n == 0: no IPFIX / NetFlow v9 export */
 };
@@ -46,6 +47,12 @@ int mcp_pipeline_remove_session_listener(struct mcp_pipeline *p, mcp_session_eve
 /* Processes one captured frame. */
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us);
+/* The same for a frame that stays in memory until mcp_pipeline_finish (a mapped capture):
+ * shards read it in place instead of a copy. */
+void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us);
+/* Frames (counted from 1 in arrival order) up to this one are no longer read by anyone. */
+uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p);
 /* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*, 0 if none);
  * MCP_META_F_KCOUNTED keeps the kernel's count from being doubled. */
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,

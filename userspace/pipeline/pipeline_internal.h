@@ -17,7 +17,8 @@ struct mcp_pipeline {
 	struct mcp_sessions *sessions;
 	struct mcp_s5g *s5g; /* 5G SA: PFCP and SBI into the same sessions */
 	struct mcp_sbi *sbi;
-	struct mcp_worker *worker;
+	struct mcp_worker *worker;       /* one worker in this thread, or */
+	struct mcp_shards *shards;       /* N of them in their own threads */
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
 	struct mcp_ipfix *ipfix;
@@ -26,10 +27,12 @@ struct mcp_pipeline {
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
 	uint64_t frames, frame_bytes;
+	uint64_t session_gen;            /* bumped on every subscriber change (shards' caches) */
 	uint64_t last_session_expire_ms;
 	uint64_t last_bypass_sync_ms;
 	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
 	int finished;
+	int pipe_dpi;                    /* nDPI runs (stats) */
 	int shared;           /* the RESP view reads it: frames and ticks take the lock */
 	pthread_mutex_t lock;
 };

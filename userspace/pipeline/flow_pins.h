@@ -1,0 +1,45 @@
+/* flow_pins.h - the dispatcher's record of which shard holds each live flow, so that a flow
+ * stays whole when its packets' attribution changes under way (its first packets came before
+ * the session, or the session went away): a flow is dispatched where it began. Pins are
+ * removed when the flow's final record comes back through the merger.
+ *
+ * Open addressing with linear probing and backward-shift deletion (no tombstones); doubles
+ * at half load. Only the dispatcher thread touches it.
+ */
+#ifndef MCP_FLOW_PINS_H
+#define MCP_FLOW_PINS_H
+
+#include <stdint.h>
+
+#include "flow/worker.h"
+#include "mcp_map_layout.h"
+
+/* One pinned flow. It also caches the attribution each direction of the flow resolved to,
+ * valid while the session table has not changed since (attr_gen == table generation + 1),
+ * so the dispatcher looks the session table up once per flow and direction, not per packet. */
+struct mcp_flow_pin {
+	struct mcp_flow_key key;
+	uint32_t hash;
+	uint16_t shard;
+	uint16_t used;
+	uint64_t last_seq;          /* seq of the last packet dispatched under the pin */
+	uint64_t attr_gen[2];       /* [0] the packet's source is the key's lo side, [1] hi */
+	struct mcp_attrib attr[2];  /* user and user_side unused */
+};
+
+struct mcp_flow_pins;
+
+struct mcp_flow_pins *mcp_flow_pins_create(uint32_t initial);
+void mcp_flow_pins_destroy(struct mcp_flow_pins *p);
+/* k's pin; a new one (*added = 1, shard and caches zeroed) when k has none. NULL when memory
+ * runs out (counted): the caller dispatches unpinned. Valid until the next add or remove. */
+struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
+				       uint32_t hash, int *added);
+/* Removes k's pin unless a packet was dispatched under it at or after end_seq: that packet
+ * began a new flow on the pinned shard, which must stay there. */
+void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash,
+			  uint64_t end_seq);
+uint32_t mcp_flow_pins_count(const struct mcp_flow_pins *p);
+uint64_t mcp_flow_pins_failures(const struct mcp_flow_pins *p);
+
+#endif /* MCP_FLOW_PINS_H */

@@ -1,0 +1,335 @@
+/* shard.c - a pipeline shard's thread: ring in, worker, batches of records out (shard.h). */
+#include "pipeline/shard.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/spsc.h"
+
+/* Ring sizes: the input ring absorbs the dispatcher's bursts; the batch ring holds more
+ * epochs than the dispatcher lets a shard run ahead of the merger (shards.c). */
+#define SHARD_RING_SLOTS  4096
+#define SHARD_BATCH_SLOTS 1024
+/* Messages the dispatcher fills before it makes them visible at once: one cache-line
+ * transfer of the ring's head per batch instead of per packet. */
+#define SHARD_PUBLISH_EVERY 64
+/* A sleeping shard is woken when this much waits for it (or at an epoch's end, the finish or
+ * a full ring): one wake-up per burst, not per batch (a futex wake is a system call). */
+#define SHARD_WAKE_AT 1024
+
+struct mcp_shard {
+	struct mcp_spsc in;      /* dispatcher -> shard: struct mcp_shard_msg */
+	struct mcp_spsc out;     /* shard -> merger: struct mcp_shard_batch * */
+	struct mcp_worker *worker;
+	struct mcp_shard_batch *cur;
+	uint32_t slot_data;
+	uint64_t cur_seq;        /* seq of the packet in the worker (records are stamped) */
+	uint32_t unpublished;    /* dispatcher: filled slots past in.head not yet visible */
+	/* An idle shard sleeps on a futex instead of spinning (the host may have fewer cores
+	 * than threads): it sets sleeping, re-checks the ring, waits on wake_seq; the
+	 * dispatcher bumps wake_seq and wakes it when it publishes to a sleeper. */
+	_Alignas(64) uint32_t sleeping;
+	uint32_t wake_seq;
+	uint32_t flow_count;     /* published for progress lines */
+	int index;
+	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
+	pthread_t thread;
+	int started;
+};
+
+static struct mcp_shard_batch *batch_new(uint64_t epoch)
+{
+	struct mcp_shard_batch *b = calloc(1, sizeof(*b));
+
+	if (b)
+		b->epoch = epoch;
+	return b;
+}
+
+/* Exporter of the shard's worker: the record joins the current batch. */
+static void shard_export(void *ctx, const struct mcp_flow_record *r)
+{
+	struct mcp_shard *s = ctx;
+	struct mcp_shard_batch *b = s->cur;
+
+	if (b && b->n == b->cap) {
+		uint32_t cap = b->cap ? b->cap * 2 : 64;
+		struct mcp_flow_record *p = realloc(b->recs, cap * sizeof(*p));
+		uint64_t *q = p ? realloc(b->seqs, cap * sizeof(*q)) : NULL;
+
+		if (p)
+			b->recs = p;
+		if (q)
+			b->seqs = q;
+		if (!p || !q) {
+			if (!s->alloc_failed++)
+				mcp_err("shard %d: out of memory: flow records lost\n", s->index);
+			return;
+		}
+		b->cap = cap;
+	}
+	if (b) {
+		b->seqs[b->n] = s->cur_seq;
+		b->recs[b->n++] = *r;
+	}
+}
+
+/* Waits with growing patience: spin, then yield, then sleep (an idle shard costs no core). */
+static void backoff(unsigned *spins)
+{
+	struct timespec ts = { 0, 50000 };
+
+	if (++*spins < 64)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+}
+
+/* Bounded: a shard re-checks its ring at least every 10 ms whatever happens. */
+static void futex_wait(uint32_t *addr, uint32_t val)
+{
+	struct timespec ts = { 0, 10000000 };
+
+	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+static void futex_wake(uint32_t *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The shard's wait for input: a short spin, then sleep until the dispatcher publishes. */
+static void wait_input(struct mcp_shard *s, unsigned *spins)
+{
+	uint32_t seq;
+
+	if (++*spins < 128) {
+		__builtin_ia32_pause();
+		return;
+	}
+	seq = __atomic_load_n(&s->wake_seq, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (!mcp_spsc_peek(&s->in)) /* published between our check and the flag: go on */
+		futex_wait(&s->wake_seq, seq);
+	__atomic_store_n(&s->sleeping, 0, __ATOMIC_RELAXED);
+	*spins = 0;
+}
+
+/* Hands the current batch to the merger and starts the next one. */
+static void publish_batch(struct mcp_shard *s, uint64_t next_epoch, int last)
+{
+	unsigned spins = 0;
+	void **slot;
+
+	s->cur->last = last;
+	while (!(slot = (void **)mcp_spsc_reserve(&s->out)))
+		backoff(&spins); /* the dispatcher keeps shards within the ring (shards.c) */
+	((struct mcp_spsc_slot *)slot)->len = sizeof(void *);
+	memcpy(((struct mcp_spsc_slot *)slot)->data, &s->cur, sizeof(void *));
+	mcp_spsc_publish(&s->out);
+	s->cur = last ? NULL : batch_new(next_epoch);
+	__atomic_store_n(&s->flow_count, mcp_worker_flow_count(s->worker), __ATOMIC_RELAXED);
+}
+
+/* Points a copied packet's pointers at the slot's copy. */
+static void relocate(struct mcp_shard_msg *m)
+{
+	const uint8_t *base = m->heap ? m->heap : m->data;
+	size_t poff = m->pkt.payload ? (size_t)(m->pkt.payload - m->pkt.l3) : 0;
+
+	m->pkt.payload = m->pkt.payload ? base + poff : NULL;
+	m->pkt.l3 = base;
+	if (m->attr.user_side)
+		m->attr.user = m->user;
+}
+
+static void *shard_main(void *arg)
+{
+	struct mcp_shard *s = arg;
+	unsigned spins = 0;
+
+	for (;;) {
+		struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->in);
+		struct mcp_shard_msg *m;
+
+		if (!slot) {
+			wait_input(s, &spins);
+			continue;
+		}
+		spins = 0;
+		m = (struct mcp_shard_msg *)slot->data;
+		if (m->type == MCP_SHARD_PKT) {
+			if (m->copied)
+				relocate(m);
+			else if (m->attr.user_side)
+				m->attr.user = m->user;
+			s->cur_seq = m->seq;
+			mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
+			free(m->heap);
+		} else if (m->type == MCP_SHARD_EPOCH) {
+			publish_batch(s, m->epoch + 1, 0);
+		} else {
+			s->cur_seq = UINT64_MAX; /* the flush follows every packet */
+			mcp_worker_flush(s->worker);
+			publish_batch(s, 0, 1);
+			mcp_spsc_release(&s->in);
+			return NULL;
+		}
+		mcp_spsc_release(&s->in);
+	}
+}
+
+struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
+				   uint32_t slot_data)
+{
+	struct mcp_shard *s = calloc(1, sizeof(*s));
+	struct mcp_worker_cfg cfg = *wcfg;
+	int err;
+
+	if (!s)
+		return NULL;
+	s->index = index;
+	s->slot_data = slot_data;
+	cfg.nexporters = 1;
+	cfg.exporters[0] = (struct mcp_exporter){ .flow = shard_export, .ctx = s };
+	if (mcp_spsc_init(&s->in, SHARD_RING_SLOTS, sizeof(struct mcp_shard_msg) + slot_data) ||
+	    mcp_spsc_init(&s->out, SHARD_BATCH_SLOTS, sizeof(void *)) ||
+	    !(s->cur = batch_new(0)) || !(s->worker = mcp_worker_create(&cfg))) {
+		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI, rings)\n", index,
+			cfg.max_flows);
+		goto err;
+	}
+	err = pthread_create(&s->thread, NULL, shard_main, s);
+	if (err) {
+		mcp_err("shard %d: cannot start its thread: %s\n", index, strerror(err));
+		goto err;
+	}
+	s->started = 1;
+	return s;
+err:
+	mcp_shard_destroy(s);
+	return NULL;
+}
+
+/* The producer half of the ring with deferred publication: slots head .. head+unpublished-1
+ * are filled but not yet visible (mcp_shard_flush). */
+struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s)
+{
+	struct mcp_spsc *r = &s->in;
+	uint32_t idx = r->head + s->unpublished;
+
+	if (idx - r->cached_tail > r->mask) {
+		mcp_shard_flush(s); /* the shard must see what it is to drain */
+		r->cached_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (idx - r->cached_tail > r->mask)
+			return NULL;
+	}
+	return (struct mcp_shard_msg *)mcp_spsc_slot_at(r, idx)->data;
+}
+
+/* Makes the filled messages visible; wakes a sleeping shard when forced or enough waits. */
+static void flush(struct mcp_shard *s, int force)
+{
+	if (s->unpublished) {
+		__atomic_store_n(&s->in.head, s->in.head + s->unpublished, __ATOMIC_SEQ_CST);
+		s->unpublished = 0;
+	}
+	if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST) &&
+	    (force || s->in.head - __atomic_load_n(&s->in.tail, __ATOMIC_ACQUIRE) >= SHARD_WAKE_AT)) {
+		__atomic_add_fetch(&s->wake_seq, 1, __ATOMIC_RELEASE);
+		futex_wake(&s->wake_seq);
+	}
+}
+
+void mcp_shard_publish(struct mcp_shard *s)
+{
+	if (++s->unpublished >= SHARD_PUBLISH_EVERY)
+		flush(s, 0);
+}
+
+void mcp_shard_flush(struct mcp_shard *s)
+{
+	flush(s, 1);
+}
+
+uint32_t mcp_shard_slot_data(const struct mcp_shard *s)
+{
+	return s->slot_data;
+}
+
+struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s)
+{
+	struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->out);
+	struct mcp_shard_batch *b;
+
+	if (!slot)
+		return NULL;
+	memcpy(&b, slot->data, sizeof(b));
+	return b;
+}
+
+void mcp_shard_batch_release(struct mcp_shard *s)
+{
+	struct mcp_shard_batch *b = mcp_shard_batch_peek(s);
+
+	if (b) {
+		free(b->recs);
+		free(b->seqs);
+		free(b);
+		mcp_spsc_release(&s->out);
+	}
+}
+
+uint32_t mcp_shard_flow_count(const struct mcp_shard *s)
+{
+	return __atomic_load_n(&s->flow_count, __ATOMIC_RELAXED);
+}
+
+void mcp_shard_join(struct mcp_shard *s)
+{
+	if (s && s->started) {
+		pthread_join(s->thread, NULL);
+		s->started = 0;
+	}
+}
+
+const struct mcp_worker *mcp_shard_worker(const struct mcp_shard *s)
+{
+	return s->worker;
+}
+
+void mcp_shard_destroy(struct mcp_shard *s)
+{
+	if (!s)
+		return;
+	mcp_shard_join(s);
+	while (s->out.mem && mcp_shard_batch_peek(s))
+		mcp_shard_batch_release(s);
+	if (s->in.mem) {
+		struct mcp_spsc_slot *slot;
+
+		while ((slot = mcp_spsc_peek(&s->in))) { /* never consumed: free their copies */
+			free(((struct mcp_shard_msg *)slot->data)->heap);
+			mcp_spsc_release(&s->in);
+		}
+		mcp_spsc_free(&s->in);
+	}
+	if (s->out.mem)
+		mcp_spsc_free(&s->out);
+	if (s->cur) {
+		free(s->cur->recs);
+		free(s->cur->seqs);
+		free(s->cur);
+	}
+	mcp_worker_destroy(s->worker);
+	free(s);
+}

@@ -1,0 +1,74 @@
+/* shard.h - one pipeline shard: a thread that alone owns a worker (flow table, nDPI state,
+ * expiry, counters), fed by the dispatcher through a lock-free single-producer ring, handing
+ * its flow records back in batches, one batch per epoch (docs/design.md, "Shards").
+ *
+ * Messages are struct mcp_shard_msg in the ring's slots. A packet's pointers (l3, payload)
+ * either reference memory that stays valid until the shard has finished (a mapped capture
+ * file), or point into the slot's own data, where the dispatcher copied the inner packet.
+ */
+#ifndef MCP_SHARD_H
+#define MCP_SHARD_H
+
+#include <stdint.h>
+
+#include "decode/pkt.h"
+#include "flow/record.h"
+#include "flow/worker.h"
+
+enum mcp_shard_msg_type {
+	MCP_SHARD_PKT,    /* a user packet for the worker */
+	MCP_SHARD_EPOCH,  /* end of an epoch: hand over the records exported so far */
+	MCP_SHARD_FINISH, /* end of input: export every flow, hand over the last batch, stop */
+};
+
+struct mcp_shard_msg {
+	uint32_t type;     /* enum mcp_shard_msg_type */
+	uint32_t copied;   /* bytes of the inner packet copied into data (0: pkt references) */
+	uint64_t epoch;    /* MCP_SHARD_EPOCH */
+	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count) */
+	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */
+	struct mcp_pkt pkt;
+	struct mcp_attrib attr;
+	char user[MCP_HOST_LEN]; /* attr.user's text when a RADIUS user was found */
+	uint8_t data[];    /* the copied inner packet */
+};
+
+/* Records of one epoch of one shard, in the order the worker exported them. */
+struct mcp_shard_batch {
+	uint64_t epoch;
+	uint32_t n, cap;
+	int last;          /* the shard's final batch (after MCP_SHARD_FINISH) */
+	struct mcp_flow_record *recs;
+	uint64_t *seqs;    /* per record: seq of the packet being handled when it was exported */
+};
+
+struct mcp_shard;
+
+/* Starts the shard's thread. wcfg's exporters are replaced by the shard's own (records go
+ * to its batches); slot_data is the inner-packet bytes a message can carry inline. NULL on
+ * failure (logged). */
+struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
+				   uint32_t slot_data);
+
+/* Producer (dispatcher): a free message slot, or NULL while the ring is full. */
+struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);
+/* Marks the reserved message filled; the shard sees filled messages in batches, at the
+ * latest at mcp_shard_flush (also done when the ring is full). */
+void mcp_shard_publish(struct mcp_shard *s);
+void mcp_shard_flush(struct mcp_shard *s);
+uint32_t mcp_shard_slot_data(const struct mcp_shard *s);
+
+/* Consumer of records (merger): the oldest batch not yet taken, or NULL. */
+struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s);
+/* Frees the batch returned by mcp_shard_batch_peek and gives its slot back. */
+void mcp_shard_batch_release(struct mcp_shard *s);
+
+/* Flows in the shard's table (approximate while it runs). */
+uint32_t mcp_shard_flow_count(const struct mcp_shard *s);
+/* Waits for the thread (after its MCP_SHARD_FINISH), then frees everything. The worker stays
+ * readable between join and destroy. */
+void mcp_shard_join(struct mcp_shard *s);
+const struct mcp_worker *mcp_shard_worker(const struct mcp_shard *s);
+void mcp_shard_destroy(struct mcp_shard *s);
+
+#endif /* MCP_SHARD_H */

@@ -1,0 +1,384 @@
+/* shards.c - the dispatcher and the merger of the pipeline shards (shards.h). */
+#include "pipeline/shards.h"
+
+#include <inttypes.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <xxhash.h>
+
+#include "pipeline/flow_pins.h"
+#include "pipeline/shard.h"
+#include "util/log.h"
+
+/* Inner-packet bytes a message carries inline when it must copy (a larger packet, e.g. a
+ * reassembled datagram, is copied to the heap). */
+#define SHARD_SLOT_DATA 2048
+
+struct mcp_shards {
+	uint32_t n;
+	struct mcp_shard *shard[MCP_SHARDS_MAX];
+	uint64_t dispatched[MCP_SHARDS_MAX]; /* user packets sent to each shard */
+	struct mcp_exporter sinks[MCP_MAX_EXPORTERS];
+	int nsinks;
+	struct mcp_sessions *sessions;
+	struct mcp_radius_users *radius;
+	struct mcp_flow_pins *pins;
+	const uint64_t *session_gen;
+	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
+	uint64_t epoch;          /* the open epoch */
+	uint32_t in_epoch;       /* packets dispatched in it */
+	uint64_t merged;         /* epochs merged so far */
+	uint64_t last_seq;       /* frame_seq of the last packet dispatched */
+	uint64_t epoch_end[4];   /* last_seq at the close of epoch e, at [e % 4] */
+	uint64_t retired;        /* frames read by no shard any more */
+	uint64_t copied, referenced, copy_failures, waits;
+	int finished;
+	struct mcp_worker_stats ws;
+	struct mcp_dpi_stats ds;
+};
+
+/* Waits with growing patience for a full ring: yield, then sleep. */
+static void backoff(unsigned *spins)
+{
+	struct timespec ts = { 0, 20000 };
+
+	if (++*spins < 64)
+		sched_yield();
+	else
+		nanosleep(&ts, NULL);
+}
+
+static struct mcp_shard_msg *reserve_wait(struct mcp_shards *sh, struct mcp_shard *s)
+{
+	struct mcp_shard_msg *m = mcp_shard_reserve(s);
+	unsigned spins = 0;
+
+	if (m)
+		return m;
+	sh->waits++;
+	while (!(m = mcp_shard_reserve(s)))
+		backoff(&spins);
+	return m;
+}
+
+struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
+{
+	struct mcp_shards *sh = calloc(1, sizeof(*sh));
+	struct mcp_worker_cfg wcfg = cfg->worker;
+
+	if (!sh)
+		return NULL;
+	sh->n = cfg->n < 2 ? 2 : cfg->n > MCP_SHARDS_MAX ? MCP_SHARDS_MAX : cfg->n;
+	sh->sessions = cfg->sessions;
+	sh->radius = cfg->radius;
+	sh->session_gen = cfg->session_gen;
+	sh->nsinks = cfg->worker.nexporters;
+	memcpy(sh->sinks, cfg->worker.exporters, sizeof(sh->sinks));
+	/* shards never read the reader's tables: attribution comes with each packet */
+	wcfg.sessions = NULL;
+	wcfg.user_by_ip = NULL;
+	wcfg.max_flows = wcfg.max_flows / sh->n ? wcfg.max_flows / sh->n : 1;
+	sh->pins = mcp_flow_pins_create(1u << 16);
+	if (!sh->pins) {
+		mcp_err("shards: out of memory\n");
+		goto err;
+	}
+	for (uint32_t i = 0; i < sh->n; i++)
+		if (!(sh->shard[i] = mcp_shard_create((int)i, &wcfg, SHARD_SLOT_DATA)))
+			goto err;
+	return sh;
+err:
+	mcp_shards_finish(sh);
+	mcp_shards_destroy(sh);
+	return NULL;
+}
+
+/* The facts of a merged record's subscriber, from the table as it stands now. */
+static void fill_subscriber(struct mcp_shards *sh, struct mcp_flow_record *r)
+{
+	const struct mcp_subscriber *sub = mcp_sessions_by_imsi(sh->sessions, r->imsi);
+
+	if (!sub)
+		return; /* removed since: the IMSI alone still names it */
+	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
+	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
+	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);
+	r->rat = sub->rat;
+	r->gtp_version = sub->gtp_version;
+	r->ue_ip = r->src_ip;
+	r->has_ue_ip = 1;
+}
+
+/* The flow key a record was kept under (flow_get in worker.c). */
+static void record_key(const struct mcp_flow_record *r, struct mcp_flow_key *k)
+{
+	mcp_flow_key_make(k, &r->src_ip, &r->dst_ip, r->src_port, r->dst_port, r->proto,
+			  r->tunneled ? 0 : r->vlan);
+}
+
+static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
+{
+	struct mcp_flow_key k;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct mcp_flow_record *r = &b->recs[i];
+
+		if (r->imsi[0] && sh->sessions)
+			fill_subscriber(sh, r);
+		if (r->end_reason != MCP_END_ACTIVE) {
+			record_key(r, &k);
+			mcp_flow_pins_remove(sh->pins, &k, mcp_flow_key_symhash(&k), b->seqs[i]);
+		}
+		for (int e = 0; e < sh->nsinks; e++)
+			sh->sinks[e].flow(sh->sinks[e].ctx, r);
+	}
+}
+
+/* Takes shard i's next batch (waiting for it), emits it; returns its last flag. */
+static int merge_next(struct mcp_shards *sh, uint32_t i)
+{
+	struct mcp_shard_batch *b;
+	unsigned spins = 0;
+	int last;
+
+	while (!(b = mcp_shard_batch_peek(sh->shard[i])))
+		backoff(&spins);
+	emit_batch(sh, b);
+	last = b->last;
+	mcp_shard_batch_release(sh->shard[i]);
+	return last;
+}
+
+/* Closes the open epoch; merges the one before it, shard by shard (the fixed point in the
+ * packet sequence at which it happens makes the output deterministic). */
+static void close_epoch(struct mcp_shards *sh)
+{
+	for (uint32_t i = 0; i < sh->n; i++) {
+		struct mcp_shard_msg *m = reserve_wait(sh, sh->shard[i]);
+
+		m->type = MCP_SHARD_EPOCH;
+		m->epoch = sh->epoch;
+		mcp_shard_publish(sh->shard[i]);
+		mcp_shard_flush(sh->shard[i]);
+	}
+	sh->epoch_end[sh->epoch % 4] = sh->last_seq;
+	sh->epoch++;
+	sh->in_epoch = 0;
+	if (sh->epoch < 2)
+		return;
+	for (uint32_t i = 0; i < sh->n; i++)
+		merge_next(sh, i);
+	/* every shard handed over this epoch's batch: it has read all of its packets */
+	sh->retired = sh->epoch_end[sh->merged % 4];
+	sh->merged++;
+}
+
+/* Fills m's inner-packet copy; the shard points pkt at it (shard.c). */
+static void copy_inner(struct mcp_shards *sh, struct mcp_shard_msg *m, const struct mcp_pkt *pkt)
+{
+	uint32_t n = pkt->l3 ? pkt->l3_caplen : 0;
+	uint8_t *dst = m->data;
+
+	if (pkt->payload && (pkt->payload < pkt->l3 || pkt->payload > pkt->l3 + n))
+		m->pkt.payload = NULL; /* not inside the copy (shards do not read it) */
+	if (n > SHARD_SLOT_DATA) {
+		dst = m->heap = malloc(n);
+		if (!dst) {
+			sh->copy_failures++; /* counted in flows, not seen by nDPI */
+			n = 0;
+			dst = m->data;
+		}
+	}
+	memcpy(dst, pkt->l3, n);
+	m->pkt.l3_caplen = n;
+	m->copied = 1;
+	sh->copied++;
+}
+
+/* RADIUS: the user owning either address of an untunneled packet (worker.c's rule). */
+static void resolve_user(struct mcp_shards *sh, const struct mcp_pkt *pkt,
+			 struct mcp_shard_msg *m)
+{
+	m->attr.user_side = 0;
+	if (!sh->radius || pkt->tunnel != MCP_TUN_NONE)
+		return;
+	if (mcp_radius_user_by_ip(sh->radius, &pkt->src, m->user, sizeof(m->user)) == 1)
+		m->attr.user_side = 1;
+	else if (mcp_radius_user_by_ip(sh->radius, &pkt->dst, m->user, sizeof(m->user)) == 1)
+		m->attr.user_side = 2;
+}
+
+uint64_t mcp_shards_retired(const struct mcp_shards *sh)
+{
+	return sh->retired;
+}
+
+/* The packet's attribution, from its pin's cache while the session table is unchanged. */
+static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int side,
+			const struct mcp_pkt *pkt, struct mcp_attrib *a)
+{
+	uint64_t gen = sh->session_gen ? *sh->session_gen + 1 : 0;
+
+	if (pin && gen && pin->attr_gen[side] == gen) {
+		*a = pin->attr[side];
+		return;
+	}
+	mcp_attrib_resolve(sh->sessions, pkt, a);
+	sh->resolved++;
+	if (pin) {
+		pin->attr[side] = *a;
+		pin->attr_gen[side] = gen;
+	}
+}
+
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
+		       uint64_t frame_seq)
+{
+	struct mcp_attrib a;
+	struct mcp_flow_key key;
+	struct mcp_flow_pin *pin;
+	struct mcp_shard_msg *m;
+	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
+	/* the worker's key (flow_get): an ICMP echo and its reply meet on the identifier */
+	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
+	int side = mcp_flow_key_make(&key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport,
+				     pkt->dport, pkt->l4_proto, vlan);
+	uint32_t hash = mcp_flow_key_symhash(&key), idx;
+	int added;
+
+	pin = mcp_flow_pins_get(sh->pins, &key, hash, &added);
+	attribution(sh, pin, side, pkt, &a);
+	if (pin && !added) {
+		idx = pin->shard; /* a flow stays where it began */
+	} else {
+		/* a subscriber's flows meet in its owner; other traffic by its symmetric hash */
+		idx = a.has_sub ? (uint32_t)(XXH3_64bits(a.imsi, strlen(a.imsi)) % sh->n)
+				: hash % sh->n;
+		if (pin)
+			pin->shard = (uint16_t)idx;
+	}
+	if (pin)
+		pin->last_seq = frame_seq;
+	m = reserve_wait(sh, sh->shard[idx]);
+	m->type = MCP_SHARD_PKT;
+	m->seq = frame_seq;
+	m->pkt = *pkt;
+	m->attr = a;
+	m->heap = NULL;
+	m->copied = 0;
+	resolve_user(sh, pkt, m);
+	if (!frame_stable || (pkt->flags & MCP_PKTF_REASSEMBLED))
+		copy_inner(sh, m, pkt);
+	else
+		sh->referenced++;
+	mcp_shard_publish(sh->shard[idx]);
+	sh->dispatched[idx]++;
+	sh->last_seq = frame_seq;
+	if (++sh->in_epoch == MCP_SHARDS_EPOCH)
+		close_epoch(sh);
+}
+
+/* Adds every uint64_t counter of src into dst (both structs are only such counters). */
+static void add_counters(uint64_t *dst, const uint64_t *src, size_t bytes)
+{
+	for (size_t i = 0; i < bytes / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+}
+
+_Static_assert(sizeof(struct mcp_worker_stats) % sizeof(uint64_t) == 0, "counters only");
+_Static_assert(sizeof(struct mcp_dpi_stats) % sizeof(uint64_t) == 0, "counters only");
+
+void mcp_shards_finish(struct mcp_shards *sh)
+{
+	int done[MCP_SHARDS_MAX] = { 0 }, left = 0;
+
+	if (!sh || sh->finished)
+		return;
+	sh->finished = 1;
+	for (uint32_t i = 0; i < sh->n; i++) {
+		struct mcp_shard_msg *m;
+
+		if (!sh->shard[i])
+			continue;
+		m = reserve_wait(sh, sh->shard[i]);
+		m->type = MCP_SHARD_FINISH;
+		mcp_shard_publish(sh->shard[i]);
+		mcp_shard_flush(sh->shard[i]);
+		left++;
+	}
+	/* every shard has the same epochs left, then its last batch: merge them in order */
+	while (left) {
+		for (uint32_t i = 0; i < sh->n; i++) {
+			if (!sh->shard[i] || done[i])
+				continue;
+			if (merge_next(sh, i)) {
+				done[i] = 1;
+				left--;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < sh->n; i++) {
+		const struct mcp_worker *w;
+
+		if (!sh->shard[i])
+			continue;
+		mcp_shard_join(sh->shard[i]);
+		w = mcp_shard_worker(sh->shard[i]);
+		add_counters((uint64_t *)&sh->ws, (const uint64_t *)mcp_worker_stats(w),
+			     sizeof(sh->ws));
+		if (mcp_worker_dpi(w))
+			add_counters((uint64_t *)&sh->ds,
+				     (const uint64_t *)mcp_dpi_stats(mcp_worker_dpi(w)),
+				     sizeof(sh->ds));
+	}
+}
+
+void mcp_shards_destroy(struct mcp_shards *sh)
+{
+	if (!sh)
+		return;
+	mcp_shards_finish(sh);
+	for (uint32_t i = 0; i < sh->n; i++)
+		mcp_shard_destroy(sh->shard[i]);
+	mcp_flow_pins_destroy(sh->pins);
+	free(sh);
+}
+
+uint32_t mcp_shards_flow_count(const struct mcp_shards *sh)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < sh->n; i++)
+		n += sh->shard[i] ? mcp_shard_flow_count(sh->shard[i]) : 0;
+	return n;
+}
+
+void mcp_shards_stats(const struct mcp_shards *sh, struct mcp_worker_stats *ws,
+		      struct mcp_dpi_stats *ds)
+{
+	*ws = sh->ws;
+	*ds = sh->ds;
+}
+
+void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
+{
+	uint64_t total = 0, largest = 0;
+
+	for (uint32_t i = 0; i < sh->n; i++) {
+		total += sh->dispatched[i];
+		if (sh->dispatched[i] > largest)
+			largest = sh->dispatched[i];
+	}
+	fprintf(f, "  shards                       %u (largest %.3f of a fair share)\n", sh->n,
+		total ? (double)largest * sh->n / (double)total : 0.0);
+	for (uint32_t i = 0; i < sh->n; i++)
+		fprintf(f, "    shard %-2u user packets      %" PRIu64 "\n", i, sh->dispatched[i]);
+	fprintf(f, "    packets read in place        %" PRIu64 " (copied %" PRIu64 ", lost to OOM %"
+		   PRIu64 ")\n", sh->referenced, sh->copied, sh->copy_failures);
+	fprintf(f, "    dispatcher waits (full ring) %" PRIu64 "\n", sh->waits);
+	fprintf(f, "    session lookups (dispatcher) %" PRIu64 "\n", sh->resolved);
+	fprintf(f, "    flows pinned at the end      %u\n", mcp_flow_pins_count(sh->pins));
+}

@@ -1,0 +1,61 @@
+/* shards.h - N pipeline shards behind one dispatcher (docs/design.md, "Shards").
+ *
+ * The thread that calls mcp_shards_packet (the reader) owns the session and RADIUS tables:
+ * it resolves each user packet's subscriber in frame order and sends the packet, with that
+ * attribution, to the shard owning the subscriber (a stable hash of the IMSI) or, without one,
+ * the shard of its symmetric 5-tuple hash; a flow stays where it began (flow_pins.h). Shards
+ * never read the session table, so nothing on the packet path takes a lock: ownership plus
+ * message passing. Every MCP_SHARDS_EPOCH packets the reader closes an epoch and, one epoch
+ * later, merges the records of the closed one, shard 0 first, then 1, ...: the output of a
+ * given capture and shard count is the same on every run. Merged records get their
+ * subscriber facts (MSISDN, APN, ...) from the table as it stands at the merge, and go to
+ * the sinks (JSON, microcloud) from the reader's thread only.
+ */
+#ifndef MCP_SHARDS_H
+#define MCP_SHARDS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "control/radius.h"
+#include "flow/dpi.h"
+#include "flow/worker.h"
+#include "session/session.h"
+
+#define MCP_SHARDS_MAX 64
+/* User packets per epoch: large enough that merging costs nothing per packet, small enough
+ * that a record waits only moments and the shards stay two epochs apart at most. */
+#define MCP_SHARDS_EPOCH 16384
+
+struct mcp_shards_cfg {
+	uint32_t n;                      /* 2..MCP_SHARDS_MAX */
+	struct mcp_worker_cfg worker;    /* each shard's; max_flows is divided among them;
+					  * exporters are the final sinks */
+	struct mcp_sessions *sessions;   /* the reader's table */
+	struct mcp_radius_users *radius; /* may be NULL */
+	const uint64_t *session_gen;     /* bumped on every session table change */
+};
+
+struct mcp_shards;
+
+/* NULL on failure (logged). */
+struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
+/* One MCP_PKT_USER packet. frame_stable: its bytes stay valid until mcp_shards_finish (a
+ * mapped capture file), so the shard reads them in place; otherwise the inner packet is
+ * copied into the message. */
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
+		       uint64_t frame_seq);
+/* Frames up to this sequence number (the frame_seq given above) are no longer read by any
+ * shard: a mapped input may drop them. */
+uint64_t mcp_shards_retired(const struct mcp_shards *sh);
+/* End of input: every shard exports its flows; every record reaches the sinks. */
+void mcp_shards_finish(struct mcp_shards *sh);
+void mcp_shards_destroy(struct mcp_shards *sh);
+
+uint32_t mcp_shards_flow_count(const struct mcp_shards *sh);
+/* Sums over the shards (after finish). */
+void mcp_shards_stats(const struct mcp_shards *sh, struct mcp_worker_stats *ws,
+		      struct mcp_dpi_stats *ds);
+void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f);
+
+#endif /* MCP_SHARDS_H */
