@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/options.h"
@@ -50,6 +51,14 @@ static int setup_redis(struct mcp_options *o)
 	}
 	o->pipe.redis = &o->redis;
 	return 0;
+}
+
+/* Standard input or a FIFO: records must not wait for data that may come much later. */
+static int input_streams(const char *path)
+{
+	struct stat st;
+
+	return !strcmp(path, "-") || stat(path, &st) || !S_ISREG(st.st_mode);
 }
 
 static int run_input(struct mcp_options *o, struct mcp_offline *in, struct mcp_pipeline *p,
@@ -105,6 +114,7 @@ int main(int argc, char **argv)
 		if (o.pipe.shards > 1)
 			mcp_offline_use_map(&in); /* shards read frames in place */
 	}
+	o.pipe.records_write_through = !o.read_file || input_streams(o.read_file);
 	p = mcp_pipeline_create(&o.pipe);
 	if (!p) {
 		mcp_offline_close(&in);

@@ -6,15 +6,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Buffered bytes before a write: large enough that the write(2) cost vanishes per record. */
 #define JSON_OUT_CHUNK (256u << 10)
 
 #include "flow/out_file.h"
 
+/* Buffered lines wait at most this long: a live probe's file stays current to the second. */
+#define JSON_OUT_MAX_WAIT_MS 1000
+
+static uint64_t coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 struct mcp_json_out {
 	struct mcp_out_file *file;
-	int rotating; /* rotation checks run per record: write each record through */
+	int write_through; /* each line written at once: rotation, streamed or live input */
+	uint64_t since_ms; /* when the oldest buffered line came (monotonic, coarse) */
 	int err;
 	struct mcp_jbuf buf;
 };
@@ -39,7 +52,7 @@ struct mcp_json_out *mcp_json_out_open_rotating(const char *path, uint64_t max_b
 		errno = err;
 		return NULL;
 	}
-	o->rotating = max_bytes || max_age_s;
+	o->write_through = max_bytes || max_age_s; /* rotation is checked per line */
 	return o;
 }
 
@@ -61,6 +74,25 @@ done:
 	mcp_jbuf_reset(&o->buf);
 }
 
+/* After a line was appended: write when rotating, when the chunk is full, or when the oldest
+ * line has waited long enough. */
+static void out_maybe_flush(struct mcp_json_out *o, size_t len_before)
+{
+	uint64_t now = coarse_ms();
+
+	if (!len_before)
+		o->since_ms = now;
+	if (o->write_through || o->buf.len >= JSON_OUT_CHUNK ||
+	    now >= o->since_ms + JSON_OUT_MAX_WAIT_MS)
+		out_flush(o);
+}
+
+void mcp_json_out_write_through(struct mcp_json_out *o)
+{
+	if (o)
+		o->write_through = 1;
+}
+
 int mcp_json_out_close(struct mcp_json_out *o)
 {
 	int err;
@@ -78,9 +110,10 @@ int mcp_json_out_close(struct mcp_json_out *o)
 
 void mcp_json_out_write(struct mcp_json_out *o, const char *p, size_t n)
 {
+	size_t before = o->buf.len;
+
 	mcp_jbuf_raw(&o->buf, p, n);
-	if (o->rotating || o->buf.len >= JSON_OUT_CHUNK)
-		out_flush(o);
+	out_maybe_flush(o, before);
 }
 
 #define KEY(b, k) mcp_jbuf_key(b, k, sizeof(k) - 1, &first)
@@ -191,9 +224,10 @@ void mcp_json_out_flow(void *ctx, const struct mcp_flow_record *r)
 {
 	struct mcp_json_out *o = ctx;
 
+	size_t before = o->buf.len;
+
 	mcp_json_format_flow(&o->buf, r);
-	if (o->rotating || o->buf.len >= JSON_OUT_CHUNK)
-		out_flush(o);
+	out_maybe_flush(o, before);
 }
 
 /* 5G facts of a subscriber: S-NSSAI ("sst" and "sd" hex as in the SBI) and QFIs. */
@@ -246,6 +280,7 @@ void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 			  const struct mcp_subscriber *sub)
 {
 	struct mcp_jbuf *b = &o->buf;
+	size_t before = b->len;
 	int first = 1;
 
 	KEY(b, "event"), mcp_jbuf_str(b, event);
@@ -267,6 +302,5 @@ void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 	KEY(b, "tunnels"), put_tunnels(b, sub);
 	KEY(b, "last_change_ms"), mcp_jbuf_u64(b, sub->last_change_ms);
 	mcp_jbuf_raw(b, "}\n", 2);
-	if (o->rotating || b->len >= JSON_OUT_CHUNK)
-		out_flush(o);
+	out_maybe_flush(o, before);
 }

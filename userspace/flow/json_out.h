@@ -20,6 +20,9 @@ struct mcp_json_out *mcp_json_out_open(const char *path);
  * (mcp_out_file_request_reopen) applies to every JSON file. */
 struct mcp_json_out *mcp_json_out_open_rotating(const char *path, uint64_t max_bytes,
 						uint32_t max_age_s);
+/* Every line is written when it is complete (input that streams: a FIFO, stdin, live), not
+ * gathered into chunks that would wait for the next line. */
+void mcp_json_out_write_through(struct mcp_json_out *o);
 /* Flushes and closes; 0 or -errno (a write error, e.g. disk full, is reported here). */
 int mcp_json_out_close(struct mcp_json_out *o);
 

@@ -153,6 +153,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	}
 	if (cfg->sessions_json && !(p->sessions_out = open_out(cfg->sessions_json, "session")))
 		goto err;
+	if (cfg->records_write_through) {
+		mcp_json_out_write_through(p->flows_out);
+		mcp_json_out_write_through(p->sessions_out);
+	}
 	p->decoder = mcp_decoder_create(&cfg->decoder);
 	scfg.on_event = on_session_event;
 	scfg.event_ctx = p;

@@ -23,6 +23,7 @@ struct mcp_pipeline_cfg {
 	const char *flows_json;          /* NULL = no flow records file */
 	uint64_t flows_rotate_bytes;     /* rotate flows_json at this size, 0 = never */
 	uint32_t flows_rotate_s;         /* ... or at this age (seconds), 0 = never */
+	int records_write_through;       /* input streams (FIFO, stdin, live): no chunking */
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
