@@ -102,7 +102,7 @@ static int parse_num(const char *opt, const char *arg, uint64_t max, uint64_t *o
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (errno || *end || !*arg || arg[0] == '-' || v == 0 || v > max) {
-		mcp_err("mcp-capture: --%s wants a number from 1 to %" PRIu64 ", not '%s'\n", opt,
+		mcp_err("--%s wants a number from 1 to %" PRIu64 ", not '%s'\n", opt,
 			max, arg);
 		return -EINVAL;
 	}
@@ -115,7 +115,7 @@ static int parse_one(struct capture_opts *o, int c, const char *arg)
 	switch (c) {
 	case 'm':
 		if (mcp_imsi_valid(arg)) {
-			mcp_err("mcp-capture: -m '%s': an IMSI is 6 to 15 digits\n", arg);
+			mcp_err("-m '%s': an IMSI is 6 to 15 digits\n", arg);
 			return -EINVAL;
 		}
 		return mcp_imsi_set_add(&o->imsis, arg);
@@ -156,7 +156,7 @@ static int check_opts(const struct capture_opts *o)
 	else if (o->iface && o->snaplen > MCP_CAP_LIVE_MAX_SNAP)
 		why = "--snaplen: live capture keeps at most 2048 bytes per frame";
 	if (why) {
-		mcp_err("mcp-capture: %s (--help for usage)\n", why);
+		mcp_err("%s (--help for usage)\n", why);
 		return -EINVAL;
 	}
 	return 0;
@@ -178,7 +178,7 @@ static int parse_opts(int argc, char **argv, struct capture_opts *o)
 			exit(0);
 		}
 		if (c == '?' || c == ':') {
-			mcp_err("mcp-capture: %s '%s' (--help for usage)\n",
+			mcp_err("%s '%s' (--help for usage)\n",
 				c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
 			return -EINVAL;
 		}
@@ -186,7 +186,7 @@ static int parse_opts(int argc, char **argv, struct capture_opts *o)
 			return -EINVAL;
 	}
 	if (optind < argc) {
-		mcp_err("mcp-capture: unexpected argument '%s' (--help for usage)\n", argv[optind]);
+		mcp_err("unexpected argument '%s' (--help for usage)\n", argv[optind]);
 		return -EINVAL;
 	}
 	return check_opts(o);

@@ -5,6 +5,6 @@
 int mcp_cap_live_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t *stop)
 {
 	(void)stop;
-	mcp_err("mcp-capture: -i %s: live capture is not built yet\n", cfg->iface);
+	mcp_err("-i %s: live capture is not built yet\n", cfg->iface);
 	return MCP_CAP_LIVE_USAGE;
 }
