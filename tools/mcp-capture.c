@@ -31,14 +31,14 @@
 
 struct capture_opts {
 	struct mcp_imsi_set imsis;
-	const char *write_path, *iface, *read_path, *redis;
+	const char *write_path, *iface, *read_path, *redis, *redis_prefix;
 	int control, pcapng, verbose;
 	uint64_t snaplen, count, duration_s, rotate_mb, rotate_s, keep;
 };
 
 enum opt_id {
 	O_CONTROL = 0x100, O_SNAPLEN, O_COUNT, O_DURATION, O_ROTATE_SIZE, O_ROTATE_SECONDS, O_KEEP,
-	O_REDIS, O_PCAPNG,
+	O_REDIS, O_REDIS_PREFIX, O_PCAPNG,
 };
 
 /* One table drives parsing and usage. */
@@ -60,6 +60,7 @@ static const struct opt_desc opt_table[] = {
 	{ { "rotate-seconds", required_argument, NULL, O_ROTATE_SECONDS }, "S", "new file every S seconds of packet time" },
 	{ { "keep", required_argument, NULL, O_KEEP }, "N", "with rotation: keep the N newest files" },
 	{ { "redis", required_argument, NULL, O_REDIS }, "HOST:PORT", "remote mode: tunnels and events from the microcloud" },
+	{ { "redis-prefix", required_argument, NULL, O_REDIS_PREFIX }, "P", "microcloud key prefix (as mcprobe's; auth: MCP_REDIS_AUTH)" },
 	{ { "pcapng", no_argument, NULL, O_PCAPNG }, "", "pcapng with the interface and a comment naming the IMSIs" },
 	{ { "verbose", no_argument, NULL, 'v' }, "", "more messages" },
 	{ { "help", no_argument, NULL, 'h' }, "", "this help" },
@@ -126,6 +127,7 @@ static int parse_one(struct capture_opts *o, int c, const char *arg)
 	case O_PCAPNG: o->pcapng = 1; return 0;
 	case 'v': o->verbose = 1; return 0;
 	case O_REDIS: o->redis = arg; return 0;
+	case O_REDIS_PREFIX: o->redis_prefix = arg; return 0;
 	case O_SNAPLEN: return parse_num("snaplen", arg, 262144, &o->snaplen);
 	case O_COUNT: return parse_num("count", arg, UINT64_MAX / 2, &o->count);
 	case O_DURATION: return parse_num("duration", arg, 100u * 365 * 86400, &o->duration_s);
@@ -274,6 +276,7 @@ int main(int argc, char **argv)
 		memset(&lc, 0, sizeof(lc));
 		lc.iface = o.iface;
 		lc.redis = o.redis;
+		lc.redis_prefix = o.redis_prefix;
 		lc.imsis = &o.imsis;
 		lc.control = o.control;
 		lc.snaplen = (uint32_t)o.snaplen;

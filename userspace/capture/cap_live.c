@@ -16,6 +16,7 @@
 
 #include "capture/cap_filter.h"
 #include "capture/cap_live.h"
+#include "capture/cap_remote.h"
 #include "util/log.h"
 #include "xdp/maps_user.h"
 
@@ -160,10 +161,6 @@ static int mcp_cap_report(struct mcp_cap_live *l, uint64_t ring_lost)
 
 static int mcp_cap_live_check(const struct mcp_cap_live_cfg *cfg)
 {
-	if (cfg->redis) {
-		mcp_err("--redis: remote mode is not implemented in this build\n");
-		return -ENOTSUP;
-	}
 	if (cfg->control) {
 		mcp_err("--control with -i: XDP does not copy GTP-C to the capture ring in this "
 			"build; use -r on a capture of the interface\n");
@@ -182,6 +179,8 @@ int mcp_cap_live_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t *
 
 	if (mcp_cap_live_check(cfg))
 		return MCP_CAP_LIVE_USAGE;
+	if (cfg->redis)
+		return mcp_cap_remote_run(cfg, stop);
 	lock = mcp_cap_lock(cfg->iface);
 	if (lock < 0) {
 		mcp_err("%s: %s\n", cfg->iface, lock == -EBUSY ?

@@ -25,6 +25,7 @@ enum mcp_cap_live_rc {
 struct mcp_cap_live_cfg {
 	const char *iface;
 	const char *redis;               /* remote mode; NULL = the local probe's maps */
+	const char *redis_prefix;        /* microcloud key prefix (mcprobe --redis-prefix) */
 	const struct mcp_imsi_set *imsis;
 	int control;
 	uint32_t snaplen;                /* 0 = what the probe's XDP copies */
