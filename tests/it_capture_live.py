@@ -7,8 +7,8 @@ subscribers are captured by IMSI before they attach: a GTPv2 one with an X2 hand
 and a delete + re-attach with a new UE IP, and a GTPv1 one with a delete + re-attach. Checks:
   * the pcap equals, packet for packet (MD5 of the bytes, in order), the T-PDUs of those two
     subscribers' tunnels in the replayed capture, as tshark dissects it, with no other frame;
-  * the capture entries are in the pinned capture map (bpftool) while it runs, under the
-    subscriber indexes the probe gave the two IMSIs, and gone after SIGINT;
+  * the capture entries are in the pinned capture map (bpftool, mcp-load status) while it
+    runs, under the subscriber indexes the probe gave the two IMSIs, and gone after SIGINT;
   * exit 0 and "lost: 0" in the summary; --count N stops by itself after N frames and
     removes its entries while the probe keeps running;
   * a second live capture on the interface, an interface without a probe, --control and
@@ -144,11 +144,18 @@ def main():
 		entries, subs = capture_map(), sub_imsis()
 		check(sorted(subs.get(k) for k in entries) == sorted([imsi1, imsi2]),
 		      "bpftool: capture entries %s are the two IMSIs' subscriber indexes" % entries)
+		st = json.loads(subprocess.run(INNS + [os.path.join(BDIR, "mcp-load"), "status", IF,
+						       "--json"], capture_output=True, text=True).stdout)
+		check(sorted(c["imsi"] for c in st[0]["capture"]) == sorted([imsi1, imsi2]),
+		      "mcp-load status lists the capture filters: %s" % st[0]["capture"])
 		rc = stop(cap)
 		log = open(cerr).read()
 		check(rc == 0 and "lost: 0 " in log, "SIGINT: exit %d, summary %r" % (
 			rc, log.strip().splitlines()[-1:]))
 		check(capture_map() == {}, "no capture entry left after exit")
+		txt = subprocess.run(INNS + [os.path.join(BDIR, "mcp-load"), "status", IF],
+				     capture_output=True, text=True).stdout
+		check("capture filters (mcp-capture):\n    none" in txt, "mcp-load status: none left")
 		got = [f[0] for f in off.tshark(out, ["frame.md5_hash"])]
 		check(len(want) > 50 and got == want, "live pcap equals the two subscribers' T-PDUs in "
 		      "the replayed capture (%d got, %d expected, %d missing, %d extra)" % (

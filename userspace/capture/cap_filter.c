@@ -287,3 +287,30 @@ const struct mcp_cap_filter_stats *mcp_cap_filter_stats(struct mcp_cap_filter *f
 	}
 	return &f->view;
 }
+
+int mcp_cap_filter_list(struct mcp_xdp_obj *x, mcp_cap_entry_fn fn, void *ctx)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE), n = 0, err;
+	uint32_t keys[256], vals[256], in = 0, out = 0, count, i, first = 1;
+	struct mcp_sub_info si;
+
+	do {
+		count = 256;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (i = 0; i < count; i++) {
+			if (!vals[i])
+				continue;
+			n++;
+			if (bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), &keys[i], &si))
+				si.imsi[0] = 0;
+			si.imsi[MCP_SUB_IMSI_LEN - 1] = 0;
+			fn(ctx, keys[i], si.imsi);
+		}
+		in = out;
+		first = 0;
+	} while (!err && count);
+	return n;
+}

@@ -48,4 +48,9 @@ int mcp_cap_filter_remove(struct mcp_cap_filter *f);
 const struct mcp_cap_filter_stats *mcp_cap_filter_stats(struct mcp_cap_filter *f);
 void mcp_cap_filter_destroy(struct mcp_cap_filter *f);
 
+/* Calls fn for every set entry of the capture map of x, with the IMSI the subscribers map
+ * holds at that index (mcp-load status). Returns the number of set entries or -errno. */
+typedef void (*mcp_cap_entry_fn)(void *ctx, uint32_t sub_idx, const char *imsi);
+int mcp_cap_filter_list(struct mcp_xdp_obj *x, mcp_cap_entry_fn fn, void *ctx);
+
 #endif /* MCP_CAP_FILTER_H */
