@@ -53,6 +53,11 @@ static int load_frame(const char *path, const char *name, uint8_t *buf, size_t c
 	return n;
 }
 
+static int drop_record(void *ctx, void *data, size_t size)
+{
+	return 0;
+}
+
 /* Average ns per run over `repeat` runs, as measured by the kernel. */
 static double time_prog(int fd, const uint8_t *frame, int len, uint32_t repeat, uint32_t *ret)
 {
@@ -107,6 +112,9 @@ int main(int argc, char **argv)
 	struct result r_mcp = { "mcp_xdp GTP-U known tunnel", 0, 0 };
 	struct result r_hint = { "mcp_xdp known tunnel, flow lookup", 0, 0 };
 	struct result r_byp = { "mcp_xdp GTP-U bypassed flow", 0, 0 };
+	struct result r_nocap = { "known tunnel, no capture", 0, 0 };
+	struct result r_capother = { "known tunnel, other IMSI captured", 0, 0 };
+	struct result r_capself = { "known tunnel, this IMSI captured", 0, 0 };
 	uint64_t st[MCP_STATS__MAX];
 	uint8_t frame[2048];
 	void *area;
@@ -184,6 +192,29 @@ int main(int argc, char **argv)
 	for (i = 0; i < rounds; i++)
 		measure(&r_byp, mcp_xdp_prog_fd(x), frame, len, repeat, i);
 
+	/* mcp-capture -i: an active capture of another subscriber (index 8) against none, the
+	 * cost to the traffic that is not captured; and a captured frame's copy to the ring,
+	 * with runs few enough that the ring never fills (drained between rounds) */
+	mcp_xdp_flow_remove(x, &fk);
+	{
+		uint32_t cap_runs = 20000;
+		struct ring_buffer *rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_RING),
+							  drop_record, NULL, NULL);
+
+		for (i = 0; i < rounds; i++) {
+			mcp_xdp_capture_set(x, 8, 0);
+			measure(&r_nocap, mcp_xdp_prog_fd(x), frame, len, repeat, i);
+			mcp_xdp_capture_set(x, 8, MCP_CAPTURE_ON);
+			measure(&r_capother, mcp_xdp_prog_fd(x), frame, len, repeat, i);
+			mcp_xdp_capture_set(x, 7, MCP_CAPTURE_ON);
+			measure(&r_capself, mcp_xdp_prog_fd(x), frame, len, cap_runs, i);
+			mcp_xdp_capture_set(x, 7, 0);
+			if (rb)
+				ring_buffer__consume(rb);
+		}
+		ring_buffer__free(rb);
+	}
+
 	printf("bench_xdp: %d-byte GTP-U frame, %u runs x best of %u rounds\n", len, repeat, rounds);
 	printf("  %-32s %7.1f ns/packet (verdict %u)\n", r_bare.what, r_bare.best, r_bare.ret);
 	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_floor.what, r_floor.best,
@@ -198,6 +229,12 @@ int main(int argc, char **argv)
 	       r_hint.ret, r_hint.best / r_bare.best);
 	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_byp.what, r_byp.best,
 	       r_byp.ret, r_byp.best / r_bare.best);
+
+	printf("  %-32s %7.1f ns/packet (verdict %u)\n", r_nocap.what, r_nocap.best, r_nocap.ret);
+	printf("  %-32s %7.1f ns/packet (verdict %u)  %+.1f%% (goal <= 5%%)\n", r_capother.what,
+	       r_capother.best, r_capother.ret, 100.0 * (r_capother.best / r_nocap.best - 1));
+	printf("  %-32s %7.1f ns/packet (verdict %u)  copy to the capture ring, 20000 runs\n",
+	       r_capself.what, r_capself.best, r_capself.ret);
 
 	xsk_socket__delete(xsk);
 	xsk_umem__delete(umem);
