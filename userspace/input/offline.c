@@ -110,7 +110,7 @@ static int run_pcapng_rest(struct mcp_offline *in, struct mcp_pipeline *p,
 	struct mcp_pcapng r;
 	struct mcp_pcapng_pkt pkt;
 	uint64_t n = 0;
-	int rc;
+	int rc = 0;
 
 	if (mcp_pcapng_open(&r, in->path)) {
 		mcp_err("%s: %s\n", in->path, r.err);
