@@ -172,6 +172,52 @@ static void measure_flows(struct mcp_xdp_obj *x, const struct bench_frame *bf,
 	measure_rounds(r_byp, mcp_xdp_prog_fd(x), bf);
 }
 
+static int drop_record(void *ctx, void *data, size_t size)
+{
+	return 0;
+}
+
+/* mcp-capture -i: an active capture of another subscriber (index 8) against none, the cost
+ * to the frames that are not captured (interleaved, after the bypassed flow is gone); and a
+ * captured frame's copy to the ring, with runs few enough that the ring never fills (it is
+ * drained between rounds). */
+static void measure_capture(struct mcp_xdp_obj *x, const struct bench_frame *bf,
+			    struct result *r_nocap, struct result *r_other, struct result *r_self)
+{
+	struct ring_buffer *rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_RING),
+						  drop_record, NULL, NULL);
+	int fd = mcp_xdp_prog_fd(x);
+	struct mcp_flow_key fk;
+	struct mcp_ip a, b;
+
+	mcp_ip_parse(&a, "192.168.1.10");
+	mcp_ip_parse(&b, "8.8.8.8");
+	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 0);
+	mcp_xdp_flow_remove(x, &fk); /* measure_flows' bypassed flow */
+	for (uint32_t i = 0; i < bf->rounds; i++) {
+		mcp_xdp_capture_set(x, 8, 0);
+		measure(r_nocap, fd, bf->data, bf->len, bf->repeat, i);
+		mcp_xdp_capture_set(x, 8, MCP_CAPTURE_ON);
+		measure(r_other, fd, bf->data, bf->len, bf->repeat, i);
+		mcp_xdp_capture_set(x, 7, MCP_CAPTURE_ON);
+		measure(r_self, fd, bf->data, bf->len, 20000, i);
+		mcp_xdp_capture_set(x, 7, 0);
+		if (rb)
+			ring_buffer__consume(rb);
+	}
+	ring_buffer__free(rb);
+}
+
+static void print_capture(const struct result *none, const struct result *other,
+			  const struct result *self)
+{
+	printf("  %-32s %7.1f ns/packet (verdict %u)\n", none->what, none->best, none->ret);
+	printf("  %-32s %7.1f ns/packet (verdict %u)  %+.1f%% (goal <= 5%%)\n", other->what,
+	       other->best, other->ret, 100.0 * (other->best / none->best - 1));
+	printf("  %-32s %7.1f ns/packet (verdict %u)  copy to the capture ring, 20000 runs\n",
+	       self->what, self->best, self->ret);
+}
+
 static void print_ratio(const struct result *r, const struct result *bare)
 {
 	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r->what, r->best, r->ret,
@@ -216,6 +262,9 @@ int main(int argc, char **argv)
 	struct result r_mcp = { "mcp_xdp GTP-U known tunnel", 0, 0 };
 	struct result r_hint = { "mcp_xdp known tunnel, flow lookup", 0, 0 };
 	struct result r_byp = { "mcp_xdp GTP-U bypassed flow", 0, 0 };
+	struct result r_nocap = { "known tunnel, no capture", 0, 0 };
+	struct result r_capother = { "known tunnel, other IMSI captured", 0, 0 };
+	struct result r_capself = { "known tunnel, this IMSI captured", 0, 0 };
 	uint64_t st[MCP_STATS__MAX];
 	int err = parse_args(argc, argv, &bf);
 
@@ -246,6 +295,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	measure_flows(x, &bf, &r_hint, &r_byp);
+	measure_capture(x, &bf, &r_nocap, &r_capother, &r_capself);
 
 	printf("bench_xdp: %d-byte GTP-U frame, %u runs x best of %u rounds\n", bf.len, bf.repeat,
 	       bf.rounds);
@@ -258,6 +308,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)st[MCP_STAT_XDP(MCP_XDP_META_FAILED)]);
 	print_ratio(&r_hint, &r_bare);
 	print_ratio(&r_byp, &r_bare);
+	print_capture(&r_nocap, &r_capother, &r_capself);
 
 	unbind_xsk(&bx);
 	mcp_bare__destroy(bare);

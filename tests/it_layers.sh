@@ -4,7 +4,7 @@
 # another folder's *_internal.h. Fails naming every include that breaks a rule.
 set -u
 cd "$(dirname "$0")/.."
-LAYERS=(util decode control session flow microcloud export resp xdp pipeline input live cli)
+LAYERS=(util decode control session flow microcloud export resp xdp pipeline input live capture cli)
 declare -A rank
 for i in "${!LAYERS[@]}"; do rank[${LAYERS[$i]}]=$i; done
 bad=0

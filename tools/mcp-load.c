@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "capture/cap_filter.h"
 #include "xdp/maps_user.h"
 #include "util/log.h"
 
@@ -269,6 +270,31 @@ static const char *attach_name(int a)
 	}
 }
 
+struct capture_print {
+	int json, n;
+};
+
+static void print_capture_entry(void *ctx, uint32_t sub_idx, const char *imsi)
+{
+	struct capture_print *c = ctx;
+
+	if (c->json)
+		printf("%s{\"index\":%u,\"imsi\":\"%s\"}", c->n++ ? "," : "", sub_idx, imsi);
+	else
+		printf("    IMSI %-16s subscriber index %u\n", imsi[0] ? imsi : "(none)", sub_idx);
+}
+
+/* The active capture filters (mcp-capture -i): subscriber index and IMSI. */
+static void print_captures(struct mcp_xdp_obj *x, int json)
+{
+	struct capture_print c = { json, 0 };
+
+	printf(json ? ",\"capture\":[" : "  capture filters (mcp-capture):\n");
+	if (mcp_cap_filter_list(x, print_capture_entry, &c) == 0 && !json)
+		printf("    none\n");
+	printf(json ? "]" : "");
+}
+
 /* Prints one interface's status; first says whether a JSON comma is needed. */
 static int status_one(const char *ifname, int json, int first)
 {
@@ -337,7 +363,9 @@ static int status_one(const char *ifname, int json, int first)
 		else if (stats[i] || i >= MCP_PARSE__MAX)
 			printf("    %-18s %llu\n", mcp_xdp_stat_name(i), (unsigned long long)stats[i]);
 	}
-	printf(json ? "}}" : "");
+	printf(json ? "}" : "");
+	print_captures(x, json);
+	printf(json ? "}" : "");
 out:
 	mcp_xdp_close(x);
 	return err;
