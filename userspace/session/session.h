@@ -81,6 +81,7 @@ struct mcp_session_stats {
 	uint64_t tunnels_full;     /* F-TEIDs dropped: subscriber already has MCP_MAX_TUNNELS */
 	uint64_t txn_full;         /* requests not tracked: too many pending transactions */
 	uint64_t accepted_exchanges; /* matched responses with an accepted cause */
+	uint64_t discarded_ies;    /* repeated / unexpected-instance IEs: the first one was kept */
 };
 
 struct mcp_sessions;

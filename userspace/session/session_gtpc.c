@@ -215,6 +215,7 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt)
 		else
 			s->stats.v2_msgs[m->type]++;
 		s->stats.unknown_ies += m->unknown_ies;
+		s->stats.discarded_ies += m->discarded_ies;
 		if (mcp_gtpc_is_request(m->version, m->type))
 			mcp_txn_request(s, m, pkt, ts_ms);
 		else if (mcp_gtpc_is_response(m->version, m->type))
