@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	err = mcp_pipeline_finish(p);
 	if (err) {
 		mcp_err("writing records failed: %s\n", strerror(-err));
-		if (!rc)
+		if (!rc || rc == MCP_EXIT_INPUT_DAMAGED) /* a lost output outranks skipped input */
 			rc = 1;
 	}
 	if (o.stats)
