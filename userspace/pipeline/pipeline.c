@@ -35,6 +35,7 @@ struct mcp_pipeline {
 	uint64_t last_bypass_sync_ms;
 	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
 	int finished;
+	int mc_unflushed; /* the final microcloud flush timed out */
 };
 
 void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg)
@@ -233,8 +234,7 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->sessions_out)
 		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
 	if (p->mc) {
-		if (mcp_mc_flush_final(p->mc, 2000))
-			mcp_warn("microcloud: not everything was written before exit\n");
+		p->mc_unflushed = mcp_mc_flush_final(p->mc, 2000) != 0;
 	}
 	if ((e = mcp_json_out_close(p->flows_out)) && !err)
 		err = e;
@@ -265,6 +265,22 @@ void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_total
 	t->frames = p->frames;
 	t->frame_bytes = p->frame_bytes;
 	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker) : 0;
+}
+
+uint64_t mcp_pipeline_mc_lost(struct mcp_pipeline *p)
+{
+	struct mcp_mc_stats s;
+	uint64_t lost;
+
+	if (!p->mc)
+		return 0;
+	mcp_mc_get_stats(p->mc, &s);
+	/* commands of pipelines cut by a failure, error replies (NOAUTH, OOM, ...), events and
+	 * counter keys that found no room, and what was still queued when the flush gave up */
+	lost = s.cmds_dropped + s.cmd_errors + s.events_dropped + s.counter_keys_dropped;
+	if (p->mc_unflushed)
+		lost += s.queue_depth ? s.queue_depth : 1;
+	return lost;
 }
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p)

@@ -59,5 +59,7 @@ void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_total
 void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s);
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p);
+/* After finish: microcloud writes that did not reach Redis (0 without --redis). */
+uint64_t mcp_pipeline_mc_lost(struct mcp_pipeline *p);
 
 #endif /* MCP_PIPELINE_H */
