@@ -16,6 +16,7 @@
 #include "live/live.h"
 #include "pipeline/pipeline.h"
 #include "util/log.h"
+#include "util/privs.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -106,6 +107,10 @@ int main(int argc, char **argv)
 		mcp_offline_close(&in);
 		return 1;
 	}
+	/* offline: input and outputs are open, nothing later needs a capability (live mode
+	 * drops after its setup, live.c) */
+	if (o.read_file)
+		mcp_privs_drop(NULL, 0);
 	rc = run_input(&o, &in, p, &elapsed);
 	mcp_offline_close(&in);
 	err = mcp_pipeline_finish(p);

@@ -34,6 +34,7 @@
 #include "live/live_ctl.h"
 #include "live/live_inline.h"
 #include "util/log.h"
+#include "util/privs.h"
 #include "util/spsc.h"
 #include "xdp/xsk_socket.h"
 
@@ -174,8 +175,8 @@ static int setup_error(const char *ifname, int err)
 		break;
 	case -EPERM:
 	case -EACCES:
-		mcp_err("%s: permission denied: live capture needs root (CAP_NET_ADMIN, CAP_BPF, "
-			"CAP_NET_RAW)\n", ifname);
+		mcp_err("%s: permission denied: live capture needs CAP_NET_ADMIN, CAP_NET_RAW and "
+			"CAP_BPF (to attach, more: docs/deploy.md)\n", ifname);
 		break;
 	case -ENOTSUP:
 		mcp_err("%s: no BPF filesystem on /sys/fs/bpf and it could not be mounted: run "
@@ -227,7 +228,7 @@ static int attach_iface(struct live *lv, struct live_iface *li)
 			 MCP_DEF_MAX_QUEUES);
 		nq = MCP_DEF_MAX_QUEUES;
 	}
-	if (geteuid() != 0)
+	if (!mcp_privs_live_capable()) /* capabilities, not the uid (docs/deploy.md) */
 		return -EPERM;
 	err = mcp_xdp_check_bpffs();
 	if (err)
@@ -714,6 +715,15 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	if (!cfg->no_bypass) {
 		mcp_live_bypass_ops(&bypass, &bypass_ops);
 		mcp_pipeline_set_bypass(p, &bypass_ops);
+	}
+	/* set up: keep only what map updates (and our own detach) need, before any packet thread
+	 * exists, so that they inherit the smaller set */
+	{
+		int detach = 0;
+
+		for (int i = 0; i < lv.nifs; i++)
+			detach |= lv.ifs[i].attached;
+		mcp_privs_drop_live(detach);
 	}
 	live_listener = &lv;
 	lv.session_hook_active = 1;
