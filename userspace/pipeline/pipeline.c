@@ -361,6 +361,7 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  rejected responses           %" PRIu64 "\n", ss->rejected_responses);
 	fprintf(f, "  retransmitted requests       %" PRIu64 "\n", ss->retransmissions);
 	fprintf(f, "  timed-out requests           %" PRIu64 "\n", ss->timed_out_requests);
+	mcp_sessions_print_pressure(f, ss);
 	fprintf(f, "  gtp-c malformed              %" PRIu64 "\n", ss->malformed);
 	fprintf(f, "  gtp-c unknown IEs / msgs     %" PRIu64 " / %" PRIu64 "\n", ss->unknown_ies,
 		ss->unknown_msgs);

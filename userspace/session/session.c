@@ -45,12 +45,10 @@ struct mcp_sessions *mcp_sessions_create(const struct mcp_session_cfg *cfg)
 		s->cfg.transaction_timeout_ms = 10000;
 	s->max_chunks = (s->cfg.max_subscribers + MCP_SESS_CHUNK - 1) / MCP_SESS_CHUNK;
 	s->chunks = calloc(s->max_chunks, sizeof(*s->chunks));
-	max_txn = s->cfg.max_subscribers / 4;
-	if (max_txn < 4096)
-		max_txn = 4096;
-	if (max_txn > 65536)
-		max_txn = 65536;
-	s->txn_max_chunks = max_txn / MCP_TXN_CHUNK;
+	/* one pending request per subscriber: a burst of Creates for a full table is answered
+	 * in full. Slots are allocated in chunks as requests arrive, not up front. */
+	max_txn = s->cfg.max_subscribers < 4096 ? 4096 : s->cfg.max_subscribers;
+	s->txn_max_chunks = (max_txn + MCP_TXN_CHUNK - 1) / MCP_TXN_CHUNK;
 	s->txn_chunks = calloc(s->txn_max_chunks, sizeof(*s->txn_chunks));
 	s->free_head = MCP_NONE;
 	s->txn_free = MCP_NONE;

@@ -8,6 +8,7 @@
 #define MCP_SESSION_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mcp_addr.h"
 #include "decode/pkt.h"
@@ -111,5 +112,8 @@ void mcp_sessions_foreach(struct mcp_sessions *s,
 int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *sub);
 
 const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s);
+/* The bound counters (table_full, txn_full, tunnels_full, unknown_session, discarded_ies),
+ * one line each, for --stats (session_pressure.c). */
+void mcp_sessions_print_pressure(FILE *f, const struct mcp_session_stats *st);
 
 #endif /* MCP_SESSION_H */

@@ -223,7 +223,7 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt)
 		else if (!(m->type == 1 || m->type == 2 || (m->version == 2 && m->type == 3)))
 			s->stats.unknown_msgs++;
 		if (m->version != 2 || !m->piggyback)
-			return 0;
+			break;
 		p += rc;
 		left -= (size_t)rc;
 		if (!left) {
@@ -231,6 +231,8 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt)
 			return -EBADMSG;
 		}
 	}
+	if (s->stats.table_full | s->stats.txn_full | s->stats.tunnels_full)
+		mcp_sess_pressure_check(s);
 	return 0;
 }
 
