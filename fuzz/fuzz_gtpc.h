@@ -54,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pkt.payload_len = (uint32_t)(size - 1);
 	(void)mcp_sessions_handle_gtpc(fz_sessions, &pkt);
 	mcp_sessions_expire(fz_sessions, fz_now_ms);
+	mcp_sessions_expire_transactions(fz_sessions, fz_now_ms);
 	free(buf);
 	return 0;
 }

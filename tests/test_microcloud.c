@@ -60,12 +60,12 @@ static struct mcp_mc *mc_new(int port)
 Test(mc_slot, crc16_and_hash_tags)
 {
 	/* CRC16/XMODEM check value and the cluster-spec examples */
-	cr_assert_eq(mc_crc16("123456789", 9), 0x31C3);
-	cr_assert_eq(mc_key_slot("foo", 3), 12182);
-	cr_assert_eq(mc_key_slot("{user1000}.following", 20), mc_key_slot("user1000", 8));
-	cr_assert_eq(mc_key_slot("foo{}{bar}", 10), mc_crc16("foo{}{bar}", 10) & 16383);
-	cr_assert_eq(mc_key_slot("foo{{bar}}zap", 13), mc_crc16("{bar", 4) & 16383);
-	cr_assert_eq(mc_key_slot("foo{bar}{zap}", 13), mc_key_slot("bar", 3));
+	cr_assert_eq(mcp_mc_crc16("123456789", 9), 0x31C3);
+	cr_assert_eq(mcp_mc_key_slot("foo", 3), 12182);
+	cr_assert_eq(mcp_mc_key_slot("{user1000}.following", 20), mcp_mc_key_slot("user1000", 8));
+	cr_assert_eq(mcp_mc_key_slot("foo{}{bar}", 10), mcp_mc_crc16("foo{}{bar}", 10) & 16383);
+	cr_assert_eq(mcp_mc_key_slot("foo{{bar}}zap", 13), mcp_mc_crc16("{bar", 4) & 16383);
+	cr_assert_eq(mcp_mc_key_slot("foo{bar}{zap}", 13), mcp_mc_key_slot("bar", 3));
 }
 
 Test(mc_cfg, endpoint_and_auth)
@@ -488,7 +488,7 @@ Test(microcloud, counters_exact_past_the_flow_buffer)
 	struct mcp_mc *m;
 	redisContext *c;
 	long long want_bytes = 0;
-	int port = tr_free_port(), i, n = 3 * MC_FLOW_BUF;
+	int port = tr_free_port(), i, n = 3 * MCP_MC_FLOW_BUF;
 
 	m = mc_new(port);
 	for (i = 0; i < n; i++) {

@@ -130,8 +130,8 @@ Test(mc_cluster, routing_slots_and_reload, .init = cluster_up, .fini = cluster_d
 		char key[64];
 
 		snprintf(key, sizeof(key), i % 2 ? "t.imsi.{0010100%08d}" : "k:%d:%x", i, i * 7919);
-		cr_assert_eq(mc_key_slot(key, strlen(key)), tr_cmd_int(nc[0], "CLUSTER KEYSLOT %s", key),
-			     "slot of %s", key);
+		cr_assert_eq(mcp_mc_key_slot(key, strlen(key)),
+			     tr_cmd_int(nc[0], "CLUSTER KEYSLOT %s", key), "slot of %s", key);
 	}
 	for (i = 0; i < 60; i++) {
 		tr_make_sub(&s, (unsigned)i, 0);
@@ -219,7 +219,7 @@ Test(mc_cluster, resharding_ask_and_moved, .init = cluster_up, .fini = cluster_d
 	cr_assert_eq(mcp_mc_flush(m, 5000), 0);
 
 	snprintf(tag, sizeof(tag), "%s", s.imsi);
-	slot = mc_key_slot(tag, strlen(tag));
+	slot = mcp_mc_key_slot(tag, strlen(tag));
 	a = serving(slot);
 	cr_assert_geq(a, 0);
 	b = (a + 1) % NN;

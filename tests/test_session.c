@@ -333,9 +333,9 @@ Test(session, v2_retransmitted_request)
 Test(session, v2_lost_response_times_out)
 {
 	cr_assert_eq(feed("v2_csr", 1000), 0);
-	mcp_sessions_expire(s, 1000 + TXN_TIMEOUT - 1);
+	mcp_sessions_expire_transactions(s, 1000 + TXN_TIMEOUT - 1);
 	cr_assert_eq(st()->timed_out_requests, 0);
-	mcp_sessions_expire(s, 1000 + TXN_TIMEOUT);
+	mcp_sessions_expire_transactions(s, 1000 + TXN_TIMEOUT);
 	cr_assert_eq(st()->timed_out_requests, 1);
 	cr_assert_eq(feed("v2_csrsp", 1000 + TXN_TIMEOUT + 1), 0);
 	cr_assert_eq(st()->unmatched_responses, 1);

@@ -242,6 +242,7 @@ static void feed_sessions(struct mcp_sessions *s, uint64_t frame, const struct p
 	cur.payload = pl;
 	cur.payload_len = (uint32_t)left;
 	mcp_sessions_expire(s, ts_us / 1000);
+	mcp_sessions_expire_transactions(s, ts_us / 1000);
 	mcp_sessions_handle_gtpc(s, &cur);
 }
 

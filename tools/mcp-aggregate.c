@@ -9,11 +9,14 @@
  *   # Timestamp IMSI Granularity Protocol Packets Bytes Flows Duration(sec)
  * then one line per (period, IMSI, protocol), sorted, to stdout or to DIR/mcp-agg-<epoch>.txt
  * (one file per period). --delete removes the buckets it wrote, except periods still open.
+ * One option table drives getopt_long, the usage text and the parsing (as in mcp-load.c); main
+ * only dispatches. Redis is reached through the public link API (microcloud/mc_link.h).
  * Key schema: docs/microcloud.md. Exit status: 0 ok, 2 usage or Redis/IO error.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,7 @@
 #include <time.h>
 
 #include "util/log.h"
-#include "microcloud/mc_internal.h"
+#include "microcloud/mc_link.h"
 
 struct agg_row {
 	uint64_t epoch;
@@ -33,9 +36,10 @@ struct agg_row {
 
 struct agg_opts {
 	struct mcp_mc_cfg cfg;
-	int all, del;
+	int all, del, have_endpoint;
 	long long epoch;
 	const char *outdir;
+	const char *auth;
 };
 
 struct agg_state {
@@ -46,15 +50,172 @@ struct agg_state {
 	size_t nkeys, capkeys;
 };
 
+enum opt_kind {
+	OPT_REDIS,
+	OPT_CLUSTER,
+	OPT_AUTH,
+	OPT_DB,
+	OPT_PREFIX,
+	OPT_EPOCH,
+	OPT_ALL,
+	OPT_OUTDIR,
+	OPT_DELETE
+};
+
+/* The options table: getopt_long, the usage text and parse_opt all read it. */
+struct opt_desc {
+	const char *name;
+	const char *arg; /* NULL: a flag */
+	enum opt_kind kind;
+	const char *help;
+};
+
+static const struct opt_desc opt_table[] = {
+	{ "redis", "HOST:PORT|unix:/path", OPT_REDIS, "the microcloud's Redis" },
+	{ "redis-cluster", "H:P[,H:P...]", OPT_CLUSTER, "or its Redis Cluster (seed nodes)" },
+	{ "redis-auth", "[USER:]PASSWORD", OPT_AUTH, "AUTH (default: $MCP_REDIS_AUTH)" },
+	{ "redis-db", "N", OPT_DB, "SELECT N (single node)" },
+	{ "redis-prefix", "P", OPT_PREFIX, "the probe's key prefix" },
+	{ "epoch", "N", OPT_EPOCH, "only the period starting at N (seconds since 1970)" },
+	{ "all", NULL, OPT_ALL, "every period (the default)" },
+	{ "outdir", "DIR", OPT_OUTDIR, "one file per period, DIR/mcp-agg-<epoch>.txt" },
+	{ "delete", NULL, OPT_DELETE, "delete the buckets written, except periods still open" },
+};
+
+#define N_OPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
 static void usage(FILE *f)
 {
+	char left[64];
+	size_t i;
+
 	fprintf(f,
 		"usage: mcp-aggregate --redis HOST:PORT|unix:/path | --redis-cluster H:P[,H:P...]\n"
-		"                     [--redis-auth [USER:]PASSWORD] [--redis-db N]\n"
-		"                     [--redis-prefix P] [--epoch N | --all] [--outdir DIR] [--delete]\n"
+		"                     [options]\n\noptions:\n");
+	for (i = 0; i < N_OPTS; i++) {
+		snprintf(left, sizeof(left), "--%s%s%s", opt_table[i].name,
+			 opt_table[i].arg ? " " : "", opt_table[i].arg ? opt_table[i].arg : "");
+		fprintf(f, "  %-36s %s\n", left, opt_table[i].help);
+	}
+	fprintf(f,
 		"Prints '# Timestamp IMSI Granularity Protocol Packets Bytes Flows Duration(sec)'\n"
-		"then one line per (period, IMSI, protocol). MCP_REDIS_AUTH is read when\n"
-		"--redis-auth is absent.\n");
+		"then one line per (period, IMSI, protocol).\n");
+}
+
+/* A whole non-negative decimal number. 0 or -EINVAL. */
+static int parse_count(const char *s, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return errno || !*s || *end || *v < 0 ? -EINVAL : 0;
+}
+
+/* Applies one option. 0, or -EINVAL after saying what is wrong. */
+static int parse_opt(struct agg_opts *o, const struct opt_desc *d, const char *arg)
+{
+	long long v;
+
+	switch (d->kind) {
+	case OPT_REDIS:
+		if (mcp_mc_parse_endpoint(&o->cfg, arg)) {
+			mcp_err("invalid --redis '%s' (HOST:PORT or unix:/path)\n", arg);
+			return -EINVAL;
+		}
+		o->have_endpoint = 1;
+		break;
+	case OPT_CLUSTER:
+		o->cfg.cluster_seeds = arg;
+		o->have_endpoint = 1;
+		break;
+	case OPT_AUTH:
+		o->auth = arg;
+		break;
+	case OPT_DB:
+		if (parse_count(arg, &v) || v > INT_MAX) {
+			mcp_err("invalid --redis-db '%s'\n", arg);
+			return -EINVAL;
+		}
+		o->cfg.db = (int)v;
+		break;
+	case OPT_PREFIX:
+		o->cfg.prefix = arg;
+		break;
+	case OPT_EPOCH:
+		if (parse_count(arg, &o->epoch)) {
+			mcp_err("invalid --epoch '%s' (seconds since 1970)\n", arg);
+			return -EINVAL;
+		}
+		break;
+	case OPT_ALL:
+		o->all = 1;
+		break;
+	case OPT_OUTDIR:
+		o->outdir = arg;
+		break;
+	case OPT_DELETE:
+		o->del = 1;
+		break;
+	}
+	return 0;
+}
+
+/* Checks what the options say together. 0, or -EINVAL after saying what is wrong. */
+static int check_opts(const struct agg_opts *o)
+{
+	struct stat sb;
+
+	if (!o->have_endpoint) {
+		mcp_err("--redis or --redis-cluster is required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (o->all && o->epoch >= 0) {
+		mcp_err("--epoch and --all exclude each other\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (o->outdir && (stat(o->outdir, &sb) || !S_ISDIR(sb.st_mode))) {
+		mcp_err("--outdir %s: not a directory\n", o->outdir);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/* Parses argv into o. 0, 1 after --help, or -EINVAL (said why; usage on stderr if unknown). */
+static int parse_args(int argc, char **argv, struct agg_opts *o)
+{
+	struct option lo[N_OPTS + 2];
+	size_t i;
+	int c;
+
+	memset(lo, 0, sizeof(lo));
+	for (i = 0; i < N_OPTS; i++) {
+		lo[i].name = opt_table[i].name;
+		lo[i].has_arg = opt_table[i].arg ? required_argument : no_argument;
+		lo[i].val = 0x100 + (int)i;
+	}
+	lo[N_OPTS].name = "help";
+	lo[N_OPTS].val = 'h';
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (c < 0x100 || c >= 0x100 + (int)N_OPTS) {
+			usage(stderr);
+			return -EINVAL;
+		}
+		if (parse_opt(o, &opt_table[c - 0x100], optarg))
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		mcp_err("unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	return check_opts(o);
 }
 
 static int row_cmp(const void *a, const void *b)
@@ -95,31 +256,7 @@ static struct agg_row *row_get(struct agg_state *s, uint64_t epoch, const char *
 	return r;
 }
 
-/* Parses "<prefix>agg.<epoch>.<IMSI>" or "...{<IMSI>}". 0 or -EINVAL. */
-static int parse_key(const char *prefix, const char *key, uint64_t *epoch, char *imsi)
-{
-	size_t pl = strlen(prefix), n;
-	const char *p;
-	char *end;
-
-	if (strncmp(key, prefix, pl) || strncmp(key + pl, "agg.", 4))
-		return -EINVAL;
-	p = key + pl + 4;
-	*epoch = strtoull(p, &end, 10);
-	if (end == p || *end != '.')
-		return -EINVAL;
-	p = end + 1;
-	if (*p == '{')
-		p++;
-	n = strcspn(p, "}");
-	if (n == 0 || n >= MCP_IMSI_LEN)
-		return -EINVAL;
-	memcpy(imsi, p, n);
-	imsi[n] = 0;
-	return 0;
-}
-
-static int read_bucket(struct mc_link *l, struct agg_state *s, const char *prefix,
+static int read_bucket(struct mcp_mc_link *l, struct agg_state *s, const char *prefix,
 		       const char *key)
 {
 	const char *argv[2] = { "HGETALL", key };
@@ -129,9 +266,9 @@ static int read_bucket(struct mc_link *l, struct agg_state *s, const char *prefi
 	uint64_t epoch;
 	redisReply *r;
 
-	if (parse_key(prefix, key, &epoch, imsi))
+	if (mcp_mc_agg_key_parse(prefix, key, &epoch, imsi, sizeof(imsi)))
 		return 0; /* not a bucket of ours */
-	r = mc_link_cmd(l, key, len[1], 2, argv, len);
+	r = mcp_mc_link_cmd(l, key, len[1], 2, argv, len);
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
 		mcp_err("HGETALL %s: %s\n", key, r && r->type == REDIS_REPLY_ERROR ? r->str :
 									      "no reply");
@@ -193,12 +330,12 @@ static int read_bucket(struct mc_link *l, struct agg_state *s, const char *prefi
 	return 0;
 }
 
-static int scan_all(struct mc_link *l, struct agg_state *s, const char *prefix,
+static int scan_all(struct mcp_mc_link *l, struct agg_state *s, const char *prefix,
 		    const char *pattern)
 {
-	int nodes[MC_MAX_NODES], nn, i, err = 0;
+	int nodes[MCP_MC_MAX_NODES], nn, i, err = 0;
 
-	nn = mc_link_masters(l, nodes, MC_MAX_NODES);
+	nn = mcp_mc_link_masters(l, nodes, MCP_MC_MAX_NODES);
 	if (nn == 0)
 		return -ENOTCONN;
 	for (i = 0; i < nn && !err; i++) {
@@ -212,7 +349,7 @@ static int scan_all(struct mc_link *l, struct agg_state *s, const char *prefix,
 
 			for (k = 0; k < 6; k++)
 				len[k] = strlen(argv[k]);
-			r = mc_link_cmd_node(l, nodes[i], 6, argv, len);
+			r = mcp_mc_link_cmd_node(l, nodes[i], 6, argv, len);
 			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
 				mcp_err("SCAN failed: %s\n", r && r->type == REDIS_REPLY_ERROR ?
 								     r->str : "no reply");
@@ -273,7 +410,7 @@ static int write_out(const struct agg_opts *o, struct agg_state *s)
 	return 0;
 }
 
-static int delete_written(struct mc_link *l, struct agg_state *s)
+static int delete_written(struct mcp_mc_link *l, struct agg_state *s)
 {
 	uint64_t now = (uint64_t)time(NULL);
 	size_t i, kept = 0;
@@ -287,7 +424,7 @@ static int delete_written(struct mc_link *l, struct agg_state *s)
 			kept++; /* the period is still open: the probe keeps adding to it */
 			continue;
 		}
-		r = mc_link_cmd(l, s->keys[i], len[1], 2, argv, len);
+		r = mcp_mc_link_cmd(l, s->keys[i], len[1], 2, argv, len);
 		if (!r || r->type == REDIS_REPLY_ERROR) {
 			mcp_err("DEL %s failed\n", s->keys[i]);
 			if (r)
@@ -301,142 +438,81 @@ static int delete_written(struct mc_link *l, struct agg_state *s)
 	return 0;
 }
 
+/* One clear line for a link that could not be opened. */
+static void report_connect(const struct mcp_mc_cfg *c, int err)
+{
+	if (c->cluster_seeds)
+		mcp_err("cannot reach Redis Cluster %s: %s\n", c->cluster_seeds, strerror(-err));
+	else if (c->unix_path)
+		mcp_err("cannot connect to Redis at unix:%s: %s\n", c->unix_path, strerror(-err));
+	else
+		mcp_err("cannot connect to Redis at %s:%d: %s\n", c->host, c->port,
+			err == -EACCES ? "authentication refused" : strerror(-err));
+}
+
+/* Reads the buckets, writes them out, and deletes them if asked. 0 or -errno (said). */
+static int do_aggregate(const struct agg_opts *o, struct mcp_mc_link *l, struct agg_state *s,
+			const char *pattern)
+{
+	int err = mcp_mc_link_open(l);
+
+	if (err) {
+		report_connect(&o->cfg, err);
+		return err;
+	}
+	err = scan_all(l, s, o->cfg.prefix, pattern);
+	if (err) {
+		mcp_err("reading the buckets failed: %s\n", strerror(-err));
+		return err;
+	}
+	qsort(s->rows, s->n, sizeof(*s->rows), row_cmp);
+	err = write_out(o, s);
+	if (!err && o->del)
+		err = delete_written(l, s);
+	return err;
+}
+
+static void state_free(struct agg_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nkeys; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	free(s->key_end);
+	free(s->rows);
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "redis", required_argument, NULL, 'r' },
-		{ "redis-cluster", required_argument, NULL, 'c' },
-		{ "redis-auth", required_argument, NULL, 'a' },
-		{ "redis-db", required_argument, NULL, 'd' },
-		{ "redis-prefix", required_argument, NULL, 'p' },
-		{ "epoch", required_argument, NULL, 'e' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "outdir", required_argument, NULL, 'o' },
-		{ "delete", no_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct agg_opts o = { .epoch = -1 };
 	struct agg_state s = { 0 };
-	const char *auth = NULL;
-	char pattern[MC_KEY_LEN], *end;
-	struct mc_link l;
-	int opt, err, have_ep = 0, ret = 2;
-	size_t i;
-	struct stat sb;
+	char pattern[512];
+	struct mcp_mc_link *l = NULL;
+	int err, ret = 2;
 
 	mcp_mc_cfg_defaults(&o.cfg);
-	while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'r':
-			if (mcp_mc_parse_endpoint(&o.cfg, optarg)) {
-				mcp_err("invalid --redis '%s' (HOST:PORT or unix:/path)\n", optarg);
-				return 2;
-			}
-			have_ep = 1;
-			break;
-		case 'c':
-			o.cfg.cluster_seeds = optarg;
-			have_ep = 1;
-			break;
-		case 'a':
-			auth = optarg;
-			break;
-		case 'd':
-			o.cfg.db = (int)strtol(optarg, &end, 10);
-			if (*end || o.cfg.db < 0) {
-				mcp_err("invalid --redis-db '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'p':
-			o.cfg.prefix = optarg;
-			break;
-		case 'e':
-			o.epoch = strtoll(optarg, &end, 10);
-			if (*end || o.epoch < 0) {
-				mcp_err("invalid --epoch '%s' (seconds since 1970)\n", optarg);
-				return 2;
-			}
-			break;
-		case 'A':
-			o.all = 1;
-			break;
-		case 'o':
-			o.outdir = optarg;
-			break;
-		case 'D':
-			o.del = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc || !have_ep || (o.all && o.epoch >= 0)) {
-		if (!have_ep)
-			mcp_err("--redis or --redis-cluster is required\n");
-		else if (o.all && o.epoch >= 0)
-			mcp_err("--epoch and --all exclude each other\n");
-		else
-			mcp_err("unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	if (o.outdir && (stat(o.outdir, &sb) || !S_ISDIR(sb.st_mode))) {
-		mcp_err("--outdir %s: not a directory\n", o.outdir);
-		return 2;
-	}
-	if (mcp_mc_parse_auth(&o.cfg, auth)) {
+	err = parse_args(argc, argv, &o);
+	if (err)
+		return err > 0 ? 0 : 2;
+	if (mcp_mc_parse_auth(&o.cfg, o.auth)) {
 		mcp_err("invalid --redis-auth (expected [USER:]PASSWORD)\n");
 		return 2;
 	}
-	if (o.epoch >= 0)
-		err = mc_key_fmt(&(struct mc_keys){ .prefix = o.cfg.prefix }, pattern,
-				 sizeof(pattern), "agg.%lld.*", o.epoch);
-	else
-		err = mc_key_fmt(&(struct mc_keys){ .prefix = o.cfg.prefix }, pattern,
-				 sizeof(pattern), "agg.*");
-	if (err < 0) {
+	if (mcp_mc_agg_pattern(o.cfg.prefix, o.epoch, pattern, sizeof(pattern)) < 0) {
 		mcp_err("--redis-prefix too long\n");
-		goto out_auth;
-	}
-	mc_link_init(&l, &o.cfg, 5000, NULL);
-	err = mc_link_open(&l);
-	if (err) {
-		if (o.cfg.cluster_seeds)
-			mcp_err("cannot reach Redis Cluster %s: %s\n", o.cfg.cluster_seeds,
-				strerror(-err));
-		else if (o.cfg.unix_path)
-			mcp_err("cannot connect to Redis at unix:%s: %s\n", o.cfg.unix_path,
-				strerror(-err));
-		else
-			mcp_err("cannot connect to Redis at %s:%d: %s\n", o.cfg.host, o.cfg.port,
-				err == -EACCES ? "authentication refused" : strerror(-err));
-		goto out_auth;
-	}
-	err = scan_all(&l, &s, o.cfg.prefix, pattern);
-	if (err) {
-		mcp_err("reading the buckets failed: %s\n", strerror(-err));
 		goto out;
 	}
-	qsort(s.rows, s.n, sizeof(*s.rows), row_cmp);
-	if (write_out(&o, &s))
+	l = mcp_mc_link_create(&o.cfg, 5000);
+	if (!l) {
+		mcp_err("out of memory\n");
 		goto out;
-	if (o.del && delete_written(&l, &s))
-		goto out;
-	ret = 0;
+	}
+	if (!do_aggregate(&o, l, &s, pattern))
+		ret = 0;
 out:
-	mc_link_close(&l);
-	for (i = 0; i < s.nkeys; i++)
-		free(s.keys[i]);
-	free(s.keys);
-	free(s.key_end);
-	free(s.rows);
-out_auth:
+	mcp_mc_link_destroy(l);
+	state_free(&s);
 	mcp_mc_cfg_free_auth(&o.cfg);
 	return ret;
 }

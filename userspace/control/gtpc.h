@@ -170,7 +170,7 @@ struct mcp_gtpc_msg {
 	struct mcp_gtpc_bearer bearers[MCP_GTPC_MAX_BEARERS];
 };
 
-/* Decodes the message at buf (v1 or v2 by the version bits). Returns the bytes it occupies
+/* Decodes the message at buf (v1 or v2 by the version bits; gtpc_decode.c). Returns the bytes it occupies
  * (> 0; with msg->piggyback another v2 message may follow), or -EMSGSIZE (cut short) or
  * -EBADMSG (invalid), with msg->bad_reason set. */
 int mcp_gtpc_decode(const uint8_t *buf, size_t len, struct mcp_gtpc_msg *msg);

@@ -1,6 +1,6 @@
 /* gtpc_ie.c - helpers shared by the GTPv1-C (TS 29.060) and GTPv2-C (TS 29.274) decoders:
  * TBCD digit strings (TS 29.002, 23.003), APN labels (TS 23.003 9.1), PLMN ids
- * (TS 24.008 10.5.1.3), F-TEID interface roles (TS 29.274 8.22), cause classes, dispatch.
+ * (TS 24.008 10.5.1.3), F-TEID interface roles (TS 29.274 8.22), cause classes.
  */
 #include "control/gtpc.h"
 
@@ -183,20 +183,4 @@ const char *mcp_gtpc_bad_reason_name(enum mcp_gtpc_bad_reason r)
 	if ((unsigned int)r >= MCP_GTPC_BAD__MAX)
 		return "?";
 	return names[r];
-}
-
-int mcp_gtpc_decode(const uint8_t *buf, size_t len, struct mcp_gtpc_msg *msg)
-{
-	if (len < 1) {
-		msg->bad_reason = MCP_GTPC_BAD_TRUNC_HDR;
-		return -EMSGSIZE;
-	}
-	switch (MCP_GTP1_VERSION(buf[0])) {
-	case 1:
-		return mcp_gtpc_v1_decode(buf, len, msg);
-	case 2:
-		return mcp_gtpc_v2_decode(buf, len, msg);
-	}
-	msg->bad_reason = MCP_GTPC_BAD_BAD_VERSION;
-	return -EBADMSG;
 }

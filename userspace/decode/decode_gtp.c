@@ -101,94 +101,103 @@ static int gtpu_ext_walk(const uint8_t *msg, uint32_t cap, uint32_t end, uint8_t
 	return -1;
 }
 
-static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp_l4 *l4,
-		    uint64_t ts_us, int sport_only)
-{
-	const uint8_t *msg = pkt->payload;
-	uint32_t cap = pkt->payload_len, claimed = l4->app_len, end, hlen;
-	struct gtpu_ext x = { .hlen = 8 };
-	struct mcp_rd r = mcp_rd_init(msg, cap);
-	uint8_t flags, type, next = 0;
-	uint32_t glen, teid;
-	struct mcp_l4 il4 = { 0 };
-	int rc;
+/* The GTP-U header as read so far. */
+struct gtpu_view {
+	const uint8_t *msg;
+	uint32_t cap;   /* bytes captured from the GTP-U header on */
+	uint32_t end;   /* 8 + length field: where the message ends */
+	uint8_t flags, type, next;
+};
 
-	if (cap < 8) {
+/* Fixed header (8 bytes): version, type, length, TEID. Once it is GTP-U the packet names its
+ * tunnel, even if malformed further on. MCP_DEC_CONT, NOT_GTP or the failure verdict. */
+static int gtpu_fixed_hdr(struct mcp_decoder *d, struct mcp_pkt *pkt, uint32_t claimed,
+			  int sport_only, struct gtpu_view *v)
+{
+	struct mcp_rd r = mcp_rd_init(v->msg, v->cap);
+	uint32_t glen, teid;
+
+	if (v->cap < 8) {
 		if (sport_only)
 			return NOT_GTP;
 		return mcp_dec_fail(d, pkt, claimed < 8 ? MCP_PARSE_BAD_GTPU_LEN :
 							  MCP_PARSE_TRUNC_GTPU);
 	}
-	flags = mcp_rd_u8(&r);
-	type = mcp_rd_u8(&r);
+	v->flags = mcp_rd_u8(&r);
+	v->type = mcp_rd_u8(&r);
 	glen = mcp_rd_be16(&r);
 	teid = mcp_rd_be32(&r);
-	if (MCP_GTP1_VERSION(flags) != 1 || !(flags & MCP_GTP1_PT))
+	if (MCP_GTP1_VERSION(v->flags) != 1 || !(v->flags & MCP_GTP1_PT))
 		return sport_only ? NOT_GTP : mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_VERSION);
-	if (sport_only && (!gtpu_type_known(type) || 8 + glen != claimed))
+	if (sport_only && (!gtpu_type_known(v->type) || 8 + glen != claimed))
 		return NOT_GTP;
-	/* From here it is GTP-U: a malformed message still names its tunnel. */
 	pkt->tunnel = MCP_TUN_GTPU;
-	pkt->gtpu_msg = type;
+	pkt->gtpu_msg = v->type;
 	pkt->teid = teid;
 	pkt->outer_ip_version = pkt->ip_version;
 	pkt->outer_src = pkt->src;
 	pkt->outer_dst = pkt->dst;
 	pkt->outer_sport = pkt->sport;
 	pkt->outer_dport = pkt->dport;
-	if (type == MCP_GTPU_TPDU && !sport_only)
+	if (v->type == MCP_GTPU_TPDU && !sport_only)
 		d->st.layer[MCP_LAYER_GTPU_TPDU]++; /* as tshark counts: before length checks */
-	end = 8 + glen;
-	if (end > claimed)
+	v->end = 8 + glen;
+	if (v->end > claimed)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
-	if (flags & MCP_GTP1_OPT) {
-		if (glen < 4)
+	return MCP_DEC_CONT;
+}
+
+/* Optional fields (E, S or PN set) and the extension header chain into *x. */
+static int gtpu_options(struct mcp_decoder *d, struct mcp_pkt *pkt, int sport_only,
+			struct gtpu_view *v, struct gtpu_ext *x)
+{
+	int rc;
+
+	if (v->flags & MCP_GTP1_OPT) {
+		if (v->end < 12)
 			return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
-		if (cap < 12)
+		if (v->cap < 12)
 			return sport_only ? NOT_GTP : mcp_dec_fail(d, pkt, MCP_PARSE_TRUNC_GTPU);
-		mcp_rd_skip(&r, 3);
-		next = mcp_rd_u8(&r);
-		x.hlen = 12;
+		v->next = v->msg[11];
+		x->hlen = 12;
 	}
-	if ((flags & MCP_GTP1_E) && next != MCP_GTPU_EXT_NONE) {
-		rc = gtpu_ext_walk(msg, cap, end, next, &x);
+	if ((v->flags & MCP_GTP1_E) && v->next != MCP_GTPU_EXT_NONE) {
+		rc = gtpu_ext_walk(v->msg, v->cap, v->end, v->next, x);
 		if (rc >= 0)
 			return sport_only ? NOT_GTP : mcp_dec_fail(d, pkt, rc);
 	}
-	hlen = x.hlen;
-	/* A source-port-only T-PDU must carry one whole IP packet. */
-	if (sport_only && type == MCP_GTPU_TPDU &&
-	    (cap <= hlen || !inner_consistent(msg + hlen, cap - hlen, end - hlen)))
-		return NOT_GTP;
+	return MCP_DEC_CONT;
+}
 
-	if (x.n)
+static void gtpu_count_ext(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct gtpu_ext *x)
+{
+	if (x->n)
 		d->st.layer[MCP_LAYER_GTPU_EXT_HDR]++;
-	if (x.psc) {
+	if (x->psc) {
 		d->st.layer[MCP_LAYER_GTPU_PDU_SESSION]++;
-		pkt->pdu_type = x.pdu_type;
-		pkt->qfi = x.qfi;
+		pkt->pdu_type = x->pdu_type;
+		pkt->qfi = x->qfi;
 		pkt->flags |= MCP_PKTF_GTPU_QFI;
 	}
-	if (type != MCP_GTPU_TPDU) {
-		count_signal(d, type);
-		pkt->payload_len = mcp_min_u32(cap, end);
-		pkt->kind = MCP_PKT_GTPU_SIGNAL;
-		return MCP_PKT_GTPU_SIGNAL;
-	}
+}
 
-	if (sport_only)
-		d->st.layer[MCP_LAYER_GTPU_TPDU]++;
-	if (end <= hlen)
+/* T-PDU: exactly one level, the inner IP packet replaces the user-traffic view. */
+static int gtpu_tpdu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct gtpu_view *v,
+		     uint32_t hlen, uint64_t ts_us)
+{
+	const uint8_t *msg = v->msg;
+	uint32_t cap = mcp_min_u32(v->cap, v->end);
+	struct mcp_l4 il4 = { 0 };
+	int rc;
+
+	if (v->end <= hlen)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_INNER);
-	cap = mcp_min_u32(cap, end);
 	if (cap <= hlen)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_TRUNC_GTPU);
 	msg += hlen;
 	cap -= hlen;
 	if ((msg[0] >> 4) != 4 && (msg[0] >> 4) != 6)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_INNER);
-
-	/* Exactly one level: the inner packet replaces the user-traffic view. */
 	pkt->flags &= (uint8_t) ~(MCP_PKTF_HAS_PORTS | MCP_PKTF_L4_TRUNC);
 	pkt->sport = pkt->dport = 0;
 	pkt->tcp_flags = 0;
@@ -202,6 +211,37 @@ static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 		return rc;
 	pkt->kind = MCP_PKT_USER;
 	return MCP_PKT_USER;
+}
+
+/* GTP-U on UDP: header, options, extensions, then a signalling message or a T-PDU. With
+ * sport_only, NOT_GTP when the datagram does not prove itself GTP-U. */
+static int dec_gtpu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp_l4 *l4,
+		    uint64_t ts_us, int sport_only)
+{
+	struct gtpu_view v = { .msg = pkt->payload, .cap = pkt->payload_len };
+	struct gtpu_ext x = { .hlen = 8 };
+	int rc;
+
+	rc = gtpu_fixed_hdr(d, pkt, l4->app_len, sport_only, &v);
+	if (rc != MCP_DEC_CONT)
+		return rc;
+	rc = gtpu_options(d, pkt, sport_only, &v, &x);
+	if (rc != MCP_DEC_CONT)
+		return rc;
+	/* A source-port-only T-PDU must carry one whole IP packet. */
+	if (sport_only && v.type == MCP_GTPU_TPDU &&
+	    (v.cap <= x.hlen || !inner_consistent(v.msg + x.hlen, v.cap - x.hlen, v.end - x.hlen)))
+		return NOT_GTP;
+	gtpu_count_ext(d, pkt, &x);
+	if (v.type != MCP_GTPU_TPDU) {
+		count_signal(d, v.type);
+		pkt->payload_len = mcp_min_u32(v.cap, v.end);
+		pkt->kind = MCP_PKT_GTPU_SIGNAL;
+		return MCP_PKT_GTPU_SIGNAL;
+	}
+	if (sport_only)
+		d->st.layer[MCP_LAYER_GTPU_TPDU]++;
+	return gtpu_tpdu(d, pkt, &v, x.hlen, ts_us);
 }
 
 /* GTPv1-C (PT = 1) or GTPv2-C on the GTP-C port. */

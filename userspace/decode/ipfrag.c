@@ -277,47 +277,33 @@ static uint32_t payload_max(const struct mcp_ipfrag_key *k, uint32_t hdr_len)
 	return IP_MAX_LEN - (hdr_len > 40 ? hdr_len - 40 : 0);
 }
 
-int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
-		   const struct mcp_ipfrag_piece *pc, uint64_t ts_us, const uint8_t **out,
-		   uint32_t *out_len)
+/* Does the piece fit what is known of its datagram? 0 yes, -1 no (the datagram is dropped). */
+static int piece_fits(const struct frag_ent *e, const struct mcp_ipfrag_key *key,
+		      const struct mcp_ipfrag_piece *pc, uint32_t end)
 {
-	uint32_t end = pc->offset + pc->len;
-	uint32_t i, lvl = key->level < MCP_IPFRAG_LEVELS ? key->level : MCP_IPFRAG_LEVELS - 1;
-	struct frag_ent *e;
-	uint8_t *tmp, *hdr;
-	uint32_t tcap, tot;
-	int rc;
-
-	expire(f, ts_us);
-	i = ent_find_or_add(f, key, ts_us);
-	e = &f->ent[i];
-
 	/* Non-last fragments carry a multiple of 8 bytes (RFC 791, RFC 8200). */
 	if ((pc->more && (pc->len == 0 || (pc->len & 7))) || pc->offset > IP_MAX_LEN)
-		goto drop;
+		return -1;
 	if (pc->offset == 0 && (pc->hdr_len > MCP_IPFRAG_HDR_ROOM || pc->hdr_len < 20))
-		goto drop;
+		return -1;
 	if (end > payload_max(key, pc->offset == 0 ? pc->hdr_len : e->hdr_len))
-		goto drop;
+		return -1;
 	if (e->has_last && end > e->total)
-		goto drop;
+		return -1;
 	if (!pc->more) {
 		if (e->has_last && e->total != end)
-			goto drop;
+			return -1;
 		for (uint16_t j = 0; j < e->nranges; j++)
 			if (e->r[j].end > end)
-				goto drop;
+				return -1;
 	}
-	rc = range_check(e, pc->offset, end);
-	if (rc < 0)
-		goto drop;
-	if (rc > 0)
-		return 0; /* exact duplicate: keep the first copy */
-	if (e->nranges >= MCP_IPFRAG_MAX_PIECES)
-		goto drop;
-	if (buf_reserve(&e->buf, &e->cap, MCP_IPFRAG_HDR_ROOM + end))
-		goto drop;
+	return 0;
+}
 
+/* Copies the piece (and the first fragment's header) into the entry. 0, or -1 to drop. */
+static int piece_store(struct frag_ent *e, const struct mcp_ipfrag_key *key,
+		       const struct mcp_ipfrag_piece *pc, uint32_t end)
+{
 	if (pc->len)
 		memcpy(e->buf + MCP_IPFRAG_HDR_ROOM + pc->offset, pc->data, pc->len);
 	if (pc->offset == 0) {
@@ -325,7 +311,7 @@ int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
 		e->hdr_len = pc->hdr_len;
 		if (key->version == 6) {
 			if (pc->nh_off >= pc->hdr_len)
-				goto drop;
+				return -1;
 			e->buf[MCP_IPFRAG_HDR_ROOM - pc->hdr_len + pc->nh_off] = pc->next_proto;
 		}
 	}
@@ -337,14 +323,20 @@ int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
 		e->has_last = 1;
 		e->total = end;
 	}
-	if (!e->has_last || e->have != e->total || !e->hdr_len)
-		return 0;
+	return 0;
+}
 
-	/* Complete: finish the header, hand the buffer out, keep the old output buffer. */
-	hdr = e->buf + MCP_IPFRAG_HDR_ROOM - e->hdr_len;
-	tot = e->hdr_len + e->total;
+/* Complete: finish the header, hand the buffer out, keep the old output buffer. 1 with *out
+ * set, or -1 when the datagram would be too long. */
+static int datagram_finish(struct mcp_ipfrag *f, uint32_t i, const struct mcp_ipfrag_key *key,
+			   uint32_t lvl, const uint8_t **out, uint32_t *out_len)
+{
+	struct frag_ent *e = &f->ent[i];
+	uint8_t *hdr = e->buf + MCP_IPFRAG_HDR_ROOM - e->hdr_len, *tmp;
+	uint32_t tot = e->hdr_len + e->total, tcap;
+
 	if ((key->version == 4 && tot > IP_MAX_LEN) || (key->version == 6 && tot - 40 > IP_MAX_LEN))
-		goto drop;
+		return -1;
 	if (key->version == 4) {
 		ip4_fix_header(hdr, e->hdr_len, tot);
 	} else {
@@ -360,6 +352,38 @@ int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
 	ent_release(f, i);
 	*out = hdr;
 	*out_len = tot;
+	return 1;
+}
+
+int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
+		   const struct mcp_ipfrag_piece *pc, uint64_t ts_us, const uint8_t **out,
+		   uint32_t *out_len)
+{
+	uint32_t end = pc->offset + pc->len;
+	uint32_t i, lvl = key->level < MCP_IPFRAG_LEVELS ? key->level : MCP_IPFRAG_LEVELS - 1;
+	struct frag_ent *e;
+	int rc;
+
+	expire(f, ts_us);
+	i = ent_find_or_add(f, key, ts_us);
+	e = &f->ent[i];
+	if (piece_fits(e, key, pc, end) < 0)
+		goto drop;
+	rc = range_check(e, pc->offset, end);
+	if (rc < 0)
+		goto drop;
+	if (rc > 0)
+		return 0; /* exact duplicate: keep the first copy */
+	if (e->nranges >= MCP_IPFRAG_MAX_PIECES)
+		goto drop;
+	if (buf_reserve(&e->buf, &e->cap, MCP_IPFRAG_HDR_ROOM + end))
+		goto drop;
+	if (piece_store(e, key, pc, end) < 0)
+		goto drop;
+	if (!e->has_last || e->have != e->total || !e->hdr_len)
+		return 0;
+	if (datagram_finish(f, i, key, lvl, out, out_len) < 0)
+		goto drop;
 	return 1;
 
 drop:

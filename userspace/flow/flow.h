@@ -82,7 +82,6 @@ struct mcp_flow *mcp_flow_table_oldest(struct mcp_flow_table *t);
 struct mcp_flow *mcp_flow_table_oldest_closing(struct mcp_flow_table *t);
 
 uint32_t mcp_flow_table_count(const struct mcp_flow_table *t);
-uint32_t mcp_flow_table_capacity(const struct mcp_flow_table *t);
 
 /* Calls fn on every flow (final flush); fn may remove the flow it is given. */
 void mcp_flow_table_foreach(struct mcp_flow_table *t, void (*fn)(void *ctx, struct mcp_flow *f),

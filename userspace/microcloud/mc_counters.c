@@ -10,7 +10,7 @@
  * A record is credited whole to the bucket holding its last_ms (epoch = start of that period),
  * so the sum over a subscriber's buckets equals its traffic in flow records exactly.
  * The packet thread only copies a summary of each record into a buffer (mcp_mc_flow); the
- * writer sums the summaries under binary key identities (struct mc_cid, mc_ctr_drain) and
+ * writer sums the summaries under binary key identities (struct mcp_mc_cid, mcp_mc_ctr_drain) and
  * formats key names when it writes them.
  * While Redis is unreachable the sums keep growing in memory (bounded: max_counter_keys).
  */
@@ -45,7 +45,7 @@ struct mc_ckey {
 	struct mc_capp *apps;
 	int64_t v[HF__MAX];
 	uint64_t hash;
-	struct mc_cid id;
+	struct mcp_mc_cid id;
 };
 
 /* Keys and per-application sums of one table live in chunks freed together: the table is
@@ -59,7 +59,7 @@ struct mc_chunk {
 
 #define MC_CHUNK_BYTES (64 * 1024)
 
-struct mc_ctr_table {
+struct mcp_mc_ctr_table {
 	struct mc_ckey **b;
 	size_t nb, nkeys;
 	uint64_t dropped; /* counter keys (or applications) that found no room */
@@ -67,7 +67,7 @@ struct mc_ctr_table {
 };
 
 /* Zeroed, 8-byte aligned memory from the table's chunks; NULL when out of memory. */
-static void *mc_ctr_alloc(struct mc_ctr_table *t, size_t n)
+static void *mc_ctr_alloc(struct mcp_mc_ctr_table *t, size_t n)
 {
 	struct mc_chunk *c = t->chunks;
 	void *p;
@@ -90,9 +90,9 @@ static void *mc_ctr_alloc(struct mc_ctr_table *t, size_t n)
 	return p;
 }
 
-struct mc_ctr_table *mc_ctr_create(size_t expect_keys)
+struct mcp_mc_ctr_table *mcp_mc_ctr_create(size_t expect_keys)
 {
-	struct mc_ctr_table *t = calloc(1, sizeof(*t));
+	struct mcp_mc_ctr_table *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
@@ -107,7 +107,7 @@ struct mc_ctr_table *mc_ctr_create(size_t expect_keys)
 	return t;
 }
 
-void mc_ctr_destroy(struct mc_ctr_table *t)
+void mcp_mc_ctr_destroy(struct mcp_mc_ctr_table *t)
 {
 	struct mc_chunk *c, *next;
 
@@ -121,12 +121,12 @@ void mc_ctr_destroy(struct mc_ctr_table *t)
 	free(t);
 }
 
-size_t mc_ctr_keys(const struct mc_ctr_table *t)
+size_t mcp_mc_ctr_keys(const struct mcp_mc_ctr_table *t)
 {
 	return t ? t->nkeys : 0;
 }
 
-static void mc_ctr_grow(struct mc_ctr_table *t)
+static void mc_ctr_grow(struct mcp_mc_ctr_table *t)
 {
 	size_t nb = t->nb * 2, i;
 	struct mc_ckey **b = calloc(nb, sizeof(*b));
@@ -147,8 +147,8 @@ static void mc_ctr_grow(struct mc_ctr_table *t)
 	t->nb = nb;
 }
 
-static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t,
-				  const struct mc_cid *id)
+static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mcp_mc_ctr_table *t,
+				  const struct mcp_mc_cid *id)
 {
 	uint64_t h = XXH3_64bits(id, sizeof(*id));
 	struct mc_ckey *k;
@@ -174,7 +174,7 @@ static struct mc_ckey *mc_ctr_key(struct mcp_mc *m, struct mc_ctr_table *t,
 	return k;
 }
 
-static struct mc_capp *mc_ctr_app(struct mc_ctr_table *t, struct mc_ckey *k, const char *app)
+static struct mc_capp *mc_ctr_app(struct mcp_mc_ctr_table *t, struct mc_ckey *k, const char *app)
 {
 	struct mc_capp *f;
 
@@ -190,7 +190,7 @@ static struct mc_capp *mc_ctr_app(struct mc_ctr_table *t, struct mc_ckey *k, con
 	return f;
 }
 
-static void mc_ctr_host(struct mc_ckey *k, const struct mc_flow_sum *r, int dns)
+static void mc_ctr_host(struct mc_ckey *k, const struct mcp_mc_flow_sum *r, int dns)
 {
 	if (!k)
 		return;
@@ -208,7 +208,7 @@ static int mc_is_dns(const struct mcp_flow_record *r)
 	       (r->proto == 17 && r->dst_port == 53);
 }
 
-static void mc_cid_str(struct mc_cid *id, uint8_t kind, char *dst, size_t sz, const char *src)
+static void mc_cid_str(struct mcp_mc_cid *id, uint8_t kind, char *dst, size_t sz, const char *src)
 {
 	size_t n = strnlen(src, sz - 1);
 
@@ -218,15 +218,16 @@ static void mc_cid_str(struct mc_cid *id, uint8_t kind, char *dst, size_t sz, co
 }
 
 /* Credits one flow summary to its host., proto. and agg. keys in t. */
-static void mc_ctr_add(struct mcp_mc *m, struct mc_ctr_table *t, const struct mc_flow_sum *r)
+static void mc_ctr_add(struct mcp_mc *m, struct mcp_mc_ctr_table *t,
+		       const struct mcp_mc_flow_sum *r)
 {
-	struct mc_cid src, dst, proto, agg;
+	struct mcp_mc_cid src, dst, proto, agg;
 	int64_t pkts = (int64_t)(r->pkts_up + r->pkts_down);
 	int64_t bytes = (int64_t)(r->bytes_up + r->bytes_down);
 	struct mc_ckey *k;
 
 	memset(&src, 0, sizeof(src));
-	src.kind = MC_CTR_HOST;
+	src.kind = MCP_MC_CTR_HOST;
 	src.u.ip = r->src_ip;
 	mc_ctr_host(mc_ctr_key(m, t, &src), r, r->dns);
 	if (mcp_ip_cmp(&r->src_ip, &r->dst_ip)) {
@@ -234,7 +235,7 @@ static void mc_ctr_add(struct mcp_mc *m, struct mc_ctr_table *t, const struct mc
 		dst.u.ip = r->dst_ip;
 		mc_ctr_host(mc_ctr_key(m, t, &dst), r, 0);
 	}
-	mc_cid_str(&proto, MC_CTR_PROTO, proto.u.app, sizeof(proto.u.app), r->app);
+	mc_cid_str(&proto, MCP_MC_CTR_PROTO, proto.u.app, sizeof(proto.u.app), r->app);
 	k = mc_ctr_key(m, t, &proto);
 	if (k) {
 		k->v[PF_BYTES] += bytes;
@@ -243,7 +244,7 @@ static void mc_ctr_add(struct mcp_mc *m, struct mc_ctr_table *t, const struct mc
 	}
 	if (!m->cfg.agg_period_s || !r->imsi[0])
 		return;
-	mc_cid_str(&agg, MC_CTR_AGG, agg.u.imsi, sizeof(agg.u.imsi), r->imsi);
+	mc_cid_str(&agg, MCP_MC_CTR_AGG, agg.u.imsi, sizeof(agg.u.imsi), r->imsi);
 	agg.epoch = r->last_ms / 1000 / m->cfg.agg_period_s * m->cfg.agg_period_s;
 	k = mc_ctr_key(m, t, &agg);
 	if (k) {
@@ -261,12 +262,12 @@ static void mc_ctr_add(struct mcp_mc *m, struct mc_ctr_table *t, const struct mc
 }
 
 /* The packet thread only copies what the counters need into a buffer (a few tens of ns); the
- * writer thread does the key lookups (mc_ctr_drain). When the buffer is full (the writer is
+ * writer thread does the key lookups (mcp_mc_ctr_drain). When the buffer is full (the writer is
  * behind, or Redis is down and the writer is not draining), the record is credited here,
  * straight into the shared table: slower, nothing lost. */
 void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 {
-	struct mc_flow_sum s;
+	struct mcp_mc_flow_sum s;
 
 	if (!m || !r)
 		return;
@@ -293,12 +294,12 @@ void mcp_mc_flow(struct mcp_mc *m, const struct mcp_flow_record *r)
 	pthread_mutex_unlock(&m->ctr_lock);
 }
 
-int mc_ctr_drain(struct mcp_mc *m)
+int mcp_mc_ctr_drain(struct mcp_mc *m)
 {
-	struct mc_flow_sum *full;
+	struct mcp_mc_flow_sum *full;
 	size_t n, i;
 
-	if (!m->wctr && !(m->wctr = mc_ctr_create(m->wctr_last_keys)))
+	if (!m->wctr && !(m->wctr = mcp_mc_ctr_create(m->wctr_last_keys)))
 		return -ENOMEM;
 	pthread_mutex_lock(&m->ctr_lock);
 	full = m->fbuf;
@@ -317,7 +318,7 @@ void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r)
 	mcp_mc_flow(ctx, r);
 }
 
-static int mc_hincr(struct mc_batch *b, const char *key, size_t klen, const char *field,
+static int mc_hincr(struct mcp_mc_batch *b, const char *key, size_t klen, const char *field,
 		    size_t flen, int64_t v)
 {
 	char num[24];
@@ -325,26 +326,26 @@ static int mc_hincr(struct mc_batch *b, const char *key, size_t klen, const char
 	size_t argvlen[4] = { 7, klen, flen, 0 };
 
 	argvlen[3] = (size_t)snprintf(num, sizeof(num), "%" PRId64, v);
-	return mc_batch_addv(b, key, 4, argv, argvlen);
+	return mcp_mc_batch_addv(b, key, 4, argv, argvlen);
 }
 
 /* The key's name, as Redis sees it. Length, or < 0 when the prefix makes it too long. */
-static int mc_cid_name(const struct mcp_mc *m, const struct mc_cid *id, char *buf, size_t sz)
+static int mc_cid_name(const struct mcp_mc *m, const struct mcp_mc_cid *id, char *buf, size_t sz)
 {
 	char a[MCP_IP_STRLEN];
 
 	switch (id->kind) {
-	case MC_CTR_HOST:
-		return mc_key_fmt(&m->keys, buf, sz, "host.%s", mcp_ip_str(&id->u.ip, a));
-	case MC_CTR_PROTO:
-		return mc_key_fmt(&m->keys, buf, sz, "proto.%s", id->u.app);
+	case MCP_MC_CTR_HOST:
+		return mcp_mc_key_fmt(&m->keys, buf, sz, "host.%s", mcp_ip_str(&id->u.ip, a));
+	case MCP_MC_CTR_PROTO:
+		return mcp_mc_key_fmt(&m->keys, buf, sz, "proto.%s", id->u.app);
 	default:
-		return mc_key_agg(&m->keys, buf, sz, id->epoch, id->u.imsi);
+		return mcp_mc_key_agg(&m->keys, buf, sz, id->epoch, id->u.imsi);
 	}
 }
 
 /* HINCRBY of one key's fields. */
-static int mc_ctr_key_cmds(struct mc_batch *b, const struct mc_ckey *k, const char *key,
+static int mc_ctr_key_cmds(struct mcp_mc_batch *b, const struct mc_ckey *k, const char *key,
 			   size_t klen)
 {
 	static const char *const what[4] = { ".pkts", ".bytes", ".flows", ".duration_ms" };
@@ -352,12 +353,12 @@ static int mc_ctr_key_cmds(struct mc_batch *b, const struct mc_ckey *k, const ch
 	const struct mc_capp *a;
 	int err = 0, j;
 
-	if (k->id.kind == MC_CTR_HOST) {
+	if (k->id.kind == MCP_MC_CTR_HOST) {
 		for (j = 0; j < HF__MAX; j++)
 			if (j != HF_DNS || k->v[j])
 				err |= mc_hincr(b, key, klen, host_fields[j],
 						strlen(host_fields[j]), k->v[j]);
-	} else if (k->id.kind == MC_CTR_PROTO) {
+	} else if (k->id.kind == MCP_MC_CTR_PROTO) {
 		for (j = 0; j < PF__MAX; j++)
 			err |= mc_hincr(b, key, klen, proto_fields[j], strlen(proto_fields[j]),
 					k->v[j]);
@@ -377,10 +378,11 @@ static int mc_ctr_key_cmds(struct mc_batch *b, const struct mc_ckey *k, const ch
 	return err;
 }
 
-int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
+int mcp_mc_ctr_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, struct mcp_mc_ctr_table *t,
+		    const struct mcp_mc_flusher *flush)
 {
-	uint64_t now = mc_mono_ms(), host_refresh, agg_refresh;
-	char ttl[16], agg_ttl[16], per[16], key[MC_KEY_LEN];
+	uint64_t now = mcp_mc_mono_ms(), host_refresh, agg_refresh;
+	char ttl[16], agg_ttl[16], per[16], key[MCP_MC_KEY_LEN];
 	size_t i;
 	int err = 0, klen;
 
@@ -393,13 +395,13 @@ int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
 		pthread_mutex_unlock(&m->lock);
 		t->dropped = 0;
 	}
-	host_refresh = mc_ttl_refresh_ms(m->cfg.counter_ttl_s);
-	agg_refresh = mc_ttl_refresh_ms(m->cfg.agg_retention_s);
+	host_refresh = mcp_mc_ttl_refresh_ms(m->cfg.counter_ttl_s);
+	agg_refresh = mcp_mc_ttl_refresh_ms(m->cfg.agg_retention_s);
 	for (i = 0; i < t->nb && !err; i++) {
 		struct mc_ckey *k;
 
 		for (k = t->b[i]; k && !err; k = k->next) {
-			int is_agg = k->id.kind == MC_CTR_AGG;
+			int is_agg = k->id.kind == MCP_MC_CTR_AGG;
 
 			klen = mc_cid_name(m, &k->id, key, sizeof(key));
 			if (klen < 0) {
@@ -407,15 +409,16 @@ int mc_ctr_cmds(struct mcp_mc *m, struct mc_batch *b, struct mc_ctr_table *t)
 				continue;
 			}
 			err |= mc_ctr_key_cmds(b, k, key, (size_t)klen);
-			if (mc_ttl_due(m->ttl_memo, &k->id, k->hash, now,
-				       is_agg ? agg_refresh : host_refresh)) {
+			if (mcp_mc_ttl_due(m->ttl_memo, &k->id, k->hash, now,
+					   is_agg ? agg_refresh : host_refresh)) {
 				if (is_agg)
-					err |= mc_batch_addf(b, key, "HSET %s period %s", key, per);
-				err |= mc_batch_addf(b, key, "EXPIRE %s %s", key,
-						     is_agg ? agg_ttl : ttl);
+					err |= mcp_mc_batch_addf(b, key, "HSET %s period %s", key,
+								 per);
+				err |= mcp_mc_batch_addf(b, key, "EXPIRE %s %s", key,
+							 is_agg ? agg_ttl : ttl);
 			}
-			if (!err && b->n >= m->cfg.flush_cmds)
-				err = mc_writer_flush(m, b);
+			if (!err && b->n >= flush->at_cmds)
+				err = flush->fn(flush->ctx, b);
 		}
 	}
 	return err < 0 ? err : err ? -ENOMEM : 0;

@@ -15,29 +15,30 @@
 #include "microcloud/mc_internal.h"
 
 /* Keys owned by the old value and not by the new one become stale (deleted if unchanged). */
-static void mc_sub_diff(struct mcp_mc *m, struct mc_entry *e, const struct mcp_subscriber *nw)
+static void mc_sub_diff(struct mcp_mc *m, struct mcp_mc_entry *e, const struct mcp_subscriber *nw)
 {
-	static __thread char oldk[MCP_MAX_TUNNELS + 3][MC_KEY_LEN], newk[MCP_MAX_TUNNELS + 3][MC_KEY_LEN];
+	static __thread char oldk[MCP_MAX_TUNNELS + 3][MCP_MC_KEY_LEN],
+		newk[MCP_MAX_TUNNELS + 3][MCP_MC_KEY_LEN];
 	int no, nn, i, j;
 
-	no = mc_fact_owned_keys(&m->keys, &e->f.sub.sub, oldk, MCP_MAX_TUNNELS + 3);
-	nn = mc_fact_owned_keys(&m->keys, nw, newk, MCP_MAX_TUNNELS + 3);
+	no = mcp_mc_fact_owned_keys(&m->keys, &e->f.sub.sub, oldk, MCP_MAX_TUNNELS + 3);
+	nn = mcp_mc_fact_owned_keys(&m->keys, nw, newk, MCP_MAX_TUNNELS + 3);
 	for (i = 0; i < no; i++) {
 		for (j = 0; j < nn; j++)
 			if (!strcmp(oldk[i], newk[j]))
 				break;
 		if (j == nn)
-			mc_entry_add_stale(e, oldk[i]);
+			mcp_mc_entry_add_stale(e, oldk[i]);
 	}
 }
 
 /* Applies one change to the local copy and queues its fact write and its event (m->lock
  * held; json is taken). A change older than the one the fact holds (applied by a producer
  * while the buffer was full) only publishes its event. */
-static void mc_sess_apply(struct mcp_mc *m, const struct mc_sess_change *c, char *json)
+static void mc_sess_apply(struct mcp_mc *m, const struct mcp_mc_sess_change *c, char *json)
 {
 	const struct mcp_subscriber *sub = &c->sub;
-	struct mc_entry *e = mc_store_get(m, MC_ENTRY_SUB, sub->imsi, 1);
+	struct mcp_mc_entry *e = mcp_mc_store_get(m, MCP_MC_ENTRY_SUB, sub->imsi, 1);
 
 	if (!e) {
 		m->st.queue_full++; /* out of memory: the fact is lost, counted */
@@ -52,14 +53,14 @@ static void mc_sess_apply(struct mcp_mc *m, const struct mc_sess_change *c, char
 		e->f.sub.deleted = c->ev == MCP_EV_DETACH;
 		if (e->f.sub.deleted) {
 			e->f.sub.sub.state = MCP_SUB_DELETED;
-			e->f.sub.expire_wall_ms = mc_wall_ms() + m->cfg.grace_ms;
+			e->f.sub.expire_wall_ms = mcp_mc_wall_ms() + m->cfg.grace_ms;
 		}
 		m->ndeleted += e->f.sub.deleted - was_deleted;
-		mc_enqueue_fact(m, e);
+		mcp_mc_enqueue_fact(m, e);
 	} else {
 		m->st.coalesced++; /* a later value is already there: latest wins */
 	}
-	mc_enqueue_event(m, c->ev, sub->imsi, json);
+	mcp_mc_enqueue_event(m, c->ev, sub->imsi, json);
 }
 
 /* One wake-up per burst: the writer clears sess_wake before it takes changes. */
@@ -68,17 +69,17 @@ static void mc_sess_wake(struct mcp_mc *m)
 	if (__atomic_exchange_n(&m->sess_wake, 1, __ATOMIC_ACQ_REL))
 		return;
 	pthread_mutex_lock(&m->lock);
-	mc_wake(m);
+	mcp_mc_wake(m);
 	pthread_mutex_unlock(&m->lock);
 }
 
 /* The producer (packet or control thread) only copies the change into a buffer; the writer
- * thread formats the event and the keys (mc_sess_pump). When the buffer is full (the writer
+ * thread formats the event and the keys (mcp_mc_sess_pump). When the buffer is full (the writer
  * is behind), the change is applied here: slower, nothing lost. */
 void mcp_mc_session_event(struct mcp_mc *m, enum mcp_session_event ev,
 			  const struct mcp_subscriber *sub, uint64_t ts_ms)
 {
-	struct mc_sess_change *c, full;
+	struct mcp_mc_sess_change *c, full;
 	char *json;
 
 	if (!m || !sub || !sub->imsi[0] || ev == MCP_EV_REMOVE)
@@ -94,7 +95,7 @@ void mcp_mc_session_event(struct mcp_mc *m, enum mcp_session_event ev,
 		mc_sess_wake(m);
 		return;
 	}
-	json = mc_event_json(ev, sub, m->probe, ts_ms);
+	json = mcp_mc_event_json(ev, sub, m->probe, ts_ms);
 	pthread_mutex_lock(&m->lock);
 	m->st.queue_full++;
 	mc_sess_apply(m, &full, json);
@@ -103,9 +104,9 @@ void mcp_mc_session_event(struct mcp_mc *m, enum mcp_session_event ev,
 
 #define MC_SESS_TAKE 16
 
-size_t mc_sess_pump(struct mcp_mc *m, size_t max)
+size_t mcp_mc_sess_pump(struct mcp_mc *m, size_t max)
 {
-	struct mc_sess_change take[MC_SESS_TAKE];
+	struct mcp_mc_sess_change take[MC_SESS_TAKE];
 	char *json[MC_SESS_TAKE];
 	size_t done = 0, n, i;
 
@@ -118,7 +119,8 @@ size_t mc_sess_pump(struct mcp_mc *m, size_t max)
 		if (!n)
 			break;
 		for (i = 0; i < n; i++) /* outside m->lock: producers may need it */
-			json[i] = mc_event_json(take[i].ev, &take[i].sub, m->probe, take[i].ts_ms);
+			json[i] = mcp_mc_event_json(take[i].ev, &take[i].sub, m->probe,
+						    take[i].ts_ms);
 		pthread_mutex_lock(&m->lock);
 		for (i = 0; i < n; i++)
 			mc_sess_apply(m, &take[i], json[i]);
@@ -128,7 +130,7 @@ size_t mc_sess_pump(struct mcp_mc *m, size_t max)
 	return done;
 }
 
-uint64_t mc_sess_pending(struct mcp_mc *m)
+uint64_t mcp_mc_sess_pending(struct mcp_mc *m)
 {
 	uint64_t n;
 
@@ -147,14 +149,14 @@ void mcp_mc_on_session_event(void *ctx, enum mcp_session_event ev,
 void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip *ip,
 			const char *calling_station, int active, uint64_t ts_ms)
 {
-	struct mc_user_fact *u;
-	struct mc_entry *e;
-	char key[MC_KEY_LEN];
+	struct mcp_mc_user_fact *u;
+	struct mcp_mc_entry *e;
+	char key[MCP_MC_KEY_LEN];
 
-	if (!m || !name || !*name || strlen(name) >= MC_USER_LEN)
+	if (!m || !name || !*name || strlen(name) >= MCP_MC_USER_LEN)
 		return;
 	pthread_mutex_lock(&m->lock);
-	e = mc_store_get(m, MC_ENTRY_USER, name, 1);
+	e = mcp_mc_store_get(m, MCP_MC_ENTRY_USER, name, 1);
 	if (!e) {
 		m->st.queue_full++;
 		pthread_mutex_unlock(&m->lock);
@@ -162,8 +164,8 @@ void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip 
 	}
 	u = &e->f.user;
 	if (u->has_ip && !u->deleted && (!ip || mcp_ip_cmp(ip, &u->ip)) &&
-	    mc_key_ip(&m->keys, key, sizeof(key), &u->ip) > 0)
-		mc_entry_add_stale(e, key);
+	    mcp_mc_key_ip(&m->keys, key, sizeof(key), &u->ip) > 0)
+		mcp_mc_entry_add_stale(e, key);
 	if (ip) {
 		u->ip = *ip;
 		u->has_ip = 1;
@@ -175,26 +177,21 @@ void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip 
 	m->ndeleted += !active - u->deleted;
 	u->deleted = !active;
 	u->last_change_ms = ts_ms;
-	u->expire_wall_ms = active ? 0 : mc_wall_ms() + m->cfg.grace_ms;
+	u->expire_wall_ms = active ? 0 : mcp_mc_wall_ms() + m->cfg.grace_ms;
 	snprintf(u->probe, sizeof(u->probe), "%s", m->probe);
-	mc_enqueue_fact(m, e);
-	mc_wake(m);
+	mcp_mc_enqueue_fact(m, e);
+	mcp_mc_wake(m);
 	pthread_mutex_unlock(&m->lock);
 }
 
-void mcp_mc_on_radius_event(void *ctx, const char *name, const struct mcp_ip *ip,
-			    const char *calling_station, int active, uint64_t ts_ms)
+int mcp_mc_user_cmds(const struct mcp_mc_keys *k, struct mcp_mc_batch *b,
+		     const struct mcp_mc_user_fact *u, uint64_t now_wall_ms, char **stale,
+		     int nstale)
 {
-	mcp_mc_radius_user(ctx, name, ip, calling_station, active, ts_ms);
-}
-
-int mc_user_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_user_fact *u,
-		 uint64_t now_wall_ms, char **stale, int nstale)
-{
-	char key[MC_KEY_LEN], ipk[MC_KEY_LEN], ip[MCP_IP_STRLEN] = "", lc[24], ttl[24];
+	char key[MCP_MC_KEY_LEN], ipk[MCP_MC_KEY_LEN], ip[MCP_IP_STRLEN] = "", lc[24], ttl[24];
 	int i, err = 0;
 
-	if (mc_key_fmt(k, key, sizeof(key), "user.%s", u->name) < 0)
+	if (mcp_mc_key_fmt(k, key, sizeof(key), "user.%s", u->name) < 0)
 		return 0; /* cannot be named: skipped */
 	snprintf(ttl, sizeof(ttl), "%" PRIu64,
 		 u->expire_wall_ms > now_wall_ms ? u->expire_wall_ms - now_wall_ms : 1);
@@ -202,40 +199,41 @@ int mc_user_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_us
 	if (u->has_ip)
 		mcp_ip_str(&u->ip, ip);
 	for (i = 0; i < nstale; i++)
-		err |= mc_batch_addf(b, stale[i], "EVAL %s 1 %s %s", mc_lua_del_if, stale[i],
-				     u->name);
-	err |= mc_batch_addf(b, key,
-			     "HSET %s ip %s calling_station %s state %s probe %s last_change %s",
-			     key, ip, u->calling, u->deleted ? "deleted" : "active", u->probe, lc);
+		err |= mcp_mc_batch_addf(b, stale[i], "EVAL %s 1 %s %s", mcp_mc_lua_del_if,
+					 stale[i], u->name);
+	err |= mcp_mc_batch_addf(
+		b, key, "HSET %s ip %s calling_station %s state %s probe %s last_change %s", key,
+		ip, u->calling, u->deleted ? "deleted" : "active", u->probe, lc);
 	if (u->deleted)
-		err |= mc_batch_addf(b, key, "PEXPIRE %s %s", key, ttl);
+		err |= mcp_mc_batch_addf(b, key, "PEXPIRE %s %s", key, ttl);
 	else
-		err |= mc_batch_addf(b, key, "PERSIST %s", key);
-	if (u->has_ip && mc_key_ip(k, ipk, sizeof(ipk), &u->ip) > 0) {
+		err |= mcp_mc_batch_addf(b, key, "PERSIST %s", key);
+	if (u->has_ip && mcp_mc_key_ip(k, ipk, sizeof(ipk), &u->ip) > 0) {
 		if (u->deleted)
-			err |= mc_batch_addf(b, ipk, "EVAL %s 1 %s %s %s", mc_lua_pexpire_if, ipk,
-					     u->name, ttl);
+			err |= mcp_mc_batch_addf(b, ipk, "EVAL %s 1 %s %s %s",
+						 mcp_mc_lua_pexpire_if, ipk, u->name, ttl);
 		else
-			err |= mc_batch_addf(b, ipk, "SET %s %s", ipk, u->name);
+			err |= mcp_mc_batch_addf(b, ipk, "SET %s %s", ipk, u->name);
 	}
 	return err ? -ENOMEM : 0;
 }
 
-int mc_event_cmds(struct mcp_mc *m, struct mc_batch *b, const struct mc_op *op)
+int mcp_mc_event_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, const struct mcp_mc_op *op)
 {
-	char ch[MC_KEY_LEN], chi[MC_KEY_LEN], st[MC_KEY_LEN], maxlen[16];
+	char ch[MCP_MC_KEY_LEN], chi[MCP_MC_KEY_LEN], st[MCP_MC_KEY_LEN], maxlen[16];
 	int err = 0;
 
-	if (mc_key_fmt(&m->keys, ch, sizeof(ch), "events.imsi") < 0 ||
-	    mc_key_fmt(&m->keys, chi, sizeof(chi), "events.imsi.%s", op->imsi) < 0 ||
-	    mc_key_fmt(&m->keys, st, sizeof(st), "events") < 0)
+	if (mcp_mc_key_fmt(&m->keys, ch, sizeof(ch), "events.imsi") < 0 ||
+	    mcp_mc_key_fmt(&m->keys, chi, sizeof(chi), "events.imsi.%s", op->imsi) < 0 ||
+	    mcp_mc_key_fmt(&m->keys, st, sizeof(st), "events") < 0)
 		return 0;
-	err |= mc_batch_addf(b, NULL, "PUBLISH %s %s", ch, op->json);
-	err |= mc_batch_addf(b, NULL, "PUBLISH %s %s", chi, op->json);
+	err |= mcp_mc_batch_addf(b, NULL, "PUBLISH %s %s", ch, op->json);
+	err |= mcp_mc_batch_addf(b, NULL, "PUBLISH %s %s", chi, op->json);
 	if (m->cfg.stream_maxlen) {
 		snprintf(maxlen, sizeof(maxlen), "%u", m->cfg.stream_maxlen);
-		err |= mc_batch_addf(b, st, "XADD %s MAXLEN ~ %s * event %s imsi %s json %s", st,
-				     maxlen, mcp_session_event_name(op->ev), op->imsi, op->json);
+		err |= mcp_mc_batch_addf(b, st, "XADD %s MAXLEN ~ %s * event %s imsi %s json %s",
+					 st, maxlen, mcp_session_event_name(op->ev), op->imsi,
+					 op->json);
 	}
 	if (!err)
 		m->st.events_published++;

@@ -21,15 +21,15 @@
 /* KEYS[1] still names ARGV[1]: delete it / (re)write it expiring in ARGV[2] ms (also when it
  * is missing: a resync after a Redis restart restores detached facts with their remaining
  * grace). Guards keys that another subscriber took over (an IP reassigned) from removal. */
-const char mc_lua_del_if[] =
+const char mcp_mc_lua_del_if[] =
 	"if redis.call('get',KEYS[1])==ARGV[1] then return redis.call('del',KEYS[1]) end return 0";
-const char mc_lua_pexpire_if[] =
+const char mcp_mc_lua_pexpire_if[] =
 	"local v=redis.call('get',KEYS[1]) if v==false or v==ARGV[1] then "
 	"return redis.call('set',KEYS[1],ARGV[1],'px',ARGV[2]) end return 0";
 
-void mc_batch_free(struct mc_batch *b)
+void mcp_mc_batch_free(struct mcp_mc_batch *b)
 {
-	mc_batch_reset(b);
+	mcp_mc_batch_reset(b);
 	free(b->cmds);
 	free(b->buf);
 	b->cmds = NULL;
@@ -37,7 +37,7 @@ void mc_batch_free(struct mc_batch *b)
 	b->cap = b->bcap = 0;
 }
 
-void mc_batch_reset(struct mc_batch *b)
+void mcp_mc_batch_reset(struct mcp_mc_batch *b)
 {
 	size_t i;
 
@@ -48,7 +48,7 @@ void mc_batch_reset(struct mc_batch *b)
 	b->blen = 0;
 }
 
-static int mc_batch_room(struct mc_batch *b, size_t more)
+static int mc_batch_room(struct mcp_mc_batch *b, size_t more)
 {
 	size_t cap;
 	char *nb;
@@ -66,7 +66,7 @@ static int mc_batch_room(struct mc_batch *b, size_t more)
 	return 0;
 }
 
-static int mc_put_num(struct mc_batch *b, char type, size_t v)
+static int mc_put_num(struct mcp_mc_batch *b, char type, size_t v)
 {
 	char tmp[24];
 	int n = 0;
@@ -85,7 +85,7 @@ static int mc_put_num(struct mc_batch *b, char type, size_t v)
 	return 0;
 }
 
-static int mc_put_arg(struct mc_batch *b, const char *s, size_t len)
+static int mc_put_arg(struct mcp_mc_batch *b, const char *s, size_t len)
 {
 	if (mc_put_num(b, '$', len) || mc_batch_room(b, len + 2))
 		return -ENOMEM;
@@ -97,13 +97,13 @@ static int mc_put_arg(struct mc_batch *b, const char *s, size_t len)
 }
 
 /* Starts a command: its slot (from key) and the RESP array header. */
-static struct mc_cmd *mc_batch_begin(struct mc_batch *b, const char *key, int argc)
+static struct mcp_mc_cmd *mc_batch_begin(struct mcp_mc_batch *b, const char *key, int argc)
 {
-	struct mc_cmd *c;
+	struct mcp_mc_cmd *c;
 
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 1024;
-		struct mc_cmd *nc = realloc(b->cmds, cap * sizeof(*nc));
+		struct mcp_mc_cmd *nc = realloc(b->cmds, cap * sizeof(*nc));
 
 		if (!nc)
 			return NULL;
@@ -112,14 +112,14 @@ static struct mc_cmd *mc_batch_begin(struct mc_batch *b, const char *key, int ar
 	}
 	c = &b->cmds[b->n];
 	memset(c, 0, sizeof(*c));
-	c->slot = key && b->cluster ? mc_key_slot(key, strlen(key)) : -1;
+	c->slot = key && b->cluster ? mcp_mc_key_slot(key, strlen(key)) : -1;
 	c->off = b->blen;
 	if (mc_put_num(b, '*', (size_t)argc))
 		return NULL;
 	return c;
 }
 
-static void mc_batch_end(struct mc_batch *b, struct mc_cmd *c)
+static void mc_batch_end(struct mcp_mc_batch *b, struct mcp_mc_cmd *c)
 {
 	c->len = (int)(b->blen - c->off);
 	b->n++;
@@ -127,10 +127,10 @@ static void mc_batch_end(struct mc_batch *b, struct mc_cmd *c)
 
 /* The format is a space-separated list of literal words and %s (one whole argument each,
  * binary-safe up to the NUL): a small subset of hiredis' format, without printf. */
-int mc_batch_addf(struct mc_batch *b, const char *key, const char *fmt, ...)
+int mcp_mc_batch_addf(struct mcp_mc_batch *b, const char *key, const char *fmt, ...)
 {
 	const char *p, *w;
-	struct mc_cmd *c;
+	struct mcp_mc_cmd *c;
 	int argc = 1, err = 0;
 	va_list ap;
 
@@ -161,10 +161,10 @@ int mc_batch_addf(struct mc_batch *b, const char *key, const char *fmt, ...)
 	return 0;
 }
 
-int mc_batch_addv(struct mc_batch *b, const char *key, int argc, const char **argv,
-		  const size_t *argvlen)
+int mcp_mc_batch_addv(struct mcp_mc_batch *b, const char *key, int argc, const char **argv,
+		      const size_t *argvlen)
 {
-	struct mc_cmd *c = mc_batch_begin(b, key, argc);
+	struct mcp_mc_cmd *c = mc_batch_begin(b, key, argc);
 	int i;
 
 	if (!c)
@@ -178,7 +178,7 @@ int mc_batch_addv(struct mc_batch *b, const char *key, int argc, const char **ar
 	return 0;
 }
 
-void mc_batch_seal(struct mc_batch *b)
+void mcp_mc_batch_seal(struct mcp_mc_batch *b)
 {
 	size_t i;
 
@@ -186,7 +186,7 @@ void mc_batch_seal(struct mc_batch *b)
 		b->cmds[i].buf = b->buf + b->cmds[i].off;
 }
 
-int mc_key_fmt(const struct mc_keys *k, char *buf, size_t sz, const char *fmt, ...)
+int mcp_mc_key_fmt(const struct mcp_mc_keys *k, char *buf, size_t sz, const char *fmt, ...)
 {
 	va_list ap;
 	int n, m;
@@ -202,33 +202,35 @@ int mc_key_fmt(const struct mc_keys *k, char *buf, size_t sz, const char *fmt, .
 	return n + m;
 }
 
-int mc_key_imsi(const struct mc_keys *k, char *buf, size_t sz, const char *imsi)
+int mcp_mc_key_imsi(const struct mcp_mc_keys *k, char *buf, size_t sz, const char *imsi)
 {
-	return mc_key_fmt(k, buf, sz, k->cluster ? "imsi.{%s}" : "imsi.%s", imsi);
+	return mcp_mc_key_fmt(k, buf, sz, k->cluster ? "imsi.{%s}" : "imsi.%s", imsi);
 }
 
-int mc_key_agg(const struct mc_keys *k, char *buf, size_t sz, uint64_t epoch, const char *imsi)
+int mcp_mc_key_agg(const struct mcp_mc_keys *k, char *buf, size_t sz, uint64_t epoch,
+		   const char *imsi)
 {
-	return mc_key_fmt(k, buf, sz, k->cluster ? "agg.%" PRIu64 ".{%s}" : "agg.%" PRIu64 ".%s",
-			  epoch, imsi);
+	return mcp_mc_key_fmt(k, buf, sz,
+			      k->cluster ? "agg.%" PRIu64 ".{%s}" : "agg.%" PRIu64 ".%s", epoch,
+			      imsi);
 }
 
-int mc_key_ip(const struct mc_keys *k, char *buf, size_t sz, const struct mcp_ip *ip)
-{
-	char a[MCP_IP_STRLEN];
-
-	return mc_key_fmt(k, buf, sz, "ip.%s", mcp_ip_str(ip, a));
-}
-
-int mc_key_teid(const struct mc_keys *k, char *buf, size_t sz, const struct mcp_ip *ep,
-		uint32_t teid)
+int mcp_mc_key_ip(const struct mcp_mc_keys *k, char *buf, size_t sz, const struct mcp_ip *ip)
 {
 	char a[MCP_IP_STRLEN];
 
-	return mc_key_fmt(k, buf, sz, "teid.%s.%u", mcp_ip_str(ep, a), teid);
+	return mcp_mc_key_fmt(k, buf, sz, "ip.%s", mcp_ip_str(ip, a));
 }
 
-const char *mc_key_imsi_of(const struct mc_keys *k, const char *key, char *imsi, size_t sz)
+int mcp_mc_key_teid(const struct mcp_mc_keys *k, char *buf, size_t sz, const struct mcp_ip *ep,
+		    uint32_t teid)
+{
+	char a[MCP_IP_STRLEN];
+
+	return mcp_mc_key_fmt(k, buf, sz, "teid.%s.%u", mcp_ip_str(ep, a), teid);
+}
+
+const char *mcp_mc_key_imsi_of(const struct mcp_mc_keys *k, const char *key, char *imsi, size_t sz)
 {
 	size_t pl = k->prefix ? strlen(k->prefix) : 0, n;
 	const char *p;
@@ -246,20 +248,55 @@ const char *mc_key_imsi_of(const struct mc_keys *k, const char *key, char *imsi,
 	return imsi;
 }
 
-int mc_fact_owned_keys(const struct mc_keys *k, const struct mcp_subscriber *s,
-		       char (*keys)[MC_KEY_LEN], int max)
+int mcp_mc_agg_pattern(const char *prefix, long long epoch, char *buf, size_t sz)
+{
+	const struct mcp_mc_keys k = { .prefix = prefix };
+
+	if (epoch >= 0)
+		return mcp_mc_key_fmt(&k, buf, sz, "agg.%lld.*", epoch);
+	return mcp_mc_key_fmt(&k, buf, sz, "agg.*");
+}
+
+int mcp_mc_agg_key_parse(const char *prefix, const char *key, uint64_t *epoch, char *imsi,
+			 size_t imsi_sz)
+{
+	size_t pl = prefix ? strlen(prefix) : 0, n;
+	const char *p;
+	char *end;
+
+	if (strncmp(key, prefix ? prefix : "", pl) || strncmp(key + pl, "agg.", 4))
+		return -EINVAL;
+	p = key + pl + 4;
+	*epoch = strtoull(p, &end, 10);
+	if (end == p || *end != '.')
+		return -EINVAL;
+	p = end + 1;
+	if (*p == '{')
+		p++;
+	n = strcspn(p, "}");
+	if (n == 0 || n >= imsi_sz)
+		return -EINVAL;
+	memcpy(imsi, p, n);
+	imsi[n] = 0;
+	return 0;
+}
+
+int mcp_mc_fact_owned_keys(const struct mcp_mc_keys *k, const struct mcp_subscriber *s,
+			   char (*keys)[MCP_MC_KEY_LEN], int max)
 {
 	int n = 0, i;
 
-	if (s->has_ipv4 && n < max && mc_key_ip(k, keys[n], MC_KEY_LEN, &s->ue_ipv4) > 0)
+	if (s->has_ipv4 && n < max && mcp_mc_key_ip(k, keys[n], MCP_MC_KEY_LEN, &s->ue_ipv4) > 0)
 		n++;
-	if (s->has_ipv6 && n < max && mc_key_ip(k, keys[n], MC_KEY_LEN, &s->ue_ipv6) > 0)
+	if (s->has_ipv6 && n < max && mcp_mc_key_ip(k, keys[n], MCP_MC_KEY_LEN, &s->ue_ipv6) > 0)
 		n++;
 	if (s->msisdn[0] && n < max &&
-	    mc_key_fmt(k, keys[n], MC_KEY_LEN, "msisdn.%.*s", MCP_MSISDN_LEN, s->msisdn) > 0)
+	    mcp_mc_key_fmt(k, keys[n], MCP_MC_KEY_LEN, "msisdn.%.*s", MCP_MSISDN_LEN, s->msisdn) >
+		    0)
 		n++;
 	for (i = 0; i < s->ntunnels && i < MCP_MAX_TUNNELS && n < max; i++)
-		if (mc_key_teid(k, keys[n], MC_KEY_LEN, &s->tunnels[i].addr, s->tunnels[i].teid) > 0)
+		if (mcp_mc_key_teid(k, keys[n], MCP_MC_KEY_LEN, &s->tunnels[i].addr,
+				    s->tunnels[i].teid) > 0)
 			n++;
 	return n;
 }
@@ -286,17 +323,18 @@ static void mc_tunnels_str(const struct mcp_subscriber *s, char *t, size_t tsz, 
 	}
 }
 
-int mc_fact_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_sub_fact *f,
-		 uint64_t now_wall_ms, char (*stale)[MC_KEY_LEN], int nstale)
+int mcp_mc_fact_cmds(const struct mcp_mc_keys *k, struct mcp_mc_batch *b,
+		     const struct mcp_mc_sub_fact *f, uint64_t now_wall_ms,
+		     char (*stale)[MCP_MC_KEY_LEN], int nstale)
 {
 	const struct mcp_subscriber *s = &f->sub;
-	char key[MC_KEY_LEN], owned[MCP_MAX_TUNNELS + 3][MC_KEY_LEN];
+	char key[MCP_MC_KEY_LEN], owned[MCP_MAX_TUNNELS + 3][MCP_MC_KEY_LEN];
 	char tun[MCP_MAX_TUNNELS * 64], bear[MCP_MAX_TUNNELS * 8], v4[MCP_IP_STRLEN] = "",
 		v6[MCP_IP_STRLEN] = "", rat[8], ver[8], lc[24], ctrl[24], ttl[24];
 	uint64_t left = 0;
 	int i, n, err = 0;
 
-	if (mc_key_imsi(k, key, sizeof(key), s->imsi) < 0)
+	if (mcp_mc_key_imsi(k, key, sizeof(key), s->imsi) < 0)
 		return -ENAMETOOLONG;
 	if (f->deleted) {
 		if (f->expire_wall_ms <= now_wall_ms)
@@ -317,26 +355,26 @@ int mc_fact_cmds(const struct mc_keys *k, struct mc_batch *b, const struct mc_su
 
 	/* stale keys first: a key this subscriber no longer owns (changed IP, replaced tunnel) */
 	for (i = 0; i < nstale; i++)
-		err |= mc_batch_addf(b, stale[i], "EVAL %s 1 %s %s", mc_lua_del_if, stale[i],
-				     s->imsi);
+		err |= mcp_mc_batch_addf(b, stale[i], "EVAL %s 1 %s %s", mcp_mc_lua_del_if,
+					 stale[i], s->imsi);
 	/* every field every time: HSET replaces the whole fact, no DEL window for readers */
-	err |= mc_batch_addf(b, key,
-			     "HSET %s msisdn %s imei %s apn %s ue_ipv4 %s ue_ipv6 %s rat %s "
-			     "gtp_version %s state %s probe %s last_change %s tunnels %s "
-			     "bearers %s ctrl_teid %s",
-			     key, s->msisdn, s->imei, s->apn, v4, v6, rat, ver,
-			     f->deleted ? "deleted" : "active", f->probe, lc, tun, bear, ctrl);
+	err |= mcp_mc_batch_addf(b, key,
+				 "HSET %s msisdn %s imei %s apn %s ue_ipv4 %s ue_ipv6 %s rat %s "
+				 "gtp_version %s state %s probe %s last_change %s tunnels %s "
+				 "bearers %s ctrl_teid %s",
+				 key, s->msisdn, s->imei, s->apn, v4, v6, rat, ver,
+				 f->deleted ? "deleted" : "active", f->probe, lc, tun, bear, ctrl);
 	if (f->deleted)
-		err |= mc_batch_addf(b, key, "PEXPIRE %s %s", key, ttl);
+		err |= mcp_mc_batch_addf(b, key, "PEXPIRE %s %s", key, ttl);
 	else
-		err |= mc_batch_addf(b, key, "PERSIST %s", key);
-	n = mc_fact_owned_keys(k, s, owned, MCP_MAX_TUNNELS + 3);
+		err |= mcp_mc_batch_addf(b, key, "PERSIST %s", key);
+	n = mcp_mc_fact_owned_keys(k, s, owned, MCP_MAX_TUNNELS + 3);
 	for (i = 0; i < n; i++) {
 		if (f->deleted)
-			err |= mc_batch_addf(b, owned[i], "EVAL %s 1 %s %s %s", mc_lua_pexpire_if,
-					     owned[i], s->imsi, ttl);
+			err |= mcp_mc_batch_addf(b, owned[i], "EVAL %s 1 %s %s %s",
+						 mcp_mc_lua_pexpire_if, owned[i], s->imsi, ttl);
 		else
-			err |= mc_batch_addf(b, owned[i], "SET %s %s", owned[i], s->imsi);
+			err |= mcp_mc_batch_addf(b, owned[i], "SET %s %s", owned[i], s->imsi);
 	}
 	return err ? -ENOMEM : 0;
 }
@@ -378,8 +416,8 @@ static void mc_json_str(char **p, char *end, const char *s)
 		p += _n > 0 && _n < end - p ? _n : 0;                                            \
 	} while (0)
 
-char *mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *s,
-		    const char *probe, uint64_t ts_ms)
+char *mcp_mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *s,
+			const char *probe, uint64_t ts_ms)
 {
 	/* built on the stack, then copied at its size: a small block the allocator recycles */
 	char buf[1024 + MCP_MAX_TUNNELS * 96 + MCP_APN_LEN * 6], *p = buf, *end, a[MCP_IP_STRLEN];
@@ -473,8 +511,8 @@ static int mc_parse_tunnels(struct mcp_subscriber *s, const char *t, const char 
 	return 0;
 }
 
-int mc_fact_parse(const redisReply *r, struct mcp_subscriber *sub, int *active, char *probe,
-		  size_t probe_len)
+int mcp_mc_fact_parse(const redisReply *r, struct mcp_subscriber *sub, int *active, char *probe,
+		      size_t probe_len)
 {
 	char tun[MCP_MAX_TUNNELS * 64] = "", bear[MCP_MAX_TUNNELS * 8] = "", tmp[64];
 	size_t i;

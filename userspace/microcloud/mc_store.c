@@ -21,12 +21,12 @@ static uint64_t mc_clock_ms(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-uint64_t mc_wall_ms(void)
+uint64_t mcp_mc_wall_ms(void)
 {
 	return mc_clock_ms(CLOCK_REALTIME);
 }
 
-uint64_t mc_mono_ms(void)
+uint64_t mcp_mc_mono_ms(void)
 {
 	return mc_clock_ms(CLOCK_MONOTONIC);
 }
@@ -40,20 +40,20 @@ static uint64_t mc_hash(uint8_t kind, const char *s)
 	return h;
 }
 
-static const char *mc_entry_name(const struct mc_entry *e)
+static const char *mc_entry_name(const struct mcp_mc_entry *e)
 {
-	return e->kind == MC_ENTRY_SUB ? e->f.sub.sub.imsi : e->f.user.name;
+	return e->kind == MCP_MC_ENTRY_SUB ? e->f.sub.sub.imsi : e->f.user.name;
 }
 
 static void mc_store_grow(struct mcp_mc *m)
 {
 	size_t nb = m->nbuckets * 2, i;
-	struct mc_entry **b = calloc(nb, sizeof(*b));
+	struct mcp_mc_entry **b = calloc(nb, sizeof(*b));
 
 	if (!b)
 		return; /* keep the longer chains */
 	for (i = 0; i < m->nbuckets; i++) {
-		struct mc_entry *e = m->buckets[i], *next;
+		struct mcp_mc_entry *e = m->buckets[i], *next;
 
 		for (; e; e = next) {
 			size_t h = mc_hash(e->kind, mc_entry_name(e)) & (nb - 1);
@@ -68,10 +68,10 @@ static void mc_store_grow(struct mcp_mc *m)
 	m->nbuckets = nb;
 }
 
-struct mc_entry *mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, int create)
+struct mcp_mc_entry *mcp_mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, int create)
 {
 	size_t h = mc_hash(kind, name) & (m->nbuckets - 1);
-	struct mc_entry *e;
+	struct mcp_mc_entry *e;
 
 	for (e = m->buckets[h]; e; e = e->next)
 		if (e->kind == kind && !strcmp(mc_entry_name(e), name))
@@ -82,7 +82,7 @@ struct mc_entry *mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, 
 	if (!e)
 		return NULL;
 	e->kind = kind;
-	if (kind == MC_ENTRY_SUB)
+	if (kind == MCP_MC_ENTRY_SUB)
 		snprintf(e->f.sub.sub.imsi, sizeof(e->f.sub.sub.imsi), "%s", name);
 	else
 		snprintf(e->f.user.name, sizeof(e->f.user.name), "%s", name);
@@ -95,21 +95,21 @@ struct mc_entry *mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, 
 	return e;
 }
 
-void mc_entry_add_stale(struct mc_entry *e, const char *key)
+void mcp_mc_entry_add_stale(struct mcp_mc_entry *e, const char *key)
 {
 	int i;
 
 	for (i = 0; i < e->nstale; i++)
 		if (!strcmp(e->stale[i], key))
 			return;
-	if (e->nstale == MC_MAX_STALE)
+	if (e->nstale == MCP_MC_MAX_STALE)
 		return; /* bounded: such a key keeps its value until it expires or is reused */
 	e->stale[e->nstale] = strdup(key);
 	if (e->stale[e->nstale])
 		e->nstale++;
 }
 
-void mc_entry_free(struct mc_entry *e)
+void mcp_mc_entry_free(struct mcp_mc_entry *e)
 {
 	int i;
 
@@ -118,12 +118,12 @@ void mc_entry_free(struct mc_entry *e)
 	free(e);
 }
 
-uint64_t mc_ring_used(const struct mcp_mc *m)
+uint64_t mcp_mc_ring_used(const struct mcp_mc *m)
 {
 	return m->head - m->tail;
 }
 
-void mc_wake(struct mcp_mc *m)
+void mcp_mc_wake(struct mcp_mc *m)
 {
 	/* Already pending: the writer checks urgent under the lock before it sleeps, so one
 	 * signal serves a burst (a futex wake per GTP-C event cost the packet thread 2%). */
@@ -133,14 +133,14 @@ void mc_wake(struct mcp_mc *m)
 	pthread_cond_signal(&m->wake);
 }
 
-void mc_enqueue_fact(struct mcp_mc *m, struct mc_entry *e)
+void mcp_mc_enqueue_fact(struct mcp_mc *m, struct mcp_mc_entry *e)
 {
 	if (e->queued) {
 		m->st.coalesced++;
 		return;
 	}
 	e->queued = 1;
-	if (mc_ring_used(m) >= m->cfg.queue_len) {
+	if (mcp_mc_ring_used(m) >= m->cfg.queue_len) {
 		m->st.queue_full++;
 		m->st.coalesced++;
 		e->ovf_next = NULL;
@@ -151,23 +151,24 @@ void mc_enqueue_fact(struct mcp_mc *m, struct mc_entry *e)
 		m->ovf_tail = e;
 		return;
 	}
-	m->ring[m->head++ % m->cfg.queue_len] = (struct mc_op){ .type = MC_OP_FACT, .e = e };
-	if (mc_ring_used(m) >= m->cfg.flush_cmds)
-		mc_wake(m);
+	m->ring[m->head++ % m->cfg.queue_len] =
+		(struct mcp_mc_op){ .type = MCP_MC_OP_FACT, .e = e };
+	if (mcp_mc_ring_used(m) >= m->cfg.flush_cmds)
+		mcp_mc_wake(m);
 }
 
-void mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json)
+void mcp_mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json)
 {
-	struct mc_op *op;
+	struct mcp_mc_op *op;
 
-	if (!json || mc_ring_used(m) >= m->cfg.queue_len) {
+	if (!json || mcp_mc_ring_used(m) >= m->cfg.queue_len) {
 		m->st.queue_full += json != NULL;
 		m->st.events_dropped++;
 		free(json);
 		return;
 	}
 	op = &m->ring[m->head++ % m->cfg.queue_len];
-	*op = (struct mc_op){ .type = MC_OP_EVENT, .ev = ev, .json = json };
+	*op = (struct mcp_mc_op){ .type = MCP_MC_OP_EVENT, .ev = ev, .json = json };
 	snprintf(op->imsi, sizeof(op->imsi), "%s", imsi);
-	mc_wake(m); /* control events are rare and latency matters: flush now */
+	mcp_mc_wake(m); /* control events are rare and latency matters: flush now */
 }

@@ -121,7 +121,7 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 {
 	struct mcp_mc *m = calloc(1, sizeof(*m));
 	pthread_condattr_t ca;
-	char host[MC_PROBE_LEN];
+	char host[MCP_MC_PROBE_LEN];
 
 	if (!m)
 		return NULL;
@@ -176,17 +176,18 @@ struct mcp_mc *mcp_mc_create(const struct mcp_mc_cfg *c)
 	pthread_cond_init(&m->done, NULL);
 	m->nbuckets = 1024;
 	m->buckets = calloc(m->nbuckets, sizeof(*m->buckets));
-	m->ctr = mc_ctr_create(0);
+	m->ctr = mcp_mc_ctr_create(0);
 	/* 50 ms of flow records at 300k records/s before producers credit them themselves */
-	m->fbuf_cap = MC_FLOW_BUF;
+	m->fbuf_cap = MCP_MC_FLOW_BUF;
 	m->fbuf = calloc(m->fbuf_cap, sizeof(*m->fbuf));
 	m->fbuf_spare = calloc(m->fbuf_cap, sizeof(*m->fbuf_spare));
-	m->ttl_memo = mc_ttl_create(m->cfg.max_counter_keys);
-	mc_link_init(&m->wl, &m->cfg, m->cfg.timeout_ms, &m->st);
-	mc_link_init(&m->sl, &m->cfg, m->cfg.sync_timeout_ms, &m->sst);
-	if (!m->buckets || !m->ctr || !m->ttl_memo || !m->fbuf || !m->fbuf_spare || (m->cfg.host == NULL) ||
+	m->ttl_memo = mcp_mc_ttl_create(m->cfg.max_counter_keys);
+	mcp_mc_link_init(&m->wl, &m->cfg, m->cfg.timeout_ms, &m->st);
+	mcp_mc_link_init(&m->sl, &m->cfg, m->cfg.sync_timeout_ms, &m->sst);
+	if (!m->buckets || !m->ctr || !m->ttl_memo || !m->fbuf || !m->fbuf_spare ||
+	    (m->cfg.host == NULL) ||
 	    (c->cluster_seeds && *c->cluster_seeds && !m->cfg.cluster_seeds) ||
-	    mc_writer_start(m)) {
+	    mcp_mc_writer_start(m)) {
 		mcp_err("microcloud: cannot start the writer\n");
 		mcp_mc_destroy(m);
 		return NULL;
@@ -198,13 +199,13 @@ void mcp_mc_destroy(struct mcp_mc *m)
 {
 	if (!m)
 		return;
-	mc_writer_stop(m);
-	mc_link_close(&m->sl);
-	mc_ctr_destroy(m->ctr);
-	mc_ctr_destroy(m->wctr);
+	mcp_mc_writer_stop(m);
+	mcp_mc_link_close(&m->sl);
+	mcp_mc_ctr_destroy(m->ctr);
+	mcp_mc_ctr_destroy(m->wctr);
 	free(m->fbuf);
 	free(m->fbuf_spare);
-	mc_ttl_destroy(m->ttl_memo);
+	mcp_mc_ttl_destroy(m->ttl_memo);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->ctr_lock);
 	pthread_mutex_destroy(&m->sess_lock);
@@ -225,13 +226,13 @@ void mcp_mc_destroy(struct mcp_mc *m)
 /* Opens the sync link if needed (sync_lock held). 0 or -ENOTCONN (fails fast during backoff). */
 static int mc_sync_ready(struct mcp_mc *m)
 {
-	uint64_t now = mc_mono_ms();
+	uint64_t now = mcp_mc_mono_ms();
 
-	if (mc_link_is_open(&m->sl))
+	if (mcp_mc_link_is_open(&m->sl))
 		return 0;
 	if (now < m->sync_retry_ms)
 		return -ENOTCONN;
-	if (mc_link_open(&m->sl)) {
+	if (mcp_mc_link_open(&m->sl)) {
 		m->sync_retry_ms = now + MC_SYNC_RETRY_MS;
 		return -ENOTCONN;
 	}
@@ -246,14 +247,14 @@ static redisReply *mc_sync_get(struct mcp_mc *m, int argc, const char **argv)
 
 	for (i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	r = mc_link_cmd(&m->sl, argv[1], len[1], argc, argv, len);
+	r = mcp_mc_link_cmd(&m->sl, argv[1], len[1], argc, argv, len);
 	m->sst.sync_reads++;
 	if (!r || r->type == REDIS_REPLY_ERROR) {
 		m->sst.sync_errors++;
 		if (r)
 			freeReplyObject(r);
 		else
-			m->sync_retry_ms = mc_mono_ms() + MC_SYNC_RETRY_MS;
+			m->sync_retry_ms = mcp_mc_mono_ms() + MC_SYNC_RETRY_MS;
 		return NULL;
 	}
 	return r;
@@ -261,12 +262,12 @@ static redisReply *mc_sync_get(struct mcp_mc *m, int argc, const char **argv)
 
 int mcp_mc_lookup_ip(struct mcp_mc *m, const struct mcp_ip *ip, char *owner, size_t len)
 {
-	char key[MC_KEY_LEN];
+	char key[MCP_MC_KEY_LEN];
 	const char *argv[2] = { "GET", key };
 	redisReply *r;
 	int ret = 0;
 
-	if (mc_key_ip(&m->keys, key, sizeof(key), ip) < 0)
+	if (mcp_mc_key_ip(&m->keys, key, sizeof(key), ip) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&m->sync_lock);
 	if ((ret = mc_sync_ready(m)))
@@ -302,18 +303,18 @@ static int mc_sync_fact(struct mcp_mc *m, const char *key, const char *imsi,
 		freeReplyObject(r);
 		return 0;
 	}
-	err = mc_fact_parse(r, sub, active, probe, MC_PROBE_LEN);
+	err = mcp_mc_fact_parse(r, sub, active, probe, MCP_MC_PROBE_LEN);
 	freeReplyObject(r);
 	return err ? err : 1;
 }
 
 int mcp_mc_lookup_subscriber(struct mcp_mc *m, const char *imsi, struct mcp_subscriber *out)
 {
-	char key[MC_KEY_LEN], probe[MC_PROBE_LEN];
+	char key[MCP_MC_KEY_LEN], probe[MCP_MC_PROBE_LEN];
 	int ret, active;
 
 	if (!imsi || strlen(imsi) >= MCP_IMSI_LEN ||
-	    mc_key_imsi(&m->keys, key, sizeof(key), imsi) < 0)
+	    mcp_mc_key_imsi(&m->keys, key, sizeof(key), imsi) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&m->sync_lock);
 	ret = mc_sync_ready(m);
@@ -326,10 +327,10 @@ int mcp_mc_lookup_subscriber(struct mcp_mc *m, const char *imsi, struct mcp_subs
 /* Keeps the reloaded fact in the local copy (so a later resync rewrites it). */
 static void mc_adopt(struct mcp_mc *m, const struct mcp_subscriber *sub, const char *probe)
 {
-	struct mc_entry *e;
+	struct mcp_mc_entry *e;
 
 	pthread_mutex_lock(&m->lock);
-	e = mc_store_get(m, MC_ENTRY_SUB, sub->imsi, 1);
+	e = mcp_mc_store_get(m, MCP_MC_ENTRY_SUB, sub->imsi, 1);
 	if (e && !e->queued) {
 		e->f.sub.sub = *sub;
 		snprintf(e->f.sub.probe, sizeof(e->f.sub.probe), "%s", probe);
@@ -339,10 +340,10 @@ static void mc_adopt(struct mcp_mc *m, const struct mcp_subscriber *sub, const c
 
 int mcp_mc_reload_sessions(struct mcp_mc *m, struct mcp_sessions *s)
 {
-	int nodes[MC_MAX_NODES], nn, i, restored = 0, err = 0;
-	char pattern[MC_KEY_LEN];
+	int nodes[MCP_MC_MAX_NODES], nn, i, restored = 0, err = 0;
+	char pattern[MCP_MC_KEY_LEN];
 
-	if (mc_key_fmt(&m->keys, pattern, sizeof(pattern), "imsi.*") < 0)
+	if (mcp_mc_key_fmt(&m->keys, pattern, sizeof(pattern), "imsi.*") < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&m->sync_lock);
 	m->sync_retry_ms = 0;
@@ -350,7 +351,7 @@ int mcp_mc_reload_sessions(struct mcp_mc *m, struct mcp_sessions *s)
 	m->sl.timeout_ms = m->cfg.timeout_ms;
 	if ((err = mc_sync_ready(m)))
 		goto out;
-	nn = mc_link_masters(&m->sl, nodes, MC_MAX_NODES);
+	nn = mcp_mc_link_masters(&m->sl, nodes, MCP_MC_MAX_NODES);
 	for (i = 0; i < nn && !err; i++) {
 		char cursor[32] = "0";
 
@@ -363,7 +364,7 @@ int mcp_mc_reload_sessions(struct mcp_mc *m, struct mcp_sessions *s)
 
 			for (k = 0; k < 6; k++)
 				len[k] = strlen(argv[k]);
-			r = mc_link_cmd_node(&m->sl, nodes[i], 6, argv, len);
+			r = mcp_mc_link_cmd_node(&m->sl, nodes[i], 6, argv, len);
 			if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 			    r->element[0]->type != REDIS_REPLY_STRING ||
 			    r->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -375,12 +376,12 @@ int mcp_mc_reload_sessions(struct mcp_mc *m, struct mcp_sessions *s)
 			snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 			for (j = 0; j < r->element[1]->elements; j++) {
 				redisReply *kr = r->element[1]->element[j];
-				char imsi[MCP_IMSI_LEN], probe[MC_PROBE_LEN];
+				char imsi[MCP_IMSI_LEN], probe[MCP_MC_PROBE_LEN];
 				struct mcp_subscriber sub;
 				int active = 0, ret;
 
 				if (kr->type != REDIS_REPLY_STRING ||
-				    !mc_key_imsi_of(&m->keys, kr->str, imsi, sizeof(imsi)))
+				    !mcp_mc_key_imsi_of(&m->keys, kr->str, imsi, sizeof(imsi)))
 					continue;
 				ret = mc_sync_fact(m, kr->str, imsi, &sub, &active, probe);
 				if (ret < 0 && ret != -EBADMSG) {
@@ -399,7 +400,7 @@ int mcp_mc_reload_sessions(struct mcp_mc *m, struct mcp_sessions *s)
 	}
 out:
 	m->sl.timeout_ms = m->cfg.sync_timeout_ms;
-	mc_link_close(&m->sl); /* reopened with the short timeout */
+	mcp_mc_link_close(&m->sl); /* reopened with the short timeout */
 	m->sst.reloaded += restored > 0 ? (uint64_t)restored : 0;
 	pthread_mutex_unlock(&m->sync_lock);
 	if (err) {
@@ -412,7 +413,7 @@ out:
 
 void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st)
 {
-	uint64_t pending = mc_sess_pending(m);
+	uint64_t pending = mcp_mc_sess_pending(m);
 
 	pthread_mutex_lock(&m->lock);
 	*st = m->st;

@@ -20,25 +20,25 @@ struct mc_ttl_ent {
 	struct mc_ttl_ent *next;
 	uint64_t hash;
 	uint64_t sent_ms;
-	struct mc_cid id;
+	struct mcp_mc_cid id;
 };
 
-struct mc_ttl_memo {
+struct mcp_mc_ttl_memo {
 	struct mc_ttl_ent **b;
 	size_t nb, n, max;
 	uint64_t swept_ms, longest_refresh_ms;
 };
 
-uint64_t mc_ttl_refresh_ms(uint32_t ttl_s)
+uint64_t mcp_mc_ttl_refresh_ms(uint32_t ttl_s)
 {
 	uint64_t r = (uint64_t)ttl_s * 100; /* a tenth, in ms */
 
 	return r > 60000 ? 60000 : r;
 }
 
-struct mc_ttl_memo *mc_ttl_create(size_t max_keys)
+struct mcp_mc_ttl_memo *mcp_mc_ttl_create(size_t max_keys)
 {
-	struct mc_ttl_memo *t = calloc(1, sizeof(*t));
+	struct mcp_mc_ttl_memo *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
@@ -52,7 +52,7 @@ struct mc_ttl_memo *mc_ttl_create(size_t max_keys)
 	return t;
 }
 
-void mc_ttl_clear(struct mc_ttl_memo *t)
+void mcp_mc_ttl_clear(struct mcp_mc_ttl_memo *t)
 {
 	size_t i;
 
@@ -70,17 +70,17 @@ void mc_ttl_clear(struct mc_ttl_memo *t)
 	t->n = 0;
 }
 
-void mc_ttl_destroy(struct mc_ttl_memo *t)
+void mcp_mc_ttl_destroy(struct mcp_mc_ttl_memo *t)
 {
 	if (!t)
 		return;
-	mc_ttl_clear(t);
+	mcp_mc_ttl_clear(t);
 	free(t->b);
 	free(t);
 }
 
 /* Drops the entries every key kind would re-send anyway. */
-static void mc_ttl_sweep(struct mc_ttl_memo *t, uint64_t now_ms)
+static void mc_ttl_sweep(struct mcp_mc_ttl_memo *t, uint64_t now_ms)
 {
 	size_t i;
 
@@ -100,7 +100,7 @@ static void mc_ttl_sweep(struct mc_ttl_memo *t, uint64_t now_ms)
 	t->swept_ms = now_ms;
 }
 
-static void mc_ttl_grow(struct mc_ttl_memo *t)
+static void mc_ttl_grow(struct mcp_mc_ttl_memo *t)
 {
 	size_t nb = t->nb * 2, i;
 	struct mc_ttl_ent **b = calloc(nb, sizeof(*b));
@@ -121,8 +121,8 @@ static void mc_ttl_grow(struct mc_ttl_memo *t)
 	t->nb = nb;
 }
 
-int mc_ttl_due(struct mc_ttl_memo *t, const struct mc_cid *id, uint64_t hash, uint64_t now_ms,
-	       uint64_t refresh_ms)
+int mcp_mc_ttl_due(struct mcp_mc_ttl_memo *t, const struct mcp_mc_cid *id, uint64_t hash,
+		   uint64_t now_ms, uint64_t refresh_ms)
 {
 	struct mc_ttl_ent *e;
 

@@ -114,10 +114,6 @@ void mcp_mc_export_flow(void *ctx, const struct mcp_flow_record *r);
  * grace (stopped). Thread-safe, non-blocking. */
 void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip *ip,
 			const char *calling_station, int active, uint64_t ts_ms);
-/* Same, with the signature of mcp_radius_event_fn (radius.h; ctx = struct mcp_mc *). */
-void mcp_mc_on_radius_event(void *ctx, const char *name, const struct mcp_ip *ip,
-			    const char *calling_station, int active, uint64_t ts_ms);
-
 /* Startup: reads every active imsi.* fact (SCAN, every master in cluster mode) and restores
  * it into the session table (mcp_sessions_restore) and the local copy. Synchronous.
  * Returns the number restored or -errno (-ENOTCONN when Redis cannot be reached). */
@@ -134,6 +130,13 @@ int mcp_mc_flush(struct mcp_mc *m, uint32_t timeout_ms);
  * mcp_mc_flush_final() waits for everything; the writer may use the caller's CPUs meanwhile. */
 void mcp_mc_flush_start(struct mcp_mc *m);
 int mcp_mc_flush_final(struct mcp_mc *m, uint32_t timeout_ms);
+
+/* Per-IMSI application buckets, P agg.<epoch>.<IMSI> (cluster: agg.<epoch>.{<IMSI>}): the
+ * SCAN pattern of one period (epoch >= 0) or of every one (epoch < 0), its length or
+ * -ENAMETOOLONG; and a bucket key's epoch and IMSI, 0 or -EINVAL (not a bucket). */
+int mcp_mc_agg_pattern(const char *prefix, long long epoch, char *buf, size_t sz);
+int mcp_mc_agg_key_parse(const char *prefix, const char *key, uint64_t *epoch, char *imsi,
+			 size_t imsi_sz);
 
 void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st);
 void mcp_mc_print_stats(struct mcp_mc *m, FILE *f);

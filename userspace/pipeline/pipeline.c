@@ -197,6 +197,7 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	if (ts_ms >= p->last_session_expire_ms + SESSION_EXPIRE_EVERY_MS) {
 		p->last_session_expire_ms = ts_ms;
 		mcp_sessions_expire(p->sessions, ts_ms);
+		mcp_sessions_expire_transactions(p->sessions, ts_ms);
 	}
 }
 
@@ -214,6 +215,7 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 	}
 	mcp_worker_expire(p->worker, now_ms);
 	mcp_sessions_expire(p->sessions, now_ms);
+	mcp_sessions_expire_transactions(p->sessions, now_ms);
 }
 
 static void final_session_dump(void *ctx, const struct mcp_subscriber *sub)

@@ -2,8 +2,9 @@
  *
  * Entries live in slab chunks (id = slab index, stable while the entry exists) and are
  * indexed by IMSI, UE IP, user-plane (TEID, endpoint) and control (TEID, endpoint). GTP-C
- * intake and request/response matching are in session_gtpc.c; what an accepted exchange
- * changes is in session_apply.c; the hash tables are session_htab.c.
+ * intake is session_gtpc.c, request/response pairing gtpc_txn.c (expired by the caller through
+ * mcp_sessions_expire_transactions); what an accepted exchange changes is in
+ * session_apply.c; the hash tables are session_htab.c.
  * Replaced or deleted facts stay resolvable for their grace period, driven by
  * mcp_sessions_expire() with packet or wall time. No allocation per message once warm.
  */
@@ -46,13 +47,11 @@ struct mcp_sessions *mcp_sessions_create(const struct mcp_session_cfg *cfg)
 	s->max_chunks = (s->cfg.max_subscribers + MCP_SESS_CHUNK - 1) / MCP_SESS_CHUNK;
 	s->chunks = calloc(s->max_chunks, sizeof(*s->chunks));
 	/* one pending request per subscriber: a burst of Creates for a full table is answered
-	 * in full. Slots are allocated in chunks as requests arrive, not up front. */
+	 * in full (gtpc_txn.c allocates slots in chunks as requests arrive, not up front) */
 	max_txn = s->cfg.max_subscribers < 4096 ? 4096 : s->cfg.max_subscribers;
-	s->txn_max_chunks = (max_txn + MCP_TXN_CHUNK - 1) / MCP_TXN_CHUNK;
-	s->txn_chunks = calloc(s->txn_max_chunks, sizeof(*s->txn_chunks));
+	s->txns = mcp_gtpc_txns_create(max_txn, s->cfg.transaction_timeout_ms, &s->stats);
 	s->free_head = MCP_NONE;
-	s->txn_free = MCP_NONE;
-	if (!s->chunks || !s->txn_chunks)
+	if (!s->chunks || !s->txns)
 		goto err;
 	/* indexes start at the size of a busy site's opening burst: growing one rehashes it
 	 * on the packet path (8% of the packet thread during 10,000 attaches) */
@@ -60,8 +59,6 @@ struct mcp_sessions *mcp_sessions_create(const struct mcp_session_cfg *cfg)
 	err |= mcp_htab_init(&s->by_ctrl, sizeof(struct mcp_teid_key), MCP_SESS_INDEX_START);
 	err |= mcp_htab_init(&s->by_ue, sizeof(struct mcp_ip), MCP_SESS_INDEX_START);
 	err |= mcp_htab_init(&s->by_imsi, MCP_IMSI_LEN, MCP_SESS_INDEX_START);
-	err |= mcp_htab_init(&s->by_txn, sizeof(struct mcp_txn_key), MCP_SESS_INDEX_START);
-	err |= mcp_ring_init(&s->q_txn, sizeof(struct mcp_txn_q), 1024);
 	err |= mcp_ring_init(&s->q_stale_ho, sizeof(struct mcp_stale_q), 1024);
 	err |= mcp_ring_init(&s->q_stale_del, sizeof(struct mcp_stale_q), 1024);
 	err |= mcp_ring_init(&s->q_del, sizeof(struct mcp_del_q), 1024);
@@ -81,16 +78,12 @@ void mcp_sessions_destroy(struct mcp_sessions *s)
 		return;
 	for (i = 0; s->chunks && i < s->nchunks; i++)
 		mcp_huge_free(s->chunks[i], MCP_SESS_CHUNK * sizeof(struct mcp_sess_ent));
-	for (i = 0; s->txn_chunks && i < s->txn_nchunks; i++)
-		mcp_huge_free(s->txn_chunks[i], MCP_TXN_CHUNK * sizeof(struct mcp_txn));
 	free(s->chunks);
-	free(s->txn_chunks);
+	mcp_gtpc_txns_destroy(s->txns);
 	mcp_htab_free(&s->by_tunnel);
 	mcp_htab_free(&s->by_ctrl);
 	mcp_htab_free(&s->by_ue);
 	mcp_htab_free(&s->by_imsi);
-	mcp_htab_free(&s->by_txn);
-	mcp_ring_free(&s->q_txn);
 	mcp_ring_free(&s->q_stale_ho);
 	mcp_ring_free(&s->q_stale_del);
 	mcp_ring_free(&s->q_del);
@@ -457,7 +450,6 @@ void mcp_sessions_expire(struct mcp_sessions *s, uint64_t now_ms)
 {
 	struct mcp_del_q *q;
 
-	mcp_txn_expire(s, now_ms);
 	mcp_stale_expire(s, &s->q_stale_ho, now_ms);
 	mcp_stale_expire(s, &s->q_stale_del, now_ms);
 	while ((q = mcp_ring_front(&s->q_del)) && q->until_ms <= now_ms) {
@@ -533,4 +525,19 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s)
 {
 	return &s->stats;
+}
+
+const char *mcp_session_event_name(enum mcp_session_event ev)
+{
+	switch (ev) {
+	case MCP_EV_ATTACH:
+		return "attach";
+	case MCP_EV_MODIFY:
+		return "modify";
+	case MCP_EV_DETACH:
+		return "detach";
+	case MCP_EV_REMOVE:
+		return "remove";
+	}
+	return "unknown";
 }

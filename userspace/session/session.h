@@ -57,7 +57,7 @@ enum mcp_session_event { MCP_EV_ATTACH, MCP_EV_MODIFY, MCP_EV_DETACH, MCP_EV_REM
 typedef void (*mcp_session_event_fn)(void *ctx, enum mcp_session_event ev,
 				     const struct mcp_subscriber *sub, uint64_t ts_ms);
 
-/* "attach", "modify", "detach", "remove" (record.c). */
+/* "attach", "modify", "detach", "remove" (session.c). */
 const char *mcp_session_event_name(enum mcp_session_event ev);
 
 struct mcp_session_cfg {
@@ -100,9 +100,12 @@ const struct mcp_subscriber *mcp_sessions_by_ue_ip(struct mcp_sessions *s, const
 const struct mcp_subscriber *mcp_sessions_by_imsi(struct mcp_sessions *s, const char *imsi);
 const struct mcp_subscriber *mcp_sessions_by_id(struct mcp_sessions *s, uint32_t id);
 
-/* Advances time: removes deleted sessions and stale tunnels past their grace, forgets
- * unanswered requests. Call with packet time (offline) or wall time (live). */
+/* Advances time: removes deleted sessions and stale tunnels past their grace. Call with
+ * packet time (offline) or wall time (live). */
 void mcp_sessions_expire(struct mcp_sessions *s, uint64_t now_ms);
+/* Forgets GTP-C requests unanswered for the transaction timeout (session_gtpc.c). Called
+ * beside mcp_sessions_expire from the pipeline's tick. */
+void mcp_sessions_expire_transactions(struct mcp_sessions *s, uint64_t now_ms);
 
 /* Calls fn for every subscriber (final dump, microcloud resync). */
 void mcp_sessions_foreach(struct mcp_sessions *s,

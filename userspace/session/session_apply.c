@@ -386,108 +386,160 @@ static int mcp_apply_modify_v2(struct mcp_sessions *s, struct mcp_sess_ent *e,
 	return ch;
 }
 
+/* GTPv2 Create Session: a new subscriber, or a re-attach of a known IMSI. */
+static void mcp_v2_create_session(struct mcp_sessions *s, const struct mcp_gtpc_msg *req,
+				  const struct mcp_gtpc_msg *rsp, const struct mcp_ip *req_dst,
+				  uint64_t ts_ms)
+{
+	struct mcp_sess_ent *e;
+	int attach = 0, ch = 0, i;
+	uint8_t lbi;
+
+	e = mcp_attach_entry(s, req, rsp, req_dst, 0, ts_ms, &attach);
+	if (!e)
+		return;
+	ch |= mcp_apply_ids(e, req);
+	ch |= mcp_apply_ctrl_v2(s, e, req);
+	ch |= mcp_apply_ctrl_v2(s, e, rsp);
+	ch |= mcp_apply_ue_pair(s, e, req, rsp);
+	/* bearer contexts to be created / created are instance 0 */
+	lbi = req->nbearers ? req->bearers[0].ebi : rsp->nbearers ? rsp->bearers[0].ebi : 0;
+	for (i = 0; i < req->nbearers; i++)
+		if (req->bearers[i].instance == 0 &&
+		    mcp_bearer_ok(mcp_rsp_bearer(rsp, req->bearers[i].ebi)))
+			ch |= mcp_apply_bearer(s, e, &req->bearers[i], req->bearers[i].ebi, lbi, 0,
+					       ts_ms);
+	for (i = 0; i < rsp->nbearers; i++)
+		if (rsp->bearers[i].instance == 0 && mcp_bearer_ok(&rsp->bearers[i]))
+			ch |= mcp_apply_bearer(s, e, &rsp->bearers[i], rsp->bearers[i].ebi, lbi, 0,
+					       ts_ms);
+	mcp_finish(s, e, attach, ch, ts_ms);
+}
+
+/* Modify Bearer / Update Bearer: identities, control and user-plane F-TEIDs may change. */
+static void mcp_v2_modify(struct mcp_sessions *s, struct mcp_sess_ent *e,
+			  const struct mcp_gtpc_msg *req, const struct mcp_gtpc_msg *rsp,
+			  uint64_t ts_ms)
+{
+	int ch = 0;
+
+	ch |= mcp_apply_ids(e, req);
+	ch |= mcp_apply_ctrl_v2(s, e, req);
+	ch |= mcp_apply_ctrl_v2(s, e, rsp);
+	ch |= mcp_apply_modify_v2(s, e, req, rsp, ts_ms);
+	mcp_finish(s, e, 0, ch, ts_ms);
+}
+
+/* Create Bearer: dedicated bearers under the linked default bearer. */
+static void mcp_v2_create_bearer(struct mcp_sessions *s, struct mcp_sess_ent *e,
+				 const struct mcp_gtpc_msg *req, const struct mcp_gtpc_msg *rsp,
+				 uint64_t ts_ms)
+{
+	uint8_t lbi = req->has_lbi ? req->lbi : 0;
+	int ch = 0, i;
+
+	/* the request's bearers have EBI 0: the response assigns them, in order */
+	for (i = 0; i < req->nbearers; i++) {
+		const struct mcp_gtpc_bearer *rb = i < rsp->nbearers ? &rsp->bearers[i] : NULL;
+		uint8_t ebi = rb && rb->ebi ? rb->ebi : req->bearers[i].ebi;
+
+		if (!mcp_bearer_ok(rb))
+			continue;
+		ch |= mcp_apply_bearer(s, e, &req->bearers[i], ebi, lbi ? lbi : ebi, 0, ts_ms);
+		if (rb)
+			ch |= mcp_apply_bearer(s, e, rb, ebi, lbi ? lbi : ebi, 0, ts_ms);
+	}
+	mcp_finish(s, e, 0, ch, ts_ms);
+}
+
+/* Delete Session: one PDN connection (by LBI) or, with the last one, the subscriber. */
+static void mcp_v2_delete_session(struct mcp_sessions *s, struct mcp_sess_ent *e,
+				  const struct mcp_gtpc_msg *req, uint64_t ts_ms)
+{
+	int i;
+
+	if (req->has_lbi) {
+		/* other PDN connections survive; the last one takes the subscriber */
+		for (i = 0; i < e->sub.ntunnels; i++)
+			if (e->tun_lbi[i] != req->lbi)
+				break;
+		if (i < e->sub.ntunnels) {
+			mcp_finish_delete(s, e, mcp_remove_bearers(s, e, req->lbi, 1, ts_ms), ts_ms);
+			return;
+		}
+	}
+	mcp_sess_mark_deleted(s, e, ts_ms);
+}
+
+/* Delete Bearer: the listed EBIs the response accepts, or the whole linked PDN connection. */
+static void mcp_v2_delete_bearer(struct mcp_sessions *s, struct mcp_sess_ent *e,
+				 const struct mcp_gtpc_msg *req, const struct mcp_gtpc_msg *rsp,
+				 uint64_t ts_ms)
+{
+	int ch = 0, i;
+
+	for (i = 0; i < req->nebis; i++)
+		if (mcp_bearer_ok(mcp_rsp_bearer(rsp, req->ebis[i])))
+			ch |= mcp_remove_bearers(s, e, req->ebis[i], 0, ts_ms);
+	if (!req->nebis && req->has_lbi)
+		ch |= mcp_remove_bearers(s, e, req->lbi, 1, ts_ms);
+	mcp_finish_delete(s, e, ch, ts_ms);
+}
+
+/* Release Access Bearers: idle mode, the access side tunnels go away until the next Modify
+ * Bearer. */
+static void mcp_v2_release_access(struct mcp_sessions *s, struct mcp_sess_ent *e,
+				  uint64_t ts_ms)
+{
+	int ch = 0, i;
+
+	for (i = e->sub.ntunnels - 1; i >= 0; i--) {
+		uint8_t f = e->sub.tunnels[i].iface;
+
+		if (f == MCP_GTPC_IFACE_S1U_ENB || f == MCP_GTPC_IFACE_S12_RNC ||
+		    f == MCP_GTPC_IFACE_S4U_SGSN) {
+			mcp_sess_drop_tunnel(s, e, i, s->cfg.handover_grace_ms, ts_ms);
+			ch = 1;
+		}
+	}
+	mcp_finish(s, e, 0, ch, ts_ms);
+}
+
+/* One accepted GTPv2 exchange: Create Session makes the entry, the others find it by the
+ * control TEID the request was addressed to. A deleted entry takes only Release Access. */
 static void mcp_apply_v2(struct mcp_sessions *s, const struct mcp_gtpc_msg *req,
 			 const struct mcp_gtpc_msg *rsp, const struct mcp_ip *req_src,
 			 const struct mcp_ip *req_dst, uint64_t ts_ms)
 {
 	struct mcp_sess_ent *e;
-	int attach = 0, ch = 0, side, i;
-	uint8_t lbi;
+	int side;
 
 	if (req->type == MCP_GTP2_CREATE_SESSION_REQ) {
-		e = mcp_attach_entry(s, req, rsp, req_dst, 0, ts_ms, &attach);
-		if (!e)
-			return;
-		ch |= mcp_apply_ids(e, req);
-		ch |= mcp_apply_ctrl_v2(s, e, req);
-		ch |= mcp_apply_ctrl_v2(s, e, rsp);
-		ch |= mcp_apply_ue_pair(s, e, req, rsp);
-		/* bearer contexts to be created / created are instance 0 */
-		lbi = req->nbearers ? req->bearers[0].ebi : rsp->nbearers ? rsp->bearers[0].ebi : 0;
-		for (i = 0; i < req->nbearers; i++)
-			if (req->bearers[i].instance == 0 &&
-			    mcp_bearer_ok(mcp_rsp_bearer(rsp, req->bearers[i].ebi)))
-				ch |= mcp_apply_bearer(s, e, &req->bearers[i], req->bearers[i].ebi,
-						       lbi, 0, ts_ms);
-		for (i = 0; i < rsp->nbearers; i++)
-			if (rsp->bearers[i].instance == 0 && mcp_bearer_ok(&rsp->bearers[i]))
-				ch |= mcp_apply_bearer(s, e, &rsp->bearers[i], rsp->bearers[i].ebi,
-						       lbi, 0, ts_ms);
-		mcp_finish(s, e, attach, ch, ts_ms);
+		mcp_v2_create_session(s, req, rsp, req_dst, ts_ms);
 		return;
 	}
-
 	e = mcp_find_addressed(s, req, rsp, req_src, req_dst, &side);
 	if (!e)
+		return;
+	if (e->sub.state == MCP_SUB_DELETED && req->type != MCP_GTP2_RELEASE_AB_REQ)
 		return;
 	switch (req->type) {
 	case MCP_GTP2_MODIFY_BEARER_REQ:
 	case MCP_GTP2_UPDATE_BEARER_REQ:
-		if (e->sub.state == MCP_SUB_DELETED)
-			return;
-		ch |= mcp_apply_ids(e, req);
-		ch |= mcp_apply_ctrl_v2(s, e, req);
-		ch |= mcp_apply_ctrl_v2(s, e, rsp);
-		ch |= mcp_apply_modify_v2(s, e, req, rsp, ts_ms);
-		mcp_finish(s, e, 0, ch, ts_ms);
-		return;
+		mcp_v2_modify(s, e, req, rsp, ts_ms);
+		break;
 	case MCP_GTP2_CREATE_BEARER_REQ:
-		if (e->sub.state == MCP_SUB_DELETED)
-			return;
-		lbi = req->has_lbi ? req->lbi : 0;
-		/* the request's bearers have EBI 0: the response assigns them, in order */
-		for (i = 0; i < req->nbearers; i++) {
-			const struct mcp_gtpc_bearer *rb = i < rsp->nbearers ? &rsp->bearers[i] : NULL;
-			uint8_t ebi = rb && rb->ebi ? rb->ebi : req->bearers[i].ebi;
-
-			if (!mcp_bearer_ok(rb))
-				continue;
-			ch |= mcp_apply_bearer(s, e, &req->bearers[i], ebi, lbi ? lbi : ebi, 0,
-					       ts_ms);
-			if (rb)
-				ch |= mcp_apply_bearer(s, e, rb, ebi, lbi ? lbi : ebi, 0, ts_ms);
-		}
-		mcp_finish(s, e, 0, ch, ts_ms);
-		return;
+		mcp_v2_create_bearer(s, e, req, rsp, ts_ms);
+		break;
 	case MCP_GTP2_DELETE_SESSION_REQ:
-		if (e->sub.state == MCP_SUB_DELETED)
-			return;
-		if (req->has_lbi) {
-			/* other PDN connections survive; the last one takes the subscriber */
-			for (i = 0; i < e->sub.ntunnels; i++)
-				if (e->tun_lbi[i] != req->lbi)
-					break;
-			if (i < e->sub.ntunnels) {
-				ch = mcp_remove_bearers(s, e, req->lbi, 1, ts_ms);
-				mcp_finish_delete(s, e, ch, ts_ms);
-				return;
-			}
-		}
-		mcp_sess_mark_deleted(s, e, ts_ms);
-		return;
+		mcp_v2_delete_session(s, e, req, ts_ms);
+		break;
 	case MCP_GTP2_DELETE_BEARER_REQ:
-		if (e->sub.state == MCP_SUB_DELETED)
-			return;
-		for (i = 0; i < req->nebis; i++)
-			if (mcp_bearer_ok(mcp_rsp_bearer(rsp, req->ebis[i])))
-				ch |= mcp_remove_bearers(s, e, req->ebis[i], 0, ts_ms);
-		if (!req->nebis && req->has_lbi)
-			ch |= mcp_remove_bearers(s, e, req->lbi, 1, ts_ms);
-		mcp_finish_delete(s, e, ch, ts_ms);
-		return;
+		mcp_v2_delete_bearer(s, e, req, rsp, ts_ms);
+		break;
 	case MCP_GTP2_RELEASE_AB_REQ:
-		/* idle mode: the access side tunnels go away until the next Modify Bearer */
-		for (i = e->sub.ntunnels - 1; i >= 0; i--) {
-			uint8_t f = e->sub.tunnels[i].iface;
-
-			if (f == MCP_GTPC_IFACE_S1U_ENB || f == MCP_GTPC_IFACE_S12_RNC ||
-			    f == MCP_GTPC_IFACE_S4U_SGSN) {
-				mcp_sess_drop_tunnel(s, e, i, s->cfg.handover_grace_ms, ts_ms);
-				ch = 1;
-			}
-		}
-		mcp_finish(s, e, 0, ch, ts_ms);
-		return;
+		mcp_v2_release_access(s, e, ts_ms);
+		break;
 	}
 }
 

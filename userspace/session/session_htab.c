@@ -1,4 +1,4 @@
-/* session_htab.c - the session table's hash map (open addressing, XXH3) and FIFO ring. */
+/* session_htab.c - the session table's hash map (XXH3 over util/oa_index) and FIFO ring. */
 #include "session/session_htab.h"
 
 #include <errno.h>
@@ -6,166 +6,125 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "util/hugemem.h"
-
-#define SLOT(t, i) ((t)->slots + (size_t)(i) * (t)->slot_size)
+#define MCP_HTAB_MAX_ENTRIES (1u << 30)
+#define MCP_HTAB_NONE        UINT32_MAX
 
 static inline uint32_t mcp_htab_hash(const struct mcp_htab *t, const void *key)
 {
 	uint64_t h = XXH3_64bits(key, t->key_size);
-	uint32_t v = (uint32_t)(h ^ (h >> 32));
 
-	return v ? v : 1; /* 0 marks an empty slot */
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static uint8_t *mcp_htab_alloc(uint32_t cap, uint32_t slot_size)
+static inline uint8_t *mcp_htab_rec(const struct mcp_htab *t, uint32_t r)
 {
-	return mcp_huge_zalloc((size_t)cap * slot_size);
-}
-
-static void mcp_htab_release(uint8_t *slots, uint32_t mask, uint32_t slot_size)
-{
-	mcp_huge_free(slots, ((size_t)mask + 1) * slot_size);
+	return t->recs + (size_t)r * t->rec_size;
 }
 
 void mcp_htab_prefetch(const struct mcp_htab *t, const void *key)
 {
-	__builtin_prefetch(SLOT(t, mcp_htab_hash(t, key) & t->mask));
+	mcp_oa_index_prefetch(&t->index, mcp_htab_hash(t, key));
 }
 
 int mcp_htab_init(struct mcp_htab *t, uint32_t key_size, uint32_t capacity)
 {
-	uint32_t cap = 16;
-
-	while (cap < capacity && cap < (1u << 30))
-		cap <<= 1;
+	memset(t, 0, sizeof(*t));
 	t->key_size = key_size;
-	/* power-of-two slots on 64-byte aligned memory: a probe touches one cache line */
-	t->slot_size = 16;
-	while (t->slot_size < 8 + key_size)
-		t->slot_size <<= 1;
-	t->mask = cap - 1;
-	t->count = 0;
-	t->slots = mcp_htab_alloc(cap, t->slot_size);
-	return t->slots ? 0 : -ENOMEM;
+	t->rec_size = (4 + key_size + 3) & ~3u;
+	t->free_head = MCP_HTAB_NONE;
+	/* capacity is in index pairs, as before: half of them fill before the first doubling */
+	return mcp_oa_index_init(&t->index, capacity, MCP_HTAB_MAX_ENTRIES);
 }
 
 void mcp_htab_free(struct mcp_htab *t)
 {
-	mcp_htab_release(t->slots, t->mask, t->slot_size);
-	t->slots = NULL;
+	mcp_oa_index_free(&t->index);
+	free(t->recs);
+	t->recs = NULL;
 }
 
-static uint8_t *mcp_htab_lookup(const struct mcp_htab *t, const void *key, uint32_t h)
+/* Record number holding key, or MCP_HTAB_NONE. */
+static uint32_t mcp_htab_lookup(const struct mcp_htab *t, const void *key, uint32_t h)
 {
-	uint32_t i = h & t->mask;
+	uint32_t pos, r;
 
-	for (;;) {
-		uint8_t *s = SLOT(t, i);
-		uint32_t sh;
-
-		memcpy(&sh, s, 4);
-		if (!sh)
-			return NULL;
-		if (sh == h && !memcmp(s + 8, key, t->key_size))
-			return s;
-		i = (i + 1) & t->mask;
-	}
+	for (r = mcp_oa_index_first(&t->index, h, &pos); r != MCP_OA_NONE;
+	     r = mcp_oa_index_next(&t->index, h, &pos))
+		if (!memcmp(mcp_htab_rec(t, r) + 4, key, t->key_size))
+			return r;
+	return MCP_HTAB_NONE;
 }
 
 uint32_t *mcp_htab_find(const struct mcp_htab *t, const void *key)
 {
-	uint8_t *s = mcp_htab_lookup(t, key, mcp_htab_hash(t, key));
+	uint32_t r = mcp_htab_lookup(t, key, mcp_htab_hash(t, key));
 
-	return s ? (uint32_t *)(void *)(s + 4) : NULL;
+	return r == MCP_HTAB_NONE ? NULL : (uint32_t *)(void *)mcp_htab_rec(t, r);
 }
 
-static void mcp_htab_place(struct mcp_htab *t, const uint8_t *src)
+/* A free record number (the array doubles when all are in use), or MCP_HTAB_NONE. */
+static uint32_t mcp_htab_rec_alloc(struct mcp_htab *t)
 {
-	uint32_t h, i;
+	uint32_t r;
 
-	memcpy(&h, src, 4);
-	for (i = h & t->mask;; i = (i + 1) & t->mask) {
-		uint8_t *s = SLOT(t, i);
-		uint32_t sh;
-
-		memcpy(&sh, s, 4);
-		if (!sh) {
-			memcpy(s, src, t->slot_size);
-			return;
-		}
+	if (t->free_head != MCP_HTAB_NONE) {
+		r = t->free_head;
+		memcpy(&t->free_head, mcp_htab_rec(t, r), 4);
+		return r;
 	}
+	if (t->nrecs == t->cap) {
+		uint32_t ncap = t->cap ? t->cap * 2 : 1024;
+		uint8_t *nr;
+
+		if (ncap > MCP_HTAB_MAX_ENTRIES)
+			return MCP_HTAB_NONE;
+		nr = realloc(t->recs, (size_t)ncap * t->rec_size);
+		if (!nr)
+			return MCP_HTAB_NONE;
+		t->recs = nr;
+		t->cap = ncap;
+	}
+	return t->nrecs++;
 }
 
-static int mcp_htab_grow(struct mcp_htab *t)
+static void mcp_htab_rec_release(struct mcp_htab *t, uint32_t r)
 {
-	struct mcp_htab n = *t;
-	uint32_t i;
-
-	n.mask = t->mask * 2 + 1;
-	n.slots = mcp_htab_alloc(n.mask + 1, t->slot_size);
-	if (!n.slots)
-		return -ENOMEM;
-	for (i = 0; i <= t->mask; i++) {
-		uint8_t *s = SLOT(t, i);
-		uint32_t sh;
-
-		memcpy(&sh, s, 4);
-		if (sh)
-			mcp_htab_place(&n, s);
-	}
-	mcp_htab_release(t->slots, t->mask, t->slot_size);
-	*t = n;
-	return 0;
+	memcpy(mcp_htab_rec(t, r), &t->free_head, 4);
+	t->free_head = r;
 }
 
 int mcp_htab_put(struct mcp_htab *t, const void *key, uint32_t val)
 {
 	uint32_t h = mcp_htab_hash(t, key);
-	uint8_t *s = mcp_htab_lookup(t, key, h);
-	uint8_t tmp[128];
+	uint32_t r = mcp_htab_lookup(t, key, h);
+	uint8_t *rec;
 
-	if (s) {
-		memcpy(s + 4, &val, 4);
+	if (r != MCP_HTAB_NONE) {
+		memcpy(mcp_htab_rec(t, r), &val, 4);
 		return 0;
 	}
-	if ((t->count + 1) * 2 > t->mask + 1 && mcp_htab_grow(t) < 0)
+	r = mcp_htab_rec_alloc(t);
+	if (r == MCP_HTAB_NONE)
 		return -ENOMEM;
-	memset(tmp, 0, t->slot_size);
-	memcpy(tmp, &h, 4);
-	memcpy(tmp + 4, &val, 4);
-	memcpy(tmp + 8, key, t->key_size);
-	mcp_htab_place(t, tmp);
-	t->count++;
+	if (mcp_oa_index_insert(&t->index, h, r) < 0) {
+		mcp_htab_rec_release(t, r);
+		return -ENOMEM;
+	}
+	rec = mcp_htab_rec(t, r);
+	memcpy(rec, &val, 4);
+	memcpy(rec + 4, key, t->key_size);
 	return 0;
 }
 
 int mcp_htab_del(struct mcp_htab *t, const void *key)
 {
 	uint32_t h = mcp_htab_hash(t, key);
-	uint8_t *s = mcp_htab_lookup(t, key, h);
-	uint32_t i, j;
+	uint32_t r = mcp_htab_lookup(t, key, h);
 
-	if (!s)
+	if (r == MCP_HTAB_NONE)
 		return -ENOENT;
-	i = (uint32_t)((s - t->slots) / t->slot_size);
-	/* backward shift: move later members of the probe run into the hole */
-	for (j = (i + 1) & t->mask;; j = (j + 1) & t->mask) {
-		uint8_t *sj = SLOT(t, j);
-		uint32_t hj, home;
-
-		memcpy(&hj, sj, 4);
-		if (!hj)
-			break;
-		home = hj & t->mask;
-		/* sj may move to i only if i lies cyclically in [home, j) */
-		if (((j - home) & t->mask) >= ((j - i) & t->mask)) {
-			memcpy(SLOT(t, i), sj, t->slot_size);
-			i = j;
-		}
-	}
-	memset(SLOT(t, i), 0, t->slot_size);
-	t->count--;
+	mcp_oa_index_remove(&t->index, h, r);
+	mcp_htab_rec_release(t, r);
 	return 0;
 }
 

@@ -1,18 +1,22 @@
-/* session_htab.h - private to the session table: open-addressing hash map with fixed-size
- * keys and 32-bit values, and a growable FIFO ring. Not thread-safe (one per control worker).
+/* session_htab.h - private to the session table: hash map with fixed-size keys and 32-bit
+ * values over util/oa_index, and a growable FIFO ring. Not thread-safe (one per control worker).
  */
 #ifndef MCP_SESSION_HTAB_H
 #define MCP_SESSION_HTAB_H
 
 #include <stdint.h>
 
-/* Linear probing, backward-shift deletion, doubles past 50 % load. Slot: hash, value, key. */
+#include "util/oa_index.h"
+
+/* Records (value, key) in a growable array with a free list; the index maps the key's hash
+ * to the record number. */
 struct mcp_htab {
-	uint8_t *slots;
-	uint32_t mask;
-	uint32_t count;
-	uint32_t key_size;  /* at most 120 bytes */
-	uint32_t slot_size;
+	struct mcp_oa_index index;
+	uint8_t *recs;
+	uint32_t key_size;
+	uint32_t rec_size;  /* 4 + key_size, 4-aligned */
+	uint32_t nrecs, cap; /* records handed out / allocated */
+	uint32_t free_head; /* free records linked through their value */
 };
 
 int mcp_htab_init(struct mcp_htab *t, uint32_t key_size, uint32_t capacity);

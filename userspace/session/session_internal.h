@@ -1,5 +1,7 @@
 /* session_internal.h - private to session*.c: the session table's internal structures and the
- * helpers shared by the table (session.c) and the exchange semantics (session_apply.c).
+ * helpers shared by the table (session.c), the GTP-C intake (session_gtpc.c) and the exchange
+ * semantics (session_apply.c). Call graph: session_gtpc.c -> gtpc_txn.c, session_apply.c ->
+ * session.c; session.c calls neither.
  */
 #ifndef MCP_SESSION_INTERNAL_H
 #define MCP_SESSION_INTERNAL_H
@@ -9,13 +11,13 @@
 
 #include "control/gtpc.h"
 #include "session/session.h"
+#include "session/gtpc_txn.h"
 #include "session/session_htab.h"
 
 #define MCP_SESS_CHUNK     4096 /* subscribers per slab chunk */
 #define MCP_SESS_INDEX_START 65536 /* initial slots of each session index */
 #define MCP_SESS_MAX_CTRL  8    /* control F-TEIDs indexed per subscriber */
 #define MCP_SESS_MAX_UE_IP 4    /* UE addresses indexed per subscriber (PDN connections) */
-#define MCP_TXN_CHUNK      1024
 #define MCP_NONE           UINT32_MAX  /* empty free list */
 #define MCP_DIR_BIT        0x80000000u /* in hash values: tunnel dir / ctrl side */
 
@@ -42,30 +44,7 @@ struct mcp_sess_ent {
 	struct mcp_ip ue[MCP_SESS_MAX_UE_IP];
 };
 
-/* Transaction key: requester endpoint, responder address, sequence, version. */
-struct mcp_txn_key {
-	struct mcp_ip req_ip, rsp_ip;
-	uint32_t seq;
-	uint16_t req_port;
-	uint8_t version;
-	uint8_t pad;
-};
-
-struct mcp_txn {
-	struct mcp_txn_key key;
-	uint64_t ts_ms;
-	uint32_t gen;
-	uint32_t next_free;
-	uint8_t used;
-	struct mcp_gtpc_msg req; /* only mcp_gtpc_msg_size(&req) bytes are valid */
-};
-
 /* Queue records for timed expiry. */
-struct mcp_txn_q {
-	uint64_t ts_ms;
-	uint32_t idx, gen;
-};
-
 struct mcp_stale_q {
 	uint64_t until_ms;
 	uint32_t id;
@@ -87,11 +66,10 @@ struct mcp_sessions {
 	uint32_t free_head;                   /* UINT32_MAX when empty */
 	uint32_t nused;
 
-	struct mcp_htab by_tunnel, by_ctrl, by_ue, by_imsi, by_txn;
-	struct mcp_ring q_txn, q_stale_ho, q_stale_del, q_del;
+	struct mcp_htab by_tunnel, by_ctrl, by_ue, by_imsi;
+	struct mcp_ring q_stale_ho, q_stale_del, q_del;
 
-	struct mcp_txn **txn_chunks;
-	uint32_t txn_nchunks, txn_max_chunks, txn_nalloc, txn_free;
+	struct mcp_gtpc_txns *txns; /* pending GTP-C requests (gtpc_txn.c) */
 
 	struct mcp_gtpc_msg msg; /* decode buffer */
 	unsigned int pressure_warned; /* bounds already warned about (session_pressure.c) */
@@ -150,9 +128,6 @@ int mcp_sess_add_ue(struct mcp_sessions *s, struct mcp_sess_ent *e, const struct
 /* Forgets tunnels (with handover grace), UE IPs and control TEIDs: before a re-attach. */
 void mcp_sess_reset(struct mcp_sessions *s, struct mcp_sess_ent *e, uint64_t ts_ms);
 void mcp_sess_mark_deleted(struct mcp_sessions *s, struct mcp_sess_ent *e, uint64_t ts_ms);
-
-/* session_gtpc.c: transactions */
-void mcp_txn_expire(struct mcp_sessions *s, uint64_t now_ms);
 
 /* session_apply.c: what an accepted exchange does to the table */
 void mcp_sess_apply(struct mcp_sessions *s, const struct mcp_gtpc_msg *req,

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "session/gtpc_txn.h"
 #include "session/session_internal.h"
 #include "util/log.h"
 
@@ -44,7 +45,7 @@ void mcp_sess_pressure_check(struct mcp_sessions *s)
 			 "not tracked (counted in --stats)\n", s->cfg.max_subscribers);
 	if (first_hit(s, s->stats.txn_full, 2))
 		mcp_warn("pending-request table full (%" PRIu32 " requests): their responses will "
-			 "be unmatched (counted in --stats)\n", s->txn_max_chunks * MCP_TXN_CHUNK);
+			 "be unmatched (counted in --stats)\n", mcp_gtpc_txns_max(s->txns));
 	if (first_hit(s, s->stats.tunnels_full, 4))
 		mcp_warn("a subscriber has %d tunnels: further F-TEIDs are dropped (counted in "
 			 "--stats)\n", MCP_MAX_TUNNELS);

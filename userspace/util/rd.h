@@ -88,16 +88,6 @@ static inline void mcp_rd_skip(struct mcp_rd *r, size_t n)
 	(void)mcp_rd_bytes(r, n);
 }
 
-static inline void mcp_rd_copy(struct mcp_rd *r, void *dst, size_t n)
-{
-	const uint8_t *p = mcp_rd_bytes(r, n);
-
-	if (p)
-		memcpy(dst, p, n);
-	else
-		memset(dst, 0, n);
-}
-
 /* A sub-reader over the next n bytes (a TLV value); the parent skips them. */
 static inline struct mcp_rd mcp_rd_sub(struct mcp_rd *r, size_t n)
 {
