@@ -59,6 +59,7 @@ struct mcp_mc_stats {
 	uint64_t batches_failed;   /* pipelines lost to a connection failure (dropped, counted) */
 	uint64_t cmds_dropped;     /* commands in those pipelines */
 	uint64_t connects, connect_failures, disconnects, resyncs;
+	uint64_t auth_failures;    /* connects refused for AUTH: wrong, or missing (NOAUTH) */
 	uint64_t facts_written;    /* subscriber fact rewrites */
 	uint64_t coalesced;        /* fact updates merged into a pending one (latest value wins) */
 	uint64_t queue_full;       /* ops that found the queue full */
