@@ -24,7 +24,8 @@
 #include <linux/bpf.h>
 #include <xdp/xsk.h>
 
-#include "xdp/maps_user.h"
+#include "xdp/maps_user_flows.h"
+#include "xdp/maps_user_tunnels.h"
 #include "mcp_bare.skel.h"
 #include "mcp_floor.skel.h"
 
@@ -83,51 +84,143 @@ static void measure(struct result *r, int fd, const uint8_t *frame, int len, uin
 		r->best = ns;
 }
 
-int main(int argc, char **argv)
+/* Subscriber 7's tunnel (TEID 0x1234 to 10.0.0.2, the frame's) in mcp_xdp and in the floor
+ * program's map. */
+static int install_tunnel(struct mcp_xdp_obj *x, struct mcp_floor *floor)
 {
-	const char *path = "tests/data/xdp_frames.txt";
-	uint32_t repeat = 10000000, rounds = 5, i;
+	struct mcp_subscriber sub;
+	struct mcp_tunnel_key tk;
+	struct mcp_tunnel_val tv;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.id = 7;
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000007");
+	sub.ntunnels = 1;
+	sub.tunnels[0].teid = 0x1234;
+	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
+	if (mcp_xdp_tunnel_update(x, &sub))
+		return -1;
+	memset(&tk, 0, sizeof(tk));
+	memset(&tv, 0, sizeof(tv));
+	tk.teid = sub.tunnels[0].teid;
+	tk.addr = sub.tunnels[0].addr;
+	tv.sub_idx = sub.id;
+	return bpf_map_update_elem(bpf_map__fd(floor->maps.floor_tunnels), &tk, &tv, BPF_ANY);
+}
+
+/* An AF_XDP socket on lo queue 0, in the xsks map, so the redirect succeeds. */
+struct bench_xsk {
+	struct xsk_socket *xsk;
+	struct xsk_umem *umem;
+	void *area;
+};
+
+static int bind_xsk(struct mcp_xdp_obj *x, struct bench_xsk *bx)
+{
 	struct xsk_socket_config xcfg = { .rx_size = 64, .tx_size = 64,
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, .bind_flags = XDP_COPY };
 	struct xsk_ring_prod fq, tx;
 	struct xsk_ring_cons cq, rx;
-	struct xsk_socket *xsk = NULL;
-	struct xsk_umem *umem = NULL;
+
+	if (unshare(CLONE_NEWNET)) /* private lo: no competition for its queue 0 */
+		fprintf(stderr, "bench_xdp: unshare: %s (using the shared lo)\n", strerror(errno));
+	if (posix_memalign(&bx->area, getpagesize(), 64 * 4096) ||
+	    xsk_umem__create(&bx->umem, bx->area, 64 * 4096, &fq, &cq, NULL) ||
+	    xsk_socket__create(&bx->xsk, "lo", 0, bx->umem, &rx, &tx, &xcfg) ||
+	    mcp_xdp_xsk_set(x, 0, xsk_socket__fd(bx->xsk))) {
+		fprintf(stderr, "bench_xdp: cannot bind an AF_XDP socket on lo\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void unbind_xsk(struct bench_xsk *bx)
+{
+	xsk_socket__delete(bx->xsk);
+	xsk_umem__delete(bx->umem);
+	free(bx->area);
+}
+
+struct bench_frame {
+	uint8_t data[2048];
+	int len;
+	uint32_t repeat, rounds;
+};
+
+static void measure_rounds(struct result *r, int fd, const struct bench_frame *bf)
+{
+	for (uint32_t i = 0; i < bf->rounds; i++)
+		measure(r, fd, bf->data, bf->len, bf->repeat, i);
+}
+
+/* The two flow cases: a flow of the same hash but another VLAN (the flows lookup runs and
+ * misses), then the frame's own flow (bypassed). */
+static void measure_flows(struct mcp_xdp_obj *x, const struct bench_frame *bf,
+			  struct result *r_hint, struct result *r_byp)
+{
+	struct mcp_flow_key fk;
+	struct mcp_ip a, b;
+
+	mcp_ip_parse(&a, "192.168.1.10");
+	mcp_ip_parse(&b, "8.8.8.8");
+	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 1); /* VLAN 1: same hash, no match */
+	mcp_xdp_flow_install(x, &fk, 7, 0);
+	measure_rounds(r_hint, mcp_xdp_prog_fd(x), bf);
+	mcp_xdp_flow_remove(x, &fk);
+	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 0);
+	mcp_xdp_flow_install(x, &fk, 7, 0);
+	measure_rounds(r_byp, mcp_xdp_prog_fd(x), bf);
+}
+
+static void print_ratio(const struct result *r, const struct result *bare)
+{
+	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r->what, r->best, r->ret,
+	       r->best / bare->best);
+}
+
+static int parse_args(int argc, char **argv, struct bench_frame *bf)
+{
+	const char *path = "tests/data/xdp_frames.txt";
+	int c;
+
+	bf->repeat = 10000000;
+	bf->rounds = 5;
+	while ((c = getopt(argc, argv, "n:r:")) != -1) {
+		if (c == 'n')
+			bf->repeat = strtoul(optarg, NULL, 0);
+		else if (c == 'r')
+			bf->rounds = strtoul(optarg, NULL, 0);
+		else
+			return 2;
+	}
+	if (optind < argc)
+		path = argv[optind];
+	bf->len = load_frame(path, "gtpu_v4_tcp_up", bf->data, sizeof(bf->data));
+	if (bf->len <= 0) {
+		fprintf(stderr, "bench_xdp: no frame gtpu_v4_tcp_up in %s\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench_frame bf;
+	struct bench_xsk bx = { 0 };
 	struct mcp_xdp_opts o;
 	struct mcp_xdp_obj *x;
 	struct mcp_bare *bare;
 	struct mcp_floor *floor;
-	struct mcp_tunnel_key tk;
-	struct mcp_tunnel_val tv;
-	struct mcp_subscriber sub;
-	struct mcp_flow_key fk;
-	struct mcp_ip a, b;
 	struct result r_bare = { "bare XDP_PASS", 0, 0 };
 	struct result r_floor = { "floor: one tunnel hash lookup", 0, 0 };
 	struct result r_mcp = { "mcp_xdp GTP-U known tunnel", 0, 0 };
 	struct result r_hint = { "mcp_xdp known tunnel, flow lookup", 0, 0 };
 	struct result r_byp = { "mcp_xdp GTP-U bypassed flow", 0, 0 };
 	uint64_t st[MCP_STATS__MAX];
-	uint8_t frame[2048];
-	void *area;
-	int len, c, err;
+	int err = parse_args(argc, argv, &bf);
 
-	while ((c = getopt(argc, argv, "n:r:")) != -1) {
-		if (c == 'n')
-			repeat = strtoul(optarg, NULL, 0);
-		else if (c == 'r')
-			rounds = strtoul(optarg, NULL, 0);
-		else
-			return 2;
-	}
-	if (optind < argc)
-		path = argv[optind];
-	len = load_frame(path, "gtpu_v4_tcp_up", frame, sizeof(frame));
-	if (len <= 0) {
-		fprintf(stderr, "bench_xdp: no frame gtpu_v4_tcp_up in %s\n", path);
-		return 1;
-	}
-
+	if (err)
+		return err;
 	mcp_xdp_opts_default(&o); /* production map sizes */
 	err = mcp_xdp_load_detached(&o, &x);
 	bare = mcp_bare__open_and_load();
@@ -136,35 +229,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_xdp: cannot load the programs (root needed)\n");
 		return 1;
 	}
-	memset(&sub, 0, sizeof(sub));
-	sub.id = 7;
-	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000007");
-	sub.ntunnels = 1;
-	sub.tunnels[0].teid = 0x1234;
-	mcp_ip_parse(&sub.tunnels[0].addr, "10.0.0.2");
-	if (mcp_xdp_tunnel_update(x, &sub))
+	if (install_tunnel(x, floor) || bind_xsk(x, &bx))
 		return 1;
-	memset(&tk, 0, sizeof(tk));
-	memset(&tv, 0, sizeof(tv));
-	tk.teid = sub.tunnels[0].teid;
-	tk.addr = sub.tunnels[0].addr;
-	tv.sub_idx = sub.id;
-	if (bpf_map_update_elem(bpf_map__fd(floor->maps.floor_tunnels), &tk, &tv, BPF_ANY))
-		return 1;
-	if (unshare(CLONE_NEWNET)) /* private lo: no competition for its queue 0 */
-		fprintf(stderr, "bench_xdp: unshare: %s (using the shared lo)\n", strerror(errno));
-	if (posix_memalign(&area, getpagesize(), 64 * 4096) ||
-	    xsk_umem__create(&umem, area, 64 * 4096, &fq, &cq, NULL) ||
-	    xsk_socket__create(&xsk, "lo", 0, umem, &rx, &tx, &xcfg) ||
-	    mcp_xdp_xsk_set(x, 0, xsk_socket__fd(xsk))) {
-		fprintf(stderr, "bench_xdp: cannot bind an AF_XDP socket on lo\n");
-		return 1;
-	}
 
-	for (i = 0; i < rounds; i++) {
-		measure(&r_bare, bpf_program__fd(bare->progs.mcp_bare_prog), frame, len, repeat, i);
-		measure(&r_floor, bpf_program__fd(floor->progs.mcp_floor_prog), frame, len, repeat, i);
-		measure(&r_mcp, mcp_xdp_prog_fd(x), frame, len, repeat, i);
+	for (uint32_t i = 0; i < bf.rounds; i++) { /* interleaved: the VM's speed drifts */
+		measure(&r_bare, bpf_program__fd(bare->progs.mcp_bare_prog), bf.data, bf.len,
+			bf.repeat, i);
+		measure(&r_floor, bpf_program__fd(floor->progs.mcp_floor_prog), bf.data, bf.len,
+			bf.repeat, i);
+		measure(&r_mcp, mcp_xdp_prog_fd(x), bf.data, bf.len, bf.repeat, i);
 	}
 	/* the timed path must be the real one: metadata written on every run (a test-run repeat
 	 * does not reset the metadata area; the program reuses a full one), one-step parse */
@@ -172,39 +245,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_xdp: cannot read the counters\n");
 		return 1;
 	}
-	mcp_ip_parse(&a, "192.168.1.10");
-	mcp_ip_parse(&b, "8.8.8.8");
-	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 1); /* VLAN 1: same hash, no match */
-	mcp_xdp_flow_install(x, &fk, 7, 0);
-	for (i = 0; i < rounds; i++)
-		measure(&r_hint, mcp_xdp_prog_fd(x), frame, len, repeat, i);
-	mcp_xdp_flow_remove(x, &fk);
-	mcp_flow_key_make(&fk, &a, &b, 40000, 443, 6, 0);
-	mcp_xdp_flow_install(x, &fk, 7, 0);
-	for (i = 0; i < rounds; i++)
-		measure(&r_byp, mcp_xdp_prog_fd(x), frame, len, repeat, i);
+	measure_flows(x, &bf, &r_hint, &r_byp);
 
-	printf("bench_xdp: %d-byte GTP-U frame, %u runs x best of %u rounds\n", len, repeat, rounds);
+	printf("bench_xdp: %d-byte GTP-U frame, %u runs x best of %u rounds\n", bf.len, bf.repeat,
+	       bf.rounds);
 	printf("  %-32s %7.1f ns/packet (verdict %u)\n", r_bare.what, r_bare.best, r_bare.ret);
-	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_floor.what, r_floor.best,
-	       r_floor.ret, r_floor.best / r_bare.best);
-	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_mcp.what, r_mcp.best,
-	       r_mcp.ret, r_mcp.best / r_bare.best);
+	print_ratio(&r_floor, &r_bare);
+	print_ratio(&r_mcp, &r_bare);
 	printf("  %-32s %llu runs: %llu one-step parse, %llu metadata failed\n", "",
 	       (unsigned long long)st[MCP_STAT_XDP(MCP_XDP_RX)],
 	       (unsigned long long)st[MCP_STAT_XDP(MCP_XDP_FAST_PARSE)],
 	       (unsigned long long)st[MCP_STAT_XDP(MCP_XDP_META_FAILED)]);
-	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_hint.what, r_hint.best,
-	       r_hint.ret, r_hint.best / r_bare.best);
-	printf("  %-32s %7.1f ns/packet (verdict %u)  ratio %.2fx\n", r_byp.what, r_byp.best,
-	       r_byp.ret, r_byp.best / r_bare.best);
+	print_ratio(&r_hint, &r_bare);
+	print_ratio(&r_byp, &r_bare);
 
-	xsk_socket__delete(xsk);
-	xsk_umem__delete(umem);
-	free(area);
+	unbind_xsk(&bx);
 	mcp_bare__destroy(bare);
 	mcp_floor__destroy(floor);
 	mcp_xdp_close(x);
-	return r_mcp.ret == XDP_REDIRECT && st[MCP_STAT_XDP(MCP_XDP_META_FAILED)] == 0 && r_hint.ret == XDP_REDIRECT && r_byp.ret == XDP_DROP &&
-	       r_floor.ret == XDP_PASS ? 0 : 1;
+	return r_mcp.ret == XDP_REDIRECT && st[MCP_STAT_XDP(MCP_XDP_META_FAILED)] == 0 &&
+	       r_hint.ret == XDP_REDIRECT && r_byp.ret == XDP_DROP && r_floor.ret == XDP_PASS ? 0 : 1;
 }

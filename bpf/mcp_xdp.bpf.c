@@ -357,6 +357,122 @@ static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 hint)
 	return MCP_BYPASS_DONE;
 }
 
+/* Counts what kind of frame this is (GTP-C, GTP-U, signalling, plain, fragment). */
+static __always_inline void mcp_count_kind(struct mcp_xdp_stats *st, const struct mcp_pinfo *pi)
+{
+	if (pi->flags & MCP_META_F_GTPC) {
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPC));
+	} else if (pi->flags & MCP_META_F_GTPU) {
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPU));
+		if (!(pi->flags & MCP_META_F_TPDU))
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPU_SIGNAL));
+	} else {
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NOT_TUNNELED));
+	}
+	if (pi->flags & MCP_META_F_FRAG)
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_FRAGMENT));
+}
+
+/* What the tunnel lookup of a T-PDU tells the rest of the program. */
+struct mcp_tunnel_hit {
+	__u32 sub_idx; /* MCP_META_SUB_NONE when the tunnel is unknown */
+	__u32 owner;   /* steering input: the subscriber when known, else the flow hash */
+	__u8 dir;      /* MCP_META_DIR_* */
+};
+
+/* A T-PDU: attributes it to its subscriber through the tunnel (TEID + outer destination),
+ * counts it on the subscriber, and copies it to the capture ring when the subscriber is under
+ * capture. Fills th; th->owner stays as set by the caller when the tunnel is unknown. */
+static __always_inline void mcp_known_tunnel(struct xdp_md *ctx, struct mcp_pinfo *pi,
+					     const struct mcp_xdp_config *cfg,
+					     struct mcp_xdp_stats *st, __u32 hash, __u32 nworkers,
+					     struct mcp_tunnel_hit *th)
+{
+	struct mcp_sub_counters *sc;
+	struct mcp_tunnel_key tk;
+	struct mcp_tunnel_val tv;
+	struct mcp_meta meta;
+	__u32 idx, *cap;
+
+	tk.teid = pi->teid;
+	tk.pad = 0;
+	mcp_ip_copy(&tk.addr, &pi->outer_dst);
+	if (!mcp_tunnel_find(&tk, &tv)) {
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
+		return;
+	}
+	idx = tv.sub_idx;
+	mcp_count(st, MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
+	pi->flags |= MCP_META_F_KNOWN;
+	th->sub_idx = idx;
+	th->dir = tv.dir;
+	th->owner = idx; /* worker from config, so a new worker count applies at once */
+	sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
+	if (sc) {
+		if (tv.dir == MCP_META_DIR_UP) {
+			sc->pkts_up++;
+			sc->bytes_up += pi->ip_len;
+		} else {
+			sc->pkts_down++;
+			sc->bytes_down += pi->ip_len;
+		}
+	}
+	cap = bpf_map_lookup_elem(&mcp_capture, &idx);
+	if (cap && *cap) {
+		pi->flags |= MCP_META_F_CAPTURE;
+		mcp_meta_fill(&meta, pi, hash, idx, tv.dir, idx % nworkers);
+		mcp_capture_frame(ctx, &meta, cfg, st);
+	}
+}
+
+/* Frames that may belong to an installed flow: user packets, plain or in a T-PDU, whole. */
+static __always_inline int mcp_bypass_candidate(const struct mcp_pinfo *pi)
+{
+	return (pi->flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
+	       (!(pi->flags & MCP_META_F_GTPU) || (pi->flags & MCP_META_F_TPDU));
+}
+
+/* Inline: AF_XDP would take the frame away from the stack, so userspace gets a copy (the
+ * whole frame, up to MCP_CAPTURE_MAX_SNAP bytes) and the frame goes on. Returns the verdict
+ * counter. */
+static __always_inline __u32 mcp_send_inline(struct xdp_md *ctx, const struct mcp_meta *meta,
+					     struct mcp_xdp_stats *st)
+{
+	if (mcp_copy_frame(ctx, meta, MCP_CAPTURE_MAX_SNAP, &mcp_inline_ring) == 0)
+		return MCP_XDP_COPIED;
+	mcp_count(st, MCP_STAT_XDP(MCP_XDP_COPY_LOST));
+	return MCP_XDP_PASSED;
+}
+
+/* Mirror: the metadata goes in front of the frame and the frame to the AF_XDP socket of its
+ * queue. Returns the XDP action and sets *verdict. */
+static __always_inline int mcp_send_xsk(struct xdp_md *ctx, const struct mcp_pinfo *pi,
+					struct mcp_xdp_stats *st, __u32 hash,
+					const struct mcp_tunnel_hit *th, __u16 worker, __u32 *verdict)
+{
+	struct mcp_meta *m;
+	int action;
+
+	/* The kernel refuses to grow a metadata area past 32 bytes, our size: if the area is
+	 * already that big (left by a program before us, or by the previous iteration of a
+	 * BPF_PROG_TEST_RUN repeat, which does not reset it), ours goes into it. */
+	bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m));
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) <= (void *)(long)ctx->data)
+		mcp_meta_fill(m, pi, hash, th->sub_idx, th->dir, worker);
+	else
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
+	/* No lookup of the socket first: bpf_redirect_map says XDP_PASS when the queue has none,
+	 * and the metadata in front of a passed frame is ignored by the stack. */
+	action = bpf_redirect_map(&mcp_xsks, ctx->rx_queue_index, XDP_PASS);
+	if (action == XDP_REDIRECT)
+		*verdict = MCP_XDP_REDIRECTED;
+	else
+		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_XSK));
+	return action;
+}
+
+/* The table of contents: parse, classify, attribute, bypass, then inline copy or AF_XDP. */
 SEC("xdp")
 int mcp_xdp_prog(struct xdp_md *ctx)
 {
@@ -364,11 +480,10 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	struct mcp_meta meta;
 	struct mcp_xdp_config *cfg;
 	struct mcp_xdp_stats *st;
-	__u32 zero = 0, q, nworkers, owner, hash, hint, sub_idx = MCP_META_SUB_NONE;
-	__u8 dir = MCP_META_DIR_UNKNOWN;
+	struct mcp_tunnel_hit th = { .sub_idx = MCP_META_SUB_NONE, .dir = MCP_META_DIR_UNKNOWN };
+	__u32 zero = 0, nworkers, hash, hint, verdict = MCP_XDP_PASSED;
 	__u16 worker;
 	int action = XDP_PASS;
-	__u32 verdict = MCP_XDP_PASSED;
 
 	st = bpf_map_lookup_elem(&mcp_stats, &zero);
 	if (!st)
@@ -388,64 +503,15 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 
 	hash = mcp_sym_hash(&pi);
 	nworkers = cfg->nworkers ? cfg->nworkers : 1;
-	owner = hash;
+	th.owner = hash;
 	if (cfg->flags & MCP_CFG_F_INLINE)
 		pi.flags |= MCP_META_F_INLINE;
+	mcp_count_kind(st, &pi);
+	if (pi.flags & MCP_META_F_TPDU)
+		mcp_known_tunnel(ctx, &pi, cfg, st, hash, nworkers, &th);
+	worker = th.owner % nworkers; /* one division per frame */
 
-	if (pi.flags & MCP_META_F_GTPC) {
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPC));
-	} else if (pi.flags & MCP_META_F_GTPU) {
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPU));
-		if (!(pi.flags & MCP_META_F_TPDU))
-			mcp_count(st, MCP_STAT_XDP(MCP_XDP_GTPU_SIGNAL));
-	} else {
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NOT_TUNNELED));
-	}
-	if (pi.flags & MCP_META_F_FRAG)
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_FRAGMENT));
-
-	if (pi.flags & MCP_META_F_TPDU) {
-		struct mcp_tunnel_key tk;
-		struct mcp_tunnel_val tv;
-
-		tk.teid = pi.teid;
-		tk.pad = 0;
-		mcp_ip_copy(&tk.addr, &pi.outer_dst);
-
-		if (mcp_tunnel_find(&tk, &tv)) {
-			struct mcp_sub_counters *sc;
-			__u32 idx = tv.sub_idx, *cap;
-
-			mcp_count(st, MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL));
-			pi.flags |= MCP_META_F_KNOWN;
-			sub_idx = idx;
-			dir = tv.dir;
-			owner = idx; /* worker from config, so a new worker count applies at once */
-			sc = bpf_map_lookup_elem(&mcp_sub_counters, &idx);
-			if (sc) {
-				if (tv.dir == MCP_META_DIR_UP) {
-					sc->pkts_up++;
-					sc->bytes_up += pi.ip_len;
-				} else {
-					sc->pkts_down++;
-					sc->bytes_down += pi.ip_len;
-				}
-			}
-			cap = bpf_map_lookup_elem(&mcp_capture, &idx);
-			if (cap && *cap) {
-				pi.flags |= MCP_META_F_CAPTURE;
-				mcp_meta_fill(&meta, &pi, hash, sub_idx, dir, idx % nworkers);
-				mcp_capture_frame(ctx, &meta, cfg, st);
-			}
-		} else {
-			mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
-		}
-	}
-	worker = owner % nworkers; /* one division per frame */
-
-	if ((pi.flags & (MCP_META_F_GTPC | MCP_META_F_FRAG)) == 0 &&
-	    (!(pi.flags & MCP_META_F_GTPU) || (pi.flags & MCP_META_F_TPDU)) &&
-	    (hint = mcp_flow_hint(hash)) != 0) {
+	if (mcp_bypass_candidate(&pi) && (hint = mcp_flow_hint(hash)) != 0) {
 		int b = mcp_bypass(&pi, hint);
 
 		if (b == MCP_BYPASS_DONE) {
@@ -463,40 +529,14 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		struct mcp_meta *dm = bpf_map_lookup_elem(&mcp_last_meta, &zero);
 
 		if (dm)
-			mcp_meta_fill(dm, &pi, hash, sub_idx, dir, worker);
+			mcp_meta_fill(dm, &pi, hash, th.sub_idx, th.dir, worker);
 	}
-
-	/* Inline: AF_XDP would take the frame away from the stack, so userspace gets a copy (the
-	 * whole frame, up to MCP_CAPTURE_MAX_SNAP bytes) and the frame goes on. */
 	if (cfg->flags & MCP_CFG_F_INLINE) {
-		mcp_meta_fill(&meta, &pi, hash, sub_idx, dir, worker);
-		if (mcp_copy_frame(ctx, &meta, MCP_CAPTURE_MAX_SNAP, &mcp_inline_ring) == 0)
-			verdict = MCP_XDP_COPIED;
-		else
-			mcp_count(st, MCP_STAT_XDP(MCP_XDP_COPY_LOST));
+		mcp_meta_fill(&meta, &pi, hash, th.sub_idx, th.dir, worker);
+		verdict = mcp_send_inline(ctx, &meta, st);
 		goto out;
 	}
-
-	/* No lookup of the socket first: bpf_redirect_map says XDP_PASS when the queue has none,
-	 * and the metadata in front of a passed frame is ignored by the stack. */
-	q = ctx->rx_queue_index;
-	/* The kernel refuses to grow a metadata area past 32 bytes, our size: if the area is
-	 * already that big (left by a program before us, or by the previous iteration of a
-	 * BPF_PROG_TEST_RUN repeat, which does not reset it), ours goes into it. */
-	bpf_xdp_adjust_meta(ctx, -(int)sizeof(meta));
-	{
-		struct mcp_meta *m = (void *)(long)ctx->data_meta;
-
-		if ((void *)(m + 1) <= (void *)(long)ctx->data)
-			mcp_meta_fill(m, &pi, hash, sub_idx, dir, worker);
-		else
-			mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
-	}
-	action = bpf_redirect_map(&mcp_xsks, q, XDP_PASS);
-	if (action == XDP_REDIRECT)
-		verdict = MCP_XDP_REDIRECTED;
-	else
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_XSK));
+	action = mcp_send_xsk(ctx, &pi, st, hash, &th, worker, &verdict);
 out:
 	if (action == XDP_DROP && verdict != MCP_XDP_BYPASSED)
 		verdict = MCP_XDP_DROPPED;

@@ -2,9 +2,12 @@
  *
  * Written with bpf_xdp_adjust_meta() (at most 32 bytes, a multiple of 4), so in the UMEM it
  * sits in the sizeof(struct mcp_meta) bytes right before the frame's first byte. Userspace
- * checks magic and version, then steers by worker and starts decoding at inner_l3 without
- * re-parsing the outer headers. Offsets are from the first byte of the Ethernet header and
- * are only set (non-zero) when that header was completely inside the frame.
+ * checks magic and version; today the live pipeline uses only flags (MCP_META_F_KCOUNTED) and
+ * decodes every frame from its first byte: worker, sub_idx, the offsets and the rest describe
+ * the frame (tests check them; capture and inline ring records carry them) but nothing uses
+ * them yet to steer frames or to skip parsing.
+ * Offsets are from the first byte of the Ethernet header and are only set (non-zero) when
+ * that header was completely inside the frame.
  *
  * Layout (bytes):  0 magic  2 version  3 dir  4 sub_idx  8 teid  12 flags  14 worker
  *                 16 outer_l3  18 inner_l3  20 inner_l4  22 inner_proto  23 qfi
@@ -44,7 +47,7 @@ struct mcp_meta {
 	__u32 sub_idx;     /* subscriber index, MCP_META_SUB_NONE when unknown */
 	__u32 teid;        /* GTP-U TEID, host order (0 when not GTP-U) */
 	__u16 flags;       /* MCP_META_F_* */
-	__u16 worker;      /* worker that owns this frame: tunnel map, else hash % nworkers */
+	__u16 worker;      /* sub_idx % nworkers when the tunnel is known, else hash % nworkers */
 	__u16 outer_l3;    /* offset of the outer (or only) IP header */
 	__u16 inner_l3;    /* offset of the user IP header (== outer_l3 when not tunneled) */
 	__u16 inner_l4;    /* offset of the user L4 header, 0 if not parsed */

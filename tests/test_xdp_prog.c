@@ -22,7 +22,8 @@
 #include <linux/bpf.h>
 #include <xdp/xsk.h>
 
-#include "xdp/maps_user.h"
+#include "xdp/maps_user_flows.h"
+#include "xdp/maps_user_tunnels.h"
 #include "util/log.h"
 
 #define MAX_FRAMES 64

@@ -1,5 +1,5 @@
-/* live.h - live capture: XDP attach (or reuse mcp-load's), one AF_XDP socket per RX queue,
- * frames handed to the worker that owns their subscriber, the same pipeline as offline mode.
+/* live.h - live capture: XDP attach (or reuse mcp-load's), one AF_XDP socket per RX queue
+ * (or the inline ring), frames fed to the same single pipeline as offline mode.
  */
 #ifndef MCP_LIVE_H
 #define MCP_LIVE_H

@@ -3,7 +3,7 @@
 #ifndef MCP_LIVE_BYPASS_H
 #define MCP_LIVE_BYPASS_H
 
-#include "xdp/maps_user.h"
+#include "xdp/maps_user_flows.h"
 #include "flow/worker.h"
 
 struct mcp_live_bypass {

@@ -89,6 +89,20 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 	return 0;
 }
 
+int mcp_pipeline_remove_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn,
+					 void *ctx)
+{
+	for (int i = 0; i < p->nlisteners; i++)
+		if (p->listeners[i].fn == fn && p->listeners[i].ctx == ctx) {
+			/* keeps the others in order: listeners see events in the order added */
+			memmove(&p->listeners[i], &p->listeners[i + 1],
+				(size_t)(p->nlisteners - i - 1) * sizeof(p->listeners[0]));
+			p->nlisteners--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 static struct mcp_json_out *open_out(const char *path, const char *what)
 {
 	struct mcp_json_out *o = mcp_json_out_open(path);
@@ -296,20 +310,15 @@ static void print_counter(FILE *f, const char *name, uint64_t v)
 		fprintf(f, "    %-34s %" PRIu64 "\n", name, v);
 }
 
-void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
+static void print_packets(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
 {
 	const struct mcp_decode_stats *ds = mcp_decoder_stats(p->decoder);
 	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
-	const struct mcp_session_stats *ss = mcp_sessions_stats(p->sessions);
-	const struct mcp_dpi *dpi = mcp_worker_dpi(p->worker);
-	struct mcp_radius_stats rsv, *rs = &rsv;
 	uint64_t malformed = 0;
-	char name[32];
 
 	for (int i = 0; i < MCP_PARSE__MAX; i++)
 		if (i != MCP_PARSE_NOT_IP)
 			malformed += ds->malformed[i];
-	fprintf(f, "mcprobe statistics\n");
 	fprintf(f, "  packets                      %" PRIu64 "\n", p->frames);
 	fprintf(f, "  bytes (wire)                 %" PRIu64 "\n", p->frame_bytes);
 	if (elapsed_s > 0)
@@ -329,6 +338,27 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  layers\n");
 	for (int i = 0; i < MCP_LAYER__MAX; i++)
 		print_counter(f, mcp_layer_name(i), ds->layer[i]);
+}
+
+static void print_bypass(const struct mcp_worker_stats *ws, FILE *f)
+{
+	if (!ws->bypass_installed && !ws->bypass_failed)
+		return;
+	fprintf(f, "  flows bypassed in kernel     %" PRIu64 " (%" PRIu64 " failed)\n",
+		ws->bypass_installed, ws->bypass_failed);
+	fprintf(f, "  user packets in kernel       %" PRIu64 " (%.1f%% of user packets)\n",
+		ws->bypassed_packets, ws->packets ? 100.0 * ws->bypassed_packets / ws->packets : 0.0);
+	print_counter(f, "bypass orphans removed", ws->bypass_orphans);
+	print_counter(f, "flows pending at their SYN", ws->bypass_pending);
+	print_counter(f, "packets counted in kernel, sent up for nDPI", ws->kcounted_packets);
+}
+
+static void print_flows(const struct mcp_pipeline *p, FILE *f)
+{
+	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
+	const struct mcp_dpi *dpi = mcp_worker_dpi(p->worker);
+	char name[32];
+
 	fprintf(f, "  flows created                %" PRIu64 "\n", ws->flows_created);
 	fprintf(f, "  flows exported               %" PRIu64 "\n", ws->flows_exported);
 	for (int i = 0; i < MCP_END_REASONS; i++) {
@@ -338,16 +368,7 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  flows evicted (table full)   %" PRIu64 "\n", ws->flows_evicted);
 	fprintf(f, "  flows with subscriber        %" PRIu64 "\n", ws->flows_with_subscriber);
 	fprintf(f, "  gtp-u pkts, unknown subscr.  %" PRIu64 "\n", ws->gtpu_unknown_sub_packets);
-	if (ws->bypass_installed || ws->bypass_failed) {
-		fprintf(f, "  flows bypassed in kernel     %" PRIu64 " (%" PRIu64 " failed)\n",
-			ws->bypass_installed, ws->bypass_failed);
-		fprintf(f, "  user packets in kernel       %" PRIu64 " (%.1f%% of user packets)\n",
-			ws->bypassed_packets,
-			ws->packets ? 100.0 * ws->bypassed_packets / ws->packets : 0.0);
-		print_counter(f, "bypass orphans removed", ws->bypass_orphans);
-		print_counter(f, "flows pending at their SYN", ws->bypass_pending);
-		print_counter(f, "packets counted in kernel, sent up for nDPI", ws->kcounted_packets);
-	}
+	print_bypass(ws, f);
 	if (dpi) {
 		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);
 
@@ -356,6 +377,30 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 			d->flows_classified, d->flows_guessed, d->flows_unknown);
 		fprintf(f, "  dpi packets inspected        %" PRIu64 "\n", d->packets_fed);
 	}
+}
+
+/* Every GTP-C message type seen, by version, named when known. */
+static void print_gtpc_msgs(const struct mcp_session_stats *ss, FILE *f)
+{
+	char lname[64];
+
+	for (int v = 1; v <= 2; v++) {
+		for (int t = 0; t < 256; t++) {
+			const char *mn = mcp_gtpc_msg_name((uint8_t)v, (uint8_t)t);
+
+			if (mn)
+				snprintf(lname, sizeof(lname), "v%d %s", v, mn);
+			else
+				snprintf(lname, sizeof(lname), "v%d type %d", v, t);
+			print_counter(f, lname, v == 1 ? ss->v1_msgs[t] : ss->v2_msgs[t]);
+		}
+	}
+}
+
+static void print_sessions(const struct mcp_pipeline *p, FILE *f)
+{
+	const struct mcp_session_stats *ss = mcp_sessions_stats(p->sessions);
+
 	fprintf(f, "  sessions created             %" PRIu64 "\n", ss->created);
 	fprintf(f, "  sessions modified            %" PRIu64 "\n", ss->modified);
 	fprintf(f, "  sessions deleted             %" PRIu64 "\n", ss->deleted);
@@ -367,29 +412,33 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	fprintf(f, "  gtp-c malformed              %" PRIu64 "\n", ss->malformed);
 	fprintf(f, "  gtp-c unknown IEs / msgs     %" PRIu64 " / %" PRIu64 "\n", ss->unknown_ies,
 		ss->unknown_msgs);
-	for (int v = 1; v <= 2; v++) {
-		for (int t = 0; t < 256; t++) {
-			const char *mn = mcp_gtpc_msg_name((uint8_t)v, (uint8_t)t);
-			char lname[64];
-
-			if (mn)
-				snprintf(lname, sizeof(lname), "v%d %s", v, mn);
-			else
-				snprintf(lname, sizeof(lname), "v%d type %d", v, t);
-			print_counter(f, lname, v == 1 ? ss->v1_msgs[t] : ss->v2_msgs[t]);
-		}
-	}
+	print_gtpc_msgs(ss, f);
 	for (int i = 0; i < MCP_GTPC_BAD__MAX; i++)
 		print_counter(f, mcp_gtpc_bad_reason_name(i), ss->malformed_reason[i]);
-	mcp_radius_get_stats(p->radius, rs);
-	if (rs->requests || rs->malformed) {
-		fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64
-			   ", interim %" PRIu64 ", stop %" PRIu64 "), users %" PRIu64 "\n",
-			rs->requests, rs->starts, rs->interims, rs->stops, rs->users);
-		fprintf(f, "  radius malformed             %" PRIu64 "\n", rs->malformed);
-		for (int i = 0; i < MCP_RADIUS_BAD__MAX; i++)
-			print_counter(f, mcp_radius_malformed_name(i), rs->malformed_reason[i]);
-	}
+}
+
+static void print_radius(const struct mcp_pipeline *p, FILE *f)
+{
+	struct mcp_radius_stats rs;
+
+	mcp_radius_get_stats(p->radius, &rs);
+	if (!rs.requests && !rs.malformed)
+		return;
+	fprintf(f, "  radius accounting requests   %" PRIu64 " (start %" PRIu64 ", interim %" PRIu64
+		   ", stop %" PRIu64 "), users %" PRIu64 "\n",
+		rs.requests, rs.starts, rs.interims, rs.stops, rs.users);
+	fprintf(f, "  radius malformed             %" PRIu64 "\n", rs.malformed);
+	for (int i = 0; i < MCP_RADIUS_BAD__MAX; i++)
+		print_counter(f, mcp_radius_malformed_name(i), rs.malformed_reason[i]);
+}
+
+void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s)
+{
+	fprintf(f, "mcprobe statistics\n");
+	print_packets(p, f, elapsed_s);
+	print_flows(p, f);
+	print_sessions(p, f);
+	print_radius(p, f);
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);
 }

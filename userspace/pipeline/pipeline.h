@@ -33,6 +33,9 @@ void mcp_pipeline_cfg_defaults(struct mcp_pipeline_cfg *cfg);
 struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg);
 /* Adds a listener for subscriber changes (BPF tunnel map, ...). 0 or -ENOSPC. */
 int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn, void *ctx);
+/* Removes the listener added with this fn and ctx (before ctx goes away). 0 or -ENOENT. */
+int mcp_pipeline_remove_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn,
+					 void *ctx);
 
 /* Processes one captured frame. */
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,

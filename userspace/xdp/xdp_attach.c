@@ -26,6 +26,8 @@
 
 #include "util/log.h"
 #include "mcp_xdp.skel.h"
+#include "xdp/maps_user_flows.h"
+#include "xdp/maps_user_tunnels.h"
 #include "xdp/xdp_internal.h"
 
 #ifndef BPF_FS_MAGIC
@@ -37,34 +39,6 @@ static const char *const map_pin_names[] = {
 	MCP_XDP_MAPS(MCP_XMAP_PIN)
 #undef MCP_XMAP_PIN
 };
-
-static int libbpf_quiet; /* loading: libbpf's warnings become debug, we print one line */
-
-static int mcp_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	enum mcp_log_level l = MCP_LOG_DEBUG;
-
-	if (level == LIBBPF_WARN && !libbpf_quiet)
-		l = MCP_LOG_INFO;
-	mcp_vlog(l, fmt, ap);
-	return 0;
-}
-
-static int mcp_libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
-{
-	enum mcp_log_level l = MCP_LOG_DEBUG;
-
-	if (level == LIBXDP_WARN && !libbpf_quiet)
-		l = MCP_LOG_INFO;
-	mcp_vlog(l, fmt, ap);
-	return 0;
-}
-
-void mcp_xdp_route_logs(void)
-{
-	libbpf_set_print(mcp_libbpf_print);
-	libxdp_set_print(mcp_libxdp_print);
-}
 
 const char *mcp_xdp_map_pin_name(enum mcp_xdp_map m)
 {
@@ -245,109 +219,137 @@ static int pin_everything(struct mcp_xdp *s, const char *dir, int prog_fd)
 	return err;
 }
 
+/* One attach in progress: what to undo if a later step fails. */
+struct attach_state {
+	struct mcp_xdp *skel;
+	struct xdp_program *xp; /* libxdp attached it */
+	int ifindex;
+	int attach;   /* MCP_ATTACH_* */
+	int prog_fd;
+	int xdp_err;  /* why libxdp failed, when bpf_xdp_attach took over */
+	__u32 flags;  /* bpf_xdp_attach flags */
+};
+
+/* libxdp first (the dispatcher lets other XDP programs share the interface). Returns 0 when
+ * attached, -EPERM/-EACCES (no fallback helps), or 1: try bpf_xdp_attach. */
+static int attach_with_libxdp(struct attach_state *as, const char *ifname,
+			      const struct mcp_xdp_opts *o)
+{
+	int err;
+
+	as->skel = skel_open(o);
+	if (!as->skel)
+		return -errno;
+	err = attach_libxdp(as->skel, as->ifindex, o->mode, &as->xp);
+	if (!err) {
+		as->attach = attach_kind(as->ifindex);
+		as->prog_fd = xdp_program__fd(as->xp);
+		if (as->attach == MCP_ATTACH_LIBXDP_LEGACY)
+			mcp_warn("the kernel refused the libxdp dispatcher on %s: the program is "
+				 "attached alone (as with bpf_xdp_attach), other XDP programs "
+				 "cannot share the interface\n", ifname);
+		return 0;
+	}
+	if (err == -EPERM || err == -EACCES)
+		return err; /* no privileges: the fallback would fail the same way */
+	as->xdp_err = err;
+	mcp_dbg("libxdp attach on %s: %s; trying bpf_xdp_attach\n", ifname, strerror(-err));
+	mcp_xdp__destroy(as->skel);
+	as->skel = NULL;
+	return 1;
+}
+
+/* The program alone on the interface, through netlink. */
+static int attach_with_netlink(struct attach_state *as, const char *ifname,
+			       const struct mcp_xdp_opts *o)
+{
+	int err;
+
+	as->skel = skel_open(o);
+	if (!as->skel)
+		return -errno;
+	err = mcp_xdp__load(as->skel);
+	if (err) {
+		if (err != -EPERM && err != -EACCES)
+			mcp_err("cannot load the XDP program: %s\n", strerror(-err));
+		return err;
+	}
+	as->prog_fd = bpf_program__fd(as->skel->progs.mcp_xdp_prog);
+	as->flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
+		    (o->mode == MCP_XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+	if (bpf_xdp_attach(as->ifindex, as->prog_fd, as->flags, NULL))
+		return -errno;
+	as->attach = MCP_ATTACH_NETLINK;
+	if (as->xdp_err)
+		mcp_warn("libxdp could not attach to %s (%s): attached with bpf_xdp_attach, "
+			 "without the dispatcher\n", ifname, strerror(-as->xdp_err));
+	return 0;
+}
+
+static void attach_undo(struct attach_state *as, const struct mcp_xdp_opts *o)
+{
+	if (as->xp)
+		xdp_program__detach(as->xp, as->ifindex, o->mode, 0);
+	else if (as->attach == MCP_ATTACH_NETLINK)
+		bpf_xdp_detach(as->ifindex, as->flags, NULL);
+}
+
+/* The pin directory of ifname, with -EEXIST when its config pin is there already. */
+static int attach_pin_dir(const char *ifname, char *dir, size_t len)
+{
+	char cfgpin[PATH_MAX];
+	int err = mcp_xdp_pin_dir(ifname, dir, len);
+
+	if (!err)
+		err = pin_path(cfgpin, sizeof(cfgpin), dir, map_pin_names[MCP_XMAP_CONFIG]);
+	if (err)
+		return err;
+	return access(cfgpin, F_OK) == 0 ? -EEXIST : 0;
+}
+
 int mcp_xdp_attach(const char *ifname, const struct mcp_xdp_opts *o, struct mcp_xdp_obj **out)
 {
+	struct attach_state as = { .attach = MCP_ATTACH_NONE, .prog_fd = -1 };
 	struct mcp_xdp_opts def;
-	struct xdp_program *xp = NULL;
-	struct mcp_xdp *s = NULL;
-	char dir[PATH_MAX], cfgpin[PATH_MAX];
-	int ifindex, err, attach = MCP_ATTACH_NONE, prog_fd = -1, xdp_err = 0;
-	__u32 flags = 0;
+	char dir[PATH_MAX];
+	int err = 1;
 
 	if (!o) {
 		mcp_xdp_opts_default(&def);
 		o = &def;
 	}
-	ifindex = if_nametoindex(ifname);
-	if (!ifindex)
+	as.ifindex = if_nametoindex(ifname);
+	if (!as.ifindex)
 		return -ENODEV;
 	err = mcp_xdp_check_bpffs();
-	if (err)
-		return err;
-	err = mcp_xdp_pin_dir(ifname, dir, sizeof(dir));
 	if (!err)
-		err = pin_path(cfgpin, sizeof(cfgpin), dir, map_pin_names[MCP_XMAP_CONFIG]);
+		err = attach_pin_dir(ifname, dir, sizeof(dir));
 	if (err)
 		return err;
-	if (access(cfgpin, F_OK) == 0)
-		return -EEXIST;
 
-	libbpf_quiet = 1;
-	if (!o->no_dispatcher) {
-		s = skel_open(o);
-		if (!s) {
-			err = -errno;
-			goto out;
-		}
-		err = attach_libxdp(s, ifindex, o->mode, &xp);
-		if (!err) {
-			attach = attach_kind(ifindex);
-			prog_fd = xdp_program__fd(xp);
-			if (attach == MCP_ATTACH_LIBXDP_LEGACY)
-				mcp_warn("the kernel refused the libxdp dispatcher on %s: the program is "
-					 "attached alone (as with bpf_xdp_attach), other XDP programs "
-					 "cannot share the interface\n", ifname);
-		} else if (err == -EPERM || err == -EACCES) {
-			goto out; /* no privileges: the fallback would fail the same way */
-		} else {
-			xdp_err = err;
-			mcp_dbg("libxdp attach on %s: %s; trying bpf_xdp_attach\n", ifname,
-				strerror(-err));
-			mcp_xdp__destroy(s);
-			s = NULL;
-		}
-	}
-	if (attach == MCP_ATTACH_NONE) {
-		s = skel_open(o);
-		if (!s) {
-			err = -errno;
-			goto out;
-		}
-		err = mcp_xdp__load(s);
-		if (err) {
-			if (err != -EPERM && err != -EACCES)
-				mcp_err("cannot load the XDP program: %s\n", strerror(-err));
-			goto out;
-		}
-		prog_fd = bpf_program__fd(s->progs.mcp_xdp_prog);
-		flags = XDP_FLAGS_UPDATE_IF_NOEXIST |
-			(o->mode == MCP_XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
-		if (bpf_xdp_attach(ifindex, prog_fd, flags, NULL)) {
-			err = -errno;
-			goto out;
-		}
-		attach = MCP_ATTACH_NETLINK;
-		if (xdp_err)
-			mcp_warn("libxdp could not attach to %s (%s): attached with bpf_xdp_attach, "
-				 "without the dispatcher\n", ifname, strerror(-xdp_err));
-	}
-	err = write_config(s, o, ifindex, attach);
+	mcp_xdp_libbpf_quiet = 1;
+	err = o->no_dispatcher ? 1 : attach_with_libxdp(&as, ifname, o);
+	if (err == 1)
+		err = attach_with_netlink(&as, ifname, o);
 	if (!err)
-		err = pin_everything(s, dir, prog_fd);
+		err = write_config(as.skel, o, as.ifindex, as.attach);
+	if (!err)
+		err = pin_everything(as.skel, dir, as.prog_fd);
+	if (err && as.attach != MCP_ATTACH_NONE) {
+		attach_undo(&as, o);
+		unpin_all(dir);
+	}
+	mcp_xdp_libbpf_quiet = 0;
+	if (as.xp)
+		xdp_program__close(as.xp);
+	mcp_xdp__destroy(as.skel);
 	if (err)
-		goto out_detach;
-	libbpf_quiet = 0;
-	if (xp)
-		xdp_program__close(xp);
-	mcp_xdp__destroy(s);
+		return err;
 	mcp_info("attached to %s (%s, %s mode)\n", ifname,
-		 attach == MCP_ATTACH_LIBXDP ? "libxdp dispatcher" :
-		 attach == MCP_ATTACH_LIBXDP_LEGACY ? "libxdp, no dispatcher" : "bpf_xdp_attach",
+		 as.attach == MCP_ATTACH_LIBXDP ? "libxdp dispatcher" :
+		 as.attach == MCP_ATTACH_LIBXDP_LEGACY ? "libxdp, no dispatcher" : "bpf_xdp_attach",
 		 o->mode == MCP_XDP_MODE_SKB ? "skb" : "native");
 	return out ? mcp_xdp_open_pinned(ifname, out) : 0;
-
-out_detach:
-	if (xp)
-		xdp_program__detach(xp, ifindex, o->mode, 0);
-	else if (attach == MCP_ATTACH_NETLINK)
-		bpf_xdp_detach(ifindex, flags, NULL);
-	unpin_all(dir);
-out:
-	libbpf_quiet = 0;
-	if (xp)
-		xdp_program__close(xp);
-	mcp_xdp__destroy(s);
-	return err;
 }
 
 static struct mcp_xdp_obj *obj_new(void)
@@ -454,15 +456,37 @@ err:
 	return err;
 }
 
-int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
-			   struct mcp_xdp_obj **out)
+/* A refusal that skb mode would not fix: no privileges, no interface, already attached. */
+static int skb_mode_may_help(int err)
 {
+	return err && err != -EEXIST && err != -EPERM && err != -EACCES && err != -ENODEV;
+}
+
+int mcp_xdp_attach_or_open(const char *ifname, const struct mcp_xdp_opts *o,
+			   struct mcp_xdp_obj **out, int *attached)
+{
+	struct mcp_xdp_opts skb;
 	int err = mcp_xdp_open_pinned(ifname, out);
 
+	if (attached)
+		*attached = 0;
 	if (err != -ENOENT)
 		return err;
+	if (!o) {
+		mcp_xdp_opts_default(&skb);
+		o = &skb;
+	}
 	err = mcp_xdp_attach(ifname, o, out);
-	if (err == -EEXIST) /* someone attached meanwhile */
+	if (skb_mode_may_help(err) && o->mode != MCP_XDP_MODE_SKB) {
+		mcp_warn("%s: native XDP refused (%s), falling back to skb mode\n", ifname,
+			 strerror(-err));
+		skb = *o;
+		skb.mode = MCP_XDP_MODE_SKB;
+		err = mcp_xdp_attach(ifname, &skb, out);
+	}
+	if (!err && attached)
+		*attached = 1;
+	else if (err == -EEXIST) /* someone attached meanwhile */
 		err = mcp_xdp_open_pinned(ifname, out);
 	return err;
 }
@@ -482,7 +506,8 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 		close(x->last_meta_fd);
 	mcp_xdp_batch_free(x);
 	mcp_xdp_subrecs_free(x);
-	mcp_xdp_maps_unmap(x);
+	mcp_xdp_tunnels_unmap(x);
+	mcp_xdp_flows_unmap(x);
 	free(x);
 }
 
@@ -538,9 +563,9 @@ int mcp_xdp_detach(const char *ifname)
 	ifindex = if_nametoindex(ifname);
 	err = 0;
 	if (ifindex && (cfg.ifindex == 0 || (int)cfg.ifindex == ifindex)) {
-		libbpf_quiet = 1;
+		mcp_xdp_libbpf_quiet = 1;
 		err = detach_prog(dir, &cfg, ifindex);
-		libbpf_quiet = 0;
+		mcp_xdp_libbpf_quiet = 0;
 		if (err)
 			mcp_warn("detaching from %s: %s (removing the pins anyway)\n", ifname,
 				 strerror(-err));

@@ -1,4 +1,4 @@
-/* xdp_internal.h - private state shared by xdp_attach.c (load/pin) and maps_user.c (map helpers). */
+/* xdp_internal.h - private state shared by xdp_attach.c (load/pin), xdp_log.c and maps_user*.c. */
 #ifndef MCP_XDP_INTERNAL_H
 #define MCP_XDP_INTERNAL_H
 
@@ -7,15 +7,7 @@
 #include "xdp/maps_user.h"
 #include "xdp/map_batch.h"
 
-/* Tunnels installed per subscriber, so an update can delete the ones that went away. */
-struct mcp_xdp_subrec {
-	uint32_t id;
-	uint32_t ntun;
-	struct mcp_tunnel_key keys[MCP_MAX_TUNNELS];
-	struct mcp_xdp_subrec *next;
-};
-
-#define MCP_XDP_SUBREC_BUCKETS 65536
+struct mcp_xdp_subrec; /* maps_user_tunnels.c */
 
 struct mcp_xdp_obj {
 	char ifname[IF_NAMESIZE];
@@ -25,8 +17,8 @@ struct mcp_xdp_obj {
 	int last_meta_fd;   /* mcp_last_meta, detached (test) loads only, else -1 */
 	uint32_t nworkers;
 	uint32_t max_subscribers;
-	struct mcp_xdp_subrec **subrecs; /* MCP_XDP_SUBREC_BUCKETS heads, allocated lazily */
-	uint32_t *flow_hints; /* mmapped flow_hints counters, mapped on first use (maps_user.c) */
+	struct mcp_xdp_subrec **subrecs; /* hash heads (maps_user_tunnels.c), allocated lazily */
+	uint32_t *flow_hints; /* mmapped flow_hints counters, mapped on first use (maps_user_flows.c) */
 	struct mcp_tunnel_bucket *tindex; /* mmapped tunnel_index, mapped on first use */
 	uint32_t tindex_n;                /* its bucket count */
 	/* between mcp_xdp_batch_begin and _commit, tunnels and subscribers writes wait here */
@@ -35,7 +27,12 @@ struct mcp_xdp_obj {
 	uint64_t writes_refused; /* session event writes the kernel refused (atomic) */
 };
 
-void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);
-void mcp_xdp_maps_unmap(struct mcp_xdp_obj *x); /* the mmapped maps (maps_user.c) */
+/* Set while loading: libbpf's and libxdp's warnings become debug lines (xdp_log.c). */
+extern int mcp_xdp_libbpf_quiet;
+
+/* What mcp_xdp_close frees besides descriptors: */
+void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);  /* maps_user_tunnels.c */
+void mcp_xdp_tunnels_unmap(struct mcp_xdp_obj *x); /* tunnel_index, maps_user_tunnels.c */
+void mcp_xdp_flows_unmap(struct mcp_xdp_obj *x);   /* flow_hints, maps_user_flows.c */
 
 #endif /* MCP_XDP_INTERNAL_H */

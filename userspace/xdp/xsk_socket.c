@@ -187,16 +187,6 @@ int mcp_xsk_fd(const struct mcp_xsk *x)
 	return xsk_socket__fd(x->sock);
 }
 
-uint32_t mcp_xsk_queue(const struct mcp_xsk *x)
-{
-	return x->queue;
-}
-
-int mcp_xsk_is_zerocopy(const struct mcp_xsk *x)
-{
-	return x->zerocopy;
-}
-
 /* Copies the metadata out of the UMEM if the XDP program wrote it for this frame, and
  * clears its magic so a later frame in the same chunk without metadata is not misread. */
 static int xsk_take_meta(uint8_t *frame, uint64_t addr, struct mcp_meta *meta)

@@ -69,8 +69,6 @@ int mcp_xsk_create(const char *ifname, uint32_t queue, uint32_t nframes, int for
 void mcp_xsk_destroy(struct mcp_xsk *x);
 
 int mcp_xsk_fd(const struct mcp_xsk *x);
-uint32_t mcp_xsk_queue(const struct mcp_xsk *x);
-int mcp_xsk_is_zerocopy(const struct mcp_xsk *x);
 
 /* Takes up to budget frames from the RX ring, calls fn on each, refills. Returns the number
  * of frames handled (0 when the ring is empty). Never blocks; when a round over all sockets
