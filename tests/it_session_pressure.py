@@ -13,7 +13,9 @@ Runs of mcprobe -r ... --stats, counters read from --stats:
   - burst, --max-subscribers 4096: 4096 requests tracked, 904 "requests not tracked", 904
     unmatched responses, 4096 created; one warning line about the pending-request table;
   - paired, --max-subscribers 4096: 4096 created, 904 "sessions not created (table full)",
-    one warning line about the session table.
+    one warning line about the session table;
+  - the same with --redis to a redis-server on loopback: the hash P stats.<probe> holds the
+    same counters as --stats.
 Env: BUILD. Exit 0 = pass.
 """
 import os
@@ -25,6 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_gtpc_cases import MME, SGW, csr, csrsp  # noqa: E402
+from mc_resp import RedisServer, Resp  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("BUILD", "build")
@@ -133,10 +136,32 @@ def main():
                 errs.append("%s/%d: exit %d, got %s want %s, warnings %d (%s)" %
                             (name, maxsub, r.returncode, got, want, nwarn,
                              [ln for ln in r.stderr.splitlines() if "full" in ln][:3]))
+        errs += redis_check(paired)
     for e in errs:
         print("  " + e)
     print("FAIL" if errs else "PASS")
     return 1 if errs else 0
+
+
+def redis_check(paired):
+    """The bound counters reach the microcloud: P stats.<probe> equals --stats."""
+    r = RedisServer()
+    try:
+        p = subprocess.run([MCPROBE, "-r", paired, "--stats", "--max-subscribers", "4096",
+                            "--redis", "127.0.0.1:%d" % r.port, "--no-reload", "--probe-name",
+                            "p1", "--redis-prefix", "t."], capture_output=True, text=True,
+                           timeout=120)
+        c = Resp(r.port)
+        h = c.hgetall("t.stats.p1")
+        c.close()
+    finally:
+        r.stop()
+    got = {k: int(v) for k, v in h.items() if k in ("table_full", "txn_full", "sessions_created")}
+    want = {"table_full": N - 4096, "txn_full": 0, "sessions_created": 4096}
+    ok = p.returncode == 0 and got == want
+    print("redis  stats.p1: %s %s" % ("ok" if ok else "FAIL", h))
+    return [] if ok else ["stats.p1: exit %d, got %s want %s: %s" % (p.returncode, h, want,
+                                                                       p.stderr[-300:])]
 
 
 if __name__ == "__main__":

@@ -298,6 +298,8 @@ int mcp_mc_flush_counters(struct mcp_mc *m, struct mcp_mc_batch *b)
 	int err;
 
 	err = mcp_mc_ctr_drain(m);
+	if (!err)
+		err = mcp_mc_probe_stats_cmds(m, b);
 	if (err)
 		return err;
 	/* the writer's own table: what it credited from the producers' summaries */

@@ -222,7 +222,11 @@ struct mcp_mc_sess_change {
 	struct mcp_subscriber sub;
 };
 
-struct mcp_mc_ctr_table; /* mc_counters.c */
+struct mcp_mc_ctr_table; /* mc_probe_stats.c: HSET P stats.<probe> with the counters mcp_mc_probe_stats() gave, when
+ * they changed since the last write. 0 or -ENOMEM. */
+int mcp_mc_probe_stats_cmds(struct mcp_mc *m, struct mcp_mc_batch *b);
+
+/* mc_counters.c */
 struct mcp_mc_ttl_memo; /* mc_ttl.c */
 
 /* A counter key's identity in binary form: the packet thread fills it without formatting a
@@ -293,6 +297,8 @@ struct mcp_mc {
 	size_t wctr_last_keys;
 	struct mcp_mc_ttl_memo *ttl_memo;
 
+	struct mcp_session_stats pstats; /* the probe's bound counters to write (m->lock) */
+	int pstats_dirty;
 	struct mcp_mc_stats st;    /* writer + producers */
 	struct mcp_mc_link wl; /* writer link (writer thread only) */
 	int connected;

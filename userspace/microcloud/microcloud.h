@@ -139,6 +139,10 @@ int mcp_mc_agg_pattern(const char *prefix, long long epoch, char *buf, size_t sz
 int mcp_mc_agg_key_parse(const char *prefix, const char *key, uint64_t *epoch, char *imsi,
 			 size_t imsi_sz);
 
+/* The probe's session-table bound counters (table_full, txn_full, tunnels_full, ...): written
+ * to P stats.<probe> with the next counter flush. Thread-safe, non-blocking. */
+void mcp_mc_probe_stats(struct mcp_mc *m, const struct mcp_session_stats *ss);
+
 void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st);
 void mcp_mc_print_stats(struct mcp_mc *m, FILE *f);
 

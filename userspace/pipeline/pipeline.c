@@ -226,6 +226,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		/* before expiry: a flow busy in the kernel is not idle */
 		p->last_bypass_sync_ms = now_ms;
 		mcp_worker_bypass_sync(p->worker, now_ms);
+		if (p->mc) /* once a second too: the bound counters for P stats.<probe> */
+			mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
 	}
 	mcp_worker_expire(p->worker, now_ms);
 	mcp_sessions_expire(p->sessions, now_ms);
@@ -244,8 +246,10 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->finished)
 		return 0;
 	p->finished = 1;
-	if (p->mc)
+	if (p->mc) {
+		mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
+	}
 	mcp_worker_flush(p->worker);
 	if (p->sessions_out)
 		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
