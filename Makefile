@@ -18,7 +18,7 @@ endif
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
-PKGS := libpcap libndpi libbpf libxdp hiredis json-c libxxhash libcap
+PKGS := libpcap libndpi libbpf libxdp hiredis json-c libxxhash libnghttp2 libcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
 
@@ -37,7 +37,7 @@ endif
 CFLAGS ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c userspace/*/*.c))
+LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c userspace/*/*.c userspace/*/*/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libmcp.a
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -54,7 +54,7 @@ BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZERS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
-HDRS := $(wildcard include/*.h userspace/*.h userspace/*/*.h bpf/*.h fuzz/*.h)
+HDRS := $(wildcard include/*.h userspace/*.h userspace/*/*.h userspace/*/*/*.h bpf/*.h fuzz/*.h)
 
 .DELETE_ON_ERROR:
 .PHONY: all bpf userspace tools tests deps check test test-unit test-integration test-san \

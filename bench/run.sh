@@ -27,7 +27,7 @@ SUBS=${BENCH_SUBS:-10000}
 CONC=${BENCH_CONC:-4000}
 RUNS=${BENCH_RUNS:-5}
 CPU=${BENCH_CPU:-1}
-HOOKS="bench_gtpc bench_xdp bench_redis"
+HOOKS="bench_gtpc bench_pfcp bench_xdp bench_redis"
 CC=${CC:-gcc}
 mkdir -p "$B"
 status=0

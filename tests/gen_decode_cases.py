@@ -241,13 +241,13 @@ def build_ip_l4(g):
         UDP(sport=1, dport=2) / pl
     g.add("ip6_atomic_fragment", eth(ip6), **udp_exp(ip6, ip6[UDP], pl, flags_clear=F_REASM))
     ip = IP(src="10.1.1.1", dst="10.1.1.2") / ICMP(type=8, code=0, id=1, seq=2) / pl
-    g.add("icmp_echo", eth(ip), layer="ICMP", kind=USER, l4_proto=1, sport=0x0800, dport=0,
+    g.add("icmp_echo", eth(ip), layer="ICMP", kind=USER, l4_proto=1, sport=0x0800, dport=1,
           src="10.1.1.1", dst="10.1.1.2", payload_len=len(pl), flags_clear=F_PORTS,
           payload_head=pl.hex())
     ip = IP(src="10.1.1.1", dst="10.1.1.2") / ICMP(type=3, code=4) / b"quote"
     g.add("icmp_unreach", eth(ip), kind=USER, l4_proto=1, sport=0x0304, dport=0)
     ip6 = IPv6(src="fe80::1", dst="ff02::1") / ICMPv6EchoRequest(id=3, seq=4, data=pl)
-    g.add("icmp6_echo", eth(ip6), layer="ICMPV6", kind=USER, l4_proto=58, sport=0x8000, dport=0,
+    g.add("icmp6_echo", eth(ip6), layer="ICMPV6", kind=USER, l4_proto=58, sport=0x8000, dport=3,
           ip_version=6, src="fe80::1", dst="ff02::1", payload_len=len(pl))
     ip = IP(src="10.2.2.1", dst="10.2.2.2") / SCTP(sport=36412, dport=38412) / pl
     g.add("sctp", eth(ip), layer="SCTP", kind=USER, l4_proto=132, sport=36412, dport=38412,
@@ -374,8 +374,9 @@ def build_gtpu(g):
           reason="BAD_GTPU_VERSION")
     g.add("gtpu_pt0", eth(outer4(gtp(255, 1, inner, pt=0))), kind=MALFORMED,
           reason="BAD_GTPU_VERSION")
+    # GTP-U length beyond the datagram: counted malformed, still accounted (docs/5g.md)
     g.add("gtpu_len_too_big", eth(outer4(gtp(255, 1, inner, length=len(raw(inner)) + 1))),
-          kind=MALFORMED, reason="BAD_GTPU_LEN")
+          kind=USER, reason="BAD_GTPU_LEN", tunnel=1, teid=1, ip_len=len(raw(inner)))
     g.add("gtpu_short_udp", eth(outer4(b"\x30\xff\x00")), kind=MALFORMED, reason="BAD_GTPU_LEN")
     g.add("gtpu_opt_len_short", eth(outer4(gtp(255, 1, b"", seq=1, length=2) + b"\0\0")),
           kind=MALFORMED, reason="BAD_GTPU_LEN")

@@ -11,16 +11,18 @@ IPv6, TCP, UDP and SCTP fields. From that:
   * any other IP frame that is not GTP (no gtp, gtpv2 or gtpprime layer) counts as plain
     traffic on its first IP layer. GTP-C, GTP-U signalling and GTP' frames are left out, and
     mcprobe records for UDP ports 2123/2152/3386 are ignored.
-  * fragments: mcprobe reassembles IP (outer and inner) and counts a datagram ONCE, in the
-    frame that completes it, with the whole datagram's bytes; inner fragments are keyed by
+  * fragments are counted as on the wire (IPFIX): every fragment of a user (inner or plain)
+    datagram is a packet and its IP length its bytes, credited when mcprobe's reassembly
+    completes the datagram; an outer-fragmented T-PDU is the one user packet it carries
+    (inner ip.len). mcprobe reassembles IP (outer and inner); inner fragments are keyed by
     the tunnel they travel in. tshark's reassembly is keyed by (src, dst, id) only, so the
     same inner datagram seen on two legs (S1-U and S5 in open5gs-volte) is reassembled
     once and the second leg is lost. So tshark runs with ip.defragment FALSE and this
     script does the accounting: an outer first fragment carrying a T-PDU counts for its
     inner packet (ip.len from the inner header; the outer rest is only bytes); an inner
     (or plain) IPv4 fragment is filed under (tunnel outer src/dst/TEID, src, dst, id,
-    proto) and the datagram counts once all of 0..end is covered, with bytes = header +
-    all fragment payload and ports from the first fragment. IPv6 fragments do not occur in
+    proto) and once all of 0..end is covered the datagram counts one packet per fragment
+    and the sum of their ip.len, with the ports of the first fragment. IPv6 fragments do not occur in
     the captures; the script fails loudly if one does.
   * T-PDUs whose GTP-U length field runs past the UDP datagram are invalid and left out
     (tshark still decodes their inner packet; mcprobe counts them as malformed). One
@@ -78,8 +80,11 @@ class Frags:
 		self.skipped = []  # frames left out, with the reason
 
 	def add(self, key, off, plen, mf, hlen, ports):
-		e = self.tab.setdefault(key, {"parts": {}, "end": None, "hlen": 20, "ports": None})
+		e = self.tab.setdefault(key, {"parts": {}, "end": None, "hlen": 20, "ports": None,
+					      "n": 0, "wire": 0})
 		e["parts"][off] = plen
+		e["n"] += 1
+		e["wire"] += hlen + plen
 		if not mf:
 			e["end"] = off + plen
 		if off == 0:
@@ -94,7 +99,7 @@ class Frags:
 		if pos < e["end"]:
 			return None
 		del self.tab[key]
-		return e["hlen"] + e["end"], e["ports"]
+		return e["hlen"] + e["end"], e["ports"], e["n"], e["wire"]
 
 def frame_packet(row, frags):
 	"""(proto, src, sport, dst, dport, bytes, tunneled) for the frame, or None."""
@@ -105,13 +110,8 @@ def frame_packet(row, frags):
 		g = toks.index("gtp")
 		if g + 1 >= len(toks) or toks[g + 1] not in ("ip", "ipv6"):
 			return None  # GTP-C v1, signalling, or a non-IP T-PDU
-		glen, ulen = pick(row, "gtp.length", 0), pick(row, "udp.length", 0)
-		if glen and ulen and int(glen) + 8 > int(ulen) - 8:
-			# GTP-U length beyond the datagram: invalid (TS 29.281 5.1); tshark still
-			# shows the inner packet, mcprobe drops and counts it (BAD_GTPU_LEN).
-			frags.skipped.append("frame %s: GTP-U length %s > UDP payload %d" % (
-				row["frame.number"][0], glen, int(ulen) - 8))
-			return None
+		# A GTP-U length beyond the datagram is invalid (TS 29.281 5.1): tshark still shows
+		# the inner packet, and mcprobe counts it malformed (BAD_GTPU_LEN) and accounts it.
 		tun = (pick(row, "ip.src", 0) or pick(row, "ipv6.src", 0),
 		       pick(row, "ip.dst", 0) or pick(row, "ipv6.dst", 0), pick(row, "gtp.teid", 0))
 		if toks[:g].count("ip") == 1 and toks[:g].count("ipv6") == 0 and \
@@ -174,13 +174,16 @@ def layer_packet(row, toks, pos, tun, frags):
 				 ("ports", (sport, dport)) if off == 0 else None)
 		if done is None:
 			return None
-		length, first = done
+		length, first, npk, wire = done
 		if first[0] == "tpdu":  # the last piece of an outer-fragmented T-PDU
 			return layer_packet(*first[1], frags)
 		sport, dport = first[1]
+		pkts, length = npk, wire  # every fragment was a packet on the wire
+	else:
+		pkts = 1
 	if not tunneled and proto == 17 and (sport in GTP_PORTS or dport in GTP_PORTS):
 		return None
-	return proto, src, sport, dst, dport, length, tunneled
+	return proto, src, sport, dst, dport, length, pkts
 
 def canon(proto, a, ap, b, bp):
 	"""Bidirectional key and whether (a, ap) is the first endpoint."""
@@ -202,8 +205,8 @@ def tshark_flows(path):
 	for row in tshark_rows(path):
 		p = frame_packet(row, frags)
 		if p:
-			proto, s, sp, d, dp, n, _ = p
-			add(tab, proto, s, sp, d, dp, 1, n)
+			proto, s, sp, d, dp, n, pkts = p
+			add(tab, proto, s, sp, d, dp, pkts, n)
 	return tab, frags.skipped
 
 def mcprobe_flows(mcprobe, path):

@@ -117,6 +117,9 @@ static const struct opt_row rows[] = {
 	  "name written in facts and events (default hostname)" },
 	{ "no-reload", 0, NULL, K_CLEAR, OFF(pipe.redis_reload), 0, 0, NULL,
 	  "do not restore sessions from Redis at start" },
+	{ "no-peer-lookup", 0, NULL, K_CLEAR, OFF(pipe.redis_peers), 0, 0, NULL,
+	  "do not learn other probes' tunnels while running\n"
+	  "(events and teid.* lookups)" },
 	SECTION("Other"),
 	{ "helper-cpus", 0, "LIST", K_FN, 0, 0, 0, opt_helper_cpus,
 	  "run helper threads (Redis writer, live control) on\n"
@@ -353,6 +356,7 @@ static void defaults(struct mcp_options *o)
 	mcp_mc_cfg_defaults(&o->redis);
 	mcp_live_cfg_defaults(&o->live);
 	o->pipe.redis_reload = 1;
+	o->pipe.redis_peers = 1;
 }
 
 static int check_inputs(const struct mcp_options *o, int argc, char **argv)

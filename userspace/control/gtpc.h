@@ -109,7 +109,8 @@ struct mcp_gtpc_bearer {
 	uint8_t has_cause;
 	uint8_t cause;
 	uint8_t nfteid;
-	uint8_t pad[3];
+	uint8_t has_ebi;    /* GTPv1: an NSAPI IE was present (NSAPI 0 is seen on real links) */
+	uint8_t pad[2];
 	struct mcp_gtpc_fteid fteid[MCP_GTPC_MAX_FTEIDS];
 };
 

@@ -205,7 +205,8 @@ static int mcp_gtp1_ie(uint8_t type, const uint8_t *v, size_t n, struct mcp_gtpc
 		/* the first NSAPI is the context's own, a second one is the Linked NSAPI */
 		if (*nnsapi == 0) {
 			msg->bearers[0].ebi = v[0] & 0x0f;
-		} else {
+			msg->bearers[0].has_ebi = 1;
+		} else { /* a third is discarded before this (mcp_gtp1_discard) */
 			msg->has_lbi = 1;
 			msg->lbi = v[0] & 0x0f;
 		}
@@ -289,7 +290,7 @@ static void mcp_gtp1_normalise(struct mcp_gtpc_msg *msg)
 		mcp_gtp1_fill_fteid(&msg->ctrl[0], msg->teid_ctrl, cp);
 		msg->nctrl = 1;
 	}
-	if (b->ebi || msg->has_teid_data) {
+	if (b->ebi || b->has_ebi || msg->has_teid_data) {
 		msg->nbearers = 1;
 		if (msg->has_teid_data) {
 			mcp_gtp1_fill_fteid(&b->fteid[0], msg->teid_data, up);

@@ -142,8 +142,16 @@ static int gtpu_fixed_hdr(struct mcp_decoder *d, struct mcp_pkt *pkt, uint32_t c
 	if (v->type == MCP_GTPU_TPDU && !sport_only)
 		d->st.layer[MCP_LAYER_GTPU_TPDU]++; /* as tshark counts: before length checks */
 	v->end = 8 + glen;
-	if (v->end > claimed)
-		return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
+	if (v->end > claimed) {
+		/* Length beyond the datagram (TS 29.281 5.1 says invalid; tshark still shows the
+		 * inner packet): counted as malformed and still accounted, bounded by the datagram,
+		 * so a subscriber's packet is never dropped silently (docs/5g.md). */
+		if (claimed < 8 + (v->flags & MCP_GTP1_OPT ? 4u : 0u))
+			return mcp_dec_fail(d, pkt, MCP_PARSE_BAD_GTPU_LEN);
+		d->st.malformed[MCP_PARSE_BAD_GTPU_LEN]++;
+		pkt->reason = MCP_PARSE_BAD_GTPU_LEN;
+		v->end = claimed;
+	}
 	return MCP_DEC_CONT;
 }
 
@@ -203,6 +211,8 @@ static int gtpu_tpdu(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct gt
 	pkt->tcp_flags = 0;
 	pkt->payload = NULL;
 	pkt->payload_len = 0;
+	pkt->frag_pkts = 0; /* an outer-fragmented T-PDU carries one user packet */
+	pkt->frag_bytes = 0;
 	rc = mcp_dec_ip(d, pkt, msg, cap, 0, ts_us, 1, &il4);
 	if (rc != MCP_DEC_CONT)
 		return rc;

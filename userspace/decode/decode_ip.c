@@ -58,6 +58,14 @@ static int dec_frag(struct mcp_decoder *d, struct mcp_pkt *pkt, const struct mcp
 	}
 	pkt->flags |= MCP_PKTF_REASSEMBLED;
 	d->st.layer[MCP_LAYER_REASSEMBLED]++;
+	{
+		uint32_t n, bytes;
+
+		/* an outer datagram's count is replaced (by 0) when its inner packet is decoded */
+		mcp_ipfrag_last_wire(d->frag, k->level, &n, &bytes);
+		pkt->frag_pkts = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+		pkt->frag_bytes = bytes;
+	}
 	return MCP_DEC_CONT;
 }
 
@@ -106,7 +114,7 @@ static int dec_ip4(struct mcp_decoder *d, struct mcp_pkt *pkt, const uint8_t *p,
 					    .version = 4, .level = (uint8_t)level };
 		struct mcp_ipfrag_piece pc = { .hdr = p, .hdr_len = ihl, .more = !!(frag & 0x2000),
 					       .offset = (frag & 0x1fffu) * 8, .data = p + ihl,
-					       .len = tot - ihl };
+					       .len = tot - ihl, .wire_len = tot };
 
 		d->st.layer[MCP_LAYER_IPV4_FRAG]++;
 		pkt->l3 = p;
@@ -179,6 +187,7 @@ static int dec_ip6_frag(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_r
 	pc.offset = fo & 0xfff8u;
 	pc.data = *p + off + 8;
 	pc.len = *tot - off - 8;
+	pc.wire_len = *tot;
 	if (pkt->l3_caplen < *tot)
 		return mcp_dec_fail(d, pkt, MCP_PARSE_FRAG_DROPPED);
 	rc = dec_frag(d, pkt, &k, &pc, ts_us, p, tot);
@@ -298,7 +307,8 @@ int mcp_dec_l4(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_l4 *l4)
 			return l4_trunc(d, pkt);
 		pkt->sport = mcp_rd_be16(&r);
 		pkt->dport = mcp_rd_be16(&r);
-		mcp_rd_skip(&r, 8);
+		pkt->tcp_seq = mcp_rd_be32(&r);
+		mcp_rd_skip(&r, 4);
 		hlen = (mcp_rd_u8(&r) >> 4) * 4u;
 		pkt->tcp_flags = mcp_rd_u8(&r);
 		if (hlen < 20 || hlen > l4->len)
@@ -339,6 +349,10 @@ int mcp_dec_l4(struct mcp_decoder *d, struct mcp_pkt *pkt, struct mcp_l4 *l4)
 		if (l4->caplen < 4)
 			return l4_trunc(d, pkt);
 		pkt->sport = mcp_rd_be16(&r); /* type << 8 | code */
+		if (mcp_icmp_is_echo(pkt->l4_proto, pkt->sport) && l4->caplen >= 8) {
+			mcp_rd_skip(&r, 2);
+			pkt->dport = mcp_rd_be16(&r); /* echo identifier: pairs request and reply */
+		}
 		set_payload(pkt, l4, 8);
 		return MCP_DEC_CONT;
 	case IPPROTO_GRE:

@@ -31,6 +31,7 @@ struct frag_ent {
 	uint32_t total;           /* payload length, known once the last fragment arrived */
 	uint32_t have;            /* payload bytes received */
 	uint32_t hdr_len;         /* unfragmentable part, 0 until the offset-0 fragment arrived */
+	uint32_t wire_pkts, wire_bytes; /* fragments seen and their IP lengths (wire count) */
 	uint16_t nranges;
 	uint8_t has_last;
 	uint8_t used;
@@ -51,6 +52,7 @@ struct mcp_ipfrag {
 	uint64_t drops;
 	uint8_t *out[MCP_IPFRAG_LEVELS];
 	uint32_t out_cap[MCP_IPFRAG_LEVELS];
+	uint32_t out_pkts[MCP_IPFRAG_LEVELS], out_bytes[MCP_IPFRAG_LEVELS];
 };
 
 struct mcp_ipfrag *mcp_ipfrag_create(uint32_t max_dgrams, uint32_t timeout_ms)
@@ -204,6 +206,7 @@ static uint32_t ent_find_or_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_ke
 	e->key = *k;
 	e->first_ts = now;
 	e->total = e->have = e->hdr_len = 0;
+	e->wire_pkts = e->wire_bytes = 0;
 	e->nranges = 0;
 	e->has_last = 0;
 	e->used = 1;
@@ -349,6 +352,8 @@ static int datagram_finish(struct mcp_ipfrag *f, uint32_t i, const struct mcp_ip
 	f->out_cap[lvl] = e->cap;
 	e->buf = tmp;
 	e->cap = tcap;
+	f->out_pkts[lvl] = e->wire_pkts;
+	f->out_bytes[lvl] = e->wire_bytes;
 	ent_release(f, i);
 	*out = hdr;
 	*out_len = tot;
@@ -372,8 +377,10 @@ int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
 	rc = range_check(e, pc->offset, end);
 	if (rc < 0)
 		goto drop;
+	e->wire_pkts++;
+	e->wire_bytes += pc->wire_len;
 	if (rc > 0)
-		return 0; /* exact duplicate: keep the first copy */
+		return 0; /* exact duplicate: keep the first copy (it still was a packet) */
 	if (e->nranges >= MCP_IPFRAG_MAX_PIECES)
 		goto drop;
 	if (buf_reserve(&e->buf, &e->cap, MCP_IPFRAG_HDR_ROOM + end))
@@ -389,4 +396,13 @@ int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
 drop:
 	ent_release(f, i);
 	return -EBADMSG;
+}
+
+void mcp_ipfrag_last_wire(const struct mcp_ipfrag *f, uint8_t level, uint32_t *pkts,
+			  uint32_t *bytes)
+{
+	uint32_t lvl = level < MCP_IPFRAG_LEVELS ? level : MCP_IPFRAG_LEVELS - 1;
+
+	*pkts = f->out_pkts[lvl];
+	*bytes = f->out_bytes[lvl];
 }

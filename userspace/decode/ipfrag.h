@@ -50,6 +50,7 @@ struct mcp_ipfrag_piece {
 	uint32_t offset;    /* payload offset in bytes */
 	const uint8_t *data;
 	uint32_t len;
+	uint32_t wire_len;  /* this fragment's IP length (header included), for the wire count */
 };
 
 /* Returns NULL on allocation failure. */
@@ -64,6 +65,11 @@ void mcp_ipfrag_destroy(struct mcp_ipfrag *f);
 int mcp_ipfrag_add(struct mcp_ipfrag *f, const struct mcp_ipfrag_key *key,
 		   const struct mcp_ipfrag_piece *pc, uint64_t ts_us, const uint8_t **out,
 		   uint32_t *out_len);
+
+/* The datagram the last completion at level handed out was this many fragments on the wire
+ * (exact duplicates included: each was a packet), whose IP lengths add up to *bytes. */
+void mcp_ipfrag_last_wire(const struct mcp_ipfrag *f, uint8_t level, uint32_t *pkts,
+			  uint32_t *bytes);
 
 /* Datagrams dropped by timeout or eviction since the last call; resets the count. */
 uint64_t mcp_ipfrag_take_drops(struct mcp_ipfrag *f);

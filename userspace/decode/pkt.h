@@ -52,12 +52,28 @@ struct mcp_pkt {
 	uint8_t l4_proto;      /* IPPROTO_* after IPv6 extension headers */
 	uint8_t tcp_flags;     /* TCP flags byte, 0 for other protocols */
 	struct mcp_ip src, dst;
-	uint16_t sport, dport; /* host order; ICMP: type/code in sport, 0 in dport */
+	uint16_t sport, dport; /* host order; ICMP: type/code in sport, 0 in dport (echo: its
+				* identifier) */
+	uint32_t tcp_seq;      /* TCP sequence number (stream reassembly), host order */
 	const uint8_t *l3;     /* first byte of the (inner) IP header */
 	uint32_t l3_caplen;    /* bytes of it available in memory */
 	uint32_t ip_len;       /* IP length from the header (total length / 40 + payload length) */
+	/* A reassembled user datagram: the fragments it was on the wire (each one a packet) and
+	 * the sum of their IP lengths; frag_pkts is 0 for a packet that was not fragmented. */
+	uint32_t frag_bytes;
+	uint16_t frag_pkts;
 	const uint8_t *payload; /* L4 payload (GTP-C message for MCP_PKT_GTPC) */
 	uint32_t payload_len;  /* bytes of payload available in memory */
 };
+
+/* ICMP / ICMPv6 echo request or reply (RFC 792, RFC 4443), type_code = type << 8 | code. */
+static inline int mcp_icmp_is_echo(uint8_t l4_proto, uint16_t type_code)
+{
+	uint8_t type = (uint8_t)(type_code >> 8);
+
+	if (l4_proto == 1)
+		return type == 8 || type == 0;
+	return l4_proto == 58 && (type == 128 || type == 129);
+}
 
 #endif /* MCP_PKT_H */

@@ -35,8 +35,11 @@ struct mcp_flow {
 	uint8_t tcp_flags[2];   /* [0] up, [1] down */
 	uint8_t dir_known;      /* direction came from a tunnel or UE IP, not a guess */
 	uint16_t vlan;          /* VLAN of the first packet (reported) */
+	uint8_t qfi;            /* 5G QoS flow id of the first PDU Session Container | 0x80; 0 none */
 	uint32_t teid[2];       /* [0] uplink TEID, [1] downlink TEID; 0 = not seen */
 	uint32_t sub_id;        /* session table id when MCP_FLOWF_HAS_SUB */
+	uint32_t attr_gen;      /* session generation of the last lookup (attribution.h) */
+	uint8_t attr_tentative; /* the subscriber was a deleted one: a new owner may come */
 	char imsi[16];          /* kept so the record names the subscriber after it is removed */
 	char *user;             /* RADIUS user owning the up side when the flow began (heap) */
 	uint64_t pkts[2], bytes[2];

@@ -192,6 +192,8 @@ void mcp_json_out_flow(void *ctx, const struct mcp_flow_record *r)
 		add_int(j, "teid_down", r->teid_down);
 		add_ip(j, "outer_src", &r->outer_src);
 		add_ip(j, "outer_dst", &r->outer_dst);
+		if (r->has_qfi)
+			add_int(j, "qfi", r->qfi);
 	}
 	if (r->imsi[0]) {
 		add_str(j, "imsi", r->imsi);
@@ -208,6 +210,27 @@ void mcp_json_out_flow(void *ctx, const struct mcp_flow_record *r)
 	if (r->user[0])
 		add_str(j, "user", r->user);
 	write_obj(o, j);
+}
+
+/* 5G facts of a subscriber: S-NSSAI ("sst" and "sd" hex as in the SBI) and QFIs. */
+static void add_5g(json_object *j, const struct mcp_subscriber *sub)
+{
+	char sd[8];
+
+	if (sub->snssai) {
+		add_int(j, "sst", sub->snssai >> 24);
+		if ((sub->snssai & 0xffffff) != 0xffffff) {
+			snprintf(sd, sizeof(sd), "%06x", sub->snssai & 0xffffff);
+			add_str(j, "sd", sd);
+		}
+	}
+	if (sub->nqfi) {
+		json_object *q = json_object_new_array();
+
+		for (int i = 0; i < sub->nqfi && i < MCP_MAX_QFI; i++)
+			json_object_array_add(q, json_object_new_int(sub->qfi[i]));
+		json_object_object_add(j, "qfi", q);
+	}
 }
 
 void mcp_json_out_session(struct mcp_json_out *o, const char *event,
@@ -230,6 +253,7 @@ void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 		add_ip(j, "ue_ipv6", &sub->ue_ipv6);
 	add_rat(j, sub->rat);
 	add_int(j, "gtp_version", sub->gtp_version);
+	add_5g(j, sub);
 	add_str(j, "state", sub->state == MCP_SUB_DELETED ? "deleted" : "active");
 	for (int i = 0; i < sub->ntunnels && i < MCP_MAX_TUNNELS; i++) {
 		const struct mcp_tunnel *t = &sub->tunnels[i];

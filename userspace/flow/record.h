@@ -34,6 +34,7 @@ struct mcp_flow_record {
 	uint8_t end_reason;      /* enum mcp_end_reason */
 	uint8_t tunneled;        /* GTP-U: teid/outer fields valid */
 	uint32_t teid_up, teid_down;   /* 0 if that direction was not seen */
+	uint8_t has_qfi, qfi;          /* 5G: QoS flow id of the first PDU Session Container */
 	struct mcp_ip outer_src, outer_dst; /* outer endpoints of the first uplink (else first) packet */
 	/* DPI */
 	uint16_t app_id, master_id;    /* nDPI protocol ids */

@@ -4,8 +4,8 @@
  * Direction: a GTP-U packet whose tunnel is known says uplink or downlink; otherwise a known
  * UE IP marks the UE side; otherwise the first packet's sender (the initiator) is "up".
  * The subscriber is resolved when the flow is created and kept for its lifetime, so a flow
- * does not split or change owner at a handover; flows created before the control plane was
- * seen stay "unknown subscriber" (docs/sessions.md).
+ * does not split or change owner at a handover; a flow created before the control plane was
+ * seen is resolved when its session appears, at its export at the latest (attribution.h).
  */
 #include "flow/worker.h"
 
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow/attribution.h"
 #include "flow/dpi.h"
 #include "flow/flow.h"
 #include "flow/worker_internal.h"
@@ -99,6 +100,24 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 	r->has_ue_ip = 1;
 }
 
+/* The session of a flow that had none may have appeared since: 1 if that turned the flow
+ * round (its guessed up side was the downlink). */
+static int late_bind(struct mcp_worker *w, struct mcp_flow *f)
+{
+	uint8_t up_was_a = f->up_is_a;
+	enum mcp_attr_result how = mcp_attr_retry(w->cfg.sessions, f);
+
+	if (how == MCP_ATTR_NONE)
+		return 0;
+	if (how == MCP_ATTR_MOVED) {
+		w->stats.flows_moved_owner++;
+		return 0;
+	}
+	w->stats.flows_with_subscriber++;
+	w->stats.flows_attributed_late++;
+	return f->up_is_a != up_was_a;
+}
+
 static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
 {
 	struct mcp_flow_record r;
@@ -107,6 +126,9 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 	int never = w->bypass_on && !f->bypass && why != MCP_END_ACTIVE;
 
 	mcp_worker_bypass_settle(w, f, why != MCP_END_ACTIVE);
+	late_bind(w, f); /* after the kernel's share: it may bring the other side's TEID */
+	if ((f->flags & (MCP_FLOWF_TUNNELED | MCP_FLOWF_HAS_SUB)) == MCP_FLOWF_TUNNELED)
+		w->stats.gtpu_unattributed_exported += f->pkts[0] + f->pkts[1];
 	memset(&r, 0, sizeof(r));
 	r.ip_version = f->ip_version;
 	r.proto = k->proto;
@@ -131,6 +153,8 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		r.teid_down = f->teid[1];
 		r.outer_src = f->outer_src;
 		r.outer_dst = f->outer_dst;
+		r.has_qfi = !!f->qfi;
+		r.qfi = f->qfi & 0x3f;
 	}
 	r.dns_rcode = -1;
 	if (w->dpi) {
@@ -195,6 +219,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
 		src_is_up = 0;
 	}
+	mcp_attr_mark(s, f, sub);
 	if (!sub)
 		return;
 	f->dir_known = 1;
@@ -211,7 +236,10 @@ static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt
 {
 	struct mcp_flow_key key;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst, pkt->sport, pkt->dport,
+	/* an echo request and its reply are one flow, keyed on the identifier */
+	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
+	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst,
+					  echo ? pkt->dport : pkt->sport, pkt->dport,
 					  pkt->l4_proto, vlan);
 	uint32_t hash = mcp_flow_key_hash(&key);
 	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
@@ -255,6 +283,51 @@ static void restart_flow(struct mcp_worker *w, struct mcp_flow *f, uint64_t ts_m
 	f->first_ms = ts_ms;
 }
 
+/* Counts the packet as on the wire (IPFIX): each fragment of a reassembled datagram is a
+ * packet, its IP length its bytes. d: 0 up, 1 down. */
+static void count_packet(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			 int d)
+{
+	uint32_t np = pkt->frag_pkts ? pkt->frag_pkts : 1;
+	uint32_t nb = pkt->frag_pkts ? pkt->frag_bytes : pkt->ip_len;
+
+	f->tcp_flags[d] |= pkt->tcp_flags;
+	if (pkt->flags & MCP_PKTF_KCOUNTED) {
+		/* a pending flow's payload: the kernel counted it, nDPI still reads it */
+		w->stats.kcounted_packets++;
+		return;
+	}
+	if (f->bypass && !f->bypass->pending) {
+		/* queued before the install reached the kernel */
+		w->stats.bypass_late_packets++;
+		w->labels[f->bypass->label].late++;
+	}
+	f->pkts[d] += np;
+	f->bytes[d] += nb;
+	w->stats.packets += np;
+	w->stats.bytes += nb;
+}
+
+/* What the record and late binding keep of the tunnel: first TEID per direction, and the
+ * outer endpoints as the uplink sees them (eNB -> core). */
+static void note_tunnel(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
+			int is_up)
+{
+	int d = is_up ? 0 : 1;
+
+	w->stats.tunneled_packets++;
+	if (!f->teid[d])
+		f->teid[d] = pkt->teid;
+	if (!f->qfi && (pkt->flags & MCP_PKTF_GTPU_QFI))
+		f->qfi = (uint8_t)(0x80 | pkt->qfi);
+	if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
+		/* report the tunnel as the uplink sees it (eNB -> core) */
+		f->outer_src = pkt->outer_src;
+		f->outer_dst = pkt->outer_dst;
+		f->flags |= MCP_FLOWF_OUTER_UP;
+	}
+}
+
 void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
@@ -275,33 +348,17 @@ void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
 	if (ts_ms > f->last_ms)
 		f->last_ms = ts_ms;
-	if (pkt->flags & MCP_PKTF_KCOUNTED) {
-		/* a pending flow's payload: the kernel counted it, nDPI still reads it */
-		w->stats.kcounted_packets++;
-	} else {
-		if (f->bypass && !f->bypass->pending) {
-			/* queued before the install reached the kernel */
-			w->stats.bypass_late_packets++;
-			w->labels[f->bypass->label].late++;
-		}
-		f->pkts[d]++;
-		f->bytes[d] += pkt->ip_len;
-		w->stats.packets++;
-		w->stats.bytes += pkt->ip_len;
+	count_packet(w, f, pkt, d);
+	if (pkt->tunnel == MCP_TUN_GTPU)
+		note_tunnel(w, f, pkt, is_up);
+	if (late_bind(w, f)) {
+		is_up = !is_up;
+		d = !d;
 	}
-	f->tcp_flags[d] |= pkt->tcp_flags;
-	if (pkt->tunnel == MCP_TUN_GTPU) {
-		w->stats.tunneled_packets++;
-		if (!f->teid[d])
-			f->teid[d] = pkt->teid;
-		if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {
-			/* report the tunnel as the uplink sees it (eNB -> core) */
-			f->outer_src = pkt->outer_src;
-			f->outer_dst = pkt->outer_dst;
-			f->flags |= MCP_FLOWF_OUTER_UP;
-		}
-		if (!(f->flags & MCP_FLOWF_HAS_SUB))
-			w->stats.gtpu_unknown_sub_packets++;
+	if (pkt->tunnel == MCP_TUN_GTPU && !(f->flags & MCP_FLOWF_HAS_SUB)) {
+		w->stats.gtpu_unknown_sub_packets++;
+		if (w->cfg.unknown_tunnel)
+			w->cfg.unknown_tunnel(w->cfg.unknown_ctx, pkt);
 	}
 	if (w->dpi && !f->dpi.done)
 		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);

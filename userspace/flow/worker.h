@@ -50,6 +50,10 @@ struct mcp_worker_cfg {
 	/* Fixed-network user lookup by IP (RADIUS): 1 found (copied into name), 0 not; may be NULL. */
 	int (*user_by_ip)(void *ctx, const struct mcp_ip *ip, char *name, size_t len);
 	void *user_ctx;
+	/* A GTP-U packet of a flow still without subscriber (another probe may know its
+	 * tunnel: pipeline/peer_attr.h); may be NULL. */
+	void (*unknown_tunnel)(void *ctx, const struct mcp_pkt *pkt);
+	void *unknown_ctx;
 	struct mcp_exporter exporters[MCP_MAX_EXPORTERS];
 	int nexporters;
 };
@@ -59,10 +63,13 @@ struct mcp_worker_cfg {
 struct mcp_worker_stats {
 	uint64_t packets, bytes;               /* user packets and inner IP bytes counted in flows */
 	uint64_t tunneled_packets;
-	uint64_t gtpu_unknown_sub_packets;     /* GTP-U packets of flows with no known subscriber */
+	uint64_t gtpu_unknown_sub_packets;     /* GTP-U packets met while their flow had no subscriber */
+	uint64_t gtpu_unattributed_exported;   /* GTP-U packets in records without a subscriber */
 	uint64_t flows_created, flows_exported, flows_evicted;
 	uint64_t exported_by_reason[MCP_END_REASONS];
 	uint64_t flows_with_subscriber;
+	uint64_t flows_attributed_late;        /* of them resolved after their first packet */
+	uint64_t flows_moved_owner;            /* from a deleted subscriber to the tunnel's new one */
 	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
 	uint64_t bypass_pending;                   /* of them installed at the SYN (pending) */
 	uint64_t kcounted_packets;                 /* sent up for nDPI, counted by the kernel */

@@ -321,6 +321,38 @@ int mcp_mc_lookup_subscriber(struct mcp_mc *m, const char *imsi, struct mcp_subs
 	if (!ret)
 		ret = mc_sync_fact(m, key, imsi, out, &active, probe);
 	pthread_mutex_unlock(&m->sync_lock);
+	if (ret == 1 && !active) {
+		out->state = MCP_SUB_DELETED; /* detached, in its grace period */
+		out->deleted_ms = out->last_change_ms;
+	}
+	return ret;
+}
+
+int mcp_mc_lookup_tunnel(struct mcp_mc *m, uint32_t teid, const struct mcp_ip *endpoint,
+			 char *imsi, size_t len)
+{
+	char key[MCP_MC_KEY_LEN];
+	const char *argv[2] = { "GET", key };
+	redisReply *r;
+	int ret;
+
+	if (mcp_mc_key_teid(&m->keys, key, sizeof(key), endpoint, teid) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&m->sync_lock);
+	if ((ret = mc_sync_ready(m)))
+		goto out;
+	r = mc_sync_get(m, 2, argv);
+	if (!r) {
+		ret = -EIO;
+		goto out;
+	}
+	if (r->type == REDIS_REPLY_STRING && len) {
+		snprintf(imsi, len, "%.*s", (int)r->len, r->str);
+		ret = 1;
+	}
+	freeReplyObject(r);
+out:
+	pthread_mutex_unlock(&m->sync_lock);
 	return ret;
 }
 

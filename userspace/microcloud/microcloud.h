@@ -122,7 +122,11 @@ int mcp_mc_reload_sessions(struct mcp_mc *m, struct mcp_sessions *s);
 
 /* Synchronous reads (short timeout). 1 found, 0 not found, -errno on failure. */
 int mcp_mc_lookup_ip(struct mcp_mc *m, const struct mcp_ip *ip, char *owner, size_t len);
+/* A detached subscriber (in its grace period) comes back with state MCP_SUB_DELETED. */
 int mcp_mc_lookup_subscriber(struct mcp_mc *m, const char *imsi, struct mcp_subscriber *out);
+/* teid.<endpoint>.<teid>: the IMSI owning the tunnel (any probe's). */
+int mcp_mc_lookup_tunnel(struct mcp_mc *m, uint32_t teid, const struct mcp_ip *endpoint,
+			 char *imsi, size_t len);
 
 /* Waits until everything queued so far has been written (or dropped). 0, or -ETIMEDOUT. */
 int mcp_mc_flush(struct mcp_mc *m, uint32_t timeout_ms);

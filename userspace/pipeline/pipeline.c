@@ -12,6 +12,9 @@
 #include "util/log.h"
 #include "mcp_meta.h"
 #include "control/radius.h"
+#include "session/session_5g.h"
+#include "control/sbi/sbi.h"
+#include "pipeline/peer_attr.h"
 
 /* Session table housekeeping runs at most this often (packet time). */
 #define SESSION_EXPIRE_EVERY_MS 1000
@@ -24,9 +27,12 @@ struct session_listener {
 struct mcp_pipeline {
 	struct mcp_decoder *decoder;
 	struct mcp_sessions *sessions;
+	struct mcp_s5g *s5g; /* 5G SA: PFCP and SBI into the same sessions */
+	struct mcp_sbi *sbi;
 	struct mcp_worker *worker;
 	struct mcp_json_out *flows_out, *sessions_out;
 	struct mcp_mc *mc;
+	struct mcp_peer *peer;
 	struct mcp_radius_users *radius;
 	struct session_listener listeners[MCP_MAX_SESSION_LISTENERS];
 	int nlisteners;
@@ -74,6 +80,11 @@ static void on_radius_event(void *ctx, const char *user, const struct mcp_ip *ip
 		mcp_mc_radius_user(p->mc, user, ip, calling_station, active, ts_ms);
 }
 
+static void on_sbi_ident(void *ctx, const struct mcp_sbi_ident *id, uint64_t ts_ms)
+{
+	mcp_s5g_sbi_ident(ctx, id, ts_ms);
+}
+
 static int radius_user_by_ip(void *ctx, const struct mcp_ip *ip, char *name, size_t len)
 {
 	return mcp_radius_user_by_ip(ctx, ip, name, len);
@@ -87,6 +98,16 @@ int mcp_pipeline_add_session_listener(struct mcp_pipeline *p, mcp_session_event_
 	p->listeners[p->nlisteners].ctx = ctx;
 	p->nlisteners++;
 	return 0;
+}
+
+/* A tunnel this probe has no session for may be another probe's: ask the microcloud. */
+static void peer_want(void *ctx, const struct mcp_pkt *pkt)
+{
+	struct mcp_pipeline *p = ctx;
+	uint8_t dir;
+
+	if (!mcp_sessions_by_tunnel(p->sessions, pkt->teid, &pkt->outer_dst, &dir))
+		mcp_peer_want_tunnel(p->peer, pkt->teid, &pkt->outer_dst);
 }
 
 int mcp_pipeline_remove_session_listener(struct mcp_pipeline *p, mcp_session_event_fn fn,
@@ -129,7 +150,12 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	scfg.on_event = on_session_event;
 	scfg.event_ctx = p;
 	p->sessions = mcp_sessions_create(&scfg);
-	if (!p->decoder || !p->sessions) {
+	if (p->sessions)
+		p->s5g = mcp_s5g_create(p->sessions, 0, scfg.transaction_timeout_ms);
+	if (p->s5g)
+		p->sbi = mcp_sbi_create(&(struct mcp_sbi_cfg){ .on_ident = on_sbi_ident,
+							      .ctx = p->s5g });
+	if (!p->decoder || !p->sessions || !p->s5g || !p->sbi) {
 		mcp_err("out of memory creating the decoder and session table\n");
 		goto err;
 	}
@@ -138,6 +164,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 		if (!p->mc)
 			goto err;
 		mcp_pipeline_add_session_listener(p, mcp_mc_on_session_event, p->mc);
+		/* subscribed before the reload, so no change falls between the two */
+		if (cfg->redis_peers && !cfg->redis->cluster_seeds &&
+		    !(p->peer = mcp_peer_create(cfg->redis, p->mc)))
+			goto err;
 		if (cfg->redis_reload) {
 			int n = mcp_mc_reload_sessions(p->mc, p->sessions);
 
@@ -157,6 +187,10 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	wcfg.sessions = p->sessions;
 	wcfg.user_by_ip = radius_user_by_ip;
 	wcfg.user_ctx = p->radius;
+	if (p->peer) {
+		wcfg.unknown_tunnel = peer_want;
+		wcfg.unknown_ctx = p;
+	}
 	wcfg.nexporters = 0;
 	if (p->flows_out)
 		wcfg.exporters[wcfg.nexporters++] =
@@ -192,6 +226,8 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 
 	if (meta_flags & MCP_META_F_KCOUNTED)
 		pkt.flags |= MCP_PKTF_KCOUNTED;
+	if (p->peer) /* before the worker: its expiry must see what other probes told */
+		mcp_peer_apply(p->peer, p->sessions);
 	p->frames++;
 	p->frame_bytes += wire_len;
 	if (kind >= 0 && kind <= MCP_PKT_MALFORMED)
@@ -200,6 +236,10 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 	case MCP_PKT_USER:
 		if (mcp_radius_match(p->radius, &pkt))
 			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
+		else if (mcp_s5g_is_pfcp(&pkt))
+			mcp_s5g_handle_pfcp(p->s5g, &pkt); /* also a flow */
+		else if (pkt.l4_proto == 6 && pkt.tunnel == MCP_TUN_NONE)
+			mcp_sbi_segment(p->sbi, &pkt); /* SBI over TCP; also a flow */
 		mcp_worker_packet(p->worker, &pkt);
 		break;
 	case MCP_PKT_GTPC:
@@ -212,6 +252,7 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *fra
 		p->last_session_expire_ms = ts_ms;
 		mcp_sessions_expire(p->sessions, ts_ms);
 		mcp_sessions_expire_transactions(p->sessions, ts_ms);
+		mcp_sbi_expire(p->sbi, ts_ms);
 	}
 }
 
@@ -229,6 +270,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		if (p->mc) /* once a second too: the bound counters for P stats.<probe> */
 			mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
 	}
+	if (p->peer)
+		mcp_peer_apply(p->peer, p->sessions);
 	mcp_worker_expire(p->worker, now_ms);
 	mcp_sessions_expire(p->sessions, now_ms);
 	mcp_sessions_expire_transactions(p->sessions, now_ms);
@@ -246,6 +289,8 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->finished)
 		return 0;
 	p->finished = 1;
+	if (p->peer) /* the last answers from other probes, before the final export */
+		mcp_peer_settle(p->peer, p->sessions, 2000);
 	if (p->mc) {
 		mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
@@ -273,7 +318,10 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_json_out_close(p->flows_out);
 	mcp_json_out_close(p->sessions_out);
 	mcp_worker_destroy(p->worker);
+	mcp_peer_destroy(p->peer); /* before the microcloud whose sync channel it reads */
 	mcp_mc_destroy(p->mc);
+	mcp_sbi_destroy(p->sbi);
+	mcp_s5g_destroy(p->s5g);
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
@@ -372,6 +420,9 @@ static void print_flows(const struct mcp_pipeline *p, FILE *f)
 	fprintf(f, "  flows evicted (table full)   %" PRIu64 "\n", ws->flows_evicted);
 	fprintf(f, "  flows with subscriber        %" PRIu64 "\n", ws->flows_with_subscriber);
 	fprintf(f, "  gtp-u pkts, unknown subscr.  %" PRIu64 "\n", ws->gtpu_unknown_sub_packets);
+	fprintf(f, "  flows attributed late        %" PRIu64 "\n", ws->flows_attributed_late);
+	print_counter(f, "flows moved to a tunnel's new owner", ws->flows_moved_owner);
+	fprintf(f, "  gtp-u pkts in untagged recs  %" PRIu64 "\n", ws->gtpu_unattributed_exported);
 	print_bypass(ws, f);
 	if (dpi) {
 		const struct mcp_dpi_stats *d = mcp_dpi_stats(dpi);
@@ -442,7 +493,11 @@ void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elap
 	print_packets(p, f, elapsed_s);
 	print_flows(p, f);
 	print_sessions(p, f);
+	mcp_s5g_print_stats(p->s5g, f);
+	mcp_sbi_print_stats(p->sbi, f);
 	print_radius(p, f);
 	if (p->mc)
 		mcp_mc_print_stats(p->mc, f);
+	if (p->peer)
+		mcp_peer_print_stats(p->peer, f);
 }

@@ -22,6 +22,7 @@ struct mcp_pipeline_cfg {
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
+	int redis_peers;                 /* learn other probes' tunnels at run time (peer_attr.h) */
 };
 
 #define MCP_MAX_SESSION_LISTENERS 4

@@ -192,9 +192,11 @@ void mcp_sess_emit(struct mcp_sessions *s, enum mcp_session_event ev, struct mcp
 	switch (ev) {
 	case MCP_EV_ATTACH:
 		s->stats.created++;
+		s->generation++;
 		break;
 	case MCP_EV_MODIFY:
 		s->stats.modified++;
+		s->generation++;
 		break;
 	case MCP_EV_DETACH:
 		s->stats.deleted++;
@@ -488,7 +490,7 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 	copy = *sub;
 	e = mcp_sess_find_imsi(s, copy.imsi);
 	if (e) {
-		mcp_sess_reset(s, e, 0);
+		mcp_sess_reset(s, e, sub->last_change_ms); /* replaced tunnels keep their grace */
 	} else {
 		e = mcp_sess_alloc(s, copy.imsi);
 		if (!e)
@@ -519,7 +521,13 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 
 		mcp_ring_push(&s->q_del, &q);
 	}
+	s->generation++;
 	return 0;
+}
+
+uint64_t mcp_sessions_generation(const struct mcp_sessions *s)
+{
+	return s->generation;
 }
 
 const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s)

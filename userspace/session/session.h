@@ -18,6 +18,8 @@
 #define MCP_IMEI_LEN   17  /* IMEISV has 16 digits */
 #define MCP_APN_LEN    101 /* TS 23.003: APN up to 100 octets */
 #define MCP_MAX_TUNNELS 22 /* 11 bearers (EBI 5..15) x up/down */
+#define MCP_MAX_QFI 7      /* 5G QoS flow ids kept per subscriber */
+#define MCP_RAT_NR 10      /* GTPv2 RAT type value for NR, used for 5G SA sessions */
 
 enum mcp_sub_state { MCP_SUB_ACTIVE, MCP_SUB_DELETED };
 enum mcp_tun_dir { MCP_DIR_UP = 0, MCP_DIR_DOWN = 1 };
@@ -44,6 +46,10 @@ struct mcp_subscriber {
 	uint8_t gtp_version;       /* 1 or 2 */
 	uint8_t state;             /* enum mcp_sub_state */
 	uint8_t ntunnels;
+	/* 5G (PFCP, SBI): QoS flows of the PDU sessions and the S-NSSAI; rat is then 10 (NR) */
+	uint8_t nqfi;
+	uint8_t qfi[MCP_MAX_QFI];
+	uint32_t snssai;           /* SST << 24 | SD (0xffffff: no SD); 0 when unknown */
 	struct mcp_tunnel tunnels[MCP_MAX_TUNNELS];
 	uint32_t ctrl_teid[2];     /* control-plane TEIDs: [0] core side, [1] access side */
 	uint64_t last_change_ms;
@@ -118,5 +124,9 @@ const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s)
 /* The bound counters (table_full, txn_full, tunnels_full, unknown_session, discarded_ies),
  * one line each, for --stats (session_pressure.c). */
 void mcp_sessions_print_pressure(FILE *f, const struct mcp_session_stats *st);
+
+/* Changes whenever a tunnel or UE IP may have become resolvable (attach, modify, restore):
+ * a flow that found no subscriber need only look again when it moved (flow/attribution.h). */
+uint64_t mcp_sessions_generation(const struct mcp_sessions *s);
 
 #endif /* MCP_SESSION_H */

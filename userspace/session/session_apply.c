@@ -116,7 +116,7 @@ static int mcp_apply_bearer(struct mcp_sessions *s, struct mcp_sess_ent *e,
 {
 	int i, ch = 0;
 
-	if (!ebi)
+	if (!ebi && !b->has_ebi)
 		return 0;
 	for (i = 0; i < b->nfteid; i++) {
 		const struct mcp_gtpc_fteid *f = &b->fteid[i];
@@ -299,8 +299,13 @@ static void mcp_apply_v1(struct mcp_sessions *s, const struct mcp_gtpc_msg *req,
 		/* the SGSN's TEID Data I receives downlink, the GGSN's uplink */
 		if (qb)
 			ch |= mcp_apply_bearer(s, e, qb, nsapi, lbi, MCP_DIR_DOWN, ts_ms);
-		if (pb)
-			ch |= mcp_apply_bearer(s, e, pb, nsapi, lbi, MCP_DIR_UP, ts_ms);
+		if (pb) {
+			/* the response names no NSAPI: it answers the request's, even NSAPI 0 */
+			struct mcp_gtpc_bearer rb = *pb;
+
+			rb.has_ebi |= qb && qb->has_ebi;
+			ch |= mcp_apply_bearer(s, e, &rb, nsapi, lbi, MCP_DIR_UP, ts_ms);
+		}
 		mcp_finish(s, e, attach, ch, ts_ms);
 		return;
 	}

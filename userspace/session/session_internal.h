@@ -65,6 +65,7 @@ struct mcp_sessions {
 	uint32_t nchunks, max_chunks, nalloc; /* nalloc: ids handed out so far */
 	uint32_t free_head;                   /* UINT32_MAX when empty */
 	uint32_t nused;
+	uint64_t generation; /* bumped whenever a tunnel or UE IP may have become resolvable */
 
 	struct mcp_htab by_tunnel, by_ctrl, by_ue, by_imsi;
 	struct mcp_ring q_stale_ho, q_stale_del, q_del;

@@ -1,0 +1,194 @@
+/* test_control_sbi.c - SBI extractors and HTTP/1.1 framing (userspace/control/sbi/).
+ *
+ * Inputs are built here from the specs with known values (TS 29.571 SUPI/GPSI/PEI forms,
+ * TS 24.501 8.3.2 accept, TS 38.413 9.3.4.1 transfer as in open5gs-testregistration frame 126,
+ * RFC 2046 multipart); every prefix of a binary container must be refused, never overread,
+ * and the limits (JSON depth, header size) must hold.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control/sbi/http1.h"
+#include "control/sbi/sbi.h"
+
+Test(sbi, supi_forms)
+{
+	char imsi[16];
+
+	cr_expect_eq(mcp_sbi_supi("imsi-001010000000001", imsi), 0);
+	cr_expect_str_eq(imsi, "001010000000001");
+	cr_expect_eq(mcp_sbi_supi("nai-alice@example.org", imsi), 1);
+	cr_expect_str_eq(imsi, "");
+	cr_expect_eq(mcp_sbi_supi("imsi-0010100000000012", imsi), -EBADMSG, "16 digits");
+	cr_expect_eq(mcp_sbi_supi("imsi-00101x", imsi), -EBADMSG);
+	cr_expect_eq(mcp_sbi_supi("suci-0-001-01-0-0-0-1", imsi), -EBADMSG);
+}
+
+Test(sbi, json_smcontext)
+{
+	static const char body[] =
+		"{\"supi\":\"imsi-001010000000001\",\"gpsi\":\"msisdn-33612345678\","
+		"\"pei\":\"imeisv-4370816125816151\",\"pduSessionId\":7,\"dnn\":\"ims\","
+		"\"sNssai\":{\"sst\":2,\"sd\":\"00a1b2\"},\"nested\":[[[1]]]}";
+	struct mcp_sbi_ident id;
+
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_sbi_json_ident((const uint8_t *)body, strlen(body), &id), 0);
+	cr_expect_str_eq(id.imsi, "001010000000001");
+	cr_expect_str_eq(id.msisdn, "33612345678");
+	cr_expect_str_eq(id.imei, "4370816125816151");
+	cr_expect_str_eq(id.dnn, "ims");
+	cr_expect_eq(id.pdu_session_id, 7);
+	cr_expect_eq(id.snssai, 0x0200a1b2u);
+}
+
+Test(sbi, json_limits)
+{
+	char deep[256];
+	struct mcp_sbi_ident id;
+	int i, k = 0;
+
+	k += sprintf(deep + k, "{\"a\":");
+	for (i = 0; i < MCP_SBI_JSON_MAX_DEPTH + 2; i++)
+		deep[k++] = '[';
+	for (i = 0; i < MCP_SBI_JSON_MAX_DEPTH + 2; i++)
+		deep[k++] = ']';
+	deep[k++] = '}';
+	memset(&id, 0, sizeof(id));
+	cr_expect_eq(mcp_sbi_json_ident((const uint8_t *)deep, (size_t)k, &id), -EBADMSG,
+		     "nesting beyond the depth limit is refused");
+	cr_expect_eq(mcp_sbi_json_ident((const uint8_t *)"[1,2]", 5, &id), -EBADMSG, "not an object");
+	cr_expect_eq(mcp_sbi_json_ident((const uint8_t *)"{\"supi\":", 8, &id), -EBADMSG);
+	cr_expect_eq(mcp_sbi_json_ident((const uint8_t *)"{\"supi\":\"x\"}", 12, &id), -EBADMSG);
+}
+
+Test(sbi, multipart_parts)
+{
+	static const char body[] = "preamble\r\n--=-b0\r\nContent-Type: application/json\r\n\r\n"
+				   "{\"pduSessionId\":5}\r\n--=-b0\r\nContent-Id: n1\r\n"
+				   "Content-Type: application/vnd.3gpp.5gnas\r\n\r\nAB\r\n--=-b0--\r\n";
+	struct mcp_sbi_part parts[MCP_SBI_MAX_PARTS];
+	int n = mcp_sbi_multipart("multipart/related; boundary=\"=-b0\"", (const uint8_t *)body,
+				  strlen(body), parts, MCP_SBI_MAX_PARTS);
+
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(parts[0].type, "application/json");
+	cr_expect_eq(parts[0].n, 18);
+	cr_expect_str_eq(parts[1].type, "application/vnd.3gpp.5gnas");
+	cr_expect_eq(parts[1].n, 2);
+	cr_expect_eq(memcmp(parts[1].p, "AB", 2), 0);
+	cr_expect_eq(mcp_sbi_multipart("multipart/related", (const uint8_t *)body, strlen(body),
+				       parts, MCP_SBI_MAX_PARTS), -EBADMSG, "no boundary");
+}
+
+/* PDU Session Establishment Accept: PSI 5, IPv4v6, one QoS rule, AMBR, 5GSM cause, address */
+static const uint8_t nas_accept[] = {
+	0x2e, 0x05, 0x01, 0xc2, 0x13, 0x00, 0x03, 0x01, 0x00, 0x00, 0x06, 0x0a, 0x00, 0x03, 0x0a,
+	0x00, 0x03, 0x59, 0x1a, 0x91, 0x29, 0x0d, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x02, 0x0a, 0x2d, 0x00, 0x02, 0x22, 0x01, 0x01,
+};
+
+/* PDU Session Resource Setup Request Transfer (as in open5gs-testregistration frame 126) */
+static const uint8_t ngap_transfer[] = {
+	0x00, 0x00, 0x04, 0x00, 0x82, 0x00, 0x0a, 0x0c, 0x3e, 0x80, 0x00, 0x00, 0x30, 0x3e, 0x80,
+	0x00, 0x00, 0x00, 0x8b, 0x00, 0x1a, 0x09, 0xf0, 0x7f, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x12, 0x34,
+	0x56, 0x78, 0x00, 0x86, 0x00, 0x01, 0x20, 0x00, 0x88, 0x00, 0x07, 0x00, 0x01, 0x00, 0x00,
+	0x09, 0x1c, 0x00,
+};
+
+Test(sbi, nas_pdu_address)
+{
+	struct mcp_sbi_ident id;
+	char buf[MCP_IP_STRLEN];
+
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_nas5gs_accept_address(nas_accept, sizeof(nas_accept), &id), 0);
+	cr_expect(id.has_ue_v4 && id.has_ue_v6);
+	cr_expect_str_eq(mcp_ip_str(&id.ue_v4, buf), "10.45.0.2");
+	cr_expect_str_eq(mcp_ip_str(&id.ue_v6, buf), "fe80::2");
+	cr_expect_eq(id.pdu_session_id, 5);
+	for (size_t n = 0; n < 33; n++) /* every prefix that cuts the address off */
+		cr_expect_eq(mcp_nas5gs_accept_address(nas_accept, n, &id), -EBADMSG, "prefix %zu", n);
+}
+
+Test(sbi, ngap_ul_fteid)
+{
+	struct mcp_sbi_ident id;
+	char buf[MCP_IP_STRLEN];
+	uint8_t bad[sizeof(ngap_transfer)];
+
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_ngap_setup_request_ul(ngap_transfer, sizeof(ngap_transfer), &id), 0);
+	cr_expect(id.has_ul_fteid);
+	cr_expect_eq(id.ul_teid, 0x12345678u);
+	cr_expect_str_eq(mcp_ip_str(&id.ul_addr, buf), "127.0.0.7");
+	for (size_t n = 0; n < 47; n++)
+		cr_expect_eq(mcp_ngap_setup_request_ul(ngap_transfer, n, &id), -EBADMSG, "prefix %zu", n);
+	memcpy(bad, ngap_transfer, sizeof(bad));
+	bad[20] = 0x7f; /* open type length beyond the transfer */
+	cr_expect_eq(mcp_ngap_setup_request_ul(bad, sizeof(bad), &id), -EBADMSG);
+}
+
+static int nmsg;
+static struct mcp_http_msg last;
+static char last_body[64];
+
+static void on_msg(void *ctx, const struct mcp_http_msg *m)
+{
+	nmsg++;
+	last = *m;
+	memcpy(last_body, m->body ? (const char *)m->body : "", m->body_len < 63 ? m->body_len : 63);
+	last_body[m->body_len < 63 ? m->body_len : 63] = '\0';
+}
+
+Test(sbi, http1_framing_at_every_cut)
+{
+	static const char msgs[] = "POST /nsmf-pdusession/v1/sm-contexts HTTP/1.1\r\nHost: x\r\n"
+				   "content-length: 5\r\nContent-Type: application/json\r\n\r\n{\"a\"}"
+				   "HTTP/1.1 201 Created\r\nLocation: http://s/sm-contexts/9\r\n"
+				   "Content-Length: 0\r\n\r\n";
+	size_t n = strlen(msgs);
+	uint64_t err[MCP_HTTP1_ERR__MAX];
+
+	for (size_t cut = 1; cut < n; cut++) {
+		static struct mcp_http1 h;
+
+		memset(&h, 0, sizeof(h));
+		memset(err, 0, sizeof(err));
+		h.err = err;
+		nmsg = 0;
+		mcp_http1_feed(&h, (const uint8_t *)msgs, cut, on_msg, NULL);
+		mcp_http1_feed(&h, (const uint8_t *)msgs + cut, n - cut, on_msg, NULL);
+		cr_expect_eq(nmsg, 2, "cut %zu", cut);
+		cr_expect_eq(last.status, 201);
+		cr_expect_str_eq(last.location, "http://s/sm-contexts/9");
+		mcp_http1_free(&h);
+	}
+}
+
+Test(sbi, http1_limits_and_resync)
+{
+	static struct mcp_http1 h;
+	static char big[MCP_HTTP1_MAX_HDR + 100];
+	static const char ok[] = "\r\n\r\nPUT /nudm-uecm/v1/x HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi";
+	uint64_t err[MCP_HTTP1_ERR__MAX] = { 0 };
+
+	memset(&h, 0, sizeof(h));
+	h.err = err;
+	nmsg = 0;
+	memset(big, 'a', sizeof(big));
+	mcp_http1_feed(&h, (const uint8_t *)big, sizeof(big), on_msg, NULL);
+	cr_expect_eq(err[MCP_HTTP1_ERR_HDR_SIZE], 1);
+	mcp_http1_feed(&h, (const uint8_t *)ok, strlen(ok), on_msg, NULL);
+	cr_expect_eq(err[MCP_HTTP1_ERR_START], 1, "the tail of the oversized block is refused");
+	cr_expect_eq(nmsg, 1, "the next message is found again");
+	cr_expect_str_eq(last.method, "PUT");
+	cr_expect_str_eq(last_body, "hi");
+	mcp_http1_gap(&h);
+	mcp_http1_feed(&h, (const uint8_t *)"Content-Length: 99999999\r\n\r\n", 28, on_msg, NULL);
+	cr_expect_eq(err[MCP_HTTP1_ERR_START], 2, "mid-body bytes after a gap are not a message");
+	mcp_http1_free(&h);
+}

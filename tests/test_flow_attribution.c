@@ -1,0 +1,246 @@
+/* test_flow_attribution.c - late binding (flow/attribution.c) through the worker and a real
+ * session table fed scapy-built GTPv2-C (tests/data/gtpc_cases.h): GTP-U before its Create
+ * Session gives the same record as after it; also the wire count of fragments and one flow
+ * per ICMP echo identifier. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "data/gtpc_cases.h"
+#include "flow/worker.h"
+#include "session/session.h"
+
+#define IMSI_V2 "001010123456789" /* v2_csr / v2_csrsp: UE 10.45.0.7, S1-U SGW 0x44444444@10.0.1.2 */
+#define MAX_RECS 8
+
+static struct mcp_flow_record recs[MAX_RECS];
+static int nrecs;
+
+static void capture(void *ctx, const struct mcp_flow_record *r)
+{
+	(void)ctx;
+	cr_assert_lt(nrecs, MAX_RECS);
+	recs[nrecs++] = *r;
+}
+
+static struct mcp_sessions *sessions(void)
+{
+	struct mcp_session_cfg cfg = { .max_subscribers = 64, .delete_grace_ms = 60000,
+				       .handover_grace_ms = 5000, .transaction_timeout_ms = 10000 };
+	struct mcp_sessions *s = mcp_sessions_create(&cfg);
+
+	cr_assert_not_null(s);
+	return s;
+}
+
+static struct mcp_worker *worker(struct mcp_sessions *s)
+{
+	struct mcp_worker_cfg cfg;
+	struct mcp_worker *w;
+
+	mcp_worker_cfg_defaults(&cfg);
+	cfg.max_flows = 16;
+	cfg.dpi = 0;
+	cfg.sessions = s;
+	cfg.exporters[0] = (struct mcp_exporter){ .flow = capture };
+	cfg.nexporters = 1;
+	nrecs = 0;
+	w = mcp_worker_create(&cfg);
+	cr_assert_not_null(w);
+	return w;
+}
+
+static void gtpc(struct mcp_sessions *s, const char *name, uint64_t ts_ms)
+{
+	const struct gtpc_case *c = gtpc_case_get(name);
+	struct mcp_pkt pkt;
+
+	cr_assert_not_null(c, "case %s", name);
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.kind = MCP_PKT_GTPC;
+	pkt.ts_us = ts_ms * 1000;
+	cr_assert_eq(mcp_ip_parse(&pkt.src, c->src), 0);
+	cr_assert_eq(mcp_ip_parse(&pkt.dst, c->dst), 0);
+	pkt.sport = c->sport;
+	pkt.dport = c->dport;
+	pkt.l4_proto = IPPROTO_UDP;
+	pkt.payload = c->buf;
+	pkt.payload_len = c->len;
+	cr_assert_eq(mcp_sessions_handle_gtpc(s, &pkt), 0, "%s", name);
+}
+
+static void attach(struct mcp_sessions *s, uint64_t ts_ms)
+{
+	gtpc(s, "v2_csr", ts_ms);
+	gtpc(s, "v2_csrsp", ts_ms + 1);
+}
+
+static struct mcp_pkt user(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			   uint32_t ip_len, uint64_t ts_ms)
+{
+	struct mcp_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = MCP_PKT_USER;
+	p.ip_version = 4;
+	p.l4_proto = IPPROTO_UDP;
+	cr_assert_eq(mcp_ip_parse(&p.src, src), 0);
+	cr_assert_eq(mcp_ip_parse(&p.dst, dst), 0);
+	p.sport = sport;
+	p.dport = dport;
+	p.ip_len = ip_len;
+	p.ts_us = ts_ms * 1000;
+	p.flags = MCP_PKTF_HAS_PORTS;
+	return p;
+}
+
+static struct mcp_pkt gtpu(struct mcp_pkt p, uint32_t teid, const char *osrc, const char *odst)
+{
+	p.tunnel = MCP_TUN_GTPU;
+	p.gtpu_msg = 0xff;
+	p.teid = teid;
+	cr_assert_eq(mcp_ip_parse(&p.outer_src, osrc), 0);
+	cr_assert_eq(mcp_ip_parse(&p.outer_dst, odst), 0);
+	return p;
+}
+
+/* The server speaks first (downlink, in a tunnel nobody announced), then the UE (uplink,
+ * 0x44444444 to the SGW). control_at: when the Create Session exchange is seen. */
+static struct mcp_flow_record run(uint64_t control_at, struct mcp_worker_stats *out_st)
+{
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(s);
+	struct mcp_pkt down = gtpu(user("8.8.8.8", 53, "10.45.0.7", 40000, 120, 1000), 0x777,
+				   "10.0.1.2", "10.0.2.1");
+	struct mcp_pkt up = gtpu(user("10.45.0.7", 40000, "8.8.8.8", 53, 60, 1010), 0x44444444,
+				 "10.0.2.1", "10.0.1.2");
+	struct mcp_flow_record r;
+
+	if (control_at < 1000)
+		attach(s, control_at);
+	mcp_worker_packet(w, &down);
+	mcp_worker_packet(w, &up);
+	if (control_at >= 1000)
+		attach(s, control_at);
+	up.ts_us += 10000;
+	mcp_worker_packet(w, &up);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	r = recs[0];
+	if (out_st)
+		*out_st = *mcp_worker_stats(w);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+	return r;
+}
+
+Test(attribution, user_plane_before_control_equals_control_first)
+{
+	struct mcp_worker_stats late_st, first_st;
+	struct mcp_flow_record first = run(500, &first_st);
+	struct mcp_flow_record late = run(1015, &late_st);
+	char a[MCP_IP_STRLEN];
+
+	cr_assert_str_eq(first.imsi, IMSI_V2);
+	cr_assert_eq(first_st.flows_attributed_late, 0);
+	cr_assert_str_eq(late.imsi, IMSI_V2);
+	cr_assert_eq(late_st.flows_attributed_late, 1, "resolved at the packet after the session");
+	cr_assert_eq(late_st.flows_with_subscriber, 1);
+	/* turned round: the UE is up although the server sent the first packet */
+	cr_assert_str_eq(mcp_ip_str(&late.src_ip, a), "10.45.0.7");
+	cr_assert_eq(late.src_port, 40000);
+	cr_assert_eq(late.pkts_up, 2);
+	cr_assert_eq(late.bytes_up, 120);
+	cr_assert_eq(late.pkts_down, 1);
+	cr_assert_eq(late.bytes_down, 120);
+	cr_assert_eq(late.teid_up, 0x44444444);
+	cr_assert_eq(late.teid_down, 0x777);
+	cr_assert_str_eq(mcp_ip_str(&late.outer_src, a), "10.0.2.1");
+	cr_assert_str_eq(mcp_ip_str(&late.outer_dst, a), "10.0.1.2");
+	cr_assert_str_eq(late.msisdn, "33612345678");
+	/* the whole record is the one the control-first run wrote */
+	cr_assert_eq(memcmp(&late, &first, sizeof(late)), 0, "records differ");
+}
+
+Test(attribution, resolved_at_export_when_no_packet_follows)
+{
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(s);
+	struct mcp_pkt up = gtpu(user("10.45.0.7", 40001, "8.8.8.8", 53, 70, 1000), 0x44444444,
+				 "10.0.2.1", "10.0.1.2");
+
+	mcp_worker_packet(w, &up);
+	cr_assert_eq(mcp_worker_stats(w)->gtpu_unknown_sub_packets, 1);
+	attach(s, 1500);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_str_eq(recs[0].imsi, IMSI_V2);
+	cr_assert_eq(recs[0].pkts_up, 1);
+	cr_assert_eq(mcp_worker_stats(w)->flows_attributed_late, 1);
+	cr_assert_eq(mcp_worker_stats(w)->gtpu_unattributed_exported, 0);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}
+
+Test(attribution, never_known_stays_unknown_and_is_counted)
+{
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(s);
+	struct mcp_pkt up = gtpu(user("10.99.0.1", 40002, "8.8.8.8", 53, 70, 1000), 0x123,
+				 "10.0.2.9", "10.0.1.9");
+
+	mcp_worker_packet(w, &up);
+	attach(s, 1500); /* someone else's session */
+	mcp_worker_packet(w, &up);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].imsi[0], 0);
+	cr_assert_eq(mcp_worker_stats(w)->gtpu_unattributed_exported, 2);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}
+
+Test(attribution, fragments_count_as_on_the_wire)
+{
+	struct mcp_worker *w = worker(NULL);
+	struct mcp_pkt p = user("10.45.0.7", 5060, "10.4.0.1", 5060, 2900, 1000);
+
+	p.flags |= MCP_PKTF_REASSEMBLED;
+	p.frag_pkts = 3;            /* 1500 + 1420 + 20 on the wire (each with a 20-byte header) */
+	p.frag_bytes = 1500 + 1420 + 20;
+	mcp_worker_packet(w, &p);
+	p = user("10.45.0.7", 5060, "10.4.0.1", 5060, 400, 1001);
+	mcp_worker_packet(w, &p);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_eq(recs[0].pkts_up, 4);
+	cr_assert_eq(recs[0].bytes_up, 1500 + 1420 + 20 + 400);
+	cr_assert_eq(mcp_worker_stats(w)->packets, 4);
+	mcp_worker_destroy(w);
+}
+
+Test(attribution, icmp_echo_request_and_reply_are_one_flow)
+{
+	struct mcp_worker *w = worker(NULL);
+	struct mcp_pkt req = user("10.45.0.7", 0x0800, "1.1.1.1", 77, 84, 1000);
+	struct mcp_pkt rep = user("1.1.1.1", 0x0000, "10.45.0.7", 77, 84, 1010);
+	struct mcp_pkt other = user("10.45.0.7", 0x0800, "1.1.1.1", 78, 84, 1020);
+
+	req.l4_proto = rep.l4_proto = other.l4_proto = IPPROTO_ICMP;
+	req.flags = rep.flags = other.flags = 0;
+	mcp_worker_packet(w, &req);
+	mcp_worker_packet(w, &rep);
+	mcp_worker_packet(w, &other); /* another identifier: another flow */
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 2);
+	for (int i = 0; i < nrecs; i++) {
+		if (recs[i].src_port != 77)
+			continue;
+		cr_assert_eq(recs[i].dst_port, 77);
+		cr_assert_eq(recs[i].pkts_up, 1);
+		cr_assert_eq(recs[i].pkts_down, 1);
+		mcp_worker_destroy(w);
+		return;
+	}
+	cr_assert_fail("no flow for identifier 77");
+}

@@ -1,0 +1,381 @@
+/* sbi.c - SBI connections and operations: TCP streams (decode/tcp_reasm) that begin with an
+ * SBI request (a path under /n<service>) or the HTTP/2 preface are framed as HTTP/1.1 or h2c
+ * (prior knowledge, or Upgrade: h2c with 101 Switching Protocols), and the operations that
+ * carry identity are decoded:
+ *
+ *   POST {apiRoot}/nsmf-pdusession/v1/sm-contexts          CreateSMContext (TS 29.502 5.2.2.2)
+ *        SUPI, GPSI, PEI, PDU session id, DNN, S-NSSAI   -> kept per (SUPI, PDU session id)
+ *   POST {apiRoot}/namf-comm/v1/ue-contexts/{ueContextId}/n1-n2-messages
+ *        N1N2MessageTransfer (TS 29.518 5.2.2.3.1): SUPI in the path, PDU session id, N1 SM
+ *        PDU Session Establishment Accept (UE address), N2 SM PDU Session Resource Setup
+ *        Request Transfer (UL F-TEID)                    -> one identity out, with the above
+ *   POST {apiRoot}/nsmf-pdusession/v1/sm-contexts/{ref}/modify   UpdateSMContext: counted
+ */
+#include "control/sbi/sbi.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "control/sbi/h2.h"
+#include "control/sbi/http1.h"
+#include "decode/tcp_reasm.h"
+
+_Static_assert((int)MCP_SBI_BAD_HTTP_START == (int)MCP_HTTP1_ERR_START &&
+		       (int)MCP_SBI_BAD_HTTP_CHUNKED == (int)MCP_HTTP1_ERR_CHUNKED, "same order");
+
+#define MAX_CTX 1024 /* CreateSMContext facts waiting for their N1N2 transfer (ring) */
+
+#define PROTO_NONE 0
+#define PROTO_H1   1
+#define PROTO_H2   2
+#define PROTO_DEAD 3
+
+struct sbi_conn {
+	struct mcp_sbi *b;
+	uint64_t ts_ms;
+	uint8_t proto[2], cur_dir;
+	struct mcp_http1 h[2];
+	struct mcp_h2 h2[2];
+};
+
+struct mcp_sbi {
+	struct mcp_sbi_cfg cfg;
+	struct mcp_sbi_stats st;
+	struct mcp_tcp_reasm *tcp;
+	struct mcp_sbi_ident ctx[MAX_CTX];
+	uint32_t ctx_next;
+};
+
+static void bad(struct mcp_sbi *b, enum mcp_sbi_bad_reason r)
+{
+	b->st.bad[r]++;
+}
+
+/* CreateSMContext facts of (imsi, psi), newest first; NULL if none. */
+static const struct mcp_sbi_ident *ctx_find(struct mcp_sbi *b, const char *imsi, uint8_t psi)
+{
+	for (uint32_t i = 1; i <= MAX_CTX && i <= b->ctx_next; i++) {
+		const struct mcp_sbi_ident *c = &b->ctx[(b->ctx_next - i) % MAX_CTX];
+
+		if (c->pdu_session_id == psi && !strcmp(c->imsi, imsi))
+			return c;
+	}
+	return NULL;
+}
+
+/* The JSON part of a body (the body itself unless multipart). */
+static int body_parts(struct mcp_sbi *b, const struct mcp_http_msg *m, struct mcp_sbi_part *parts)
+{
+	int n;
+
+	if (!m->body || !m->body_len)
+		return 0;
+	if (strncasecmp(m->content_type, "multipart/", 10)) {
+		parts[0].p = m->body;
+		parts[0].n = m->body_len;
+		snprintf(parts[0].type, sizeof(parts[0].type), "%.63s", m->content_type);
+		return 1;
+	}
+	n = mcp_sbi_multipart(m->content_type, m->body, m->body_len, parts, MCP_SBI_MAX_PARTS);
+	if (n < 0)
+		bad(b, MCP_SBI_BAD_MULTIPART);
+	return n;
+}
+
+static void create_sm(struct mcp_sbi *b, const struct mcp_http_msg *m)
+{
+	struct mcp_sbi_part parts[MCP_SBI_MAX_PARTS];
+	struct mcp_sbi_ident id;
+	int n = body_parts(b, m, parts);
+
+	b->st.create_sm++;
+	for (int i = 0; i < n; i++) {
+		if (strncasecmp(parts[i].type, "application/json", 16))
+			continue;
+		memset(&id, 0, sizeof(id));
+		if (mcp_sbi_json_ident(parts[i].p, parts[i].n, &id) < 0) {
+			bad(b, MCP_SBI_BAD_JSON);
+			return;
+		}
+		if (id.imsi[0])
+			b->ctx[b->ctx_next++ % MAX_CTX] = id;
+		return;
+	}
+}
+
+static void n1n2_transfer(struct mcp_sbi *b, const struct mcp_http_msg *m, const char *ue,
+			  uint64_t ts_ms)
+{
+	struct mcp_sbi_part parts[MCP_SBI_MAX_PARTS];
+	const struct mcp_sbi_ident *c;
+	struct mcp_sbi_ident id;
+	int n = body_parts(b, m, parts), rc;
+
+	b->st.n1n2++;
+	memset(&id, 0, sizeof(id));
+	rc = mcp_sbi_supi(ue, id.imsi);
+	if (rc) {
+		if (rc > 0)
+			b->st.nai_supi++;
+		else
+			bad(b, MCP_SBI_BAD_SUPI);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *t = parts[i].type;
+
+		if (!strncasecmp(t, "application/json", 16)) {
+			char keep[16];
+
+			memcpy(keep, id.imsi, sizeof(keep)); /* the path names the UE */
+			if (mcp_sbi_json_ident(parts[i].p, parts[i].n, &id) < 0)
+				bad(b, MCP_SBI_BAD_JSON);
+			memcpy(id.imsi, keep, sizeof(keep));
+		} else if (!strncasecmp(t, "application/vnd.3gpp.5gnas", 26)) {
+			if (mcp_nas5gs_accept_address(parts[i].p, parts[i].n, &id) < 0)
+				bad(b, MCP_SBI_BAD_NAS);
+		} else if (!strncasecmp(t, "application/vnd.3gpp.ngap", 25)) {
+			if (mcp_ngap_setup_request_ul(parts[i].p, parts[i].n, &id) < 0)
+				bad(b, MCP_SBI_BAD_NGAP);
+		}
+	}
+	if (!id.has_ue_v4 && !id.has_ue_v6 && !id.has_ul_fteid)
+		return; /* not a session setup (paging, a release command, ...) */
+	if ((c = ctx_find(b, id.imsi, id.pdu_session_id))) {
+		memcpy(id.msisdn, c->msisdn, sizeof(id.msisdn));
+		memcpy(id.imei, c->imei, sizeof(id.imei));
+		memcpy(id.dnn, c->dnn, sizeof(id.dnn));
+		id.snssai = c->snssai;
+	}
+	b->st.idents++;
+	if (b->cfg.on_ident)
+		b->cfg.on_ident(b->cfg.ctx, &id, ts_ms);
+}
+
+/* Dispatches one request by its path. */
+static void on_request(struct mcp_sbi *b, const struct mcp_http_msg *m, uint64_t ts_ms)
+{
+	const char *p = m->path, *s, *e;
+	char ue[80];
+
+	if (strcmp(m->method, "POST"))
+		return;
+	if ((s = strstr(p, "/nsmf-pdusession/v1/sm-contexts"))) {
+		s += 31;
+		if (!*s)
+			create_sm(b, m);
+		else if ((e = strstr(s, "/modify")) && !e[7])
+			b->st.update_sm++;
+		return;
+	}
+	if ((s = strstr(p, "/namf-comm/v1/ue-contexts/")) &&
+	    (e = strstr(s + 26, "/n1-n2-messages")) && !e[15] && e - (s + 26) < (long)sizeof(ue)) {
+		memcpy(ue, s + 26, (size_t)(e - (s + 26)));
+		ue[e - (s + 26)] = '\0';
+		n1n2_transfer(b, m, ue, ts_ms);
+	}
+}
+
+static void on_msg(void *ctx, const struct mcp_http_msg *m)
+{
+	struct sbi_conn *c = ctx;
+
+	if (m->is_request) {
+		c->b->st.requests++;
+		on_request(c->b, m, c->ts_ms);
+	} else {
+		c->b->st.responses++;
+	}
+}
+
+/* HTTP/1.1 responses: a 101 hands the rest of the stream to HTTP/2 (h2c upgrade). */
+static void on_msg_h1(void *ctx, const struct mcp_http_msg *m)
+{
+	struct sbi_conn *c = ctx;
+
+	on_msg(ctx, m);
+	if (!m->is_request && m->status == 101)
+		c->h[c->cur_dir].stop = 1; /* the server's next byte is an HTTP/2 frame */
+}
+
+/* Only the bodies of the operations above are kept. */
+static int want_body(void *ctx, const struct mcp_http_msg *m)
+{
+	return !strcmp(m->method, "POST") && (strstr(m->path, "/nsmf-pdusession/v1/sm-contexts") ||
+					      strstr(m->path, "/namf-comm/v1/ue-contexts/"));
+}
+
+static int to_h2(struct sbi_conn *c, int dir, int client)
+{
+	_Static_assert((int)MCP_SBI_BAD_H2_PREFACE - (int)MCP_SBI_BAD_H2_FRAME_SIZE ==
+			       (int)MCP_H2_ERR_PREFACE - (int)MCP_H2_ERR_FRAME_SIZE, "same order");
+	if (mcp_h2_init(&c->h2[dir], client, &c->b->st.bad[MCP_SBI_BAD_H2_FRAME_SIZE]) < 0) {
+		mcp_h2_free(&c->h2[dir]);
+		return -1;
+	}
+	c->proto[dir] = PROTO_H2;
+	c->h2[0].peer = &c->h2[1];
+	c->h2[1].peer = &c->h2[0];
+	return 0;
+}
+
+/* In-order bytes of one direction through its protocol, switching at an upgrade. */
+static void feed(struct sbi_conn *c, int dir, const uint8_t *data, size_t len)
+{
+	size_t k;
+
+	while (len) {
+		if (c->proto[dir] == PROTO_NONE) {
+			if (len >= 4 && !memcmp(data, "PRI ", 4))
+				to_h2(c, dir, 1);
+			else if (c->proto[!dir] == PROTO_H2)
+				to_h2(c, dir, 0);
+			else
+				c->proto[dir] = PROTO_H1;
+		}
+		if (c->proto[dir] == PROTO_H2) {
+			mcp_h2_feed(&c->h2[dir], data, len, on_msg, want_body, c);
+			return;
+		}
+		if (c->proto[dir] != PROTO_H1)
+			return;
+		c->cur_dir = (uint8_t)dir;
+		k = mcp_http1_feed(&c->h[dir], data, len, on_msg_h1, c);
+		data += k;
+		len -= k;
+		if (!c->h[dir].stop)
+			return;
+		c->h[dir].stop = 0; /* upgraded: the server after its 101, the client at PRI */
+		if (to_h2(c, dir, len >= 4 && !memcmp(data, "PRI ", 4)) < 0)
+			c->proto[dir] = PROTO_DEAD;
+	}
+}
+
+static void on_data(void *ctx, struct mcp_tcp_app *a, int dir, const uint8_t *data, size_t len,
+		    const struct mcp_pkt *pkt)
+{
+	struct mcp_sbi *b = ctx;
+	struct sbi_conn *c = a->app;
+
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c))))
+			return;
+		c->b = b;
+		/* the HTTP/1.1 error counters are the first SBI reasons, in the same order */
+		c->h[0].err = c->h[1].err = b->st.bad;
+		a->app = c;
+		b->st.conns++;
+	}
+	c->ts_ms = pkt->ts_us / 1000;
+	if (!data) {
+		bad(b, MCP_SBI_BAD_STREAM_GAP);
+		if (c->proto[dir] == PROTO_H2)
+			mcp_h2_gap(&c->h2[dir]); /* HPACK state is lost with the bytes */
+		else
+			mcp_http1_gap(&c->h[dir]);
+		return;
+	}
+	feed(c, dir, data, len);
+}
+
+static void on_free(void *ctx, struct mcp_tcp_app *a)
+{
+	struct sbi_conn *c = a->app;
+	(void)ctx;
+
+	for (int d = 0; d < 2; d++) {
+		mcp_http1_free(&c->h[d]);
+		if (c->proto[d] == PROTO_H2)
+			mcp_h2_free(&c->h2[d]);
+	}
+	free(c);
+	a->app = NULL;
+}
+
+struct mcp_sbi *mcp_sbi_create(const struct mcp_sbi_cfg *cfg)
+{
+	struct mcp_sbi *b = calloc(1, sizeof(*b));
+	struct mcp_tcp_reasm_cfg tc = { 0 };
+
+	if (!b)
+		return NULL;
+	if (cfg)
+		b->cfg = *cfg;
+	tc.max_conns = b->cfg.max_conns ? b->cfg.max_conns : 1024;
+	b->tcp = mcp_tcp_reasm_create(&tc, on_data, on_free, b);
+	if (!b->tcp) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void mcp_sbi_destroy(struct mcp_sbi *b)
+{
+	if (!b)
+		return;
+	mcp_tcp_reasm_destroy(b->tcp);
+	free(b);
+}
+
+/* A request line of an SBI API (paths are /n<service>-...) or the h2 preface. */
+static int sbi_start(const uint8_t *p, uint32_t n)
+{
+	static const char *const starts[] = { "POST /n", "PUT /n", "PATCH /n", "GET /n",
+					      "DELETE /n", "PRI " };
+
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		size_t l = strlen(starts[i]);
+
+		if (n >= l && !memcmp(p, starts[i], l))
+			return 1;
+	}
+	return 0;
+}
+
+void mcp_sbi_segment(struct mcp_sbi *b, const struct mcp_pkt *pkt)
+{
+	int start = pkt->payload && sbi_start(pkt->payload, pkt->payload_len);
+
+	mcp_tcp_reasm_segment(b->tcp, pkt, start);
+}
+
+void mcp_sbi_expire(struct mcp_sbi *b, uint64_t now_ms)
+{
+	mcp_tcp_reasm_expire(b->tcp, now_ms);
+}
+
+const struct mcp_sbi_stats *mcp_sbi_stats(const struct mcp_sbi *b)
+{
+	return &b->st;
+}
+
+static const char *const bad_names[] = {
+#define MCP_NAME(n) "sbi " #n,
+	MCP_SBI_BAD_REASONS(MCP_NAME)
+#undef MCP_NAME
+};
+
+void mcp_sbi_print_stats(const struct mcp_sbi *b, FILE *f)
+{
+	const struct mcp_sbi_stats *st = &b->st;
+	const struct mcp_tcp_reasm_stats *t = mcp_tcp_reasm_stats(b->tcp);
+
+	if (!st->conns)
+		return;
+	fprintf(f, "  sbi connections              %" PRIu64 " (requests %" PRIu64 ", responses %"
+		   PRIu64 ")\n", st->conns, st->requests, st->responses);
+	fprintf(f, "  sbi CreateSMContext / N1N2 / UpdateSMContext %" PRIu64 " / %" PRIu64
+		   " / %" PRIu64 "\n", st->create_sm, st->n1n2, st->update_sm);
+	fprintf(f, "  sbi identities               %" PRIu64 " (NAI SUPIs %" PRIu64 ")\n",
+		st->idents, st->nai_supi);
+	fprintf(f, "  sbi tcp: retransmitted bytes %" PRIu64 ", out of order %" PRIu64
+		   ", gaps %" PRIu64 ", mid-stream %" PRIu64 ", evicted %" PRIu64 "\n",
+		t->retransmitted_bytes, t->out_of_order, t->gaps, t->midstream, t->evicted);
+	for (int i = 0; i < MCP_SBI_BAD__MAX; i++)
+		if (st->bad[i])
+			fprintf(f, "    %-34s %" PRIu64 "\n", bad_names[i], st->bad[i]);
+}

@@ -1,0 +1,58 @@
+/* attribution.h - who a flow belongs to, whatever came first: its user plane or the control
+ * plane that names its tunnel (late binding).
+ *
+ * A flow keeps what identifies its subscriber: the first TEID of each direction and the outer
+ * endpoints of a packet (struct mcp_flow). A flow that found no subscriber when it began looks
+ * again whenever the session table changed since its last look (one integer compare per
+ * packet), and at the latest just before each export. When the lookup says the flow's guessed
+ * "up" side was in fact the downlink, its per-direction counters, flags and TEIDs are swapped,
+ * so the record comes out as if the control plane had come first. Callable from any worker
+ * that owns the flow and reads the session table (docs/sessions.md, "Late binding").
+ */
+#ifndef MCP_ATTRIBUTION_H
+#define MCP_ATTRIBUTION_H
+
+#include <stdint.h>
+
+#include "flow/flow.h"
+#include "session/session.h"
+
+/* A tunnel or UE IP still in the grace period of a deleted subscriber may already have a new
+ * owner whose session has not been seen yet. A flow that began at most this long before the
+ * new owner's session appeared moves to it (docs/sessions.md, "Late binding"). */
+#ifndef MCP_ATTR_REUSE_BOUND_MS
+#define MCP_ATTR_REUSE_BOUND_MS 500
+#endif
+
+/* Who resolved a flow, for the worker's counters. */
+enum mcp_attr_result {
+	MCP_ATTR_NONE = 0,   /* no subscriber (yet) */
+	MCP_ATTR_TUNNEL,     /* by a TEID and the endpoint that received it */
+	MCP_ATTR_UE_IP,      /* by the inner address of the UE */
+	MCP_ATTR_MOVED,      /* from a deleted subscriber to the tunnel's new owner */
+};
+
+/* Looks the flow's subscriber up from its TEIDs, endpoints and inner addresses; on success
+ * sets MCP_FLOWF_HAS_SUB, sub_id, imsi and dir_known, and turns the flow round if the lookup
+ * says its up side was the other one. A flow that has a subscriber keeps it (through a
+ * handover too) unless that one was deleted and a new owner appeared within
+ * MCP_ATTR_REUSE_BOUND_MS of the flow's start. Records the table's generation. */
+enum mcp_attr_result mcp_attr_resolve(struct mcp_sessions *s, struct mcp_flow *f);
+
+/* The same only when the table changed since this flow last looked: the per-packet check. */
+static inline enum mcp_attr_result mcp_attr_retry(struct mcp_sessions *s, struct mcp_flow *f)
+{
+	if (!s || ((f->flags & MCP_FLOWF_HAS_SUB) && !f->attr_tentative) ||
+	    f->attr_gen == (uint32_t)mcp_sessions_generation(s))
+		return MCP_ATTR_NONE;
+	return mcp_attr_resolve(s, f);
+}
+
+/* For a flow resolved elsewhere on its first packet (sub NULL: not resolved): remembers
+ * the table's generation and whether sub was a deleted subscriber. */
+void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, const struct mcp_subscriber *sub);
+
+/* Swaps the flow's up and down sides (counters, TCP flags, TEIDs, outer endpoints). */
+void mcp_attr_turn_round(struct mcp_flow *f);
+
+#endif /* MCP_ATTRIBUTION_H */
