@@ -18,7 +18,7 @@ endif
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
-PKGS := libpcap libndpi libbpf libxdp hiredis json-c libxxhash libnghttp2
+PKGS := libpcap libndpi libbpf libxdp hiredis json-c libxxhash libnghttp2 libcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
 

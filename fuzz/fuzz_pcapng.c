@@ -1,4 +1,4 @@
-/* fuzz_pcapng.c - libFuzzer target: the fallback pcapng reader on arbitrary files, every
+/* fuzz_pcapng.c - libFuzzer target: the own pcapng reader (with its resync) on arbitrary files, every
  * packet it returns decoded under its interface's link type. */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fp = fmemopen((void *)data, size, "rb");
 	if (!fp)
 		return 0;
-	mcp_pcapng_open_stream(&r, fp);
+	if (mcp_pcapng_open_stream(&r, fp))
+		return 0;
 	for (int i = 0; i < 1000 && mcp_pcapng_next(&r, &pkt) == 1; i++)
 		mcp_decode(d, pkt.linktype, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us, &out);
 	mcp_pcapng_close(&r);

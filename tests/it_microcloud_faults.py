@@ -3,11 +3,12 @@
 
 Runs $BUILD/mcprobe -r <synthetic scenario> and checks:
   * Redis down (nothing listens): mcprobe still processes the whole capture (flow records
-    written, same count as without Redis), exits 0 promptly, says it cannot reach Redis;
+    written, same count as without Redis), says it cannot reach Redis, and exits 1 promptly
+    saying how many microcloud writes were lost (an output that could not be written);
   * requirepass with the password from MCP_REDIS_AUTH, and an ACL user with
     --redis-auth USER:PASSWORD: facts are written; the password never appears in mcprobe's
-    output (run with -v -v) ; a wrong password: capture still processed, exit 0, one clear
-    message, nothing written, password not echoed;
+    output (run with -v -v) ; a wrong password: capture still processed, exit 1 with the
+    writes lost, one clear message, nothing written, password not echoed;
   * unix:/path endpoint with --redis-db 2: facts land in database 2 only.
 Env: BUILD (default build), MCP_SAN=1 (smaller scenario). Exit 0 = pass.
 """
@@ -72,7 +73,8 @@ def main():
 	f1 = os.path.join(tmp, "f1.json")
 	p, dt = mcprobe(["-r", pcap, "--flows-json", f1, "--redis", "127.0.0.1:%d" % free_port(),
 			 "--stats"])
-	check(p.returncode == 0, "Redis down: exit %d: %s" % (p.returncode, p.stderr[-800:]))
+	check(p.returncode == 1 and "writes lost" in p.stderr,
+	      "Redis down: exit %d (want 1, writes lost): %s" % (p.returncode, p.stderr[-800:]))
 	check(lines(f1) == lines(base), "Redis down: %d flow records, %d without --redis" %
 	      (lines(f1), lines(base)))
 	check("cannot reach Redis" in p.stderr, "Redis down: no clear message: %r" % p.stderr[-800:])
@@ -97,8 +99,9 @@ def main():
 			c.close()
 		p, dt = mcprobe(["-r", pcap, "--redis", "127.0.0.1:%d" % r.port, "--redis-prefix", "bad.",
 				 "--redis-auth", "probe:wrong-" + SECRET, "--flows-json", f1, "--no-reload"])
-		check(p.returncode == 0 and lines(f1) == lines(base),
-		      "wrong password: exit %d, %d records" % (p.returncode, lines(f1)))
+		check(p.returncode == 1 and lines(f1) == lines(base) and "writes lost" in p.stderr,
+		      "wrong password: exit %d (want 1, writes lost), %d records" %
+		      (p.returncode, lines(f1)))
 		check("AUTH refused" in p.stderr, "wrong password: no clear message: %r" % p.stderr[-500:])
 		check(SECRET not in p.stdout + p.stderr, "wrong password: the password was echoed")
 		c = Resp(r.port)

@@ -168,10 +168,12 @@ static void print_msg(uint64_t frame, int idx, int rc)
 		mcp_ip_str(&msg.gsn[i], g[i]);
 	printf("{\"frame\":%llu,\"idx\":%d,\"version\":%u,\"type\":%u,\"seq\":%u,\"teid\":%u,"
 	       "\"imsi\":\"%s\",\"msisdn\":\"%s\",\"imei\":\"%s\",\"apn\":\"%s\",\"ue_v4\":\"%s\","
-	       "\"ue_v6\":\"%s\",\"cause\":%d,\"lbi\":%d,\"rat\":%d,\"unknown_ies\":%u,",
+	       "\"ue_v6\":\"%s\",\"cause\":%d,\"lbi\":%d,\"rat\":%d,\"unknown_ies\":%u,"
+	       "\"discarded_ies\":%u,",
 	       (unsigned long long)frame, idx, msg.version, msg.type, msg.seq, msg.teid, msg.imsi,
 	       msg.msisdn, msg.imei, msg.apn, u4, u6, msg.has_cause ? msg.cause : -1,
-	       msg.has_lbi ? msg.lbi : -1, msg.has_rat ? msg.rat : -1, msg.unknown_ies);
+	       msg.has_lbi ? msg.lbi : -1, msg.has_rat ? msg.rat : -1, msg.unknown_ies,
+	       msg.discarded_ies);
 	if (msg.version == 1)
 		printf("\"teid_data\":%lld,\"teid_ctrl\":%lld,\"gsn\":[\"%s\",\"%s\"],\"ngsn\":%u,",
 		       msg.has_teid_data ? (long long)msg.teid_data : -1LL,
@@ -307,11 +309,12 @@ int main(int argc, char **argv)
 
 		printf("{\"stats\":1,\"created\":%llu,\"modified\":%llu,\"deleted\":%llu,"
 		       "\"unmatched\":%llu,\"rejected\":%llu,\"malformed\":%llu,"
-		       "\"unknown_session\":%llu}\n",
+		       "\"unknown_session\":%llu,\"discarded_ies\":%llu}\n",
 		       (unsigned long long)st->created, (unsigned long long)st->modified,
 		       (unsigned long long)st->deleted, (unsigned long long)st->unmatched_responses,
 		       (unsigned long long)st->rejected_responses, (unsigned long long)st->malformed,
-		       (unsigned long long)st->unknown_session);
+		       (unsigned long long)st->unknown_session,
+		       (unsigned long long)st->discarded_ies);
 		mcp_sessions_destroy(sessions);
 	}
 	return 0;

@@ -3,6 +3,7 @@
  * input/offline.c, live capture in live/, the work in pipeline/. Exit status: 0 success,
  * 1 runtime failure (an output could not be written), 2 usage or input error.
  */
+#include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "pipeline/pipeline.h"
 #include "resp/resp_server.h"
 #include "util/log.h"
+#include "util/privs.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -69,6 +71,18 @@ static int run_input(struct mcp_options *o, struct mcp_offline *in, struct mcp_p
 	o->live.ifaces = o->ifaces;
 	o->live.nifaces = o->nifaces;
 	return mcp_live_run(&o->live, p, &stop_requested, elapsed);
+}
+
+/* Offline, a microcloud write that never reached Redis is an output not written: exit 1. */
+static int check_mc_lost(const struct mcp_options *o, struct mcp_pipeline *p, int rc)
+{
+	uint64_t lost = mcp_pipeline_mc_lost(p);
+
+	if (!lost || !o->read_file)
+		return rc;
+	mcp_err("microcloud: %" PRIu64 " writes lost (Redis unreachable, refusing or too slow; "
+		"--stats has the details)\n", lost);
+	return !rc || rc == MCP_EXIT_INPUT_DAMAGED ? 1 : rc;
 }
 
 int main(int argc, char **argv)
@@ -130,15 +144,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* offline: input and outputs are open, nothing later needs a capability (live mode
+	 * drops after its setup, live.c) */
+	if (o.read_file)
+		mcp_privs_drop(NULL, 0);
 	rc = run_input(&o, &in, p, &elapsed);
 	mcp_resp_server_stop(resp);
 	err = mcp_pipeline_finish(p); /* before the input closes: shards may still read frames */
 	mcp_offline_close(&in);
 	if (err) {
 		mcp_err("writing records failed: %s\n", strerror(-err));
-		if (!rc)
+		if (!rc || rc == MCP_EXIT_INPUT_DAMAGED) /* a lost output outranks skipped input */
 			rc = 1;
 	}
+	rc = check_mc_lost(&o, p, rc);
 	if (o.stats)
 		mcp_pipeline_print_stats(p, stderr, elapsed);
 	mcp_pipeline_destroy(p);

@@ -7,8 +7,10 @@
 #include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/options.h"
 #include "util/cpu_pin.h"
@@ -48,6 +50,7 @@ static int opt_iface(struct mcp_options *o, const char *arg);
 static int opt_redis(struct mcp_options *o, const char *arg);
 static int opt_redis_cluster(struct mcp_options *o, const char *arg);
 static int opt_redis_auth(struct mcp_options *o, const char *arg);
+static int opt_redis_auth_file(struct mcp_options *o, const char *arg);
 static int opt_redis_db(struct mcp_options *o, const char *arg);
 static int opt_imsi_agg(struct mcp_options *o, const char *arg);
 static int opt_xsk_frames(struct mcp_options *o, const char *arg);
@@ -119,7 +122,10 @@ static const struct opt_row rows[] = {
 	  "write facts, counters, aggregates and events" },
 	{ "redis-cluster", 0, "H:P[,H:P...]", K_FN, 0, 0, 0, opt_redis_cluster, "Redis Cluster seeds" },
 	{ "redis-auth", 0, "[USER:]PASSWORD", K_FN, 0, 0, 0, opt_redis_auth,
-	  "or set MCP_REDIS_AUTH (preferred: not in the process list)" },
+	  "visible in the process list: prefer MCP_REDIS_AUTH\n"
+	  "or --redis-auth-file" },
+	{ "redis-auth-file", 0, "PATH", K_FN, 0, 0, 0, opt_redis_auth_file,
+	  "read [USER:]PASSWORD from the first line of PATH" },
 	{ "redis-db", 0, "N", K_FN, 0, 0, 0, opt_redis_db, "database number" },
 	{ "redis-prefix", 0, "P", K_STR, OFF(redis.prefix), 0, 0, NULL, "key prefix (default none)" },
 	{ "imsi-aggregation", 0, "[=S]", K_FN, 0, 0, 0, opt_imsi_agg,
@@ -210,6 +216,34 @@ static int opt_redis_auth(struct mcp_options *o, const char *arg)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The secret stays out of /proc/PID/cmdline: only the file's name is on the command line. */
+static int opt_redis_auth_file(struct mcp_options *o, const char *arg)
+{
+	char line[1024];
+	struct stat st;
+	size_t n;
+	FILE *f = fopen(arg, "r");
+	int err = 0;
+
+	if (!f) {
+		mcp_err("--redis-auth-file %s: %s\n", arg, strerror(errno));
+		return -EINVAL;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (!fstat(fileno(f), &st) && (st.st_mode & 0077))
+		mcp_warn("--redis-auth-file %s: readable by group or others (chmod 600)\n", arg);
+	fclose(f);
+	if (!n || mcp_mc_parse_auth(&o->redis, line)) {
+		mcp_err("--redis-auth-file %s: expected [USER:]PASSWORD on the first line\n", arg);
+		err = -EINVAL;
+	}
+	explicit_bzero(line, sizeof(line));
+	return err;
 }
 
 static int opt_redis_db(struct mcp_options *o, const char *arg)

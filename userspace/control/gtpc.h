@@ -135,6 +135,8 @@ struct mcp_gtpc_msg {
 	uint8_t nebis;          /* v2 EBI IEs at top level, instance 1 (Delete Bearer Req) */
 	uint8_t ebis[MCP_GTPC_MAX_EBIS];
 	uint16_t unknown_ies;   /* IEs skipped without being understood */
+	uint16_t discarded_ies; /* kept IEs repeated or of an unexpected instance: the first one
+				 * wins (TS 29.274 7.7.8-7.7.9, TS 29.060 11.1.13) */
 
 	/* Identities (NUL-terminated digit strings, empty when absent) */
 	char imsi[16];

@@ -131,10 +131,42 @@ static void mcp_gtp1_uli(const uint8_t *v, size_t n, struct mcp_gtpc_msg *msg)
 	msg->has_uli = 1;
 }
 
+/* What the IE walk has kept so far, for the first-one-wins rule. */
+struct mcp_gtp1_walk {
+	uint64_t kept[4]; /* bit per IE type kept once per message */
+	uint8_t nnsapi;   /* NSAPIs seen: the context's own, then the Linked NSAPI */
+	uint8_t ngsn;     /* GSN Addresses seen: control, user, and their two alternatives */
+};
+
+/* True when the IE must be discarded: a repetition of an IE the decoder keeps once per
+ * message (TS 29.060 11.1.13: only the first one is handled). */
+static int mcp_gtp1_discard(struct mcp_gtp1_walk *w, uint8_t type)
+{
+	switch (type) {
+	case 20:
+		return w->nnsapi >= 2;
+	case 133:
+		return ++w->ngsn > 4;
+	case 1: case 2: case 3: case 4: case 14: case 15: case 16: case 17: case 19:
+	case 128: case 131: case 134: case 151: case 152: case 154:
+		if (w->kept[type / 64] & (1ull << (type % 64)))
+			return 1;
+		w->kept[type / 64] |= 1ull << (type % 64);
+		return 0;
+	}
+	return 0;
+}
+
 /* One IE: facts into msg. 0 or -EBADMSG (bad_reason set). */
 static int mcp_gtp1_ie(uint8_t type, const uint8_t *v, size_t n, struct mcp_gtpc_msg *msg,
-		       uint8_t *nnsapi)
+		       struct mcp_gtp1_walk *w)
 {
+	uint8_t *nnsapi = &w->nnsapi;
+
+	if (mcp_gtp1_discard(w, type)) {
+		msg->discarded_ies++;
+		return 0;
+	}
 	switch (type) {
 	case 1:
 		msg->has_cause = 1;
@@ -174,7 +206,7 @@ static int mcp_gtp1_ie(uint8_t type, const uint8_t *v, size_t n, struct mcp_gtpc
 		if (*nnsapi == 0) {
 			msg->bearers[0].ebi = v[0] & 0x0f;
 			msg->bearers[0].has_ebi = 1;
-		} else if (*nnsapi == 1) {
+		} else { /* a third is discarded before this (mcp_gtp1_discard) */
 			msg->has_lbi = 1;
 			msg->lbi = v[0] & 0x0f;
 		}
@@ -274,7 +306,8 @@ static void mcp_gtp1_normalise(struct mcp_gtpc_msg *msg)
 int mcp_gtpc_v1_decode(const uint8_t *buf, size_t len, struct mcp_gtpc_msg *msg)
 {
 	struct mcp_rd r = mcp_rd_init(buf, len), body;
-	uint8_t flags, nnsapi = 0;
+	struct mcp_gtp1_walk walk = { 0 };
+	uint8_t flags;
 	uint16_t mlen;
 	int i;
 
@@ -344,7 +377,7 @@ int mcp_gtpc_v1_decode(const uint8_t *buf, size_t len, struct mcp_gtpc_msg *msg)
 			msg->bad_reason = MCP_GTPC_BAD_BAD_IE_LEN;
 			return -EBADMSG;
 		}
-		if (mcp_gtp1_ie(type, v, n, msg, &nnsapi) < 0)
+		if (mcp_gtp1_ie(type, v, n, msg, &walk) < 0)
 			return -EBADMSG;
 	}
 	mcp_gtp1_normalise(msg);

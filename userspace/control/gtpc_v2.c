@@ -63,6 +63,54 @@ static int mcp_gtp2_ie_known(uint8_t type)
 	return 0;
 }
 
+/* Bits of the per-message mask of IEs already kept. */
+enum mcp_gtp2_once {
+	ONCE_IMSI, ONCE_CAUSE, ONCE_RECOVERY, ONCE_APN, ONCE_MEI, ONCE_MSISDN, ONCE_PAA, ONCE_RAT,
+	ONCE_SERVING_NW, ONCE_ULI, ONCE_SEL_MODE, ONCE_LBI, ONCE_FTEID0, ONCE_FTEID1,
+};
+
+/* The mask bit of a top-level IE the decoder keeps, or -1 when the IE may repeat (Bearer
+ * Context, EBI instance 1) or is not kept. -2: an instance no tracked message defines. */
+static int mcp_gtp2_once_bit(uint8_t type, uint8_t inst)
+{
+	int bit;
+
+	switch (type) {
+	case IE_IMSI:       bit = ONCE_IMSI; break;
+	case IE_CAUSE:      bit = ONCE_CAUSE; break;
+	case IE_RECOVERY:   bit = ONCE_RECOVERY; break;
+	case IE_APN:        bit = ONCE_APN; break;
+	case IE_MEI:        bit = ONCE_MEI; break;
+	case IE_MSISDN:     bit = ONCE_MSISDN; break;
+	case IE_PAA:        bit = ONCE_PAA; break;
+	case IE_RAT:        bit = ONCE_RAT; break;
+	case IE_SERVING_NW: bit = ONCE_SERVING_NW; break;
+	case IE_ULI:        bit = ONCE_ULI; break;
+	case IE_SEL_MODE:   bit = ONCE_SEL_MODE; break;
+	case IE_EBI:
+		return inst == 0 ? ONCE_LBI : inst == 1 ? -1 : -2;
+	case IE_FTEID: /* sender (0) and PGW S5/S8 (1) control F-TEIDs */
+		return inst <= 1 ? ONCE_FTEID0 + inst : -2;
+	default:
+		return -1;
+	}
+	return inst == 0 ? bit : -2;
+}
+
+/* True when the IE must be discarded: a repetition of, or an unexpected instance of, an IE
+ * kept once per message (TS 29.274 7.7.8, 7.7.9: the first one is the one handled). */
+static int mcp_gtp2_discard(uint32_t *kept, uint8_t type, uint8_t inst)
+{
+	int bit = mcp_gtp2_once_bit(type, inst);
+
+	if (bit == -1)
+		return 0;
+	if (bit == -2 || (*kept & (1u << bit)))
+		return 1;
+	*kept |= 1u << bit;
+	return 0;
+}
+
 /* F-TEID (8.22): flags V4 V6 iface(6), TEID/GRE key, [IPv4], [IPv6]. */
 static int mcp_gtp2_fteid(struct mcp_rd *v, uint8_t instance, struct mcp_gtpc_fteid *f)
 {
@@ -153,9 +201,29 @@ static void mcp_gtp2_uli(struct mcp_rd *v, struct mcp_gtpc_msg *msg)
 	}
 }
 
+/* Same rule inside a Bearer Context: each F-TEID instance once (bits 0-15), EBI (bit 16) and
+ * Cause (bit 17) once with instance 0. */
+static int mcp_gtp2_bearer_discard(uint32_t *kept, uint8_t type, uint8_t inst)
+{
+	uint32_t bit;
+
+	if (type == IE_FTEID)
+		bit = 1u << inst;
+	else if (type == IE_EBI || type == IE_CAUSE)
+		bit = inst ? 0 : 1u << (type == IE_EBI ? 16 : 17);
+	else
+		return 0;
+	if (!bit || (*kept & bit))
+		return 1;
+	*kept |= bit;
+	return 0;
+}
+
 /* The IEs inside one Bearer Context. 0 or -EBADMSG. */
 static int mcp_gtp2_bearer(struct mcp_rd *v, struct mcp_gtpc_msg *msg, struct mcp_gtpc_bearer *b)
 {
+	uint32_t kept = 0; /* see mcp_gtp2_bearer_discard */
+
 	while (mcp_rd_left(v)) {
 		uint8_t type = mcp_rd_u8(v);
 		uint16_t n = mcp_rd_be16(v);
@@ -165,6 +233,10 @@ static int mcp_gtp2_bearer(struct mcp_rd *v, struct mcp_gtpc_msg *msg, struct mc
 		if (iv.err) {
 			msg->bad_reason = MCP_GTPC_BAD_BAD_IE_LEN;
 			return -EBADMSG;
+		}
+		if (mcp_gtp2_bearer_discard(&kept, type, inst)) {
+			msg->discarded_ies++;
+			continue;
 		}
 		switch (type) {
 		case IE_EBI:
@@ -198,11 +270,16 @@ bad:
 }
 
 /* One top-level IE: facts into msg. 0 or -EBADMSG (bad_reason set). */
-static int mcp_gtp2_ie(uint8_t type, uint8_t inst, struct mcp_rd *iv, struct mcp_gtpc_msg *msg)
+static int mcp_gtp2_ie(uint8_t type, uint8_t inst, struct mcp_rd *iv, struct mcp_gtpc_msg *msg,
+		       uint32_t *kept)
 {
 	size_t n = mcp_rd_left(iv);
 	const uint8_t *p = iv->p;
 
+	if (mcp_gtp2_discard(kept, type, inst)) {
+		msg->discarded_ies++;
+		return 0;
+	}
 	switch (type) {
 	case IE_IMSI:
 		if (mcp_gtpc_tbcd(p, n, msg->imsi, sizeof(msg->imsi)) < 0)
@@ -256,11 +333,7 @@ static int mcp_gtp2_ie(uint8_t type, uint8_t inst, struct mcp_rd *iv, struct mcp
 			msg->ebis[msg->nebis++] = mcp_rd_u8(iv) & 0x0f;
 		}
 		break;
-	case IE_FTEID:
-		if (inst >= MCP_GTPC_MAX_CTRL || msg->nctrl >= MCP_GTPC_MAX_CTRL) {
-			msg->unknown_ies++;
-			return 0;
-		}
+	case IE_FTEID: /* instance 0 or 1, each once (mcp_gtp2_discard): nctrl stays <= 2 */
 		if (mcp_gtp2_fteid(iv, inst, &msg->ctrl[msg->nctrl]) < 0)
 			goto bad;
 		msg->nctrl++;
@@ -294,6 +367,7 @@ bad:
 int mcp_gtpc_v2_decode(const uint8_t *buf, size_t len, struct mcp_gtpc_msg *msg)
 {
 	struct mcp_rd r = mcp_rd_init(buf, len), body;
+	uint32_t kept = 0; /* enum mcp_gtp2_once bits */
 	uint8_t flags;
 	uint16_t mlen;
 	size_t hlen;
@@ -339,7 +413,7 @@ int mcp_gtpc_v2_decode(const uint8_t *buf, size_t len, struct mcp_gtpc_msg *msg)
 			msg->bad_reason = MCP_GTPC_BAD_BAD_IE_LEN;
 			return -EBADMSG;
 		}
-		if (mcp_gtp2_ie(type, inst, &iv, msg) < 0)
+		if (mcp_gtp2_ie(type, inst, &iv, msg, &kept) < 0)
 			return -EBADMSG;
 	}
 	return (int)msg->len;

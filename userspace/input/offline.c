@@ -9,8 +9,10 @@
 
 #include "decode/decode.h"
 #include "input/offline.h"
-#include "input/pcapng.h"
 #include "util/log.h"
+
+#define MCP_PCAPNG_MAGIC 0x0a0d0d0a
+#define STREAM_WINDOW (1u << 20) /* holds the largest record whole (pcapfile.h, pcapng.h) */
 
 static double now_s(void)
 {
@@ -33,11 +35,23 @@ static void progress(struct mcp_pipeline *p, pcap_t *pc, off_t size, double t0)
 		el > 0 ? t.frames / el : 0.0, t.flows_active);
 }
 
-/* A regular file, FIFO or device we can read; "-" (standard input) is libpcap's. */
-static int check_path(const char *path)
+static int format_of(const uint8_t *magic)
+{
+	uint32_t m;
+
+	memcpy(&m, magic, 4);
+	if (m == MCP_PCAPNG_MAGIC)
+		return MCP_FMT_PCAPNG;
+	return mcp_pcapfile_magic(magic) ? MCP_FMT_PCAP : MCP_FMT_OTHER;
+}
+
+/* A regular file, FIFO or device we can read; "-" is standard input. *stream: not a
+ * regular file, so it cannot be reopened or sought. */
+static int check_path(const char *path, int *stream)
 {
 	struct stat st;
 
+	*stream = 1;
 	if (!strcmp(path, "-"))
 		return 0;
 	if (stat(path, &st)) {
@@ -48,34 +62,79 @@ static int check_path(const char *path)
 		mcp_err("%s: is a directory, not a capture file\n", path);
 		return -1;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size == 0) { /* FIFOs stream */
+	*stream = !S_ISREG(st.st_mode);
+	if (!*stream && st.st_size == 0) { /* FIFOs stream */
 		mcp_err("%s: empty file, not a pcap or pcapng capture\n", path);
 		return -1;
 	}
 	return 0;
 }
 
-static pcap_t *open_pcap(const char *path, char *errbuf)
+static pcap_t *open_pcap(struct mcp_offline *in, char *errbuf)
 {
 	/* Our own stream with a 1 MiB buffer: libpcap's stdio default (a few KiB) costs one
 	 * read(2) per few packets, a tenth of the run time in a VM. */
 	static char iobuf[1 << 20]; /* glibc ignores the size unless given the buffer */
+	uint8_t magic[4] = { 0 };
 	FILE *fp;
 	pcap_t *pc;
 
-	if (!strcmp(path, "-"))
-		return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
-							       errbuf);
-	fp = fopen(path, "rb");
+	fp = fopen(in->path, "rb");
 	if (!fp) {
 		snprintf(errbuf, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
 		return NULL;
 	}
 	setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf));
+	if (fread(magic, 1, 4, fp) == 4)
+		in->format = format_of(magic);
+	rewind(fp);
 	pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
 	if (!pc)
 		fclose(fp);
 	return pc;
+}
+
+/* Standard input or a FIFO: the own reader of its format, from the first byte. The first
+ * pcapng packet is read now, so that its link type is checked before any output exists. */
+static int open_stream(struct mcp_offline *in)
+{
+	FILE *fp = strcmp(in->path, "-") ? fopen(in->path, "rb") : stdin;
+	struct mcp_window w;
+
+	if (!fp || mcp_window_init(&w, fp, STREAM_WINDOW)) {
+		mcp_err("%s: %s\n", in->path, strerror(errno));
+		if (fp)
+			fclose(fp);
+		return -1;
+	}
+	if (mcp_window_fill(&w, 4) < 4) {
+		mcp_err("%s: %s, not a pcap or pcapng capture\n", in->path,
+			w.len ? "cut short" : "empty input");
+		mcp_window_free(&w);
+		return -1;
+	}
+	in->format = format_of(mcp_window_peek(&w));
+	if (in->format == MCP_FMT_PCAP) {
+		if (mcp_pcapfile_attach(&in->pf, &w)) {
+			mcp_err("%s: not a readable pcap capture: %s\n", in->path, in->pf.err);
+			return -1;
+		}
+		in->dlt = in->pf.linktype;
+		return 0;
+	}
+	if (in->format != MCP_FMT_PCAPNG) {
+		mcp_err("%s: not a pcap or pcapng capture\n", in->path);
+		mcp_window_free(&w);
+		return -1;
+	}
+	mcp_pcapng_attach(&in->ng, &w);
+	in->pending = mcp_pcapng_next(&in->ng, &in->first);
+	if (in->pending < 0) {
+		mcp_err("%s: %s\n", in->path, in->ng.err);
+		return -1;
+	}
+	in->dlt = in->pending ? in->first.linktype : 1;
+	return 0;
 }
 
 int mcp_offline_open(struct mcp_offline *in, const char *path)
@@ -84,53 +143,110 @@ int mcp_offline_open(struct mcp_offline *in, const char *path)
 
 	memset(in, 0, sizeof(*in));
 	in->path = path;
-	if (check_path(path))
+	if (check_path(path, &in->stream))
 		return -1;
-	in->pc = open_pcap(path, errbuf);
-	if (!in->pc) {
-		mcp_err("%s: not a readable pcap/pcapng capture: %s\n", path, errbuf);
-		return -1;
+	if (in->stream) {
+		if (open_stream(in))
+			goto err;
+	} else {
+		in->pc = open_pcap(in, errbuf);
+		if (!in->pc) {
+			mcp_err("%s: not a readable pcap/pcapng capture: %s\n", path, errbuf);
+			return -1;
+		}
+		in->dlt = pcap_datalink(in->pc);
 	}
-	in->dlt = pcap_datalink(in->pc);
 	if (mcp_decode_linktype_supported(in->dlt)) {
 		const char *name = pcap_datalink_val_to_name(in->dlt);
 
 		mcp_err("%s: unsupported link type %d (%s)\n", path, in->dlt,
 			name ? name : "unknown");
-		mcp_offline_close(in);
-		return -1;
+		goto err;
 	}
 	return 0;
+err:
+	mcp_offline_close(in);
+	return -1;
 }
 
-/* Re-reads a pcapng file with mcp_pcapng, skipping the packets libpcap already gave. */
-static int run_pcapng_rest(struct mcp_offline *in, struct mcp_pipeline *p,
-			   volatile sig_atomic_t *stop, uint64_t skip)
+/* pcapng with the own reader; the first `skip` packets were already read elsewhere. */
+static int run_pcapng(struct mcp_offline *in, struct mcp_pipeline *p,
+		      volatile sig_atomic_t *stop, uint64_t skip)
 {
-	struct mcp_pcapng r;
 	struct mcp_pcapng_pkt pkt;
 	uint64_t n = 0;
 	int rc = 0;
 
-	if (mcp_pcapng_open(&r, in->path)) {
-		mcp_err("%s: %s\n", in->path, r.err);
-		return 2;
+	if (in->pending) {
+		mcp_pipeline_frame(p, in->first.linktype, in->first.data, in->first.caplen,
+				   in->first.wire_len, in->first.ts_us);
+		in->pending = 0;
 	}
-	while (!*stop && (rc = mcp_pcapng_next(&r, &pkt)) == 1) {
+	while (!*stop && (rc = mcp_pcapng_next(&in->ng, &pkt)) == 1) {
 		if (n++ < skip)
 			continue;
 		mcp_pipeline_frame(p, pkt.linktype, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
 	}
+	in->skipped_bytes += in->ng.skipped_bytes;
+	in->resyncs += in->ng.resyncs;
+	in->trunc_bytes += in->ng.trunc_bytes;
 	if (rc < 0)
-		mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n", in->path, n,
-			 r.err);
-	mcp_pcapng_close(&r);
-	return 0;
+		mcp_err("%s: %s\n", in->path, in->ng.err);
+	return rc < 0 ? 1 : 0;
+}
+
+/* Classic pcap with the own reader; libpcap already gave the first `skip` records. */
+static int run_pcapfile(struct mcp_offline *in, struct mcp_pipeline *p,
+			volatile sig_atomic_t *stop, uint64_t skip)
+{
+	struct mcp_pcapfile_pkt pkt;
+	uint64_t n = 0;
+	int rc = 0;
+
+	while (!*stop && (rc = mcp_pcapfile_next(&in->pf, &pkt, n < skip)) == 1) {
+		if (n++ < skip)
+			continue;
+		mcp_pipeline_frame(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
+	}
+	in->skipped_bytes += in->pf.skipped_bytes;
+	in->resyncs += in->pf.resyncs;
+	in->trunc_bytes += in->pf.trunc_bytes;
+	if (rc < 0)
+		mcp_err("%s: %s\n", in->path, in->pf.err);
+	return rc < 0 ? 1 : 0;
+}
+
+/* libpcap stopped early on a regular file: the own reader goes on from where it stopped. */
+static int run_rest(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_atomic_t *stop,
+		    uint64_t done)
+{
+	FILE *fp;
+	struct mcp_window w;
+
+	if (in->format == MCP_FMT_PCAPNG) {
+		if (mcp_pcapng_open(&in->ng, in->path)) {
+			mcp_err("%s: %s\n", in->path, in->ng.err);
+			return 2;
+		}
+		return run_pcapng(in, p, stop, done);
+	}
+	fp = fopen(in->path, "rb");
+	if (!fp || mcp_window_init(&w, fp, STREAM_WINDOW)) {
+		mcp_err("%s: %s\n", in->path, strerror(errno));
+		if (fp)
+			fclose(fp);
+		return 2;
+	}
+	if (mcp_pcapfile_attach(&in->pf, &w)) {
+		mcp_err("%s: %s\n", in->path, in->pf.err);
+		return 2;
+	}
+	return run_pcapfile(in, p, stop, done);
 }
 
 void mcp_offline_use_map(struct mcp_offline *in)
 {
-	if (strcmp(in->path, "-") && !mcp_pcap_map_open(&in->map, in->path) &&
+	if (!in->stream && !mcp_pcap_map_open(&in->map, in->path) &&
 	    (int)in->map.linktype == in->dlt)
 		in->mapped = 1;
 	else
@@ -207,34 +323,50 @@ static int run_pcap(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 	return rc;
 }
 
+/* One line each for damage and for a cut-short end; the status says whether data was lost. */
+static int report(struct mcp_offline *in, int rc)
+{
+	if (in->skipped_bytes) {
+		mcp_warn("%s: damaged capture: %" PRIu64 " bytes skipped in %" PRIu64
+			 " places, reading resumed after each\n",
+			 in->path, in->skipped_bytes, in->resyncs);
+		if (!rc)
+			rc = MCP_EXIT_INPUT_DAMAGED;
+	}
+	if (in->trunc_bytes)
+		mcp_warn("%s: capture truncated: the last %" PRIu64
+			 " bytes are an incomplete record\n", in->path, in->trunc_bytes);
+	return rc;
+}
+
 int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_atomic_t *stop,
 		    double *elapsed)
 {
 	double t0 = now_s();
 	uint64_t n = 0;
-	int rc;
+	int rc = 0;
 
 	if (in->mapped) {
 		rc = run_map(in, p, stop, &n);
 		*elapsed = now_s() - t0;
 		return rc;
 	}
-	rc = run_pcap(in, p, stop, &n);
 
-	if (!*stop && rc == PCAP_ERROR && strstr(pcap_geterr(in->pc), "different from")) {
-		/* libpcap 1.10 stops at a second interface with another link type or snapshot
-		 * length; read the rest with our own pcapng reader. */
-		rc = run_pcapng_rest(in, p, stop, n);
-		*elapsed = now_s() - t0;
-		return rc;
-	}
-	if (!*stop && rc == PCAP_ERROR) {
-		/* libpcap stops at a record cut short: everything before it was processed. */
-		mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n", in->path, n,
-			 pcap_geterr(in->pc));
+	if (in->stream) {
+		rc = in->format == MCP_FMT_PCAPNG ? run_pcapng(in, p, stop, 0)
+						  : run_pcapfile(in, p, stop, 0);
+	} else if (run_pcap(in, p, stop, &n) == PCAP_ERROR && !*stop) {
+		if (in->format == MCP_FMT_PCAP || in->format == MCP_FMT_PCAPNG) {
+			mcp_dbg("%s: libpcap stopped after %" PRIu64 " packets (%s): going on\n",
+				in->path, n, pcap_geterr(in->pc));
+			rc = run_rest(in, p, stop, n);
+		} else { /* a format only libpcap reads: what it read was processed */
+			mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n",
+				 in->path, n, pcap_geterr(in->pc));
+		}
 	}
 	*elapsed = now_s() - t0;
-	return 0;
+	return report(in, rc);
 }
 
 void mcp_offline_close(struct mcp_offline *in)
@@ -244,4 +376,6 @@ void mcp_offline_close(struct mcp_offline *in)
 	if (in->pc)
 		pcap_close(in->pc);
 	in->pc = NULL;
+	mcp_pcapng_close(&in->ng);
+	mcp_pcapfile_close(&in->pf);
 }

@@ -27,6 +27,7 @@
 #include "live/live_bypass.h"
 #include "live/live_internal.h"
 #include "util/log.h"
+#include "util/privs.h"
 #include "xdp/maps_user_flows.h"
 #include "xdp/maps_user_tunnels.h"
 
@@ -253,6 +254,17 @@ static int attach_all(struct live *lv)
 	return 0;
 }
 
+/* Set up: only what map updates (and our own detach at exit) need is kept, before any
+ * packet or control thread exists, so that they inherit the smaller set (util/privs.h). */
+static void drop_privileges(struct live *lv)
+{
+	int detach = 0;
+
+	for (int i = 0; i < lv->nifs; i++)
+		detach |= lv->ifs[i].attached;
+	mcp_privs_drop_live(detach);
+}
+
 /* Sessions known before the start (microcloud reload) go into the maps now, later changes
  * through the listener; classified flows are counted in the kernel from now on (worker.c).
  * Whatever an earlier probe left in the flow maps (reused pins) belongs to no flow of ours. */
@@ -277,6 +289,7 @@ static void connect_kernel(struct live *lv, struct mcp_live_bypass *bypass,
 		mcp_live_bypass_ops(bypass, ops);
 		mcp_pipeline_set_bypass(lv->p, ops);
 	}
+	drop_privileges(lv);
 	if (mcp_pipeline_add_session_listener(lv->p, live_on_session_event, lv))
 		mcp_warn("too many session listeners: the kernel will not know subscribers\n");
 	err = mcp_live_ctl_start(&lv->ctl, apply_session_event, commit_session_events, lv);

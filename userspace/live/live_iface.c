@@ -13,6 +13,7 @@
 
 #include "live/live_internal.h"
 #include "util/log.h"
+#include "util/privs.h"
 #include "xdp/maps_user_tunnels.h"
 
 int mcp_live_setup_error(const char *ifname, int err)
@@ -23,8 +24,8 @@ int mcp_live_setup_error(const char *ifname, int err)
 		break;
 	case -EPERM:
 	case -EACCES:
-		mcp_err("%s: permission denied: live capture needs root (CAP_NET_ADMIN, CAP_BPF, "
-			"CAP_NET_RAW)\n", ifname);
+		mcp_err("%s: permission denied: live capture needs CAP_NET_ADMIN, CAP_NET_RAW and "
+			"CAP_BPF (to attach, more: docs/deploy.md)\n", ifname);
 		break;
 	case -ENOTSUP:
 		mcp_err("%s: no BPF filesystem on /sys/fs/bpf and it could not be mounted: run "
@@ -76,7 +77,7 @@ static int iface_queues(struct live_iface *li)
 			 MCP_DEF_MAX_QUEUES);
 		nq = MCP_DEF_MAX_QUEUES;
 	}
-	if (geteuid() != 0)
+	if (!mcp_privs_live_capable()) /* capabilities, not the uid (docs/deploy.md) */
 		return -EPERM;
 	err = mcp_xdp_check_bpffs();
 	return err ? err : nq;

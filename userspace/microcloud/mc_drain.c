@@ -8,6 +8,7 @@
  * pipelines, so control events never wait behind it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,64 @@ static size_t mc_resync_take(struct mcp_mc *m, struct mcp_mc_entry *snap, size_t
 	return n;
 }
 
-/* Re-writes every fact of the local copy (after a (re)connect). */
+/* The entry named like snap as the local copy holds it now, and its lingering keys with
+ * their remaining grace (ttl_ms[]). 0 when the entry is gone. */
+static int mc_resync_fresh(struct mcp_mc *m, const struct mcp_mc_entry *snap,
+			   struct mcp_mc_entry *cur, char (*linger)[MCP_MC_KEY_LEN],
+			   uint64_t *ttl_ms, int *nlinger)
+{
+	const char *name = snap->kind == MCP_MC_ENTRY_SUB ? snap->f.sub.sub.imsi
+							  : snap->f.user.name;
+	uint64_t now = mcp_mc_wall_ms();
+	struct mcp_mc_entry *e;
+	int i;
+
+	*nlinger = 0;
+	pthread_mutex_lock(&m->lock);
+	e = mcp_mc_store_get(m, snap->kind, name, 0);
+	if (e) {
+		*cur = *e;
+		for (i = 0; i < e->nlinger; i++) {
+			if (e->linger[i].expire_wall_ms <= now)
+				continue;
+			snprintf(linger[*nlinger], MCP_MC_KEY_LEN, "%s", e->linger[i].key);
+			ttl_ms[(*nlinger)++] = e->linger[i].expire_wall_ms - now;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return e != NULL;
+}
+
+/* Re-writes one fact and its lingering keys (a key another subscriber owns is left alone). */
+static int mc_resync_entry(struct mcp_mc *m, struct mcp_mc_batch *b,
+			   const struct mcp_mc_entry *snap)
+{
+	static __thread char linger[MCP_MC_MAX_LINGER][MCP_MC_KEY_LEN];
+	uint64_t ttl_ms[MCP_MC_MAX_LINGER];
+	struct mcp_mc_entry cur;
+	int i, n, err;
+
+	if (!mc_resync_fresh(m, snap, &cur, linger, ttl_ms, &n))
+		return 0;
+	/* stale keys stay with the entry: its queued write deletes them */
+	err = mc_entry_cmds(m, b, &cur, NULL, 0, mcp_mc_wall_ms());
+	for (i = 0; i < n && !err; i++) {
+		char ttl[24];
+
+		snprintf(ttl, sizeof(ttl), "%" PRIu64, ttl_ms[i]);
+		err = mcp_mc_batch_addf(b, linger[i], "EVAL %s 1 %s %s %s", mcp_mc_lua_pexpire_if,
+					linger[i], cur.f.sub.sub.imsi, ttl);
+	}
+	return err;
+}
+
+/* Re-writes every fact of the local copy (after a (re)connect).
+ *
+ * Serving the queue between pipelines interleaves newer fact writes with the resync: each
+ * fact's commands are therefore built from the value the local copy holds when they are
+ * queued (mc_resync_fresh), never from the chunk's earlier snapshot. One connection keeps
+ * the order, so every key receives its values oldest first and ends with the newest version,
+ * whichever of the resync and the live updates wrote it last. */
 int mcp_mc_resync(struct mcp_mc *m, struct mcp_mc_batch *b)
 {
 	struct mcp_mc_entry *snap = malloc(MC_RESYNC_CHUNK * sizeof(*snap));
@@ -214,8 +272,7 @@ int mcp_mc_resync(struct mcp_mc *m, struct mcp_mc_batch *b)
 		if (!n)
 			break;
 		for (i = 0; i < n && !err; i++) {
-			/* stale keys stay with the entry: its queued write deletes them */
-			err = mc_entry_cmds(m, b, &snap[i], NULL, 0, mcp_mc_wall_ms());
+			err = mc_resync_entry(m, b, &snap[i]);
 			if (!err && b->n >= m->cfg.flush_cmds)
 				err = mc_flush_serving(m, b);
 		}
@@ -241,6 +298,8 @@ int mcp_mc_flush_counters(struct mcp_mc *m, struct mcp_mc_batch *b)
 	int err;
 
 	err = mcp_mc_ctr_drain(m);
+	if (!err)
+		err = mcp_mc_probe_stats_cmds(m, b);
 	if (err)
 		return err;
 	/* the writer's own table: what it credited from the producers' summaries */

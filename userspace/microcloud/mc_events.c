@@ -32,6 +32,27 @@ static void mc_sub_diff(struct mcp_mc *m, struct mcp_mc_entry *e, const struct m
 	}
 }
 
+/* A detached value's keys keep their grace in Redis when the next value does not own them:
+ * remembered so that a resync restores them; keys the new value owns are no longer lingering. */
+static void mc_sub_linger(struct mcp_mc *m, struct mcp_mc_entry *e, const struct mcp_subscriber *nw)
+{
+	static __thread char oldk[MCP_MAX_TUNNELS + 3][MCP_MC_KEY_LEN],
+		newk[MCP_MAX_TUNNELS + 3][MCP_MC_KEY_LEN];
+	int no = 0, nn, i, j;
+
+	if (e->f.sub.sub.imsi[0] && e->f.sub.deleted)
+		no = mcp_mc_fact_owned_keys(&m->keys, &e->f.sub.sub, oldk, MCP_MAX_TUNNELS + 3);
+	nn = mcp_mc_fact_owned_keys(&m->keys, nw, newk, MCP_MAX_TUNNELS + 3);
+	mcp_mc_entry_unlinger(e, newk, nn, mcp_mc_wall_ms());
+	for (i = 0; i < no; i++) {
+		for (j = 0; j < nn; j++)
+			if (!strcmp(oldk[i], newk[j]))
+				break;
+		if (j == nn)
+			mcp_mc_entry_linger(e, oldk[i], e->f.sub.expire_wall_ms);
+	}
+}
+
 /* Applies one change to the local copy and queues its fact write and its event (m->lock
  * held; json is taken). A change older than the one the fact holds (applied by a producer
  * while the buffer was full) only publishes its event. */
@@ -47,6 +68,8 @@ static void mc_sess_apply(struct mcp_mc *m, const struct mcp_mc_sess_change *c, 
 
 		if (e->f.sub.sub.imsi[0] && !was_deleted)
 			mc_sub_diff(m, e, sub);
+		if (was_deleted || e->nlinger)
+			mc_sub_linger(m, e, sub);
 		e->seq = c->seq;
 		e->f.sub.sub = *sub;
 		snprintf(e->f.sub.probe, sizeof(e->f.sub.probe), "%s", m->probe);

@@ -58,7 +58,6 @@ struct mcp_mc_link {
 	struct mcp_mc_node nodes[MCP_MC_MAX_NODES];
 	int nnodes;
 	int have_slots;
-	int auth_warned;
 	uint8_t slot_node[MCP_MC_SLOTS]; /* index into nodes */
 };
 
@@ -175,6 +174,13 @@ struct mcp_mc_user_fact {
 
 enum mcp_mc_entry_kind { MCP_MC_ENTRY_SUB = 's', MCP_MC_ENTRY_USER = 'u' };
 
+#define MCP_MC_MAX_LINGER 64 /* per entry; more keep their grace in Redis, not in the copy */
+
+struct mcp_mc_linger {
+	char *key;
+	uint64_t expire_wall_ms;
+};
+
 /* One persistent fact in the local copy (the source of truth for resyncs). */
 struct mcp_mc_entry {
 	struct mcp_mc_entry *next; /* hash chain */
@@ -182,8 +188,13 @@ struct mcp_mc_entry {
 	uint8_t kind; /* enum mcp_mc_entry_kind */
 	uint8_t queued;            /* a write of it is pending: later updates coalesce */
 	int nstale;
-	uint64_t seq;              /* sub: sequence number of the session change it holds */
+	uint64_t seq;              /* sub: sequence number of the session change it holds: the
+				    * fact's version (mc_sess_apply never goes back to a lower one) */
 	char *stale[MCP_MC_MAX_STALE]; /* keys no longer owned, to delete at the next write */
+	/* sub: keys of an earlier, detached value that Redis keeps until their grace ends (a
+	 * re-attach with another IP or tunnels does not delete them); a resync restores them */
+	struct mcp_mc_linger *linger;
+	int nlinger;
 	union {
 		struct mcp_mc_sub_fact sub;
 		struct mcp_mc_user_fact user;
@@ -211,7 +222,11 @@ struct mcp_mc_sess_change {
 	struct mcp_subscriber sub;
 };
 
-struct mcp_mc_ctr_table; /* mc_counters.c */
+struct mcp_mc_ctr_table; /* mc_probe_stats.c: HSET P stats.<probe> with the counters mcp_mc_probe_stats() gave, when
+ * they changed since the last write. 0 or -ENOMEM. */
+int mcp_mc_probe_stats_cmds(struct mcp_mc *m, struct mcp_mc_batch *b);
+
+/* mc_counters.c */
 struct mcp_mc_ttl_memo; /* mc_ttl.c */
 
 /* A counter key's identity in binary form: the packet thread fills it without formatting a
@@ -282,6 +297,8 @@ struct mcp_mc {
 	size_t wctr_last_keys;
 	struct mcp_mc_ttl_memo *ttl_memo;
 
+	struct mcp_session_stats pstats; /* the probe's bound counters to write (m->lock) */
+	int pstats_dirty;
 	struct mcp_mc_stats st;    /* writer + producers */
 	struct mcp_mc_link wl; /* writer link (writer thread only) */
 	int connected;
@@ -308,6 +325,11 @@ void mcp_mc_entry_free(struct mcp_mc_entry *e);
 uint64_t mcp_mc_ring_used(const struct mcp_mc *m);
 struct mcp_mc_entry *mcp_mc_store_get(struct mcp_mc *m, uint8_t kind, const char *name, int create);
 void mcp_mc_entry_add_stale(struct mcp_mc_entry *e, const char *key);
+/* Remembers a key the fact's earlier (detached) value owned, until expire_wall_ms. */
+void mcp_mc_entry_linger(struct mcp_mc_entry *e, const char *key, uint64_t expire_wall_ms);
+/* Forgets lingering keys the value owns again (keys[0..n)) and those expired by now. */
+void mcp_mc_entry_unlinger(struct mcp_mc_entry *e, char (*keys)[MCP_MC_KEY_LEN], int n,
+			   uint64_t now_wall_ms);
 void mcp_mc_enqueue_fact(struct mcp_mc *m, struct mcp_mc_entry *e);
 /* Queues an event (takes json); drops and counts it when the queue is full. */
 void mcp_mc_enqueue_event(struct mcp_mc *m, uint8_t ev, const char *imsi, char *json);

@@ -52,29 +52,49 @@ static struct timeval mc_tv(uint32_t ms)
 	return tv;
 }
 
-/* AUTH and SELECT on a fresh connection. 0 or -errno (-EACCES for a refused AUTH). */
-static int mc_node_hello(struct mcp_mc_link *l, redisContext *c)
+/* Said once per process: the writer and the reader connect (and retry) on their own. */
+static int mc_auth_said;
+
+/* AUTH (or, without a password, a PING that finds out whether Redis wants one) on a fresh
+ * connection. 0 or -EACCES (counted in auth_failures, said once). */
+static int mc_node_auth(struct mcp_mc_link *l, redisContext *c)
 {
 	redisReply *r;
 	int err = 0;
 
-	if (l->password) {
-		if (l->user && *l->user)
-			r = redisCommand(c, "AUTH %s %s", l->user, l->password);
-		else
-			r = redisCommand(c, "AUTH %s", l->password);
-		if (!r)
-			return -EIO;
-		if (r->type == REDIS_REPLY_ERROR) {
-			/* the reply names no secret: safe to log (once, retries are counted) */
-			if (!l->auth_warned++)
+	if (!l->password)
+		r = redisCommand(c, "PING");
+	else if (l->user && *l->user)
+		r = redisCommand(c, "AUTH %s %s", l->user, l->password);
+	else
+		r = redisCommand(c, "AUTH %s", l->password);
+	if (!r)
+		return -EIO;
+	if (r->type == REDIS_REPLY_ERROR && (l->password || !strncmp(r->str, "NOAUTH", 6))) {
+		err = -EACCES;
+		if (l->st)
+			l->st->auth_failures++;
+		/* the reply names no secret: safe to log */
+		if (!__atomic_exchange_n(&mc_auth_said, 1, __ATOMIC_RELAXED)) {
+			if (l->password)
 				mcp_warn("microcloud: AUTH refused: %s\n", r->str);
-			err = -EACCES;
+			else
+				mcp_warn("microcloud: Redis requires a password (--redis-auth, "
+					 "--redis-auth-file or MCP_REDIS_AUTH)\n");
 		}
-		freeReplyObject(r);
-		if (err)
-			return err;
 	}
+	freeReplyObject(r);
+	return err;
+}
+
+/* AUTH and SELECT on a fresh connection. 0 or -errno (-EACCES for a refused AUTH). */
+static int mc_node_hello(struct mcp_mc_link *l, redisContext *c)
+{
+	redisReply *r;
+	int err = mc_node_auth(l, c);
+
+	if (err)
+		return err;
 	if (!l->cluster && l->db > 0) {
 		r = redisCommand(c, "SELECT %d", l->db);
 		if (!r)

@@ -109,12 +109,56 @@ void mcp_mc_entry_add_stale(struct mcp_mc_entry *e, const char *key)
 		e->nstale++;
 }
 
+void mcp_mc_entry_linger(struct mcp_mc_entry *e, const char *key, uint64_t expire_wall_ms)
+{
+	struct mcp_mc_linger *nl;
+	int i;
+
+	for (i = 0; i < e->nlinger; i++)
+		if (!strcmp(e->linger[i].key, key)) {
+			e->linger[i].expire_wall_ms = expire_wall_ms;
+			return;
+		}
+	if (e->nlinger == MCP_MC_MAX_LINGER)
+		return; /* bounded: Redis still holds it with its TTL; only a resync misses it */
+	nl = realloc(e->linger, (size_t)(e->nlinger + 1) * sizeof(*nl));
+	if (!nl)
+		return;
+	e->linger = nl;
+	nl[e->nlinger].key = strdup(key);
+	nl[e->nlinger].expire_wall_ms = expire_wall_ms;
+	if (nl[e->nlinger].key)
+		e->nlinger++;
+}
+
+void mcp_mc_entry_unlinger(struct mcp_mc_entry *e, char (*keys)[MCP_MC_KEY_LEN], int n,
+			   uint64_t now_wall_ms)
+{
+	int i = 0, j;
+
+	while (i < e->nlinger) {
+		int drop = e->linger[i].expire_wall_ms <= now_wall_ms;
+
+		for (j = 0; j < n && !drop; j++)
+			drop = !strcmp(e->linger[i].key, keys[j]);
+		if (!drop) {
+			i++;
+			continue;
+		}
+		free(e->linger[i].key);
+		e->linger[i] = e->linger[--e->nlinger];
+	}
+}
+
 void mcp_mc_entry_free(struct mcp_mc_entry *e)
 {
 	int i;
 
 	for (i = 0; i < e->nstale; i++)
 		free(e->stale[i]);
+	for (i = 0; i < e->nlinger; i++)
+		free(e->linger[i].key);
+	free(e->linger);
 	free(e);
 }
 

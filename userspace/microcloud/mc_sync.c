@@ -458,6 +458,7 @@ void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st)
 	st->reloaded = m->sst.reloaded;
 	st->moved += m->sst.moved;
 	st->ask += m->sst.ask;
+	st->auth_failures += m->sst.auth_failures;
 	pthread_mutex_unlock(&m->sync_lock);
 }
 
@@ -468,7 +469,7 @@ void mcp_mc_print_stats(struct mcp_mc *m, FILE *f)
 	mcp_mc_get_stats(m, &s);
 	fprintf(f,
 		"microcloud: %s, %llu cmds in %llu batches (%llu failed, %llu cmds dropped, %llu "
-		"errors), connects %llu (%llu failed), resyncs %llu, facts %llu (held %llu, "
+		"errors), connects %llu (%llu failed, %llu refused AUTH), resyncs %llu, facts %llu (held %llu, "
 		"coalesced %llu, queue full %llu), events %llu (dropped %llu), counter keys "
 		"dropped %llu, cluster moved %llu ask %llu refreshes %llu, sync reads %llu (%llu "
 		"errors), reloaded %llu\n",
@@ -476,7 +477,7 @@ void mcp_mc_print_stats(struct mcp_mc *m, FILE *f)
 		(unsigned long long)s.batches, (unsigned long long)s.batches_failed,
 		(unsigned long long)s.cmds_dropped, (unsigned long long)s.cmd_errors,
 		(unsigned long long)s.connects, (unsigned long long)s.connect_failures,
-		(unsigned long long)s.resyncs, (unsigned long long)s.facts_written,
+		(unsigned long long)s.auth_failures, (unsigned long long)s.resyncs, (unsigned long long)s.facts_written,
 		(unsigned long long)s.facts_held, (unsigned long long)s.coalesced,
 		(unsigned long long)s.queue_full, (unsigned long long)s.events_published,
 		(unsigned long long)s.events_dropped, (unsigned long long)s.counter_keys_dropped,

@@ -19,6 +19,7 @@
 #include "util/cpu_pin.h"
 #include "util/hugemem.h"
 #include "util/log.h"
+#include "util/privs.h"
 #include "microcloud/mc_internal.h"
 
 #define MC_BACKOFF_MIN_MS 100
@@ -179,6 +180,7 @@ static void *mc_writer_main(void *arg)
 	int err;
 
 	mcp_helper_thread_start("mcp-redis");
+	mcp_privs_drop_thread(); /* talks to Redis only: no capability (util/privs.h) */
 	for (;;) {
 		mc_loop_wait(m, &w);
 		/* credit the packet thread's flow summaries every cycle, with Redis up or not, so

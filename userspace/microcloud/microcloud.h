@@ -59,6 +59,7 @@ struct mcp_mc_stats {
 	uint64_t batches_failed;   /* pipelines lost to a connection failure (dropped, counted) */
 	uint64_t cmds_dropped;     /* commands in those pipelines */
 	uint64_t connects, connect_failures, disconnects, resyncs;
+	uint64_t auth_failures;    /* connects refused for AUTH: wrong, or missing (NOAUTH) */
 	uint64_t facts_written;    /* subscriber fact rewrites */
 	uint64_t coalesced;        /* fact updates merged into a pending one (latest value wins) */
 	uint64_t queue_full;       /* ops that found the queue full */
@@ -141,6 +142,10 @@ int mcp_mc_flush_final(struct mcp_mc *m, uint32_t timeout_ms);
 int mcp_mc_agg_pattern(const char *prefix, long long epoch, char *buf, size_t sz);
 int mcp_mc_agg_key_parse(const char *prefix, const char *key, uint64_t *epoch, char *imsi,
 			 size_t imsi_sz);
+
+/* The probe's session-table bound counters (table_full, txn_full, tunnels_full, ...): written
+ * to P stats.<probe> with the next counter flush. Thread-safe, non-blocking. */
+void mcp_mc_probe_stats(struct mcp_mc *m, const struct mcp_session_stats *ss);
 
 void mcp_mc_get_stats(struct mcp_mc *m, struct mcp_mc_stats *st);
 void mcp_mc_print_stats(struct mcp_mc *m, FILE *f);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/privs.h"
 #include "util/spsc.h"
 
 #define PEER_RING_SLOTS 4096
@@ -156,6 +157,9 @@ static redisContext *subscribe(struct mcp_peer *p)
 
 	if (!c || c->err)
 		goto err;
+	/* the connect timeout covers only the connect: a paused Redis must not hold AUTH or
+	 * SUBSCRIBE (and with them mcp_peer_destroy's join) for ever */
+	redisSetTimeout(c, tv);
 	if (p->cfg.password) {
 		r = p->cfg.user ? redisCommand(c, "AUTH %s %s", p->cfg.user, p->cfg.password) :
 				  redisCommand(c, "AUTH %s", p->cfg.password);
@@ -204,6 +208,7 @@ static void *reader_main(void *arg)
 	redisContext *c = NULL;
 	uint64_t next_try = 0;
 
+	mcp_privs_drop_thread(); /* reads Redis only: no capability (util/privs.h) */
 	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
 		serve_requests(p);
 		if (!c && now_us() >= next_try) {

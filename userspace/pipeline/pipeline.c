@@ -322,6 +322,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		/* before expiry: a flow busy in the kernel is not idle */
 		p->last_bypass_sync_ms = now_ms;
 		mcp_worker_bypass_sync(p->worker, now_ms);
+		if (p->mc) /* once a second too: the bound counters for P stats.<probe> */
+			mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
 	}
 	if (p->peer)
 		mcp_peer_apply(p->peer, p->sessions);
@@ -353,8 +355,10 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	p->finished = 1;
 	if (p->peer) /* the last answers from other probes, before the final export */
 		mcp_peer_settle(p->peer, p->sessions, 2000);
-	if (p->mc)
+	if (p->mc) {
+		mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
 		mcp_mc_flush_start(p->mc); /* Redis works on the sums so far while flows are exported */
+	}
 	if (p->shards)
 		mcp_shards_finish(p->shards); /* every record merged into the sinks */
 	else
@@ -362,8 +366,7 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 	if (p->sessions_out)
 		mcp_sessions_foreach(p->sessions, final_session_dump, p->sessions_out);
 	if (p->mc) {
-		if (mcp_mc_flush_final(p->mc, 2000))
-			mcp_warn("microcloud: not everything was written before exit\n");
+		p->mc_unflushed = mcp_mc_flush_final(p->mc, 2000) != 0;
 	}
 	mcp_ipfix_finish(p->ipfix, IPFIX_DRAIN_MS);
 	if ((e = mcp_json_out_close(p->flows_out)) && !err)
@@ -407,6 +410,22 @@ void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_total
 	t->frame_bytes = p->frame_bytes;
 	t->flows_active = p->worker ? mcp_worker_flow_count(p->worker)
 		      : p->shards ? mcp_shards_flow_count(p->shards) : 0;
+}
+
+uint64_t mcp_pipeline_mc_lost(struct mcp_pipeline *p)
+{
+	struct mcp_mc_stats s;
+	uint64_t lost;
+
+	if (!p->mc)
+		return 0;
+	mcp_mc_get_stats(p->mc, &s);
+	/* commands of pipelines cut by a failure, error replies (NOAUTH, OOM, ...), events and
+	 * counter keys that found no room, and what was still queued when the flush gave up */
+	lost = s.cmds_dropped + s.cmd_errors + s.events_dropped + s.counter_keys_dropped;
+	if (p->mc_unflushed)
+		lost += s.queue_depth ? s.queue_depth : 1;
+	return lost;
 }
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p)
@@ -542,6 +561,7 @@ static void print_sessions(const struct mcp_pipeline *p, FILE *f)
 	fprintf(f, "  rejected responses           %" PRIu64 "\n", ss->rejected_responses);
 	fprintf(f, "  retransmitted requests       %" PRIu64 "\n", ss->retransmissions);
 	fprintf(f, "  timed-out requests           %" PRIu64 "\n", ss->timed_out_requests);
+	mcp_sessions_print_pressure(f, ss);
 	fprintf(f, "  gtp-c malformed              %" PRIu64 "\n", ss->malformed);
 	fprintf(f, "  gtp-c unknown IEs / msgs     %" PRIu64 " / %" PRIu64 "\n", ss->unknown_ies,
 		ss->unknown_msgs);

@@ -76,6 +76,8 @@ void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_total
 void mcp_pipeline_print_stats(const struct mcp_pipeline *p, FILE *f, double elapsed_s);
 
 struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p);
+/* After finish: microcloud writes that did not reach Redis (0 without --redis). */
+uint64_t mcp_pipeline_mc_lost(struct mcp_pipeline *p);
 
 /* Before another thread reads the pipeline: frames and ticks then take its lock. */
 void mcp_pipeline_share(struct mcp_pipeline *p);

@@ -32,6 +32,7 @@ struct mcp_pipeline {
 	uint64_t last_bypass_sync_ms;
 	uint64_t kind_counts[MCP_PKT_MALFORMED + 1];
 	int finished;
+	int mc_unflushed;                /* the final microcloud flush timed out */
 	int pipe_dpi;                    /* nDPI runs (stats) */
 	int shared;           /* the RESP view reads it: frames and ticks take the lock */
 	pthread_mutex_t lock;

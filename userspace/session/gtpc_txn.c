@@ -57,7 +57,7 @@ struct mcp_gtpc_txns *mcp_gtpc_txns_create(uint32_t max_pending, uint32_t timeou
 		return NULL;
 	x->stats = stats;
 	x->timeout_ms = timeout_ms;
-	x->max_chunks = max_pending / MCP_TXN_CHUNK;
+	x->max_chunks = (max_pending + MCP_TXN_CHUNK - 1) / MCP_TXN_CHUNK;
 	x->free_head = MCP_TXN_NONE;
 	x->matched = MCP_TXN_NONE;
 	x->chunks = calloc(x->max_chunks ? x->max_chunks : 1, sizeof(*x->chunks));
@@ -68,6 +68,11 @@ struct mcp_gtpc_txns *mcp_gtpc_txns_create(uint32_t max_pending, uint32_t timeou
 		return NULL;
 	}
 	return x;
+}
+
+uint32_t mcp_gtpc_txns_max(const struct mcp_gtpc_txns *x)
+{
+	return x->max_chunks * MCP_TXN_CHUNK;
 }
 
 void mcp_gtpc_txns_destroy(struct mcp_gtpc_txns *x)

@@ -24,10 +24,12 @@ struct mcp_gtpc_txn_match {
 	const struct mcp_ip *req_ip, *rsp_ip; /* requester and responder addresses */
 };
 
-/* Room for max_pending requests (rounded down to whole chunks of 1024); counts into stats. */
+/* Room for max_pending requests (rounded up to whole chunks of 1024); counts into stats. */
 struct mcp_gtpc_txns *mcp_gtpc_txns_create(uint32_t max_pending, uint32_t timeout_ms,
 					   struct mcp_session_stats *stats);
 void mcp_gtpc_txns_destroy(struct mcp_gtpc_txns *x);
+/* How many requests can be pending at once. */
+uint32_t mcp_gtpc_txns_max(const struct mcp_gtpc_txns *x);
 
 /* Records request m seen in pkt (a retransmission is counted and not recorded again). */
 void mcp_gtpc_txns_request(struct mcp_gtpc_txns *x, const struct mcp_gtpc_msg *m,

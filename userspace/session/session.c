@@ -46,11 +46,9 @@ struct mcp_sessions *mcp_sessions_create(const struct mcp_session_cfg *cfg)
 		s->cfg.transaction_timeout_ms = 10000;
 	s->max_chunks = (s->cfg.max_subscribers + MCP_SESS_CHUNK - 1) / MCP_SESS_CHUNK;
 	s->chunks = calloc(s->max_chunks, sizeof(*s->chunks));
-	max_txn = s->cfg.max_subscribers / 4;
-	if (max_txn < 4096)
-		max_txn = 4096;
-	if (max_txn > 65536)
-		max_txn = 65536;
+	/* one pending request per subscriber: a burst of Creates for a full table is answered
+	 * in full (gtpc_txn.c allocates slots in chunks as requests arrive, not up front) */
+	max_txn = s->cfg.max_subscribers < 4096 ? 4096 : s->cfg.max_subscribers;
 	s->txns = mcp_gtpc_txns_create(max_txn, s->cfg.transaction_timeout_ms, &s->stats);
 	s->free_head = MCP_NONE;
 	if (!s->chunks || !s->txns)

@@ -8,6 +8,7 @@
 #define MCP_SESSION_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mcp_addr.h"
 #include "decode/pkt.h"
@@ -87,6 +88,7 @@ struct mcp_session_stats {
 	uint64_t tunnels_full;     /* F-TEIDs dropped: subscriber already has MCP_MAX_TUNNELS */
 	uint64_t txn_full;         /* requests not tracked: too many pending transactions */
 	uint64_t accepted_exchanges; /* matched responses with an accepted cause */
+	uint64_t discarded_ies;    /* repeated / unexpected-instance IEs: the first one was kept */
 };
 
 struct mcp_sessions;
@@ -119,6 +121,9 @@ void mcp_sessions_foreach(struct mcp_sessions *s,
 int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *sub);
 
 const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s);
+/* The bound counters (table_full, txn_full, tunnels_full, unknown_session, discarded_ies),
+ * one line each, for --stats (session_pressure.c). */
+void mcp_sessions_print_pressure(FILE *f, const struct mcp_session_stats *st);
 
 /* Changes whenever a tunnel or UE IP may have become resolvable (attach, modify, restore):
  * a flow that found no subscriber need only look again when it moved (flow/attribution.h). */

@@ -99,6 +99,7 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt)
 		else
 			s->stats.v2_msgs[m->type]++;
 		s->stats.unknown_ies += m->unknown_ies;
+		s->stats.discarded_ies += m->discarded_ies;
 		if (mcp_gtpc_is_request(m->version, m->type))
 			mcp_gtpc_txns_request(s->txns, m, pkt, ts_ms);
 		else if (mcp_gtpc_is_response(m->version, m->type))
@@ -106,7 +107,7 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt)
 		else if (!(m->type == 1 || m->type == 2 || (m->version == 2 && m->type == 3)))
 			s->stats.unknown_msgs++;
 		if (m->version != 2 || !m->piggyback)
-			return 0;
+			break;
 		p += rc;
 		left -= (size_t)rc;
 		if (!left) {
@@ -114,6 +115,8 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt)
 			return -EBADMSG;
 		}
 	}
+	if (s->stats.table_full | s->stats.txn_full | s->stats.tunnels_full)
+		mcp_sess_pressure_check(s);
 	return 0;
 }
 

@@ -73,7 +73,11 @@ struct mcp_sessions {
 	struct mcp_gtpc_txns *txns; /* pending GTP-C requests (gtpc_txn.c) */
 
 	struct mcp_gtpc_msg msg; /* decode buffer */
+	unsigned int pressure_warned; /* bounds already warned about (session_pressure.c) */
 };
+
+/* Warns once per bound hit (session table, pending requests, tunnels per subscriber). */
+void mcp_sess_pressure_check(struct mcp_sessions *s);
 
 /* Bounded string copy that always terminates (sz > 0). */
 static inline void mcp_sess_strcpy(char *dst, const char *src, size_t sz)

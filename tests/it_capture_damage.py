@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""it_capture_damage.py - damaged captures are resynchronised, counted, and exit 3; pcapng with
+several interfaces streams from standard input and a FIFO.
+
+scapy builds 60 UDP packets, each its own flow (source port 20000+i), so the flow records say
+exactly which packets were read. Cases (pcap and pcapng, file and standard input):
+  - a record header whose capture length is impossible (packet 20): every other packet is
+    read, each exactly once, exit 3, one "damaged capture" line;
+  - 37 bytes of garbage between packets 30 and 31: all 60 packets, exit 3;
+  - a pcapng block whose total length is wrong (packet 20): the other 59, exit 3;
+  - the last record cut short: 59 packets, exit 0 and a "truncated" warning;
+  - an undamaged pcapng with two interfaces of different link types (Ethernet and raw IP,
+    which libpcap 1.10 refuses past the first) from a file, standard input and a FIFO: the
+    same 60 flow records each time, exit 0.
+Env: BUILD. Exit 0 = all cases pass.
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+
+from scapy.all import Ether, IP, UDP, Raw, wrpcap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("BUILD", "build")
+MCPROBE = os.path.join(ROOT, BUILD, "mcprobe")
+N = 60
+
+
+def packets():
+    out = []
+    for i in range(N):
+        p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / \
+            IP(src="10.1.0.1", dst="10.2.0.1") / UDP(sport=20000 + i, dport=5000) / \
+            Raw(bytes([i]) * (40 + i))
+        p.time = 1700000000 + i * 0.5
+        out.append(p)
+    return out
+
+
+def pcap_offsets(data):
+    """Byte offset of every record header of a classic little-endian pcap."""
+    offs, off = [], 24
+    while off + 16 <= len(data):
+        offs.append(off)
+        off += 16 + struct.unpack_from("<I", data, off + 8)[0]
+    return offs
+
+
+def pcapng_blocks(data):
+    """(offset, type, length) of every block of a little-endian pcapng."""
+    out, off = [], 0
+    while off + 8 <= len(data):
+        t, ln = struct.unpack_from("<II", data, off)
+        out.append((off, t, ln))
+        off += ln
+    return out
+
+
+def pcapng_two_ifaces(pkts):
+    """pcapng: SHB, IDB 0 (Ethernet), IDB 1 (raw IP, DLT 101); odd packets on interface 1
+    without their Ethernet header."""
+    def block(t, body):
+        body += b"\0" * (-len(body) % 4)
+        ln = 12 + len(body)
+        return struct.pack("<II", t, ln) + body + struct.pack("<I", ln)
+    out = block(0x0a0d0d0a, struct.pack("<IHHq", 0x1a2b3c4d, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 65535))
+    out += block(1, struct.pack("<HHI", 101, 0, 65535))
+    for i, p in enumerate(pkts):
+        raw = bytes(p) if i % 2 == 0 else bytes(p[IP])
+        ts = int(p.time * 1000000)
+        out += block(6, struct.pack("<IIIII", i % 2, ts >> 32, ts & 0xffffffff, len(raw),
+                                    len(raw)) + raw)
+    return out
+
+
+def run(path, stdin_data=None):
+    """mcprobe -r path; returns (exit status, source ports seen with their packet counts,
+    stderr)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as fj:
+        r = subprocess.run([MCPROBE, "-r", path, "--flows-json", fj.name], input=stdin_data,
+                           capture_output=True, timeout=60)
+        ports = {}
+        with open(fj.name) as f:
+            for line in f:
+                if line.strip():
+                    rec = json.loads(line)
+                    ports[rec["src_port"]] = ports.get(rec["src_port"], 0) + \
+                        rec["pkts_up"] + rec["pkts_down"]
+    return r.returncode, ports, r.stderr.decode(errors="replace")
+
+
+def run_fifo(tmp, data):
+    fifo = os.path.join(tmp, "in.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+
+    def writer():
+        with open(fifo, "wb") as f:
+            for i in range(0, len(data), 1000):  # in pieces, as a live writer would
+                f.write(data[i:i + 1000])
+    t = threading.Thread(target=writer)
+    t.start()
+    res = run(fifo)
+    t.join(timeout=30)
+    return res
+
+
+def main():
+    if not os.access(MCPROBE, os.X_OK):
+        print("FAIL missing %s: run make BUILD=%s" % (MCPROBE, BUILD))
+        return 1
+    errs = []
+    pkts = packets()
+    every = {20000 + i: 1 for i in range(N)}
+    but20 = {k: v for k, v in every.items() if k != 20020}
+    with tempfile.TemporaryDirectory() as tmp:
+        good = os.path.join(tmp, "good.pcap")
+        wrpcap(good, pkts)
+        data = open(good, "rb").read()
+        offs = pcap_offsets(data)
+        ng2 = pcapng_two_ifaces(pkts)
+        blocks = [b for b in pcapng_blocks(ng2) if b[1] == 6]
+
+        bad_hdr = bytearray(data)
+        struct.pack_into("<I", bad_hdr, offs[20] + 8, 0x7fffff00)
+        garbage = data[:offs[31]] + b"\xab" * 37 + data[offs[31]:]
+        ng_bad = bytearray(ng2)
+        struct.pack_into("<I", ng_bad, blocks[20][0] + 4, 0x00100000)
+        cut = data[:len(data) - 10]
+
+        cases = [  # name, bytes, via, want exit, want ports, want on stderr
+            ("pcap bad record header", bytes(bad_hdr), "file", 3, but20, "damaged capture"),
+            ("pcap bad record header", bytes(bad_hdr), "stdin", 3, but20, "damaged capture"),
+            ("pcap garbage between records", garbage, "file", 3, every, "37 bytes skipped"),
+            ("pcap garbage between records", garbage, "fifo", 3, every, "37 bytes skipped"),
+            ("pcapng bad block length", bytes(ng_bad), "file", 3, but20, "damaged capture"),
+            ("pcapng bad block length", bytes(ng_bad), "stdin", 3, but20, "damaged capture"),
+            ("pcap last record cut", cut, "file", 0,
+             {k: v for k, v in every.items() if k != 20000 + N - 1}, "truncated"),
+            ("pcap last record cut", cut, "stdin", 0,
+             {k: v for k, v in every.items() if k != 20000 + N - 1}, "truncated"),
+            ("pcapng two link types", ng2, "file", 0, every, ""),
+            ("pcapng two link types", ng2, "stdin", 0, every, ""),
+            ("pcapng two link types", ng2, "fifo", 0, every, ""),
+        ]
+        for name, blob, via, want_rc, want_ports, want_msg in cases:
+            path = os.path.join(tmp, "case.cap")
+            with open(path, "wb") as f:
+                f.write(blob)
+            if via == "file":
+                rc, ports, err = run(path)
+            elif via == "stdin":
+                rc, ports, err = run("-", blob)
+            else:
+                rc, ports, err = run_fifo(tmp, blob)
+            ok = rc == want_rc and ports == want_ports and want_msg in err and \
+                (want_rc == 3) == ("damaged capture" in err)
+            print("%-30s %-5s %s: exit %d, %d flows (%d packets)%s" %
+                  (name, via, "ok" if ok else "FAIL", rc, len(ports), sum(ports.values()),
+                   (": " + err.strip().replace("\n", " | ")) if err.strip() else ""))
+            if not ok:
+                missing = sorted(set(want_ports) - set(ports))
+                extra = {k: v for k, v in ports.items() if want_ports.get(k) != v}
+                errs.append("%s via %s: exit %d (want %d), missing %s, wrong %s" %
+                            (name, via, rc, want_rc, missing[:5], list(extra.items())[:5]))
+    for e in errs:
+        print("  " + e)
+    print("FAIL" if errs else "PASS")
+    return 1 if errs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+/* window.c - a look-ahead window over a capture stream (window.h). */
+#include "input/window.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int mcp_window_init(struct mcp_window *w, FILE *fp, size_t cap)
+{
+	memset(w, 0, sizeof(*w));
+	w->buf = malloc(cap);
+	if (!w->buf)
+		return -ENOMEM;
+	w->fp = fp;
+	w->cap = cap;
+	return 0;
+}
+
+void mcp_window_free(struct mcp_window *w)
+{
+	if (w->fp)
+		fclose(w->fp);
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
+size_t mcp_window_fill(struct mcp_window *w, size_t n)
+{
+	if (n > w->cap)
+		n = w->cap;
+	if (w->len - w->pos >= n || w->eof)
+		return w->len - w->pos;
+	if (w->pos + n > w->cap) { /* slide what is left to the front */
+		memmove(w->buf, w->buf + w->pos, w->len - w->pos);
+		w->len -= w->pos;
+		w->pos = 0;
+	}
+	/* read(2), not fread: on a FIFO it returns what has arrived, so records are handled
+	 * as they come instead of once a whole window is full */
+	while (w->len - w->pos < n && !w->eof) {
+		int fd = fileno(w->fp); /* -1 for a memory stream (fuzz targets) */
+		ssize_t got = fd >= 0 ? read(fd, w->buf + w->len, w->cap - w->len)
+				      : (ssize_t)fread(w->buf + w->len, 1, w->cap - w->len, w->fp);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			w->eof = 1;
+			w->err = got < 0 ? errno : 0;
+			break;
+		}
+		w->len += (size_t)got;
+	}
+	return w->len - w->pos;
+}
