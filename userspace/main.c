@@ -85,6 +85,15 @@ static int check_mc_lost(const struct mcp_options *o, struct mcp_pipeline *p, in
 	return !rc || rc == MCP_EXIT_INPUT_DAMAGED ? 1 : rc;
 }
 
+/* The read-only Redis view: from now on frames and the view's snapshots take turns. */
+static struct mcp_resp_server *start_resp(struct mcp_options *o, struct mcp_pipeline *p)
+{
+	o->resp.snapshot = mcp_pipeline_snapshot;
+	o->resp.snapshot_ctx = p;
+	mcp_pipeline_share(p);
+	return mcp_resp_server_start(&o->resp);
+}
+
 int main(int argc, char **argv)
 {
 	struct mcp_options o;
@@ -134,15 +143,10 @@ int main(int argc, char **argv)
 		mcp_offline_close(&in);
 		return 1;
 	}
-	if (o.use_resp) {
-		o.resp.snapshot = mcp_pipeline_snapshot;
-		o.resp.snapshot_ctx = p;
-		mcp_pipeline_share(p);
-		if (!(resp = mcp_resp_server_start(&o.resp))) {
-			mcp_offline_close(&in);
-			mcp_pipeline_destroy(p);
-			return 1;
-		}
+	if (o.use_resp && !(resp = start_resp(&o, p))) {
+		mcp_offline_close(&in);
+		mcp_pipeline_destroy(p);
+		return 1;
 	}
 	/* offline: input and outputs are open, nothing later needs a capability (live mode
 	 * drops after its setup, live.c) */
