@@ -260,15 +260,13 @@ static redisReply *mc_sync_get(struct mcp_mc *m, int argc, const char **argv)
 	return r;
 }
 
-int mcp_mc_lookup_ip(struct mcp_mc *m, const struct mcp_ip *ip, char *owner, size_t len)
+/* GET of one string key into out on the synchronous channel: 1, 0 (absent) or -errno. */
+static int mc_sync_get_string(struct mcp_mc *m, char *key, char *out, size_t len)
 {
-	char key[MCP_MC_KEY_LEN];
 	const char *argv[2] = { "GET", key };
 	redisReply *r;
-	int ret = 0;
+	int ret;
 
-	if (mcp_mc_key_ip(&m->keys, key, sizeof(key), ip) < 0)
-		return -EINVAL;
 	pthread_mutex_lock(&m->sync_lock);
 	if ((ret = mc_sync_ready(m)))
 		goto out;
@@ -278,13 +276,22 @@ int mcp_mc_lookup_ip(struct mcp_mc *m, const struct mcp_ip *ip, char *owner, siz
 		goto out;
 	}
 	if (r->type == REDIS_REPLY_STRING && len) {
-		snprintf(owner, len, "%.*s", (int)r->len, r->str);
+		snprintf(out, len, "%.*s", (int)r->len, r->str);
 		ret = 1;
 	}
 	freeReplyObject(r);
 out:
 	pthread_mutex_unlock(&m->sync_lock);
 	return ret;
+}
+
+int mcp_mc_lookup_ip(struct mcp_mc *m, const struct mcp_ip *ip, char *owner, size_t len)
+{
+	char key[MCP_MC_KEY_LEN];
+
+	if (mcp_mc_key_ip(&m->keys, key, sizeof(key), ip) < 0)
+		return -EINVAL;
+	return mc_sync_get_string(m, key, owner, len);
 }
 
 /* HGETALL of one imsi key into sub (sync_lock held). 1, 0 (absent) or -errno. */
@@ -332,28 +339,10 @@ int mcp_mc_lookup_tunnel(struct mcp_mc *m, uint32_t teid, const struct mcp_ip *e
 			 char *imsi, size_t len)
 {
 	char key[MCP_MC_KEY_LEN];
-	const char *argv[2] = { "GET", key };
-	redisReply *r;
-	int ret;
 
 	if (mcp_mc_key_teid(&m->keys, key, sizeof(key), endpoint, teid) < 0)
 		return -EINVAL;
-	pthread_mutex_lock(&m->sync_lock);
-	if ((ret = mc_sync_ready(m)))
-		goto out;
-	r = mc_sync_get(m, 2, argv);
-	if (!r) {
-		ret = -EIO;
-		goto out;
-	}
-	if (r->type == REDIS_REPLY_STRING && len) {
-		snprintf(imsi, len, "%.*s", (int)r->len, r->str);
-		ret = 1;
-	}
-	freeReplyObject(r);
-out:
-	pthread_mutex_unlock(&m->sync_lock);
-	return ret;
+	return mc_sync_get_string(m, key, imsi, len);
 }
 
 /* Keeps the reloaded fact in the local copy (so a later resync rewrites it). */
