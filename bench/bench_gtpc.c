@@ -11,31 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_wire.h"
 #include "session/session.h"
 
 #define MSG_MAX 256
-
-struct wr {
-	uint8_t *p;
-	size_t n;
-};
-
-static void put8(struct wr *w, uint8_t v)
-{
-	w->p[w->n++] = v;
-}
-
-static void put16(struct wr *w, uint16_t v)
-{
-	put8(w, (uint8_t)(v >> 8));
-	put8(w, (uint8_t)v);
-}
-
-static void put32(struct wr *w, uint32_t v)
-{
-	put16(w, (uint16_t)(v >> 16));
-	put16(w, (uint16_t)v);
-}
 
 static void ie(struct wr *w, uint8_t type, uint8_t inst, const void *val, uint16_t len)
 {

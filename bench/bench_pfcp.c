@@ -16,31 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_wire.h"
 #include "session/session_5g.h"
 
 #define MSG_MAX 320
-
-struct wr {
-	uint8_t *p;
-	size_t n;
-};
-
-static void put8(struct wr *w, uint8_t v)
-{
-	w->p[w->n++] = v;
-}
-
-static void put16(struct wr *w, uint16_t v)
-{
-	put8(w, (uint8_t)(v >> 8));
-	put8(w, (uint8_t)v);
-}
-
-static void put32(struct wr *w, uint32_t v)
-{
-	put16(w, (uint16_t)(v >> 16));
-	put16(w, (uint16_t)v);
-}
 
 static size_t open_ie(struct wr *w, uint16_t type)
 {
