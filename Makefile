@@ -8,6 +8,7 @@
 #   make fuzz    libFuzzer targets (FUZZ_SECONDS per target)
 
 BUILD ?= build
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 V ?= 0
 ifeq ($(V),1)
 Q :=
@@ -124,9 +125,10 @@ deps:
 test: all tests
 	$(Q)BUILD=$(BUILD) bash tests/run_all.sh
 
+# Both builds use every core: on CI's 2-core machine a serial build of each costs minutes.
 check: deps
-	$(Q)$(MAKE) --no-print-directory WERROR=1 all tests
-	$(Q)$(MAKE) --no-print-directory WERROR=1 BUILD=build-san SAN=1 OPT=-O1 all tests
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) WERROR=1 all tests
+	$(Q)$(MAKE) --no-print-directory -j$(NPROC) WERROR=1 BUILD=build-san SAN=1 OPT=-O1 all tests
 	$(Q)BUILD=$(BUILD) SAN_BUILD=build-san bash tests/run_all.sh
 
 bench: deps all $(BENCHES)

@@ -10,7 +10,7 @@ loss must be counted: a run that lost writes exits 1 and says how many ("writes 
 that lost none exits 0.
 
   - kill/restart: redis-server SIGKILLed at a random moment of the stream and restarted empty
-    on the same port after a random 0.1-1.0 s; RUNS times (seeded: the seed is printed);
+    on the same port after a random 0.1-1.0 s; RUNS times (seeded: the seed is printed; MCP_FAULT_RUNS for a longer soak);
   - pause: SIGSTOP for 1 s mid-stream, then SIGCONT: same facts;
   - pause past the deadline: stopped until after the final flush gave up: exit 1, writes lost;
   - late start: Redis comes up 1.5 s after the probe: same facts;
@@ -37,7 +37,7 @@ from mc_resp import RedisServer, Resp, free_port  # noqa: E402
 BUILD = os.environ.get("BUILD", "build")
 MCPROBE = os.path.join(ROOT, BUILD, "mcprobe")
 SAN = os.environ.get("MCP_SAN") == "1"
-RUNS = int(os.environ.get("MCP_FAULT_RUNS", "6" if SAN else "20"))
+RUNS = int(os.environ.get("MCP_FAULT_RUNS", "5" if SAN else "8"))
 SEED = int(os.environ.get("MCP_FAULT_SEED", str(int(time.time()) % 100000)))
 STREAM_S = 3.0
 FACTS = ("imsi.", "ip.", "teid.", "msisdn.", "user.")
