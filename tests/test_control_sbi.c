@@ -2,14 +2,16 @@
  *
  * Inputs are built here from the specs with known values (TS 29.571 SUPI/GPSI/PEI forms,
  * TS 24.501 8.3.2 accept, TS 38.413 9.3.4.1 transfer as in open5gs-testregistration frame 126,
- * RFC 2046 multipart); every prefix of a binary container must be refused, never overread,
- * and the limits (JSON depth, header size) must hold.
+ * RFC 2046 multipart, RFC 7540 3.2.1 HTTP2-Settings with hand-encoded HPACK, RFC 7541 C.2);
+ * every prefix of a binary container must be refused, never overread, and the limits (JSON
+ * depth, header size, HTTP/2 frame size and HPACK table size) must hold.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "control/sbi/h2.h"
 #include "control/sbi/http1.h"
 #include "control/sbi/sbi.h"
 
@@ -191,4 +193,113 @@ Test(sbi, http1_limits_and_resync)
 	mcp_http1_feed(&h, (const uint8_t *)"Content-Length: 99999999\r\n\r\n", 28, on_msg, NULL);
 	cr_expect_eq(err[MCP_HTTP1_ERR_START], 2, "mid-body bytes after a gap are not a message");
 	mcp_http1_free(&h);
+}
+
+/* ---- HTTP/2: an upgrade request's HTTP2-Settings applied to the server's direction ---- */
+
+static int want_none(void *ctx, const struct mcp_http_msg *m)
+{
+	(void)ctx, (void)m;
+	return 0;
+}
+
+static size_t h2_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *p,
+		       uint32_t n)
+{
+	uint8_t fh[9] = { (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
+			  (uint8_t)(sid >> 24), (uint8_t)(sid >> 16), (uint8_t)(sid >> 8), (uint8_t)sid };
+
+	memcpy(out, fh, 9);
+	if (n)
+		memcpy(out + 9, p, n);
+	return 9 + n;
+}
+
+/* Two responses: the first (after a dynamic table size update to 0 when `update`, as an
+ * encoder must send after a smaller SETTINGS_HEADER_TABLE_SIZE, RFC 7541 4.2) inserts
+ * "foo: bar" into the dynamic table (6.2.1), the second refers to it (index 62). Returns the
+ * HPACK errors counted on the direction; nmsg the responses decoded. */
+static uint64_t two_responses(const char *http2_settings, int update, int *rc)
+{
+	static const uint8_t b1[] = { 0x20, 0x88, 0x40, 3, 'f', 'o', 'o', 3, 'b', 'a', 'r' };
+	static const uint8_t b2[] = { 0x88, 0xbe };
+	uint64_t err[MCP_H2_ERR__MAX] = { 0 };
+	uint8_t set[96], wire[64];
+	struct mcp_h2 h;
+	size_t n;
+
+	cr_assert_eq(mcp_h2_init(&h, 0, err), 0);
+	*rc = mcp_h2_upgrade_settings(http2_settings, set, sizeof(set));
+	if (*rc > 0)
+		mcp_h2_apply_settings(&h, set, (uint32_t)*rc);
+	nmsg = 0;
+	n = h2_frame(wire, 1, 5, 1, b1 + !update, (uint32_t)sizeof(b1) - !update);
+	n += h2_frame(wire + n, 1, 5, 3, b2, sizeof(b2));
+	mcp_h2_feed(&h, wire, n, on_msg, want_none, NULL);
+	mcp_h2_free(&h);
+	return err[MCP_H2_ERR_HPACK];
+}
+
+Test(sbi, h2_upgrade_settings_header_table_size)
+{
+	int rc;
+
+	/* SETTINGS_MAX_CONCURRENT_STREAMS 100, SETTINGS_INITIAL_WINDOW_SIZE 65535: table kept */
+	cr_expect_eq(two_responses("AAMAAABkAAQAAP__", 0, &rc), 0);
+	cr_expect_eq(rc, 12);
+	cr_expect_eq(nmsg, 2);
+	/* SETTINGS_HEADER_TABLE_SIZE 0: the encoder signals it and may index nothing, so
+	 * index 62 of the second block is an error */
+	cr_expect_eq(two_responses("AAEAAAAA", 1, &rc), 1);
+	cr_expect_eq(rc, 6);
+	cr_expect_eq(nmsg, 1, "the second block must not decode");
+	/* ... and an encoder that does not signal the smaller table fails at once */
+	cr_expect_eq(two_responses("AAEAAAAA", 0, &rc), 1);
+	cr_expect_eq(nmsg, 0);
+}
+
+Test(sbi, h2_upgrade_settings_max_frame_size)
+{
+	static uint8_t wire[9 + 20000], payload[20000];
+	uint64_t err[MCP_H2_ERR__MAX] = { 0 };
+	uint8_t set[12];
+	struct mcp_h2 h;
+	size_t n = h2_frame(wire, 0, 0, 1, payload, sizeof(payload)); /* DATA, 20000 bytes */
+
+	for (int limited = 0; limited < 2; limited++) {
+		memset(err, 0, sizeof(err));
+		cr_assert_eq(mcp_h2_init(&h, 0, err), 0);
+		/* SETTINGS_MAX_FRAME_SIZE 16384 */
+		cr_assert_eq(mcp_h2_upgrade_settings("AAUAAEAA", set, sizeof(set)), 6);
+		if (limited)
+			cr_expect_eq(mcp_h2_apply_settings(&h, set, 6), 0);
+		mcp_h2_feed(&h, wire, n, on_msg, want_none, NULL);
+		cr_expect_eq(err[MCP_H2_ERR_FRAME_SIZE], (uint64_t)limited, "limited %d", limited);
+		cr_expect_eq(h.dead, limited);
+		mcp_h2_free(&h);
+	}
+}
+
+Test(sbi, h2_upgrade_settings_refused)
+{
+	static char big[MCP_H2_MAX_UPGRADE_SETTINGS + 2];
+	uint64_t err[MCP_H2_ERR__MAX] = { 0 };
+	static const uint8_t small_frame[6] = { 0, 5, 0, 0, 0x10, 0 }; /* 4096 < 16384 */
+	uint8_t set[96];
+	struct mcp_h2 h;
+
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAAAA==", set, sizeof(set)), 6, "padding tolerated");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAA+A", set, sizeof(set)), -EBADMSG, "not url");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAA", set, sizeof(set)), -EBADMSG, "half a setting");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAAAAB", set, sizeof(set)), -EBADMSG, "stray bits");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAAAA", set, 4), -EBADMSG, "beyond out");
+	memset(big, 'A', sizeof(big) - 1);
+	cr_expect_eq(mcp_h2_upgrade_settings(big, set, sizeof(set)), -EBADMSG, "too long");
+	cr_expect_eq(mcp_h2_upgrade_settings("", set, sizeof(set)), 0, "no settings");
+	cr_assert_eq(mcp_h2_init(&h, 0, err), 0);
+	cr_expect_eq(mcp_h2_apply_settings(&h, small_frame, 6), -EBADMSG);
+	cr_expect_eq(mcp_h2_apply_settings(&h, small_frame, 5), -EBADMSG);
+	cr_expect_eq(err[MCP_H2_ERR_SETTINGS], 2);
+	cr_expect_eq(h.max_frame, MCP_H2_MAX_FRAME, "an out-of-range value is ignored");
+	mcp_h2_free(&h);
 }

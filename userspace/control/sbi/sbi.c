@@ -39,6 +39,9 @@ struct sbi_conn {
 	uint8_t proto[2], cur_dir;
 	struct mcp_http1 h[2];
 	struct mcp_h2 h2[2];
+	/* HTTP2-Settings of the upgrade request: limits of the server's h2 direction */
+	uint8_t up_settings[MCP_H2_MAX_UPGRADE_SETTINGS * 3 / 4];
+	uint8_t up_settings_len, up_server_dir;
 };
 
 struct mcp_sbi {
@@ -197,6 +200,15 @@ static void on_msg_h1(void *ctx, const struct mcp_http_msg *m)
 	struct sbi_conn *c = ctx;
 
 	on_msg(ctx, m);
+	if (m->is_request && m->h2_settings[0]) {
+		int n = mcp_h2_upgrade_settings(m->h2_settings, c->up_settings,
+						sizeof(c->up_settings));
+
+		if (n < 0)
+			bad(c->b, MCP_SBI_BAD_H2_SETTINGS);
+		c->up_settings_len = (uint8_t)(n < 0 ? 0 : n);
+		c->up_server_dir = (uint8_t)!c->cur_dir;
+	}
 	if (!m->is_request && m->status == 101)
 		c->h[c->cur_dir].stop = 1; /* the server's next byte is an HTTP/2 frame */
 }
@@ -210,12 +222,14 @@ static int want_body(void *ctx, const struct mcp_http_msg *m)
 
 static int to_h2(struct sbi_conn *c, int dir, int client)
 {
-	_Static_assert((int)MCP_SBI_BAD_H2_PREFACE - (int)MCP_SBI_BAD_H2_FRAME_SIZE ==
-			       (int)MCP_H2_ERR_PREFACE - (int)MCP_H2_ERR_FRAME_SIZE, "same order");
+	_Static_assert((int)MCP_SBI_BAD_H2_SETTINGS - (int)MCP_SBI_BAD_H2_FRAME_SIZE ==
+			       (int)MCP_H2_ERR_SETTINGS - (int)MCP_H2_ERR_FRAME_SIZE, "same order");
 	if (mcp_h2_init(&c->h2[dir], client, &c->b->st.bad[MCP_SBI_BAD_H2_FRAME_SIZE]) < 0) {
 		mcp_h2_free(&c->h2[dir]);
 		return -1;
 	}
+	if (!client && dir == c->up_server_dir && c->up_settings_len) /* RFC 7540 3.2.1 */
+		mcp_h2_apply_settings(&c->h2[dir], c->up_settings, c->up_settings_len);
 	c->proto[dir] = PROTO_H2;
 	c->h2[0].peer = &c->h2[1];
 	c->h2[1].peer = &c->h2[0];

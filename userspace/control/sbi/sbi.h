@@ -49,6 +49,7 @@ typedef void (*mcp_sbi_ident_fn)(void *ctx, const struct mcp_sbi_ident *id, uint
 	X(H2_STREAMS)     /* more concurrent SBI streams than kept: message dropped */           \
 	X(H2_BODY_SIZE)   /* HTTP/2 body too large: message dropped */                           \
 	X(H2_PREFACE)     /* h2 client without the connection preface: dead */                   \
+	X(H2_SETTINGS)    /* SETTINGS / HTTP2-Settings malformed or out of range: ignored */     \
 	X(STREAM_GAP)     /* TCP bytes lost: the message in progress was dropped */              \
 	X(JSON)           /* JSON body unparsable, too deep or not an object */                  \
 	X(MULTIPART)      /* multipart body without its boundary or parts */                     \
