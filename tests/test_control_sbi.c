@@ -17,15 +17,28 @@
 
 Test(sbi, supi_forms)
 {
-	char imsi[16];
+	char imsi[16], nai[MCP_SBI_SUPI_LEN], big[MCP_SBI_SUPI_LEN + 8];
 
-	cr_expect_eq(mcp_sbi_supi("imsi-001010000000001", imsi), 0);
+	cr_expect_eq(mcp_sbi_supi("imsi-001010000000001", imsi, nai), 0);
 	cr_expect_str_eq(imsi, "001010000000001");
-	cr_expect_eq(mcp_sbi_supi("nai-alice@example.org", imsi), 1);
+	cr_expect_str_eq(nai, "");
+	cr_expect_eq(mcp_sbi_supi("nai-alice@example.org", imsi, nai), 1);
 	cr_expect_str_eq(imsi, "");
-	cr_expect_eq(mcp_sbi_supi("imsi-0010100000000012", imsi), -EBADMSG, "16 digits");
-	cr_expect_eq(mcp_sbi_supi("imsi-00101x", imsi), -EBADMSG);
-	cr_expect_eq(mcp_sbi_supi("suci-0-001-01-0-0-0-1", imsi), -EBADMSG);
+	cr_expect_str_eq(nai, "nai-alice@example.org");
+	cr_expect_eq(mcp_sbi_supi("imsi-0010100000000012", imsi, nai), -EBADMSG, "16 digits");
+	cr_expect_str_eq(nai, "");
+	cr_expect_eq(mcp_sbi_supi("imsi-00101x", imsi, nai), -EBADMSG);
+	cr_expect_eq(mcp_sbi_supi("suci-0-001-01-0-0-0-1", imsi, nai), -EBADMSG);
+	cr_expect_eq(mcp_sbi_supi("nai-", imsi, nai), -EBADMSG, "empty NAI");
+	cr_expect_eq(mcp_sbi_supi("nai-a b@c", imsi, nai), -EBADMSG, "space");
+	cr_expect_eq(mcp_sbi_supi("nai-a\"b@c", imsi, nai), -EBADMSG, "quote");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "nai-", 4);
+	cr_expect_eq(mcp_sbi_supi(big, imsi, nai), -EBADMSG, "longer than kept");
+	big[MCP_SBI_SUPI_LEN - 1] = '\0';
+	cr_expect_eq(mcp_sbi_supi(big, imsi, nai), 1, "the longest kept");
+	cr_expect_eq(strlen(nai), MCP_SBI_SUPI_LEN - 1);
 }
 
 Test(sbi, json_smcontext)
@@ -132,6 +145,46 @@ Test(sbi, ngap_ul_fteid)
 	memcpy(bad, ngap_transfer, sizeof(bad));
 	bad[20] = 0x7f; /* open type length beyond the transfer */
 	cr_expect_eq(mcp_ngap_setup_request_ul(bad, sizeof(bad), &id), -EBADMSG);
+}
+
+/* PDU Session Resource Setup Response Transfer (open5gs-testregistration frame 132, tshark:
+ * gTPTunnel 127.0.0.2 TEID 0x00000001, QFI 1) */
+static const uint8_t ngap_response[] = {
+	0x00, 0x03, 0xe0, 0x7f, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
+};
+
+Test(sbi, ngap_dl_fteid)
+{
+	/* IPv6 (128 bits) with the optional-component bits set, which do not move the tunnel */
+	static const uint8_t v6[] = { 0x7e, 0xcf, 0xe0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0,
+				      0, 0, 0, 0, 0, 0x09, 0xca, 0xfe, 0xba, 0xbe, 0x00, 0x01 };
+	struct mcp_sbi_ident id;
+	char buf[MCP_IP_STRLEN];
+	uint8_t bad[sizeof(ngap_response)];
+
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_ngap_setup_response_dl(ngap_response, sizeof(ngap_response), &id), 0);
+	cr_expect(id.has_dl_fteid && !id.has_ul_fteid);
+	cr_expect_eq(id.dl_teid, 1);
+	cr_expect_str_eq(mcp_ip_str(&id.dl_addr, buf), "127.0.0.2");
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_ngap_setup_response_dl(v6, sizeof(v6), &id), 0);
+	cr_expect_eq(id.dl_teid, 0xcafebabeu);
+	cr_expect_str_eq(mcp_ip_str(&id.dl_addr, buf), "2001:db8::9");
+	memset(&id, 0, sizeof(id));
+	for (size_t n = 0; n < 11; n++) /* every prefix that cuts the address or TEID off */
+		cr_expect_eq(mcp_ngap_setup_response_dl(ngap_response, n, &id), -EBADMSG, "prefix %zu", n);
+	cr_expect_eq(mcp_ngap_setup_response_dl(NULL, 0, &id), -EBADMSG);
+	memcpy(bad, ngap_response, sizeof(bad));
+	bad[0] |= 0x01; /* the CHOICE's extension alternative */
+	cr_expect_eq(mcp_ngap_setup_response_dl(bad, sizeof(bad), &id), -EBADMSG);
+	memcpy(bad, ngap_response, sizeof(bad));
+	bad[1] |= 0x20; /* a size outside the root of TransportLayerAddress */
+	cr_expect_eq(mcp_ngap_setup_response_dl(bad, sizeof(bad), &id), -EBADMSG);
+	memcpy(bad, ngap_response, sizeof(bad));
+	bad[1] = 0x02; /* 24 bits: not an address length */
+	cr_expect_eq(mcp_ngap_setup_response_dl(bad, sizeof(bad), &id), -EBADMSG);
+	cr_expect(!id.has_dl_fteid, "a refused transfer sets nothing");
 }
 
 static int nmsg;

@@ -7,6 +7,7 @@
 #include "session/session_5g.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +248,15 @@ static void pdu_take_rules(struct mcp_s5g *g, struct mcp_s5g_pdu *p,
 
 /* ---- SBI identities ------------------------------------------------------------------- */
 
+/* The identity's facts, and the gNB's DL F-TEID of an UpdateSMContext: the role of a FAR
+ * outer header towards the access, which it replaces (the same F-TEID when N4 is seen). */
+static void take_sbi(struct mcp_s5g *g, struct mcp_s5g_pdu *p, const struct mcp_sbi_ident *id)
+{
+	mcp_s5g_take_ident(p, id);
+	if (id->has_dl_fteid)
+		pdu_add_tun(g, p, MCP_S5G_KIND_FAR, MCP_PFCP_IF_ACCESS, id->dl_teid, &id->dl_addr);
+}
+
 static const struct mcp_sbi_ident *hint_for(struct mcp_s5g *g, const struct mcp_s5g_pdu *p)
 {
 	struct mcp_teid_key tk;
@@ -301,12 +311,14 @@ static void hint_store(struct mcp_s5g *g, const struct mcp_sbi_ident *id)
 
 void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64_t ts_ms)
 {
+	char key[MCP_IMSI_LEN];
 	struct mcp_teid_key tk;
 	uint32_t *v = NULL;
 
 	g->st.sbi_idents++;
-	if (!id->imsi[0])
+	if (!id->imsi[0] && !id->nai[0])
 		return;
+	mcp_s5g_ident_key(id, key);
 	if (id->has_ue_v4)
 		v = mcp_htab_find(&g->by_ue, &id->ue_v4);
 	if (!v && id->has_ue_v6)
@@ -320,9 +332,9 @@ void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64
 		return;
 	if (!g->pdu[*v].bound)
 		g->st.pdu_by_sbi++;
-	else if (strcmp(g->pdu[*v].imsi, id->imsi))
+	else if (strcmp(g->pdu[*v].imsi, key))
 		mcp_s5g_unbind(g, &g->pdu[*v], ts_ms); /* the address changed hands */
-	mcp_s5g_take_ident(&g->pdu[*v], id);
+	take_sbi(g, &g->pdu[*v], id);
 	mcp_s5g_bind(g, &g->pdu[*v], ts_ms);
 }
 
@@ -357,6 +369,16 @@ static void prefetch_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg 
 	}
 }
 
+/* A PFCP User ID NAI (without IMSI) as the SUPI "nai-<NAI>", if it is a valid one. */
+static void user_id_nai(struct mcp_s5g_pdu *p, const char *nai)
+{
+	char supi[MCP_SUPI_LEN], imsi[16];
+
+	if (snprintf(supi, sizeof(supi), "nai-%s", nai) < (int)sizeof(supi) &&
+	    mcp_sbi_supi(supi, imsi, p->supi) == 1)
+		mcp_supi_key(p->imsi, p->supi);
+}
+
 static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 				const struct mcp_pfcp_msg *rsp, const struct mcp_ip *req_src,
 				const struct mcp_ip *rsp_src, uint64_t ts_ms)
@@ -387,6 +409,8 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 	}
 	pdu_take_rules(g, p, req, rsp);
 	memcpy(p->imsi, req->imsi, sizeof(p->imsi));
+	if (!p->imsi[0] && req->nai[0])
+		user_id_nai(p, req->nai);
 	memcpy(p->imei, req->imei, sizeof(p->imei));
 	memcpy(p->msisdn, req->msisdn, sizeof(p->msisdn));
 	mcp_sess_strcpy(p->dnn, req->dnn, sizeof(p->dnn));
@@ -396,7 +420,7 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 		g->st.pdu_by_user_id++;
 	} else if ((h = hint_for(g, p))) {
 		g->st.pdu_by_sbi++;
-		mcp_s5g_take_ident(p, h);
+		take_sbi(g, p, h);
 	} else {
 		g->st.pdu_without_sub++;
 		return;
@@ -434,7 +458,7 @@ void mcp_s5g_apply(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 
 			if (h) {
 				g->st.pdu_by_sbi++;
-				mcp_s5g_take_ident(p, h);
+				take_sbi(g, p, h);
 			}
 		}
 		if (p->imsi[0])

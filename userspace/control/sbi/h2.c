@@ -142,6 +142,7 @@ static void block_done(struct mcp_h2 *h, mcp_http_msg_fn fn, mcp_h2_want_fn want
 	int rc;
 
 	memset(&m, 0, sizeof(m));
+	m.stream = h->block_stream;
 	h->in_block = 0;
 	rc = inflate_block(h, h->block, h->blen, &m);
 	if (rc == -2) {

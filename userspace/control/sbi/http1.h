@@ -19,6 +19,7 @@
 /* One message, valid during the callback. */
 struct mcp_http_msg {
 	uint8_t is_request;
+	uint32_t stream;            /* HTTP/2 stream id; 0 for HTTP/1.1 */
 	int status;                 /* responses */
 	char method[8];             /* requests */
 	char path[256];
