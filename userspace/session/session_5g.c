@@ -78,6 +78,9 @@ static struct mcp_s5g_pdu *pdu_alloc(struct mcp_s5g *g, uint32_t *idx)
 	if (g->free_head != MCP_NONE) {
 		*idx = g->free_head;
 		g->free_head = g->pdu[*idx].next_free;
+		if (g->free_head != MCP_NONE) /* the next establishment writes this one */
+			for (size_t off = 0; off < sizeof(*p); off += 64)
+				__builtin_prefetch((const char *)&g->pdu[g->free_head] + off, 1);
 	} else if (g->npdu_alloc < g->max_pdu) {
 		*idx = g->npdu_alloc++;
 	} else {
@@ -343,16 +346,27 @@ void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64
 /* The index slots an establishment touches are independent: load them all at once so the
  * cache misses of large tables overlap (as session_gtpc.c does for GTP-C). */
 static void prefetch_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
-				   const struct mcp_pfcp_msg *rsp)
+				   const struct mcp_pfcp_msg *rsp, const struct mcp_ip *req_src,
+				   const struct mcp_ip *rsp_src)
 {
 	struct mcp_sessions *s = g->s;
 	char key[MCP_IMSI_LEN];
+	struct mcp_s5g_key k;
 	struct mcp_teid_key tk;
 	int i;
 
 	if (req->imsi[0]) {
 		mcp_imsi_key(key, req->imsi);
 		mcp_htab_prefetch(&s->by_imsi, key);
+	}
+	if (req->has_fseid) {
+		seid_key(&k, req->fseid_has_v4 ? &req->fseid_v4 : req_src, req->fseid);
+		mcp_htab_prefetch(&g->by_seid, &k);
+	}
+	if (rsp->has_fseid) {
+		seid_key(&k, rsp->fseid_has_v4 ? &rsp->fseid_v4 : rsp->fseid_has_v6 ?
+			 &rsp->fseid_v6 : rsp_src, rsp->fseid);
+		mcp_htab_prefetch(&g->by_seid, &k);
 	}
 	for (i = 0; i < req->npdr; i++) {
 		if (req->pdr[i].has_ue_v4) {
@@ -390,7 +404,7 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 
 	if (!req->has_fseid)
 		return;
-	prefetch_establishment(g, req, rsp);
+	prefetch_establishment(g, req, rsp, req_src, rsp_src);
 	p = pdu_by_seid(g, req->fseid_has_v4 ? &req->fseid_v4 : req_src, req->fseid);
 	if (p) /* a second establishment for a live F-SEID replaces the old session */
 		mcp_s5g_unbind(g, p, ts_ms), pdu_free(g, p);
