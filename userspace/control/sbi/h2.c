@@ -220,12 +220,14 @@ int mcp_h2_apply_settings(struct mcp_h2 *h, const uint8_t *p, uint32_t n)
 {
 	int rc = n % 6 ? -EBADMSG : 0;
 
+	if (!h->inflater)
+		return 0; /* that direction is not HTTP/2 (yet): nothing to size */
 	for (uint32_t i = 0; i + 6 <= n; i += 6) {
 		uint16_t id = (uint16_t)(p[i] << 8 | p[i + 1]);
 		uint32_t v = (uint32_t)p[i + 2] << 24 | (uint32_t)p[i + 3] << 16 |
 			     (uint32_t)p[i + 4] << 8 | p[i + 5];
 
-		if (id == SETTINGS_HEADER_TABLE_SIZE && h->inflater) {
+		if (id == SETTINGS_HEADER_TABLE_SIZE) {
 			nghttp2_hd_inflate_change_table_size(h->inflater,
 							     v < MCP_H2_MAX_TABLE ? v : MCP_H2_MAX_TABLE);
 		} else if (id == SETTINGS_MAX_FRAME_SIZE) {
