@@ -9,7 +9,11 @@
  *        N1N2MessageTransfer (TS 29.518 5.2.2.3.1): SUPI in the path, PDU session id, N1 SM
  *        PDU Session Establishment Accept (UE address), N2 SM PDU Session Resource Setup
  *        Request Transfer (UL F-TEID)                    -> one identity out, with the above
- *   POST {apiRoot}/nsmf-pdusession/v1/sm-contexts/{ref}/modify   UpdateSMContext: counted
+ *   POST {apiRoot}/nsmf-pdusession/v1/sm-contexts/{ref}/modify   UpdateSMContext
+ *        (TS 29.502 5.2.2.3.2) with N2 PDU_RES_SETUP_RSP: the gNB's DL F-TEID, for the SM
+ *        context whose CreateSMContext 201 named {ref}     -> that identity again, with it
+ * SUPIs are IMSIs or NAIs (kept as text). HTTP2-Settings of an h2c upgrade request size the
+ * server direction's HPACK table and frame limit.
  */
 #include "control/sbi/sbi.h"
 
