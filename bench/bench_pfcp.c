@@ -7,8 +7,10 @@
  * QFI, User ID with IMSI, DNN, S-NSSAI; the response's Created PDR carries the F-TEID), then
  * times only mcp_s5g_handle_pfcp() on all of them. Each exchange must attach a subscriber.
  * Pass "cold" fills empty tables (page faults included); then every session is deleted
- * (PFCP Session Deletion) and removed, and pass "warm" establishes them again.
- * Prints "pfcp_establishment_per_s cold <rate> warm <rate>". Usage: bench_pfcp [N] (1000000).
+ * (PFCP Session Deletion) and removed, and pass "warm" establishes them again (R rounds of
+ * delete + establish, the best one counts: a shared host's speed drifts).
+ * Prints "pfcp_establishment_per_s cold <rate> warm <rate>".
+ * Usage: bench_pfcp [N] [R] (1000000 3).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -222,16 +224,17 @@ static void build(struct bench *b, int del)
 int main(int argc, char **argv)
 {
 	uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 1000000;
+	uint32_t rounds = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 0) : 3;
 	struct mcp_session_cfg cfg = { .max_subscribers = n + 16 };
 	struct mcp_sessions *s = mcp_sessions_create(&cfg);
 	struct bench b = { .g = mcp_s5g_create(s, n + 16, 10000), .n = n };
 	const struct mcp_s5g_stats *st;
 	uint64_t ts0 = 1700000000000000ull;
-	double cold, warm;
+	double cold, warm = 0;
 
 	b.msgs = malloc((size_t)2 * n * MSG_MAX);
 	b.lens = malloc((size_t)2 * n * sizeof(*b.lens));
-	if (!n || !s || !b.g || !b.msgs || !b.lens) {
+	if (!n || !rounds || !s || !b.g || !b.msgs || !b.lens) {
 		fprintf(stderr, "bench_pfcp: out of memory\n");
 		return 1;
 	}
@@ -245,16 +248,23 @@ int main(int argc, char **argv)
 	b.rsp.dst = b.req.src;
 	build(&b, 0);
 	cold = pass(&b, ts0);
-	build(&b, 1);
-	pass(&b, ts0 + 10000000);
-	mcp_sessions_expire(s, ts0 / 1000 + 3600000); /* past the delete grace: entries freed */
-	build(&b, 0);
-	warm = pass(&b, ts0 + 7200000000ull);
+	for (uint32_t r = 0; r < rounds; r++) {
+		uint64_t t = ts0 + (r + 1) * 7200000000ull;
+		double w;
+
+		build(&b, 1);
+		pass(&b, t - 3600000000ull);
+		mcp_sessions_expire(s, t / 1000 - 1800000); /* past the delete grace: freed */
+		build(&b, 0);
+		w = pass(&b, t);
+		warm = r && w > warm ? warm : w;
+	}
 	st = mcp_s5g_stats(b.g);
-	if (st->pdu_by_user_id != 2ull * n || mcp_sessions_stats(s)->created != 2ull * n ||
-	    st->pdu_deleted != n || st->pfcp_malformed) {
-		fprintf(stderr, "bench_pfcp: %llu of %u attributed (malformed %llu, unmatched %llu)\n",
-			(unsigned long long)st->pdu_by_user_id, 2 * n,
+	if (st->pdu_by_user_id != (1ull + rounds) * n ||
+	    mcp_sessions_stats(s)->created != (1ull + rounds) * n ||
+	    st->pdu_deleted != (uint64_t)rounds * n || st->pfcp_malformed) {
+		fprintf(stderr, "bench_pfcp: %llu of %llu attributed (malformed %llu, unmatched %llu)\n",
+			(unsigned long long)st->pdu_by_user_id, (1ull + rounds) * n,
 			(unsigned long long)st->pfcp_malformed,
 			(unsigned long long)st->unmatched_responses);
 		return 1;

@@ -499,6 +499,8 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		if (pi.reason < MCP_PARSE__MAX)
 			mcp_count(st, pi.reason);
 		goto out;
+	} else if (pi.reason < MCP_PARSE__MAX) {
+		mcp_count(st, pi.reason); /* malformed yet accounted: GTP-U length (parse_gtp.h) */
 	}
 
 	hash = mcp_sym_hash(&pi);

@@ -1,7 +1,8 @@
 /* parse_gtp.h - GTP-U (TS 29.281): the 8-byte header, the optional sequence/N-PDU/next-type
  * word, and a bounded walk of the extension header chain, reading QFI and PDU type from a
  * PDU Session Container (TS 38.415 5.5.2). Returns the inner EtherType (network order) for a
- * T-PDU, 0 for GTP-U signalling (echo, error indication, end marker), or MCP_STOP.
+ * T-PDU, 0 for GTP-U signalling (echo, error indication, end marker), or MCP_STOP. A length
+ * beyond the datagram leaves pi->reason set on success (counted, not dropped).
  *
  *   flags(1) type(1) length(2) TEID(4) [seq(2) N-PDU(1) next(1)]
  *   extension: len(1, in 4-byte units) content(len*4-2) next(1)
@@ -26,8 +27,15 @@ static __always_inline int parse_gtpu(struct mcp_cur *cur, void *data_end, struc
 	if (MCP_GTP1_VERSION(gh->flags) != 1 || !(gh->flags & MCP_GTP1_PT))
 		return mcp_fail(pi, MCP_PARSE_BAD_GTPU_VERSION);
 	glen = bpf_ntohs(gh->length);
-	if (glen + sizeof(*gh) > udp_payload)
-		return mcp_fail(pi, MCP_PARSE_BAD_GTPU_LEN);
+	if (glen + sizeof(*gh) > udp_payload) {
+		/* Beyond its datagram (TS 29.281 5.1: invalid; tshark decodes it anyway): the
+		 * reason is noted without stopping and the message is bounded by the datagram,
+		 * so the subscriber's packet is still accounted (docs/5g.md, as decode_gtp.c). */
+		if (udp_payload < sizeof(*gh))
+			return mcp_fail(pi, MCP_PARSE_BAD_GTPU_LEN);
+		pi->reason = MCP_PARSE_BAD_GTPU_LEN;
+		glen = udp_payload - sizeof(*gh);
+	}
 	pi->teid = bpf_ntohl(gh->teid);
 	pi->gtp_type = gh->type;
 	pi->flags |= MCP_META_F_GTPU;

@@ -1,6 +1,6 @@
 /* fuzz_sbi.c - libFuzzer target for the SBI path: TCP reassembly, HTTP/1.1 and HTTP/2 framing
  * with HPACK (libnghttp2), multipart, JSON (json-c, depth-limited), NAS-5GS and NGAP
- * extractors. The first byte picks the target: 0 the extractors on the rest as one body, odd
+ * extractors (NGAP setup request and response transfers, HTTP2-Settings). The first byte picks the target: 0 the extractors on the rest as one body, odd
  * an HTTP/1.1 connection, even an h2c one (preface sent first); the rest is cut into TCP
  * segments (2-byte lengths, the next byte's low bits giving direction, reordering, skew).
  */
@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "control/sbi/h2.h"
 #include "control/sbi/sbi.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,20 +17,23 @@ static void extractors(const uint8_t *p, size_t n)
 {
 	struct mcp_sbi_part parts[MCP_SBI_MAX_PARTS];
 	struct mcp_sbi_ident id;
-	char imsi[16], ct[96] = "multipart/related; boundary=\"=-b\"";
+	char imsi[16], nai[MCP_SBI_SUPI_LEN], ct[96] = "multipart/related; boundary=\"=-b\"";
+	uint8_t set[96];
 	int k;
 
 	memset(&id, 0, sizeof(id));
 	(void)mcp_sbi_json_ident(p, n, &id);
 	(void)mcp_nas5gs_accept_address(p, n, &id);
 	(void)mcp_ngap_setup_request_ul(p, n, &id);
+	(void)mcp_ngap_setup_response_dl(p, n, &id);
 	k = mcp_sbi_multipart(ct, p, n, parts, MCP_SBI_MAX_PARTS);
 	for (int i = 0; i < k; i++)
 		(void)mcp_sbi_json_ident(parts[i].p, parts[i].n, &id);
 	if (n < sizeof(ct)) {
 		memcpy(ct, p, n);
 		ct[n] = '\0';
-		(void)mcp_sbi_supi(ct, imsi);
+		(void)mcp_sbi_supi(ct, imsi, nai);
+		(void)mcp_h2_upgrade_settings(ct, set, sizeof(set));
 		(void)mcp_sbi_multipart(ct, p, n, parts, MCP_SBI_MAX_PARTS);
 	}
 }

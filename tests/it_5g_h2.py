@@ -8,6 +8,13 @@ first one created, and is split into HEADERS + CONTINUATION; bodies are split ov
 frames and TCP segments cut inside frame headers.
 Connection B (Upgrade: h2c): an HTTP/1.1 CreateSMContext with Upgrade, 101, then h2 frames
 both ways, N1N2MessageTransfer for imsi-001010000000456.
+Connection N (prior knowledge): SUPI nai-user3@realm.example: CreateSMContext (201 with
+Location .../sm-contexts/77), N1N2MessageTransfer, UpdateSMContext whose N2 PDU Session
+Resource Setup Response Transfer gives the gNB's DL F-TEID (tshark's NGAP decode must agree);
+its PFCP has no FAR, so its downlink T-PDUs ride a tunnel only the SBI gave: one flow tagged
+with the SUPI text (no "imsi", a "sub_key"), the DL tunnel in its session.
+Connection U (Upgrade: h2c) whose HTTP2-Settings sets SETTINGS_HEADER_TABLE_SIZE 0: the
+server's encoder indexing anyway is an HPACK error (the settings were applied).
 Hostile connections: a header block that refers to a dynamic-table entry never sent (HPACK
 error), a 16 MiB frame, a CONTINUATION chain beyond the limit: each counted, none attributes.
 PFCP establishments (no User ID) and GTP-U T-PDUs for both UEs: every T-PDU's flow must carry
@@ -29,6 +36,8 @@ from scapy.all import IP, TCP, UDP, Ether, Raw, wrpcap
 BUILD = os.environ.get("BUILD", "build")
 AMF, SMF, SMF_N4, UPF, GNB = "192.0.2.5", "192.0.2.4", "192.0.2.14", "192.0.2.77", "192.0.2.2"
 UES = [("001010000000123", "10.60.0.7", 0x5001, 6), ("001010000000456", "10.60.0.8", 0x5002, 7)]
+NAI = ("nai-user3@realm.example", "10.60.0.9", 0x5003, 8)  # SUPI, UE, UL TEID, PSI
+NAI_DL = 0x6003  # the gNB's DL TEID, only in the UpdateSMContext N2 (its PFCP has no FAR)
 T0 = 1700000000.0
 pkts = []
 
@@ -90,8 +99,23 @@ def multipart(psi, ue, teid):
     return b
 
 
+def ngap_response_transfer(teid, addr):
+    """PDU Session Resource Setup Response Transfer (TS 38.413 9.3.4.2, aligned PER): no
+    optional component, gTPTunnel with a 32-bit address, one associated QoS flow (QFI 1)."""
+    return bytes([0x00, 0x03, 0xe0]) + bytes(int(x) for x in addr.split(".")) + \
+        struct.pack("!I", teid) + bytes([0x00, 0x01])
+
+
+def update_multipart(teid, addr):
+    return b"--=-xyz\r\nContent-Type: application/json\r\n\r\n" + \
+        json.dumps({"n2SmInfo": {"contentId": "ngap-sm"}, "n2SmInfoType": "PDU_RES_SETUP_RSP"}).encode() + \
+        b"\r\n--=-xyz\r\nContent-Id: ngap-sm\r\nContent-Type: application/vnd.3gpp.ngap\r\n\r\n" + \
+        ngap_response_transfer(teid, addr) + b"\r\n--=-xyz--\r\n"
+
+
 def create_json(supi, psi):
-    return json.dumps({"supi": "imsi-" + supi, "pei": "imeisv-4370816125816151", "pduSessionId": psi,
+    supi = supi if supi.startswith("nai-") else "imsi-" + supi
+    return json.dumps({"supi": supi, "pei": "imeisv-4370816125816151", "pduSessionId": psi,
                        "dnn": "internet", "sNssai": {"sst": 1, "sd": "010203"}}).encode()
 
 
@@ -146,6 +170,39 @@ def conn_b():
                                               multipart(psi, ue, teid)), 2.002)
 
 
+def conn_nai():
+    """A NAI SUPI over h2 prior knowledge: CreateSMContext (201, Location .../sm-contexts/77),
+    N1N2MessageTransfer, then UpdateSMContext with the gNB's DL F-TEID."""
+    enc, senc = Encoder(), Encoder()
+    c = Conn(41005)
+    supi, ue, teid, psi = NAI
+    mp = "multipart/related; boundary=\"=-xyz\""
+    c.send(0, PREFACE + SETTINGS, 2.5)
+    c.send(1, SETTINGS, 2.501)
+    c.send(0, h2_request(enc, 1, "/nsmf-pdusession/v1/sm-contexts", "application/json",
+                         create_json(supi, psi)), 2.502)
+    c.send(1, frame(1, 5, 1, senc.encode([(":status", "201"), ("location",
+                                          "http://smf:7777/nsmf-pdusession/v1/sm-contexts/77")])), 2.503)
+    c.send(0, h2_request(enc, 3, "/namf-comm/v1/ue-contexts/%s/n1-n2-messages" % supi, mp,
+                         multipart(psi, ue, teid)), 2.504)
+    c.send(0, h2_request(enc, 5, "/nsmf-pdusession/v1/sm-contexts/77/modify", mp,
+                         update_multipart(NAI_DL, GNB)), 2.505)
+
+
+def conn_upgrade_table0():
+    """Upgrade whose HTTP2-Settings set SETTINGS_HEADER_TABLE_SIZE 0: the server's encoder
+    (4096-byte table, no size update) indexes a field anyway; applied, that is an HPACK error."""
+    senc = Encoder()
+    c = Conn(41006)
+    body = create_json("001010000000789", 9)
+    req = (b"POST /nsmf-pdusession/v1/sm-contexts HTTP/1.1\r\nHost: smf:7777\r\n"
+           b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAEAAAAA\r\n"
+           b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+    c.send(0, req, 2.6)
+    c.send(1, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n" +
+           SETTINGS + frame(1, 5, 1, senc.encode([(":status", "201"), ("x-trace", "abc")])), 2.601)
+
+
 def hostile():
     enc = Encoder()
     enc.encode(COMMON)  # indexes entries that this connection never carries
@@ -179,7 +236,7 @@ def pfcp_est(seq, seid, ue, teid):
 
 
 def user_plane():
-    for i, (supi, ue, teid, psi) in enumerate(UES):
+    for i, (supi, ue, teid, psi) in enumerate(UES + [NAI]):
         req, rsp = pfcp_est(10 + i, 0x700 + i, ue, teid)
         add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=SMF_N4, dst=UPF) / UDP(sport=8805, dport=8805) / Raw(req), 0.5 + i / 10)
         add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=UPF, dst=SMF_N4) / UDP(sport=8805, dport=8805) / Raw(rsp), 0.51 + i / 10)
@@ -191,6 +248,12 @@ def user_plane():
             b"\x00\x00\x00\x85" + bytes([1, 0x10, 0x05, 0x00]) + bytes(inner)
         for k in range(3):
             add(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=GNB, dst=UPF) / UDP(sport=2152, dport=2152) / Raw(gtp), 5 + i + k / 10)
+    # downlink of the NAI UE on the gNB's F-TEID that only UpdateSMContext gave
+    inner = IP(src="198.51.100.1", dst=NAI[1]) / UDP(sport=53, dport=5000) / Raw(b"a" * 30)
+    gtp = bytes([0x34, 0xff]) + struct.pack("!HI", 8 + len(bytes(inner)), NAI_DL) + \
+        b"\x00\x00\x00\x85" + bytes([1, 0x00, 0x05, 0x00]) + bytes(inner)
+    for k in range(2):
+        add(Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01") / IP(src=UPF, dst=GNB) / UDP(sport=2152, dport=2152) / Raw(gtp), 8.5 + k / 10)
 
 
 def main():
@@ -199,6 +262,8 @@ def main():
     user_plane()
     conn_a()
     conn_b()
+    conn_nai()
+    conn_upgrade_table0()
     hostile()
     pkts.sort(key=lambda p: p.time)
     wrpcap(pcap, pkts)
@@ -209,6 +274,12 @@ def main():
     for supi, *_ in UES[:1]:  # connection B: tshark 4.0 does not follow the h2c upgrade
         if not any(supi in p for p in paths):
             errors.append("tshark does not see the N1N2 path of %s in the capture: %s" % (supi, paths))
+    ng = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==7777,http2", "-Y",
+                         "ngap.PDUSessionResourceSetupResponseTransfer_element", "-T", "fields",
+                         "-e", "ngap.gTP_TEID", "-e", "ngap.TransportLayerAddressIPv4"],
+                        capture_output=True, text=True).stdout.split()
+    if ng != ["%08x" % NAI_DL, GNB]:
+        errors.append("tshark's NGAP decode of the UpdateSMContext N2 differs: %s" % ng)
     fj, sj = os.path.join(d, "f.json"), os.path.join(d, "s.json")
     r = subprocess.run([os.path.join(BUILD, "mcprobe"), "-r", pcap, "--flows-json", fj,
                         "--sessions-json", sj, "--stats"], capture_output=True, text=True)
@@ -222,17 +293,33 @@ def main():
             errors.append("T-PDUs of %s (TEID %#x) not attributed: %s" % (supi, teid, f))
     sess = [json.loads(x) for x in open(sj)]
     for supi, ue, teid, psi in UES:
-        s = [x for x in sess if x["imsi"] == supi]
+        s = [x for x in sess if x.get("imsi") == supi]
         if not s or s[-1].get("apn") != "internet" or s[-1].get("sst") != 1 or \
            s[-1].get("sd") != "010203" or s[-1].get("imei") != "4370816125816151":
             errors.append("session of %s lacks the CreateSMContext facts: %s" % (supi, s[-1:]))
-    if any(x["imsi"] == "001010000000999" for x in sess):
+    nai, ue, teid, psi = NAI
+    f = [x for x in flows if x.get("teid_up") == teid]
+    if len(f) != 1 or f[0].get("supi") != nai or "imsi" in f[0] or \
+       not re.fullmatch(r"n[0-9a-f]{14}", f[0].get("sub_key", "")) or \
+       f[0].get("qfi") != 5 or f[0]["pkts_up"] != 3 or f[0]["pkts_down"] != 2 or \
+       f[0].get("teid_down") != NAI_DL:
+        errors.append("T-PDUs of the NAI SUPI %s not in one flow tagged with it: %s" % (nai, f))
+    s = [x for x in sess if x.get("supi") == nai]
+    if not s or "imsi" in s[-1] or not re.fullmatch(r"n[0-9a-f]{14}", s[-1].get("sub_key", "")) or \
+       s[-1].get("apn") != "internet" or \
+       not any(t["teid"] == NAI_DL and t["addr"] == GNB and t["dir"] == "down" for t in s[-1]["tunnels"]):
+        errors.append("session of the NAI SUPI lacks its key or the N2 DL F-TEID: %s" % s[-1:])
+    if not re.search(r"sbi N2 DL F-TEIDs\s+1 ", r.stderr):
+        errors.append("want exactly 1 UpdateSMContext N2 DL F-TEID:\n" + r.stderr)
+    if not re.search(r"sbi H2_HPACK\s+2\n", r.stderr):
+        errors.append("HTTP2-Settings table size 0 not applied (want H2_HPACK 2):\n" + r.stderr)
+    if any(x.get("imsi") == "001010000000999" for x in sess):
         errors.append("a header block with an unknown dynamic-table index was attributed")
     for reason in ("H2_HPACK", "H2_FRAME_SIZE", "H2_CONTINUATION"):
         if not re.search(r"sbi %s\s+[1-9]" % reason, r.stderr):
             errors.append("hostile HTTP/2 not counted as %s:\n%s" % (reason, r.stderr))
-    if not re.search(r"sbi identities\s+2 ", r.stderr):
-        errors.append("want exactly 2 SBI identities:\n" + r.stderr)
+    if not re.search(r"sbi identities\s+4 \(NAI SUPIs 2\)", r.stderr):
+        errors.append("want 4 SBI identities (2 N1N2 by IMSI, N1N2 and N2 DL by NAI):\n" + r.stderr)
     for e in errors:
         print("FAIL", e)
     print("it_5g_h2: %d problems" % len(errors))

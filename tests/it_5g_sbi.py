@@ -5,7 +5,9 @@ PFCP without User ID, N3 GTP-U), with tshark as the oracle.
 1. SBI decode (tests/tool_sbi_dump): for every Namf N1N2MessageTransfer tshark shows, one
    identity with the SUPI of the request path, the PDU session id, the N1 PDU address
    (nas_5gs.sm.pdu_addr_inf_ipv4) and the N2 UL F-TEID (ngap.gTP_TEID,
-   ngap.TransportLayerAddressIPv4), plus the PEI, DNN and SST of the CreateSMContext JSON.
+   ngap.TransportLayerAddressIPv4), plus the PEI, DNN and SST of the CreateSMContext JSON;
+   for every UpdateSMContext with N2 PDU_RES_SETUP_RSP, the gNB's DL F-TEID of tshark's NGAP
+   PDU Session Resource Setup Response Transfer, joined to the UE address of its SM context.
 2. mcprobe: every T-PDU (tshark gtp.message==0xff; frame 139, whose GTP length exceeds its
    datagram, is counted malformed and still accounted) lies in a flow tagged with the SUPI
    tshark shows in the SBI, rat NR, and the QFI of its PDU Session Container; the session log
@@ -50,6 +52,8 @@ def check_sbi(pcap, errors):
         supi = re.search(r"/ue-contexts/imsi-(\d+)/", t["http.request.uri"]).group(1)
         want.append((supi, int(t["nas_5gs.pdu_session_id"]), t["nas_5gs.sm.pdu_addr_inf_ipv4"],
                      int(t["ngap.gTP_TEID"], 16), t["ngap.TransportLayerAddressIPv4"]))
+    updates = [o for o in ours if o["dl_addr"]]
+    ours = [o for o in ours if not o["dl_addr"]]
     got = [(o["imsi"], o["psi"], o["ue_v4"], o["ul_teid"], o["ul_addr"]) for o in ours]
     if not want or got != want:
         errors.append("SBI identities differ from tshark:\n  tshark %s\n  ours   %s" % (want, got))
@@ -60,7 +64,31 @@ def check_sbi(pcap, errors):
         if "imeisv-" + o["imei"] != mv.get("pei") or o["dnn"] != mv.get("dnn") or \
            o["snssai"] >> 24 != int(mv.get("sst", -1)):
             errors.append("CreateSMContext facts %s != tshark %s" % (o, mv))
+    check_updates(pcap, updates, errors)
     return {w[0] for w in want}
+
+
+def check_updates(pcap, ours, errors):
+    """UpdateSMContext N2 (PDU_RES_SETUP_RSP): the gNB's DL F-TEID of tshark's NGAP decode,
+    for the SM context the path names: its 201 Location, then its N1N2 UE address (tshark)."""
+    ev = tshark(pcap, 'http.location contains "/sm-contexts/" || http.request.uri contains '
+                '"/modify" || http.request.uri contains "n1-n2-messages"',
+                ["http.location", "http.request.uri", "nas_5gs.sm.pdu_addr_inf_ipv4",
+                 "json.member_with_value", "ngap.gTP_TEID", "ngap.TransportLayerAddressIPv4"])
+    ue_of, last_ref, want = {}, None, []
+    for e in ev:
+        if e["http.location"]:
+            last_ref = e["http.location"].rsplit("/", 1)[1]
+        elif "n1-n2-messages" in e["http.request.uri"] and last_ref:
+            ue_of[last_ref] = e["nas_5gs.sm.pdu_addr_inf_ipv4"]
+        elif "n2SmInfoType:PDU_RES_SETUP_RSP" in split(e["json.member_with_value"]):
+            ref = e["http.request.uri"].split("/")[-2]
+            want.append((ue_of.get(ref), int(e["ngap.gTP_TEID"], 16),
+                         e["ngap.TransportLayerAddressIPv4"]))
+    got = [(o["ue_v4"], o["dl_teid"], o["dl_addr"]) for o in ours]
+    if len(want) < 20 or got != want:
+        errors.append("UpdateSMContext N2 DL F-TEIDs differ from tshark:\n  tshark %s\n  ours   %s"
+                      % (want, got))
 
 
 def run(pcap, d):

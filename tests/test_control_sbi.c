@@ -2,28 +2,43 @@
  *
  * Inputs are built here from the specs with known values (TS 29.571 SUPI/GPSI/PEI forms,
  * TS 24.501 8.3.2 accept, TS 38.413 9.3.4.1 transfer as in open5gs-testregistration frame 126,
- * RFC 2046 multipart); every prefix of a binary container must be refused, never overread,
- * and the limits (JSON depth, header size) must hold.
+ * RFC 2046 multipart, RFC 7540 3.2.1 HTTP2-Settings with hand-encoded HPACK, RFC 7541 C.2);
+ * every prefix of a binary container must be refused, never overread, and the limits (JSON
+ * depth, header size, HTTP/2 frame size and HPACK table size) must hold.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "control/sbi/h2.h"
 #include "control/sbi/http1.h"
 #include "control/sbi/sbi.h"
 
 Test(sbi, supi_forms)
 {
-	char imsi[16];
+	char imsi[16], nai[MCP_SBI_SUPI_LEN], big[MCP_SBI_SUPI_LEN + 8];
 
-	cr_expect_eq(mcp_sbi_supi("imsi-001010000000001", imsi), 0);
+	cr_expect_eq(mcp_sbi_supi("imsi-001010000000001", imsi, nai), 0);
 	cr_expect_str_eq(imsi, "001010000000001");
-	cr_expect_eq(mcp_sbi_supi("nai-alice@example.org", imsi), 1);
+	cr_expect_str_eq(nai, "");
+	cr_expect_eq(mcp_sbi_supi("nai-alice@example.org", imsi, nai), 1);
 	cr_expect_str_eq(imsi, "");
-	cr_expect_eq(mcp_sbi_supi("imsi-0010100000000012", imsi), -EBADMSG, "16 digits");
-	cr_expect_eq(mcp_sbi_supi("imsi-00101x", imsi), -EBADMSG);
-	cr_expect_eq(mcp_sbi_supi("suci-0-001-01-0-0-0-1", imsi), -EBADMSG);
+	cr_expect_str_eq(nai, "nai-alice@example.org");
+	cr_expect_eq(mcp_sbi_supi("imsi-0010100000000012", imsi, nai), -EBADMSG, "16 digits");
+	cr_expect_str_eq(nai, "");
+	cr_expect_eq(mcp_sbi_supi("imsi-00101x", imsi, nai), -EBADMSG);
+	cr_expect_eq(mcp_sbi_supi("suci-0-001-01-0-0-0-1", imsi, nai), -EBADMSG);
+	cr_expect_eq(mcp_sbi_supi("nai-", imsi, nai), -EBADMSG, "empty NAI");
+	cr_expect_eq(mcp_sbi_supi("nai-a b@c", imsi, nai), -EBADMSG, "space");
+	cr_expect_eq(mcp_sbi_supi("nai-a\"b@c", imsi, nai), -EBADMSG, "quote");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "nai-", 4);
+	cr_expect_eq(mcp_sbi_supi(big, imsi, nai), -EBADMSG, "longer than kept");
+	big[MCP_SBI_SUPI_LEN - 1] = '\0';
+	cr_expect_eq(mcp_sbi_supi(big, imsi, nai), 1, "the longest kept");
+	cr_expect_eq(strlen(nai), MCP_SBI_SUPI_LEN - 1);
 }
 
 Test(sbi, json_smcontext)
@@ -132,6 +147,46 @@ Test(sbi, ngap_ul_fteid)
 	cr_expect_eq(mcp_ngap_setup_request_ul(bad, sizeof(bad), &id), -EBADMSG);
 }
 
+/* PDU Session Resource Setup Response Transfer (open5gs-testregistration frame 132, tshark:
+ * gTPTunnel 127.0.0.2 TEID 0x00000001, QFI 1) */
+static const uint8_t ngap_response[] = {
+	0x00, 0x03, 0xe0, 0x7f, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
+};
+
+Test(sbi, ngap_dl_fteid)
+{
+	/* IPv6 (128 bits) with the optional-component bits set, which do not move the tunnel */
+	static const uint8_t v6[] = { 0x7e, 0xcf, 0xe0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0,
+				      0, 0, 0, 0, 0, 0x09, 0xca, 0xfe, 0xba, 0xbe, 0x00, 0x01 };
+	struct mcp_sbi_ident id;
+	char buf[MCP_IP_STRLEN];
+	uint8_t bad[sizeof(ngap_response)];
+
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_ngap_setup_response_dl(ngap_response, sizeof(ngap_response), &id), 0);
+	cr_expect(id.has_dl_fteid && !id.has_ul_fteid);
+	cr_expect_eq(id.dl_teid, 1);
+	cr_expect_str_eq(mcp_ip_str(&id.dl_addr, buf), "127.0.0.2");
+	memset(&id, 0, sizeof(id));
+	cr_assert_eq(mcp_ngap_setup_response_dl(v6, sizeof(v6), &id), 0);
+	cr_expect_eq(id.dl_teid, 0xcafebabeu);
+	cr_expect_str_eq(mcp_ip_str(&id.dl_addr, buf), "2001:db8::9");
+	memset(&id, 0, sizeof(id));
+	for (size_t n = 0; n < 11; n++) /* every prefix that cuts the address or TEID off */
+		cr_expect_eq(mcp_ngap_setup_response_dl(ngap_response, n, &id), -EBADMSG, "prefix %zu", n);
+	cr_expect_eq(mcp_ngap_setup_response_dl(NULL, 0, &id), -EBADMSG);
+	memcpy(bad, ngap_response, sizeof(bad));
+	bad[0] |= 0x01; /* the CHOICE's extension alternative */
+	cr_expect_eq(mcp_ngap_setup_response_dl(bad, sizeof(bad), &id), -EBADMSG);
+	memcpy(bad, ngap_response, sizeof(bad));
+	bad[1] |= 0x20; /* a size outside the root of TransportLayerAddress */
+	cr_expect_eq(mcp_ngap_setup_response_dl(bad, sizeof(bad), &id), -EBADMSG);
+	memcpy(bad, ngap_response, sizeof(bad));
+	bad[1] = 0x02; /* 24 bits: not an address length */
+	cr_expect_eq(mcp_ngap_setup_response_dl(bad, sizeof(bad), &id), -EBADMSG);
+	cr_expect(!id.has_dl_fteid, "a refused transfer sets nothing");
+}
+
 static int nmsg;
 static struct mcp_http_msg last;
 static char last_body[64];
@@ -191,4 +246,113 @@ Test(sbi, http1_limits_and_resync)
 	mcp_http1_feed(&h, (const uint8_t *)"Content-Length: 99999999\r\n\r\n", 28, on_msg, NULL);
 	cr_expect_eq(err[MCP_HTTP1_ERR_START], 2, "mid-body bytes after a gap are not a message");
 	mcp_http1_free(&h);
+}
+
+/* ---- HTTP/2: an upgrade request's HTTP2-Settings applied to the server's direction ---- */
+
+static int want_none(void *ctx, const struct mcp_http_msg *m)
+{
+	(void)ctx, (void)m;
+	return 0;
+}
+
+static size_t h2_frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t sid, const uint8_t *p,
+		       uint32_t n)
+{
+	uint8_t fh[9] = { (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
+			  (uint8_t)(sid >> 24), (uint8_t)(sid >> 16), (uint8_t)(sid >> 8), (uint8_t)sid };
+
+	memcpy(out, fh, 9);
+	if (n)
+		memcpy(out + 9, p, n);
+	return 9 + n;
+}
+
+/* Two responses: the first (after a dynamic table size update to 0 when `update`, as an
+ * encoder must send after a smaller SETTINGS_HEADER_TABLE_SIZE, RFC 7541 4.2) inserts
+ * "foo: bar" into the dynamic table (6.2.1), the second refers to it (index 62). Returns the
+ * HPACK errors counted on the direction; nmsg the responses decoded. */
+static uint64_t two_responses(const char *http2_settings, int update, int *rc)
+{
+	static const uint8_t b1[] = { 0x20, 0x88, 0x40, 3, 'f', 'o', 'o', 3, 'b', 'a', 'r' };
+	static const uint8_t b2[] = { 0x88, 0xbe };
+	uint64_t err[MCP_H2_ERR__MAX] = { 0 };
+	uint8_t set[96], wire[64];
+	struct mcp_h2 h;
+	size_t n;
+
+	cr_assert_eq(mcp_h2_init(&h, 0, err), 0);
+	*rc = mcp_h2_upgrade_settings(http2_settings, set, sizeof(set));
+	if (*rc > 0)
+		mcp_h2_apply_settings(&h, set, (uint32_t)*rc);
+	nmsg = 0;
+	n = h2_frame(wire, 1, 5, 1, b1 + !update, (uint32_t)sizeof(b1) - !update);
+	n += h2_frame(wire + n, 1, 5, 3, b2, sizeof(b2));
+	mcp_h2_feed(&h, wire, n, on_msg, want_none, NULL);
+	mcp_h2_free(&h);
+	return err[MCP_H2_ERR_HPACK];
+}
+
+Test(sbi, h2_upgrade_settings_header_table_size)
+{
+	int rc;
+
+	/* SETTINGS_MAX_CONCURRENT_STREAMS 100, SETTINGS_INITIAL_WINDOW_SIZE 65535: table kept */
+	cr_expect_eq(two_responses("AAMAAABkAAQAAP__", 0, &rc), 0);
+	cr_expect_eq(rc, 12);
+	cr_expect_eq(nmsg, 2);
+	/* SETTINGS_HEADER_TABLE_SIZE 0: the encoder signals it and may index nothing, so
+	 * index 62 of the second block is an error */
+	cr_expect_eq(two_responses("AAEAAAAA", 1, &rc), 1);
+	cr_expect_eq(rc, 6);
+	cr_expect_eq(nmsg, 1, "the second block must not decode");
+	/* ... and an encoder that does not signal the smaller table fails at once */
+	cr_expect_eq(two_responses("AAEAAAAA", 0, &rc), 1);
+	cr_expect_eq(nmsg, 0);
+}
+
+Test(sbi, h2_upgrade_settings_max_frame_size)
+{
+	static uint8_t wire[9 + 20000], payload[20000];
+	uint64_t err[MCP_H2_ERR__MAX] = { 0 };
+	uint8_t set[12];
+	struct mcp_h2 h;
+	size_t n = h2_frame(wire, 0, 0, 1, payload, sizeof(payload)); /* DATA, 20000 bytes */
+
+	for (int limited = 0; limited < 2; limited++) {
+		memset(err, 0, sizeof(err));
+		cr_assert_eq(mcp_h2_init(&h, 0, err), 0);
+		/* SETTINGS_MAX_FRAME_SIZE 16384 */
+		cr_assert_eq(mcp_h2_upgrade_settings("AAUAAEAA", set, sizeof(set)), 6);
+		if (limited)
+			cr_expect_eq(mcp_h2_apply_settings(&h, set, 6), 0);
+		mcp_h2_feed(&h, wire, n, on_msg, want_none, NULL);
+		cr_expect_eq(err[MCP_H2_ERR_FRAME_SIZE], (uint64_t)limited, "limited %d", limited);
+		cr_expect_eq(h.dead, limited);
+		mcp_h2_free(&h);
+	}
+}
+
+Test(sbi, h2_upgrade_settings_refused)
+{
+	static char big[MCP_H2_MAX_UPGRADE_SETTINGS + 2];
+	uint64_t err[MCP_H2_ERR__MAX] = { 0 };
+	static const uint8_t small_frame[6] = { 0, 5, 0, 0, 0x10, 0 }; /* 4096 < 16384 */
+	uint8_t set[96];
+	struct mcp_h2 h;
+
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAAAA==", set, sizeof(set)), 6, "padding tolerated");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAA+A", set, sizeof(set)), -EBADMSG, "not url");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAA", set, sizeof(set)), -EBADMSG, "half a setting");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAAAAB", set, sizeof(set)), -EBADMSG, "stray bits");
+	cr_expect_eq(mcp_h2_upgrade_settings("AAEAAAAA", set, 4), -EBADMSG, "beyond out");
+	memset(big, 'A', sizeof(big) - 1);
+	cr_expect_eq(mcp_h2_upgrade_settings(big, set, sizeof(set)), -EBADMSG, "too long");
+	cr_expect_eq(mcp_h2_upgrade_settings("", set, sizeof(set)), 0, "no settings");
+	cr_assert_eq(mcp_h2_init(&h, 0, err), 0);
+	cr_expect_eq(mcp_h2_apply_settings(&h, small_frame, 6), -EBADMSG);
+	cr_expect_eq(mcp_h2_apply_settings(&h, small_frame, 5), -EBADMSG);
+	cr_expect_eq(err[MCP_H2_ERR_SETTINGS], 2);
+	cr_expect_eq(h.max_frame, MCP_H2_MAX_FRAME, "an out-of-range value is ignored");
+	mcp_h2_free(&h);
 }

@@ -524,3 +524,20 @@ Test(session, restore_without_event)
 	assert_events(1, (enum mcp_session_event[]){ MCP_EV_MODIFY });
 	assert_tun(0x77777777, "10.0.2.2", IMSI_V2, MCP_DIR_DOWN);
 }
+
+/* A NAI SUPI's subscriber key (docs/5g.md): "n" + 14 hex digits, stable, never an IMSI, and
+ * different for different NAIs. */
+Test(session, supi_key_form)
+{
+	char a[MCP_IMSI_LEN], b[MCP_IMSI_LEN], c[MCP_IMSI_LEN];
+
+	mcp_supi_key(a, "nai-alice@example.org");
+	mcp_supi_key(b, "nai-alice@example.org");
+	mcp_supi_key(c, "nai-bob@example.org");
+	cr_expect_eq(strlen(a), 15);
+	cr_expect_eq(a[0], 'n');
+	cr_expect_eq(strspn(a + 1, "0123456789abcdef"), 14);
+	cr_expect_str_eq(a, b);
+	cr_expect_str_neq(a, c);
+	cr_expect(mcp_key_is_supi(a) && !mcp_key_is_supi("001010000000001"));
+}

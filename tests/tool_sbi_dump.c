@@ -1,5 +1,6 @@
 /* tool_sbi_dump.c - oracle dumper: feeds every untunnelled TCP segment of a capture to the SBI
- * decoder (control/sbi) and prints one JSON line per identity it hands out, then its counters
+ * decoder (control/sbi) and prints one JSON line per identity it hands out (N1N2 transfers;
+ * UpdateSMContexts with their N2 DL F-TEID, dl_addr set), then its counters
  * on stderr, for comparison with tshark (tests/it_5g_sbi.py). Link, IP and TCP come from the
  * frame decoder (mcp_decode).
  *
@@ -14,14 +15,16 @@
 
 static void on_ident(void *ctx, const struct mcp_sbi_ident *id, uint64_t ts_ms)
 {
-	char a[MCP_IP_STRLEN], b[MCP_IP_STRLEN], c[MCP_IP_STRLEN];
+	char a[MCP_IP_STRLEN], b[MCP_IP_STRLEN], c[MCP_IP_STRLEN], d[MCP_IP_STRLEN];
 
-	printf("{\"imsi\":\"%s\",\"msisdn\":\"%s\",\"imei\":\"%s\",\"dnn\":\"%s\",\"snssai\":%" PRIu32
-	       ",\"psi\":%u,\"ue_v4\":\"%s\",\"ue_v6\":\"%s\",\"ul_teid\":%" PRIu32
-	       ",\"ul_addr\":\"%s\"}\n", id->imsi, id->msisdn, id->imei, id->dnn, id->snssai,
-	       id->pdu_session_id, id->has_ue_v4 ? mcp_ip_str(&id->ue_v4, a) : "",
+	printf("{\"imsi\":\"%s\",\"nai\":\"%s\",\"msisdn\":\"%s\",\"imei\":\"%s\",\"dnn\":\"%s\","
+	       "\"snssai\":%" PRIu32 ",\"psi\":%u,\"ue_v4\":\"%s\",\"ue_v6\":\"%s\",\"ul_teid\":%" PRIu32
+	       ",\"ul_addr\":\"%s\",\"dl_teid\":%" PRIu32 ",\"dl_addr\":\"%s\"}\n", id->imsi, id->nai,
+	       id->msisdn, id->imei, id->dnn, id->snssai, id->pdu_session_id,
+	       id->has_ue_v4 ? mcp_ip_str(&id->ue_v4, a) : "",
 	       id->has_ue_v6 ? mcp_ip_str(&id->ue_v6, b) : "", id->has_ul_fteid ? id->ul_teid : 0,
-	       id->has_ul_fteid ? mcp_ip_str(&id->ul_addr, c) : "");
+	       id->has_ul_fteid ? mcp_ip_str(&id->ul_addr, c) : "",
+	       id->has_dl_fteid ? id->dl_teid : 0, id->has_dl_fteid ? mcp_ip_str(&id->dl_addr, d) : "");
 }
 
 int main(int argc, char **argv)

@@ -54,7 +54,7 @@ def ip_cuts(l3, v6, exts=0):
 
 
 def gtpu_frame(name, outer, teid, inner, l4, gtp_kw=None, pdu=None, sub=None, dir_=None,
-               extra_flags=0, l2=None, verdict="redirect", payload=b"x" * 23):
+               extra_flags=0, l2=None, verdict="redirect", payload=b"x" * 23, reason="-"):
     l2 = l2 if l2 is not None else Ether(**MAC)
     gtp = GTP_U_Header(teid=teid, gtp_type=255, **(gtp_kw or {}))
     if pdu is not None:
@@ -101,7 +101,7 @@ def gtpu_frame(name, outer, teid, inner, l4, gtp_kw=None, pdu=None, sub=None, di
          dir=dir_ if dir_ is not None else 255,
          vlan=l2[Dot1AD].vlan if l2.haslayer(Dot1AD) else (l2[Dot1Q].vlan if l2.haslayer(Dot1Q) else 0),
          qfi=pdu.QFI if pdu is not None else 0, pdu=pdu.type if pdu is not None else 0,
-         gtp_type=255, reason="-")
+         gtp_type=255, reason=reason)
 
 
 def bad(name, pkt, reason):
@@ -179,7 +179,15 @@ def main():
     inner = IP(src="192.168.1.10", dst="8.8.8.8") / TCP(sport=1, dport=2)
     bad("gtpu_bad_version", base / Raw(b"\x50\xff\x00\x28\x00\x00\x12\x34") / inner,
         "BAD_GTPU_VERSION")
-    bad("gtpu_len_too_big", base / Raw(b"\x30\xff\x04\x00\x00\x00\x12\x34") / inner, "BAD_GTPU_LEN")
+    # GTP-U length beyond the datagram (open5gs-testregistration frame 139): counted under
+    # BAD_GTPU_LEN and still redirected and credited to the tunnel's subscriber (docs/5g.md)
+    gtpu_frame("gtpu_len_too_big", IP(src="10.0.0.1", dst="10.0.0.2", id=9), 0x1234,
+               IP(src="192.168.1.10", dst="8.8.8.8", id=3), TCP(sport=40001, dport=443, flags="A"),
+               gtp_kw=dict(length=1024), sub=7, dir_=0, reason="BAD_GTPU_LEN")
+    # ... but one too short for the optional word it announces is dropped as malformed
+    bad("gtpu_len_too_big_no_opt", Ether(**MAC) / IP(src="10.0.0.1", dst="10.0.0.2") /
+        UDP(sport=2152, dport=2152, len=18) / Raw(b"\x32\xff\x04\x00\x00\x00\x12\x34\x00\x00\x00\x00"),
+        "BAD_GTPU_LEN")
     bad("gtpu_ext_len0", base / Raw(bytes.fromhex("34ff002c000012340000008500") + b"\x00" * 3) /
         inner, "BAD_GTPU_EXT")
     chain = b"".join(bytes([1, 0, 0, 0x85]) for _ in range(9))

@@ -149,13 +149,30 @@ static void put_rat(struct mcp_jbuf *b, uint8_t rat, int *first_p)
 	*first_p = first;
 }
 
+/* "imsi" for an IMSI subscriber; a NAI one has "supi" (its text, while known) and "sub_key"
+ * (the key of its microcloud facts and aggregates, docs/5g.md). */
+static void put_subscriber_key(struct mcp_jbuf *b, const char *key, const char *supi,
+			       int *first_p)
+{
+	int first = *first_p;
+
+	if (!mcp_key_is_supi(key)) {
+		KEY(b, "imsi"), mcp_jbuf_str(b, key);
+	} else {
+		if (supi[0])
+			KEY(b, "supi"), mcp_jbuf_str(b, supi);
+		KEY(b, "sub_key"), mcp_jbuf_str(b, key);
+	}
+	*first_p = first;
+}
+
 /* The subscriber fields of a flow record. */
 static void put_flow_subscriber(struct mcp_jbuf *b, const struct mcp_flow_record *r, int *first_p)
 {
 	int first = *first_p;
 
 	if (r->imsi[0]) {
-		KEY(b, "imsi"), mcp_jbuf_str(b, r->imsi);
+		put_subscriber_key(b, r->imsi, r->supi, &first);
 		if (r->msisdn[0])
 			KEY(b, "msisdn"), mcp_jbuf_str(b, r->msisdn);
 		if (r->imei[0])
@@ -284,7 +301,7 @@ void mcp_json_out_session(struct mcp_json_out *o, const char *event,
 	int first = 1;
 
 	KEY(b, "event"), mcp_jbuf_str(b, event);
-	KEY(b, "imsi"), mcp_jbuf_str(b, sub->imsi);
+	put_subscriber_key(b, sub->imsi, sub->supi, &first);
 	if (sub->msisdn[0])
 		KEY(b, "msisdn"), mcp_jbuf_str(b, sub->msisdn);
 	if (sub->imei[0])

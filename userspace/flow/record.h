@@ -46,8 +46,11 @@ struct mcp_flow_record {
 	char user_agent[MCP_UA_LEN];
 	uint16_t http_status;
 	int16_t dns_rcode;             /* -1 when no DNS response was seen */
-	/* Subscriber (tunneled or UE-IP traffic); imsi[0] == 0 when unknown. */
+	/* Subscriber (tunneled or UE-IP traffic); imsi[0] == 0 when unknown. imsi is the
+	 * subscriber key: IMSI digits, or for a NAI SUPI its key (mcp_supi_key) with the text
+	 * in supi (empty once the subscriber is gone). */
 	char imsi[MCP_IMSI_LEN];
+	char supi[MCP_SUPI_LEN];
 	char msisdn[MCP_MSISDN_LEN];
 	char imei[MCP_IMEI_LEN];
 	char apn[MCP_APP_NAME_LEN > MCP_APN_LEN ? MCP_APP_NAME_LEN : MCP_APN_LEN];

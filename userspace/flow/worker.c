@@ -90,6 +90,7 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 	snprintf(r->imsi, sizeof(r->imsi), "%s", f->imsi);
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
+	snprintf(r->supi, sizeof(r->supi), "%s", sub->supi);
 	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
 	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
 	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);

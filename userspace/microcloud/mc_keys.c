@@ -3,7 +3,8 @@
  * Schema (docs/microcloud.md), every key prefixed by --redis-prefix P:
  *   P imsi.<IMSI>            hash: msisdn imei apn ue_ipv4 ue_ipv6 rat gtp_version state probe
  *                            last_change tunnels ("teid@addr/dir,...") bearers ("ebi/iface,...")
- *                            ctrl_teid; in cluster mode imsi.{<IMSI>} (hash tag: one slot per
+ *                            ctrl_teid supi (a 5G NAI subscriber's SUPI text: its <IMSI> is
+ *                            then the key mcp_supi_key, "n" + 14 hex); in cluster mode imsi.{<IMSI>} (hash tag: one slot per
  *                            subscriber, shared with its agg buckets)
  *   P ip.<addr>, P teid.<endpoint>.<teid>, P msisdn.<MSISDN>  string -> IMSI
  *   P agg.<epoch>.<IMSI>     per-IMSI application bucket (cluster: agg.<epoch>.{<IMSI>})
@@ -361,9 +362,10 @@ int mcp_mc_fact_cmds(const struct mcp_mc_keys *k, struct mcp_mc_batch *b,
 	err |= mcp_mc_batch_addf(b, key,
 				 "HSET %s msisdn %s imei %s apn %s ue_ipv4 %s ue_ipv6 %s rat %s "
 				 "gtp_version %s state %s probe %s last_change %s tunnels %s "
-				 "bearers %s ctrl_teid %s",
+				 "bearers %s ctrl_teid %s supi %s",
 				 key, s->msisdn, s->imei, s->apn, v4, v6, rat, ver,
-				 f->deleted ? "deleted" : "active", f->probe, lc, tun, bear, ctrl);
+				 f->deleted ? "deleted" : "active", f->probe, lc, tun, bear, ctrl,
+				 s->supi);
 	if (f->deleted)
 		err |= mcp_mc_batch_addf(b, key, "PEXPIRE %s %s", key, ttl);
 	else
@@ -426,6 +428,10 @@ char *mcp_mc_event_json(enum mcp_session_event ev, const struct mcp_subscriber *
 	end = buf + sizeof(buf) - 1;
 	MC_JSON_APPEND(p, end, "{\"event\":\"%s\",\"imsi\":", mcp_session_event_name(ev));
 	mc_json_str(&p, end, s->imsi);
+	if (s->supi[0]) { /* a NAI subscriber: imsi is its key (docs/5g.md) */
+		MC_JSON_APPEND(p, end, ",\"supi\":");
+		mc_json_str(&p, end, s->supi);
+	}
 	MC_JSON_APPEND(p, end, ",\"msisdn\":");
 	mc_json_str(&p, end, s->msisdn);
 	MC_JSON_APPEND(p, end, ",\"imei\":");
@@ -529,6 +535,8 @@ int mcp_mc_fact_parse(const redisReply *r, struct mcp_subscriber *sub, int *acti
 			continue;
 		if (mc_field_is(f, "msisdn")) {
 			mc_copy_field(sub->msisdn, sizeof(sub->msisdn), v);
+		} else if (mc_field_is(f, "supi")) {
+			mc_copy_field(sub->supi, sizeof(sub->supi), v);
 		} else if (mc_field_is(f, "imei")) {
 			mc_copy_field(sub->imei, sizeof(sub->imei), v);
 		} else if (mc_field_is(f, "apn")) {

@@ -103,6 +103,7 @@ static void fill_subscriber(struct mcp_shards *sh, struct mcp_flow_record *r)
 
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
+	snprintf(r->supi, sizeof(r->supi), "%s", sub->supi);
 	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
 	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
 	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "util/hugemem.h"
 #include "session/session_internal.h"
 
@@ -548,4 +550,15 @@ const char *mcp_session_event_name(enum mcp_session_event ev)
 		return "remove";
 	}
 	return "unknown";
+}
+
+void mcp_supi_key(char key[MCP_IMSI_LEN], const char *supi)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = XXH3_64bits(supi, strlen(supi)) >> 8;
+
+	key[0] = 'n';
+	for (int i = 14; i >= 1; i--, h >>= 4)
+		key[i] = hex[h & 0xf];
+	key[15] = '\0';
 }

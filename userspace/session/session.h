@@ -13,7 +13,8 @@
 #include "mcp_addr.h"
 #include "decode/pkt.h"
 
-#define MCP_IMSI_LEN   16  /* 15 digits + NUL */
+#define MCP_IMSI_LEN   16  /* 15 digits + NUL: the subscriber key (see mcp_supi_key) */
+#define MCP_SUPI_LEN   128 /* a non-IMSI SUPI's text ("nai-..."), NUL included */
 #define MCP_MSISDN_LEN 16
 #define MCP_IMEI_LEN   17  /* IMEISV has 16 digits */
 #define MCP_APN_LEN    101 /* TS 23.003: APN up to 100 octets */
@@ -36,7 +37,8 @@ struct mcp_tunnel {
 
 struct mcp_subscriber {
 	uint32_t id;               /* stable small index while the entry exists (BPF, workers) */
-	char imsi[MCP_IMSI_LEN];
+	char imsi[MCP_IMSI_LEN];   /* the key: IMSI digits, or mcp_supi_key of supi */
+	char supi[MCP_SUPI_LEN];   /* non-IMSI SUPI (5G NAI) as text; empty for an IMSI */
 	char msisdn[MCP_MSISDN_LEN];
 	char imei[MCP_IMEI_LEN];
 	char apn[MCP_APN_LEN];
@@ -92,6 +94,16 @@ struct mcp_session_stats {
 };
 
 struct mcp_sessions;
+
+/* The subscriber key of a SUPI that is not an IMSI (docs/5g.md): "n" and 14 hex digits of
+ * the SUPI text's 64-bit XXH3 (its top 56 bits). Fixed size like an IMSI, never all digits,
+ * so it lives in the same tables, records and microcloud keys without colliding with one. */
+void mcp_supi_key(char key[MCP_IMSI_LEN], const char *supi);
+/* 1 when key is such a key (not IMSI digits). */
+static inline int mcp_key_is_supi(const char *key)
+{
+	return key[0] == 'n';
+}
 
 struct mcp_sessions *mcp_sessions_create(const struct mcp_session_cfg *cfg);
 void mcp_sessions_destroy(struct mcp_sessions *s);

@@ -7,6 +7,7 @@
 #include "session/session_5g.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,9 @@ static struct mcp_s5g_pdu *pdu_alloc(struct mcp_s5g *g, uint32_t *idx)
 	if (g->free_head != MCP_NONE) {
 		*idx = g->free_head;
 		g->free_head = g->pdu[*idx].next_free;
+		if (g->free_head != MCP_NONE) /* the next establishment writes this one */
+			for (size_t off = 0; off < sizeof(*p); off += 64)
+				__builtin_prefetch((const char *)&g->pdu[g->free_head] + off, 1);
 	} else if (g->npdu_alloc < g->max_pdu) {
 		*idx = g->npdu_alloc++;
 	} else {
@@ -247,6 +251,15 @@ static void pdu_take_rules(struct mcp_s5g *g, struct mcp_s5g_pdu *p,
 
 /* ---- SBI identities ------------------------------------------------------------------- */
 
+/* The identity's facts, and the gNB's DL F-TEID of an UpdateSMContext: the role of a FAR
+ * outer header towards the access, which it replaces (the same F-TEID when N4 is seen). */
+static void take_sbi(struct mcp_s5g *g, struct mcp_s5g_pdu *p, const struct mcp_sbi_ident *id)
+{
+	mcp_s5g_take_ident(p, id);
+	if (id->has_dl_fteid)
+		pdu_add_tun(g, p, MCP_S5G_KIND_FAR, MCP_PFCP_IF_ACCESS, id->dl_teid, &id->dl_addr);
+}
+
 static const struct mcp_sbi_ident *hint_for(struct mcp_s5g *g, const struct mcp_s5g_pdu *p)
 {
 	struct mcp_teid_key tk;
@@ -301,12 +314,14 @@ static void hint_store(struct mcp_s5g *g, const struct mcp_sbi_ident *id)
 
 void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64_t ts_ms)
 {
+	char key[MCP_IMSI_LEN];
 	struct mcp_teid_key tk;
 	uint32_t *v = NULL;
 
 	g->st.sbi_idents++;
-	if (!id->imsi[0])
+	if (!id->imsi[0] && !id->nai[0])
 		return;
+	mcp_s5g_ident_key(id, key);
 	if (id->has_ue_v4)
 		v = mcp_htab_find(&g->by_ue, &id->ue_v4);
 	if (!v && id->has_ue_v6)
@@ -320,9 +335,9 @@ void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64
 		return;
 	if (!g->pdu[*v].bound)
 		g->st.pdu_by_sbi++;
-	else if (strcmp(g->pdu[*v].imsi, id->imsi))
+	else if (strcmp(g->pdu[*v].imsi, key))
 		mcp_s5g_unbind(g, &g->pdu[*v], ts_ms); /* the address changed hands */
-	mcp_s5g_take_ident(&g->pdu[*v], id);
+	take_sbi(g, &g->pdu[*v], id);
 	mcp_s5g_bind(g, &g->pdu[*v], ts_ms);
 }
 
@@ -331,16 +346,27 @@ void mcp_s5g_sbi_ident(struct mcp_s5g *g, const struct mcp_sbi_ident *id, uint64
 /* The index slots an establishment touches are independent: load them all at once so the
  * cache misses of large tables overlap (as session_gtpc.c does for GTP-C). */
 static void prefetch_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
-				   const struct mcp_pfcp_msg *rsp)
+				   const struct mcp_pfcp_msg *rsp, const struct mcp_ip *req_src,
+				   const struct mcp_ip *rsp_src)
 {
 	struct mcp_sessions *s = g->s;
 	char key[MCP_IMSI_LEN];
+	struct mcp_s5g_key k;
 	struct mcp_teid_key tk;
 	int i;
 
 	if (req->imsi[0]) {
 		mcp_imsi_key(key, req->imsi);
 		mcp_htab_prefetch(&s->by_imsi, key);
+	}
+	if (req->has_fseid) {
+		seid_key(&k, req->fseid_has_v4 ? &req->fseid_v4 : req_src, req->fseid);
+		mcp_htab_prefetch(&g->by_seid, &k);
+	}
+	if (rsp->has_fseid) {
+		seid_key(&k, rsp->fseid_has_v4 ? &rsp->fseid_v4 : rsp->fseid_has_v6 ?
+			 &rsp->fseid_v6 : rsp_src, rsp->fseid);
+		mcp_htab_prefetch(&g->by_seid, &k);
 	}
 	for (i = 0; i < req->npdr; i++) {
 		if (req->pdr[i].has_ue_v4) {
@@ -357,6 +383,16 @@ static void prefetch_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg 
 	}
 }
 
+/* A PFCP User ID NAI (without IMSI) as the SUPI "nai-<NAI>", if it is a valid one. */
+static void user_id_nai(struct mcp_s5g_pdu *p, const char *nai)
+{
+	char supi[MCP_SUPI_LEN], imsi[16];
+
+	if (snprintf(supi, sizeof(supi), "nai-%s", nai) < (int)sizeof(supi) &&
+	    mcp_sbi_supi(supi, imsi, p->supi) == 1)
+		mcp_supi_key(p->imsi, p->supi);
+}
+
 static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 				const struct mcp_pfcp_msg *rsp, const struct mcp_ip *req_src,
 				const struct mcp_ip *rsp_src, uint64_t ts_ms)
@@ -368,7 +404,7 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 
 	if (!req->has_fseid)
 		return;
-	prefetch_establishment(g, req, rsp);
+	prefetch_establishment(g, req, rsp, req_src, rsp_src);
 	p = pdu_by_seid(g, req->fseid_has_v4 ? &req->fseid_v4 : req_src, req->fseid);
 	if (p) /* a second establishment for a live F-SEID replaces the old session */
 		mcp_s5g_unbind(g, p, ts_ms), pdu_free(g, p);
@@ -387,6 +423,8 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 	}
 	pdu_take_rules(g, p, req, rsp);
 	memcpy(p->imsi, req->imsi, sizeof(p->imsi));
+	if (!p->imsi[0] && req->nai[0])
+		user_id_nai(p, req->nai);
 	memcpy(p->imei, req->imei, sizeof(p->imei));
 	memcpy(p->msisdn, req->msisdn, sizeof(p->msisdn));
 	mcp_sess_strcpy(p->dnn, req->dnn, sizeof(p->dnn));
@@ -396,7 +434,7 @@ static void apply_establishment(struct mcp_s5g *g, const struct mcp_pfcp_msg *re
 		g->st.pdu_by_user_id++;
 	} else if ((h = hint_for(g, p))) {
 		g->st.pdu_by_sbi++;
-		mcp_s5g_take_ident(p, h);
+		take_sbi(g, p, h);
 	} else {
 		g->st.pdu_without_sub++;
 		return;
@@ -434,7 +472,7 @@ void mcp_s5g_apply(struct mcp_s5g *g, const struct mcp_pfcp_msg *req,
 
 			if (h) {
 				g->st.pdu_by_sbi++;
-				mcp_s5g_take_ident(p, h);
+				take_sbi(g, p, h);
 			}
 		}
 		if (p->imsi[0])

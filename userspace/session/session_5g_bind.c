@@ -1,5 +1,5 @@
 /* session_5g_bind.c - a PDU session's facts into the one subscriber table: the entry of its
- * IMSI (created, or re-created after a detach), rat NR, DNN as apn, S-NSSAI, QFIs, UE
+ * subscriber key (IMSI, or the key of a NAI SUPI; created, or re-created after a detach), rat NR, DNN as apn, S-NSSAI, QFIs, UE
  * addresses, and its F-TEIDs as tunnels whose ebi is the PDU session's slot. Unbinding drops
  * those tunnels; the subscriber is detached when its last PDU session goes.
  */
@@ -7,10 +7,22 @@
 
 #include "session/session_5g_internal.h"
 
+_Static_assert(MCP_SBI_SUPI_LEN == MCP_SUPI_LEN, "a NAI fits the subscriber's SUPI");
+
+void mcp_s5g_ident_key(const struct mcp_sbi_ident *id, char key[MCP_IMSI_LEN])
+{
+	if (id->imsi[0] || !id->nai[0])
+		mcp_sess_strcpy(key, id->imsi, MCP_IMSI_LEN);
+	else
+		mcp_supi_key(key, id->nai);
+}
+
 void mcp_s5g_take_ident(struct mcp_s5g_pdu *p, const struct mcp_sbi_ident *id)
 {
-	if (id->imsi[0])
-		memcpy(p->imsi, id->imsi, sizeof(p->imsi));
+	if (id->imsi[0] || id->nai[0]) {
+		mcp_s5g_ident_key(id, p->imsi);
+		mcp_sess_strcpy(p->supi, id->nai, sizeof(p->supi));
+	}
 	if (id->imei[0])
 		memcpy(p->imei, id->imei, sizeof(p->imei));
 	if (id->msisdn[0])
@@ -69,6 +81,8 @@ static int merge_facts(struct mcp_sess_ent *e, const struct mcp_s5g_pdu *p)
 	struct mcp_subscriber *u = &e->sub;
 	int changed = 0;
 
+	if (p->supi[0] && strcmp(u->supi, p->supi))
+		mcp_sess_strcpy(u->supi, p->supi, sizeof(u->supi)), changed = 1;
 	if (p->imei[0] && strcmp(u->imei, p->imei))
 		mcp_sess_strcpy(u->imei, p->imei, sizeof(u->imei)), changed = 1;
 	if (p->msisdn[0] && strcmp(u->msisdn, p->msisdn))

@@ -37,7 +37,8 @@ struct mcp_s5g_pdu {
 	uint32_t next_free;
 	struct mcp_s5g_key cp, up;
 	struct mcp_ip ue_v4, ue_v6;
-	char imsi[MCP_IMSI_LEN];
+	char imsi[MCP_IMSI_LEN];   /* subscriber key: IMSI digits or mcp_supi_key(supi) */
+	char supi[MCP_SUPI_LEN];   /* a NAI SUPI's text, else empty */
 	char imei[MCP_IMEI_LEN];
 	char msisdn[MCP_MSISDN_LEN];
 	char dnn[MCP_APN_LEN];
@@ -81,5 +82,7 @@ void mcp_s5g_bind(struct mcp_s5g *g, struct mcp_s5g_pdu *p, uint64_t ts_ms);
 void mcp_s5g_unbind(struct mcp_s5g *g, struct mcp_s5g_pdu *p, uint64_t ts_ms);
 /* Copies an SBI identity into the PDU session (empty fields keep what it had). */
 void mcp_s5g_take_ident(struct mcp_s5g_pdu *p, const struct mcp_sbi_ident *id);
+/* The subscriber key of an SBI identity (IMSI digits or mcp_supi_key of its NAI). */
+void mcp_s5g_ident_key(const struct mcp_sbi_ident *id, char key[MCP_IMSI_LEN]);
 
 #endif /* MCP_SESSION_5G_INTERNAL_H */

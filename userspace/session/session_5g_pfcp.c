@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,6 +105,31 @@ static void count_bad(struct mcp_s5g *g, uint8_t reason)
 		g->st.pfcp_malformed_reason[reason]++;
 }
 
+/* The transaction slot a session message will use, loaded while it is being decoded: the
+ * slots are cold (4096 of them, each written once per exchange). Header (TS 29.244 7.2.2):
+ * flags(1, S = 0x01) type(1) length(2) [SEID(8)] seq(3) spare(1). */
+static void prefetch_txn(struct mcp_s5g *g, const struct mcp_pkt *pkt)
+{
+	const uint8_t *p = pkt->payload;
+	uint32_t off, seq;
+	const char *t;
+
+	if (!p || pkt->payload_len < 16)
+		return;
+	off = p[0] & 0x01 ? 12 : 4;
+	seq = (uint32_t)p[off] << 16 | (uint32_t)p[off + 1] << 8 | p[off + 2];
+	if (mcp_pfcp_is_session_request(p[1]))
+		t = (const char *)&g->txn[txn_slot(seq, &pkt->src, pkt->sport, &pkt->dst)];
+	else if (mcp_pfcp_is_session_response(p[1]))
+		t = (const char *)&g->txn[txn_slot(seq, &pkt->dst, pkt->dport, &pkt->src)];
+	else
+		return;
+	/* the slot's header, the message header and the first rules: what copy_msg writes */
+	for (off = 0; off < offsetof(struct mcp_s5g_txn, req.pdr) + 2 * sizeof(struct mcp_pfcp_pdr);
+	     off += 64)
+		__builtin_prefetch(t + off, 1);
+}
+
 int mcp_s5g_handle_pfcp(struct mcp_s5g *g, const struct mcp_pkt *pkt)
 {
 	const uint8_t *p = pkt->payload;
@@ -112,6 +138,7 @@ int mcp_s5g_handle_pfcp(struct mcp_s5g *g, const struct mcp_pkt *pkt)
 	struct mcp_pfcp_msg *m = &g->msg;
 	int i, rc;
 
+	prefetch_txn(g, pkt);
 	for (i = 0; i < MAX_FOLLOW_ON; i++) {
 		rc = mcp_pfcp_decode(p, left, m);
 		if (rc < 0) {

@@ -70,6 +70,8 @@ static uint32_t mcp_htab_rec_alloc(struct mcp_htab *t)
 	if (t->free_head != MCP_HTAB_NONE) {
 		r = t->free_head;
 		memcpy(&t->free_head, mcp_htab_rec(t, r), 4);
+		if (t->free_head != MCP_HTAB_NONE) /* freed records are scattered: the next put's */
+			__builtin_prefetch(mcp_htab_rec(t, t->free_head), 1);
 		return r;
 	}
 	if (t->nrecs == t->cap) {

@@ -19,6 +19,9 @@
 #define F_PADDED      0x08
 #define F_PRIORITY    0x20
 #define SETTINGS_HEADER_TABLE_SIZE 1
+#define SETTINGS_MAX_FRAME_SIZE    5
+#define MIN_MAX_FRAME_SIZE 16384    /* RFC 9113 6.5.2: the smallest value a peer may set */
+#define MAX_MAX_FRAME_SIZE 16777215
 
 struct mcp_h2_stream {
 	uint32_t id;                  /* 0: free */
@@ -43,6 +46,7 @@ int mcp_h2_init(struct mcp_h2 *h, int client, uint64_t *err)
 	h->err = err;
 	h->client = (uint8_t)client;
 	h->preface_left = client ? MCP_H2_PREFACE_LEN : 0;
+	h->max_frame = MCP_H2_MAX_FRAME; /* until the receiver says less (a mid-stream start) */
 	if (nghttp2_hd_inflate_new(&inf))
 		return -ENOMEM;
 	h->inflater = inf;
@@ -138,6 +142,7 @@ static void block_done(struct mcp_h2 *h, mcp_http_msg_fn fn, mcp_h2_want_fn want
 	int rc;
 
 	memset(&m, 0, sizeof(m));
+	m.stream = h->block_stream;
 	h->in_block = 0;
 	rc = inflate_block(h, h->block, h->blen, &m);
 	if (rc == -2) {
@@ -211,20 +216,80 @@ static void data_frame(struct mcp_h2 *h, uint32_t sid, uint8_t flags, const uint
 	}
 }
 
-static void settings_frame(struct mcp_h2 *h, uint8_t flags, const uint8_t *p, uint32_t n)
+int mcp_h2_apply_settings(struct mcp_h2 *h, const uint8_t *p, uint32_t n)
 {
-	if (flags & 0x01)
-		return; /* ACK */
+	int rc = n % 6 ? -EBADMSG : 0;
+
+	if (!h->inflater)
+		return 0; /* that direction is not HTTP/2 (yet): nothing to size */
 	for (uint32_t i = 0; i + 6 <= n; i += 6) {
 		uint16_t id = (uint16_t)(p[i] << 8 | p[i + 1]);
 		uint32_t v = (uint32_t)p[i + 2] << 24 | (uint32_t)p[i + 3] << 16 |
 			     (uint32_t)p[i + 4] << 8 | p[i + 5];
 
-		/* our decoder of what the peer sends follows what we told the peer */
-		if (id == SETTINGS_HEADER_TABLE_SIZE && h->peer && h->peer->inflater)
-			nghttp2_hd_inflate_change_table_size(h->peer->inflater,
+		if (id == SETTINGS_HEADER_TABLE_SIZE) {
+			nghttp2_hd_inflate_change_table_size(h->inflater,
 							     v < MCP_H2_MAX_TABLE ? v : MCP_H2_MAX_TABLE);
+		} else if (id == SETTINGS_MAX_FRAME_SIZE) {
+			if (v < MIN_MAX_FRAME_SIZE || v > MAX_MAX_FRAME_SIZE)
+				rc = -EBADMSG;
+			else
+				h->max_frame = v < MCP_H2_MAX_FRAME ? v : MCP_H2_MAX_FRAME;
+		}
 	}
+	if (rc)
+		h->err[MCP_H2_ERR_SETTINGS]++;
+	return rc;
+}
+
+static int b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+int mcp_h2_upgrade_settings(const char *b64, uint8_t *out, size_t outsz)
+{
+	size_t len = strnlen(b64, MCP_H2_MAX_UPGRADE_SETTINGS + 1), o = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (len > MCP_H2_MAX_UPGRADE_SETTINGS)
+		return -EBADMSG;
+	while (len && b64[len - 1] == '=')
+		len--;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64url_value(b64[i]);
+
+		if (v < 0)
+			return -EBADMSG;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == outsz)
+				return -EBADMSG;
+			out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (acc || o % 6) /* leftover bits must be zero padding; whole settings only */
+		return -EBADMSG;
+	return (int)o;
+}
+
+static void settings_frame(struct mcp_h2 *h, uint8_t flags, const uint8_t *p, uint32_t n)
+{
+	if (flags & 0x01)
+		return; /* ACK */
+	/* what the sender of h receives: the limits of the other direction */
+	if (h->peer)
+		mcp_h2_apply_settings(h->peer, p, n);
 }
 
 /* Padding and priority fields removed from a HEADERS / PUSH_PROMISE / DATA payload. */
@@ -322,7 +387,7 @@ void mcp_h2_feed(struct mcp_h2 *h, const uint8_t *p, size_t n, mcp_http_msg_fn f
 			if (h->fhlen == 9) {
 				h->flen = (uint32_t)h->fh[0] << 16 | (uint32_t)h->fh[1] << 8 | h->fh[2];
 				h->fgot = 0;
-				if (h->flen > MCP_H2_MAX_FRAME) {
+				if (h->flen > h->max_frame) {
 					fail(h, MCP_H2_ERR_FRAME_SIZE, 1);
 					return;
 				}

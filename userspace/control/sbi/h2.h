@@ -24,6 +24,7 @@
 #define MCP_H2_MAX_LIST 16384    /* header list size (RFC 9113 6.5.2: name + value + 32) */
 #define MCP_H2_MAX_TABLE 65536   /* HPACK dynamic table size accepted */
 #define MCP_H2_MAX_STREAMS 8     /* streams whose body is kept at once */
+#define MCP_H2_MAX_UPGRADE_SETTINGS 128 /* base64url characters of HTTP2-Settings (16 settings) */
 
 enum mcp_h2_err {
 	MCP_H2_ERR_FRAME_SIZE,   /* frame larger than MCP_H2_MAX_FRAME: direction dead */
@@ -33,6 +34,7 @@ enum mcp_h2_err {
 	MCP_H2_ERR_STREAMS,      /* more concurrent kept streams than MCP_H2_MAX_STREAMS */
 	MCP_H2_ERR_BODY_SIZE,    /* body beyond MCP_HTTP1_MAX_BODY: message dropped */
 	MCP_H2_ERR_PREFACE,      /* client direction without the connection preface: dead */
+	MCP_H2_ERR_SETTINGS,     /* SETTINGS or HTTP2-Settings malformed / out of range: ignored */
 	MCP_H2_ERR__MAX
 };
 
@@ -48,6 +50,7 @@ struct mcp_h2 {
 	struct mcp_h2 *peer;          /* the other direction: its SETTINGS size our table */
 	uint8_t fh[9];
 	uint32_t fhlen, flen, fgot;
+	uint32_t max_frame;           /* the receiver's SETTINGS_MAX_FRAME_SIZE, capped by ours */
 	uint8_t *frame;               /* MCP_H2_MAX_FRAME bytes, allocated at the first frame */
 	uint8_t *block;               /* MCP_H2_MAX_BLOCK bytes */
 	uint32_t blen, block_stream;
@@ -64,5 +67,16 @@ void mcp_h2_feed(struct mcp_h2 *h, const uint8_t *p, size_t n, mcp_http_msg_fn f
 		 mcp_h2_want_fn want, void *ctx);
 /* Bytes were lost: HPACK state is unknown from here, the direction is dead. */
 void mcp_h2_gap(struct mcp_h2 *h);
+/* SETTINGS the receiver of direction h announced (a SETTINGS frame of the other direction,
+ * or an upgrade request's HTTP2-Settings): SETTINGS_HEADER_TABLE_SIZE sizes h's HPACK table,
+ * SETTINGS_MAX_FRAME_SIZE h's frame limit, each capped by the bounds above. Returns 0, or
+ * -EBADMSG (counted MCP_H2_ERR_SETTINGS) for a payload that is not whole settings or a value
+ * out of range (that one is ignored). SETTINGS_MAX_HEADER_LIST_SIZE is advisory (RFC 9113
+ * 6.5.2): MCP_H2_MAX_LIST stays the bound. */
+int mcp_h2_apply_settings(struct mcp_h2 *h, const uint8_t *p, uint32_t n);
+/* The base64url HTTP2-Settings value (RFC 7540 3.2.1, trailing '=' tolerated) into out:
+ * the SETTINGS payload's length, or -EBADMSG (alphabet, length, beyond
+ * MCP_H2_MAX_UPGRADE_SETTINGS characters or outsz bytes). */
+int mcp_h2_upgrade_settings(const char *b64, uint8_t *out, size_t outsz);
 
 #endif /* MCP_H2_H */

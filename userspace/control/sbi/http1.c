@@ -101,6 +101,8 @@ static int header_block(struct mcp_http1 *h, uint32_t len, int *chunked)
 			field_value(colon + 1, eol, m->content_type, sizeof(m->content_type));
 		} else if (colon - p == 8 && !strncasecmp(p, "Location", 8)) {
 			field_value(colon + 1, eol, m->location, sizeof(m->location));
+		} else if (colon - p == 14 && !strncasecmp(p, "HTTP2-Settings", 14)) {
+			field_value(colon + 1, eol, m->h2_settings, sizeof(m->h2_settings));
 		} else if (colon - p == 17 && !strncasecmp(p, "Transfer-Encoding", 17)) {
 			*chunked = memmem(colon, (size_t)(eol - colon), "chunked", 7) != NULL;
 		}

@@ -19,11 +19,15 @@
 /* One message, valid during the callback. */
 struct mcp_http_msg {
 	uint8_t is_request;
+	uint32_t stream;            /* HTTP/2 stream id; 0 for HTTP/1.1 */
 	int status;                 /* responses */
 	char method[8];             /* requests */
 	char path[256];
 	char content_type[160];
 	char location[256];
+	/* HTTP2-Settings of an upgrade request (RFC 7540 3.2.1); one byte beyond
+	 * MCP_H2_MAX_UPGRADE_SETTINGS so that a longer value shows as such */
+	char h2_settings[130];
 	const uint8_t *body;
 	uint32_t body_len;
 };

@@ -20,10 +20,12 @@
 
 #define MCP_SBI_JSON_MAX_DEPTH 16    /* JSON nesting accepted (deeper: rejected, counted) */
 #define MCP_SBI_MAX_PARTS      8     /* multipart/related parts looked at per body */
+#define MCP_SBI_SUPI_LEN       128   /* a NAI SUPI's text, NUL included (longer: refused) */
 
 /* Identity facts of one PDU session learnt from the SBI. */
 struct mcp_sbi_ident {
 	char imsi[16];               /* SUPI as IMSI digits; empty when not an IMSI SUPI */
+	char nai[MCP_SBI_SUPI_LEN];  /* SUPI text when a NAI ("nai-user@realm"), else empty */
 	char msisdn[16];             /* GPSI msisdn- digits */
 	char imei[17];               /* PEI imei-/imeisv- digits */
 	char dnn[101];
@@ -33,6 +35,9 @@ struct mcp_sbi_ident {
 	struct mcp_ip ue_v4, ue_v6;  /* N1 PDU address (IPv6: interface identifier only) */
 	uint32_t ul_teid;            /* N2 UL NG-U UP TNL information (the UPF's N3 F-TEID) */
 	struct mcp_ip ul_addr;
+	uint8_t has_dl_fteid;        /* UpdateSMContext N2: the gNB's DL F-TEID */
+	uint32_t dl_teid;
+	struct mcp_ip dl_addr;
 };
 
 typedef void (*mcp_sbi_ident_fn)(void *ctx, const struct mcp_sbi_ident *id, uint64_t ts_ms);
@@ -49,6 +54,7 @@ typedef void (*mcp_sbi_ident_fn)(void *ctx, const struct mcp_sbi_ident *id, uint
 	X(H2_STREAMS)     /* more concurrent SBI streams than kept: message dropped */           \
 	X(H2_BODY_SIZE)   /* HTTP/2 body too large: message dropped */                           \
 	X(H2_PREFACE)     /* h2 client without the connection preface: dead */                   \
+	X(H2_SETTINGS)    /* SETTINGS / HTTP2-Settings malformed or out of range: ignored */     \
 	X(STREAM_GAP)     /* TCP bytes lost: the message in progress was dropped */              \
 	X(JSON)           /* JSON body unparsable, too deep or not an object */                  \
 	X(MULTIPART)      /* multipart body without its boundary or parts */                     \
@@ -64,7 +70,9 @@ struct mcp_sbi_stats {
 	uint64_t conns, requests, responses;
 	uint64_t create_sm, n1n2, update_sm;  /* operations recognised */
 	uint64_t idents;                      /* identities handed to the callback */
-	uint64_t nai_supi;                    /* SUPIs that are NAIs (not attributed) */
+	uint64_t nai_supi;                    /* identities whose SUPI is a NAI */
+	uint64_t n2_dl;                       /* UpdateSMContext N2 DL F-TEIDs handed on */
+	uint64_t unknown_sm_context;          /* UpdateSMContext of a context never created */
 	uint64_t bad[MCP_SBI_BAD__MAX];
 };
 
@@ -86,8 +94,12 @@ void mcp_sbi_print_stats(const struct mcp_sbi *b, FILE *f);
 
 /* ---- extractors (sbi_body.c, sbi_nas_ngap.c); each bounded, 0 or -EBADMSG ---- */
 
-/* "imsi-<5..15 digits>" into imsi[16]; 1 for a NAI ("nai-..."), -EBADMSG otherwise. */
-int mcp_sbi_supi(const char *supi, char imsi[16]);
+/* "imsi-<5..15 digits>" into imsi[16] (returns 0); a NAI "nai-<user@realm>" of RFC 7542
+ * characters, shorter than MCP_SBI_SUPI_LEN, into nai as is (returns 1); -EBADMSG otherwise.
+ * The other output is emptied. */
+int mcp_sbi_supi(const char *supi, char imsi[16], char nai[MCP_SBI_SUPI_LEN]);
+/* The top-level string member key of a JSON object body into out; 0 or -EBADMSG. */
+int mcp_sbi_json_str(const uint8_t *body, size_t n, const char *key, char *out, size_t outsz);
 /* SmContextCreateData (or any object with supi/gpsi/pei/pduSessionId/dnn/sNssai). */
 int mcp_sbi_json_ident(const uint8_t *body, size_t n, struct mcp_sbi_ident *id);
 /* One part of a multipart/related body; the boundary comes from content_type. */
@@ -103,5 +115,7 @@ int mcp_sbi_multipart(const char *content_type, const uint8_t *body, size_t n,
 int mcp_nas5gs_accept_address(const uint8_t *p, size_t n, struct mcp_sbi_ident *id);
 /* NGAP PDU Session Resource Setup Request Transfer: the UL NG-U GTP tunnel. */
 int mcp_ngap_setup_request_ul(const uint8_t *p, size_t n, struct mcp_sbi_ident *id);
+/* NGAP PDU Session Resource Setup Response Transfer: the DL GTP tunnel (the gNB's). */
+int mcp_ngap_setup_response_dl(const uint8_t *p, size_t n, struct mcp_sbi_ident *id);
 
 #endif /* MCP_SBI_H */

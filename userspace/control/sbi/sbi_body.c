@@ -26,14 +26,23 @@ static int digits_after(const char *s, const char *prefix, size_t minlen, size_t
 	return 0;
 }
 
-int mcp_sbi_supi(const char *supi, char imsi[16])
+int mcp_sbi_supi(const char *supi, char imsi[16], char nai[MCP_SBI_SUPI_LEN])
 {
-	imsi[0] = '\0';
+	/* RFC 7542 2.2 username and realm characters, minus quotes and backslash */
+	static const char nai_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					"0123456789!#$%&'*+-./=?^_`{|}~@";
+	size_t n;
+
+	imsi[0] = nai[0] = '\0';
 	if (!digits_after(supi, "imsi-", 5, 15, imsi))
 		return 0;
-	if (!strncmp(supi, "nai-", 4))
-		return 1;
-	return -EBADMSG;
+	if (strncmp(supi, "nai-", 4))
+		return -EBADMSG;
+	n = strnlen(supi, MCP_SBI_SUPI_LEN);
+	if (n == 4 || n == MCP_SBI_SUPI_LEN || strspn(supi + 4, nai_chars) != n - 4)
+		return -EBADMSG;
+	memcpy(nai, supi, n + 1);
+	return 1;
 }
 
 static const char *str_member(json_object *o, const char *key)
@@ -60,22 +69,45 @@ static void take_snssai(json_object *o, struct mcp_sbi_ident *id)
 	id->snssai = (uint32_t)(json_object_get_int(sst) & 0xff) << 24 | v;
 }
 
-int mcp_sbi_json_ident(const uint8_t *body, size_t n, struct mcp_sbi_ident *id)
+static json_object *parse_object(const uint8_t *body, size_t n)
 {
 	struct json_tokener *tok;
-	json_object *o, *psi;
+	json_object *o;
+
+	if (!body || !n || n > 65536 || !(tok = json_tokener_new_ex(MCP_SBI_JSON_MAX_DEPTH)))
+		return NULL;
+	o = json_tokener_parse_ex(tok, (const char *)body, (int)n);
+	if (o && (json_tokener_get_error(tok) != json_tokener_success ||
+		  !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+int mcp_sbi_json_str(const uint8_t *body, size_t n, const char *key, char *out, size_t outsz)
+{
+	json_object *o = parse_object(body, n);
+	const char *s = o ? str_member(o, key) : NULL;
+	int rc = s && strlen(s) < outsz ? 0 : -EBADMSG;
+
+	if (!rc)
+		strcpy(out, s);
+	if (o)
+		json_object_put(o);
+	return rc;
+}
+
+int mcp_sbi_json_ident(const uint8_t *body, size_t n, struct mcp_sbi_ident *id)
+{
+	json_object *o = parse_object(body, n), *psi;
 	const char *s;
 	int rc = 0;
 
-	if (!body || !n || n > 65536 || !(tok = json_tokener_new_ex(MCP_SBI_JSON_MAX_DEPTH)))
+	if (!o)
 		return -EBADMSG;
-	o = json_tokener_parse_ex(tok, (const char *)body, (int)n);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object)) {
-		rc = -EBADMSG;
-		goto out;
-	}
-	if ((s = str_member(o, "supi")) && mcp_sbi_supi(s, id->imsi) < 0)
+	if ((s = str_member(o, "supi")) && mcp_sbi_supi(s, id->imsi, id->nai) < 0)
 		rc = -EBADMSG;
 	if ((s = str_member(o, "gpsi")))
 		(void)digits_after(s, "msisdn-", 1, 15, id->msisdn);
@@ -90,10 +122,7 @@ int mcp_sbi_json_ident(const uint8_t *body, size_t n, struct mcp_sbi_ident *id)
 	    json_object_get_int(psi) <= 255)
 		id->pdu_session_id = (uint8_t)json_object_get_int(psi);
 	take_snssai(o, id);
-out:
-	if (o)
-		json_object_put(o);
-	json_tokener_free(tok);
+	json_object_put(o);
 	return rc;
 }
 

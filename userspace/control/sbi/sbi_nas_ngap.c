@@ -13,6 +13,12 @@
  *   id 139 UL-NGU-UP-TNLInformation = CHOICE (no extension marker) gTPTunnel: choice(1)
  *   sequence ext(1) opt(1) bitstring size ext(1) len-1(8) pad(4) | address (len bits,
  *   octet aligned) | TEID(4)
+ *
+ * NGAP (TS 38.413 9.3.4.2): PDU Session Resource Setup Response Transfer, a SEQUENCE whose
+ *   first component is dLQosFlowPerTNLInformation: its uPTransportLayerInformation starts
+ *   the encoding, before any optional component, so the preamble bits fixed:
+ *   ext(1) 4 optional(4) | QosFlowPerTNLInformation ext(1) opt(1) | CHOICE gTPTunnel(1)=0 |
+ *   GTPTunnel ext(1) opt(1) | bit string size ext(1)=0 len-1(8) pad(5) | address | TEID(4)
  */
 #include <errno.h>
 #include <string.h>
@@ -102,6 +108,18 @@ static uint32_t per_length(struct mcp_rd *r)
 	return 0;
 }
 
+/* A TransportLayerAddress of len bits at a: IPv4 (32), IPv6 (128) or both (160, IPv4 kept). */
+static int tnl_address(const uint8_t *a, uint32_t len, struct mcp_ip *addr)
+{
+	if (len == 128)
+		mcp_ip_from_v6(addr, a);
+	else if (len == 32 || len == 160)
+		mcp_ip_from_v4(addr, a); /* 160: IPv4 first, then IPv6 */
+	else
+		return -EBADMSG;
+	return 0;
+}
+
 static int gtp_tunnel(struct mcp_rd *v, struct mcp_sbi_ident *id)
 {
 	uint16_t bits = mcp_rd_be16(v);
@@ -113,12 +131,8 @@ static int gtp_tunnel(struct mcp_rd *v, struct mcp_sbi_ident *id)
 		return -EBADMSG;
 	a = mcp_rd_bytes(v, nb);
 	id->ul_teid = mcp_rd_be32(v);
-	if (v->err || (len != 32 && len != 128 && len != 160))
+	if (v->err || tnl_address(a, len, &id->ul_addr) < 0)
 		return -EBADMSG;
-	if (len == 128)
-		mcp_ip_from_v6(&id->ul_addr, a);
-	else
-		mcp_ip_from_v4(&id->ul_addr, a); /* 160: IPv4 first, then IPv6 */
 	id->has_ul_fteid = 1;
 	return 0;
 }
@@ -145,4 +159,24 @@ int mcp_ngap_setup_request_ul(const uint8_t *p, size_t n, struct mcp_sbi_ident *
 			return gtp_tunnel(&v, id);
 	}
 	return -EBADMSG;
+}
+
+int mcp_ngap_setup_response_dl(const uint8_t *p, size_t n, struct mcp_sbi_ident *id)
+{
+	struct mcp_rd r = mcp_rd_init(p ? p : (const uint8_t *)"", p ? n : 0);
+	const uint8_t *pre = mcp_rd_bytes(&r, 3), *a;
+	uint32_t len, teid;
+	struct mcp_ip addr;
+
+	if (!pre || (pre[0] & 0x01) || (pre[1] & 0x20)) /* not gTPTunnel / size extended */
+		return -EBADMSG;
+	len = (((uint32_t)pre[1] << 8 | pre[2]) >> 5 & 0xff) + 1u;
+	a = mcp_rd_bytes(&r, (len + 7) / 8);
+	teid = mcp_rd_be32(&r);
+	if (r.err || tnl_address(a, len, &addr) < 0)
+		return -EBADMSG;
+	id->dl_teid = teid;
+	id->dl_addr = addr;
+	id->has_dl_fteid = 1;
+	return 0;
 }
