@@ -147,12 +147,18 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f)
 {
 	uint8_t up_was_a = f->up_is_a;
-	enum mcp_attr_result how = mcp_attr_retry(w->cfg.sessions, f);
+	uint32_t was_sub = f->sub_id;
+	enum mcp_attr_result how;
 
+	if (f->attr_tentative && f->bypass && w->bypass_on && w->cfg.sessions &&
+	    f->attr_gen != (uint32_t)mcp_sessions_generation(w->cfg.sessions))
+		mcp_worker_bypass_settle(w, f, 0); /* a move takes the kernel's share along */
+	how = mcp_attr_retry(w->cfg.sessions, f);
 	if (how == MCP_ATTR_NONE)
 		return 0;
 	mcp_worker_credit_flush(w, f);
 	if (how == MCP_ATTR_MOVED) {
+		mcp_worker_credit_move(w, f, was_sub);
 		w->stats.flows_moved_owner++;
 		return 0;
 	}

@@ -44,6 +44,22 @@ void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f)
 	f->uncredited_bytes[0] = f->uncredited_bytes[1] = 0;
 }
 
+/* A flow moved from a deleted subscriber to its tunnel's new owner (attribution.h): what XDP
+ * or this worker credited to the old one goes to the new one (a debit is a wrapping add). The
+ * move comes within MCP_ATTR_REUSE_BOUND_MS of the flow's start, before any active-timeout
+ * restart, so the flow's counters are all it ever credited. */
+void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from)
+{
+	uint64_t pkts[2], bytes[2];
+
+	if (!w->bypass_on || !w->bypass.credit || from == f->sub_id)
+		return;
+	pkts[0] = -f->pkts[0], pkts[1] = -f->pkts[1];
+	bytes[0] = -f->bytes[0], bytes[1] = -f->bytes[1];
+	w->bypass.credit(w->bypass.ctx, from, pkts, bytes);
+	w->bypass.credit(w->bypass.ctx, f->sub_id, f->pkts, f->bytes);
+}
+
 /* Adds what the kernel counted since the last credit and moves last_ms to the kernel's time of
  * the flow's last packet (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). What
  * XDP counted on the flow without a subscriber goes to the subscriber's kernel counters. */

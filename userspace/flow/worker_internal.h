@@ -44,6 +44,8 @@ void mcp_worker_bypass_count_never(struct mcp_worker *w, const struct mcp_flow *
 void mcp_worker_credit_add(struct mcp_worker *w, struct mcp_flow *f, int d, uint64_t np,
 			   uint64_t nb);
 void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f);
+/* f moved from subscriber `from` to f->sub_id: its counters go along. */
+void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from);
 /* worker.c: the session of a flow that had none may have appeared since (attribution.h); 1 if
  * that turned the flow round. */
 int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f);
