@@ -6,11 +6,12 @@ The synthetic scenario of tests/gen_scenario.py (GTPv1/v2, handovers, dedicated 
 deletes, TEID reuse, re-attaches; its expectations JSON is the scapy-side ledger of what was
 sent) is rewritten with every GTP-C frame 500 ms later in the file (tests/it_attrib_order.py:
 the documented bound, docs/sessions.md), so the GTP-U of each session is sent before the
-Create Session / Create PDP Context Response that names its tunnels. It is replayed with
-tcpreplay into a 4-queue veth pair in a network namespace this test creates. A tc clsact
-filter on the sending veth steers each frame to an RX queue of the probed one (veth delivers
-on the queue the sender transmitted on; `skbedit queue_mapping` picks it):
-GTP-C -> queue 3, GTP-U with an odd TEID -> queue 1, even -> queue 0, the rest -> queue 2.
+Create Session / Create PDP Context Response that names its tunnels. The frames are sent in
+file order into a 4-queue veth pair in a network namespace this test creates. veth delivers a
+frame on the RX queue it was transmitted on, and the sending veth's XPS maps pick that queue by
+the sender's CPU (tc's skbedit is not in every kernel; this one lacks it): the sender moves to
+CPU 1 for each GTP-C frame (XPS: queue 3 only) and to CPU 0 for the rest (queues 0-2, one of
+them by the flow hash of the outer addresses), so GTP-C always takes another queue than GTP-U.
 The XDP program is attached by mcp-load (so its maps outlive the probe) and `mcprobe -i
 --workers 2` captures. Checks:
   * no loss: frames in userspace + frames counted on bypassed flows = frames replayed; every
@@ -20,7 +21,7 @@ The XDP program is attached by mcp-load (so its maps outlive the probe) and `mcp
   * live records = records of `mcprobe -r` on the same file (per 5-tuple and IMSI);
   * the kernel's per-subscriber counters (`mcp-load status --subscribers`: per-CPU slots plus
     the userspace credit) = the per-IMSI totals, for every subscriber in the kernel map.
-Holds no lock itself: run it under `flock /tmp/mcp-net.lock` (tests/run_all.sh does).
+Needs root, iproute2, nsenter and CPUs 0 and 1. Run with flock /tmp/mcp-net.lock.
 Env: BUILD, SCN_SUBSCRIBERS (default 60), SCN_SEED, LIVE_PPS (default 1500), SCN_KEEP=dir.
 """
 
