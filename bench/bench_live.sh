@@ -180,7 +180,7 @@ row "$label" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
 	"$PROC_CPU_S" "$SYS_CPU_S"
 grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
 # a lost GTP-C frame costs a session, whose flows then have no subscriber
-grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr|gtp-u pkts in untagged|flows attributed late|packets credited)" "$TMP/mcp.err" |
+grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr|gtp-u pkts in untagged|flows attributed late|packets credited to kernel)" "$TMP/mcp.err" |
 	sed 's/^ */    mcprobe: /'
 if [ "$flows" != /dev/null ]; then
 	if [ $kstat -eq 1 ]; then

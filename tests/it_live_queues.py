@@ -238,8 +238,8 @@ def main():
 			      (GTPC_QUEUE, queues.get(GTPC_QUEUE), ngtpc))
 			nfail += 1
 		late_flows = stat(text, "flows attributed late")
-		credited = stat(text, "packets credited to kernel subscriber counters")
-		print("flows attributed late %s, packets credited to kernel subscriber counters %s, "
+		credited = stat(text, "packets credited to kernel subscribers")
+		print("flows attributed late %s, packets credited to kernel subscribers %s, "
 		      "kernel known_tunnel %s, no_tunnel %s" %
 		      (late_flows, credited, kcounters.get("known_tunnel"), kcounters.get("no_tunnel")))
 		if not late_flows:
