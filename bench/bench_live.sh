@@ -8,7 +8,10 @@
 # settle, stop it. Prints per probe: offered rate (tcpreplay), frames seen (mcprobe: processed in
 # userspace + counted on bypassed flows in the kernel), loss, bypass share
 # (XDP counters; mcprobe only), CPU seconds of the probe process, and CPU seconds of the whole
-# machine during the replay (XDP runs in softirq context, not in the probe's own time).
+# machine during the replay (XDP runs in softirq context, not in the probe's own time). For
+# mcprobe also the share of user-plane packets in IMSI-tagged records (bench/live_tagged.py;
+# goal 100.000 %) and, in the first run, where mcp-load attaches the program so that its maps
+# outlive the probe, whether the kernel's per-subscriber counters equal the records per IMSI.
 # Nothing is asserted: the exit status only reports a failed run.
 #
 # Env: BUILD (build), BENCH_MIX (mobile: gen_bench_pcap's heavy-tailed flow sizes calibrated to
@@ -17,8 +20,8 @@
 # (10000), BENCH_CONC (4000),
 # BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
 # BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate),
-# BENCH_LIVE_FLOWS (/dev/null: where mcprobe writes its flow records, to compare them with an
-# offline run of the same capture), BENCH_LIVE_XSK_FRAMES (unset: mcprobe's default
+# BENCH_LIVE_FLOWS (a temporary file: where mcprobe writes its flow records, to compare them
+# with an offline run of the same capture), BENCH_LIVE_XSK_FRAMES (unset: mcprobe's default
 # --xsk-frames).
 set -u
 cd "$(dirname "$0")/.."
@@ -126,9 +129,14 @@ printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss
 XSKF=()
 [ -n "${BENCH_LIVE_XSK_FRAMES:-}" ] && XSKF=(--xsk-frames "$BENCH_LIVE_XSK_FRAMES")
 run_mcprobe() { # ncap
-local ncap=$1 cpid= margs=() i label
+local ncap=$1 cpid= margs=() i label kstat=0 flows=${BENCH_LIVE_FLOWS:-$TMP/live.flows}
+if [ "$ncap" -eq 0 ] && [ -x "$BUILD/mcp-load" ]; then
+	# pins of mcp-load stay after the probe: the kernel's subscriber counters can be read
+	"${INNS[@]}" "$BUILD/mcp-load" attach "$IF" --queues 2 >/dev/null || die "mcp-load attach"
+	kstat=1
+fi
 "${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" "${XSKF[@]}" \
-	--flows-json "${BENCH_LIVE_FLOWS:-/dev/null}" \
+	--flows-json "$flows" \
 	--sessions-json /dev/null --stats >"$TMP/mcp.out" 2>"$TMP/mcp.err" &
 PID=$!
 for _ in $(seq 1 300); do
@@ -156,6 +164,11 @@ kill -INT "$PID"
 wait_exit "$PID" 60 || die "mcprobe did not stop"
 wait "$PID" || die "mcprobe exit status $?: $(tail -3 "$TMP/mcp.err")"
 PID=
+if [ $kstat -eq 1 ]; then
+	"${INNS[@]}" "$BUILD/mcp-load" status "$IF" --json --subscribers >"$TMP/kern.json" ||
+		die "mcp-load status"
+	"${INNS[@]}" "$BUILD/mcp-load" detach "$IF" >/dev/null || die "mcp-load detach"
+fi
 seen=$(awk '/^  packets /{print $2}' "$TMP/mcp.err")
 xrx=$(sed -n 's/.*live: xdp rx \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 byp=$(sed -n 's/.*bypassed \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
@@ -167,13 +180,25 @@ row "$label" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
 	"$PROC_CPU_S" "$SYS_CPU_S"
 grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
 # a lost GTP-C frame costs a session, whose flows then have no subscriber
-grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr)" "$TMP/mcp.err" |
+grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr|gtp-u pkts in untagged|flows attributed late|packets credited to kernel)" "$TMP/mcp.err" |
 	sed 's/^ */    mcprobe: /'
+if [ "$flows" != /dev/null ]; then
+	if [ $kstat -eq 1 ]; then
+		/usr/bin/python3 bench/live_tagged.py "$flows" "$TMP/kern.json"
+	else
+		/usr/bin/python3 bench/live_tagged.py "$flows"
+	fi
+fi
 if [ "$ncap" -gt 0 ]; then
 	echo "    mcp-capture of $ncap IMSIs (exit $CAP_RC): $(grep 'frames written' "$TMP/cap.err")"
 fi
 }
 run_mcprobe 0
+# the reference for the tagged share: one probe reading the file, control plane in order
+"$MCP" -r "$PCAP" --flows-json "$TMP/off.flows" --sessions-json /dev/null >/dev/null 2>&1 ||
+	die "mcprobe -r failed"
+echo "mcprobe -r (same capture, reference):"
+/usr/bin/python3 bench/live_tagged.py "$TMP/off.flows"
 # BENCH_LIVE_CAPTURE (100): IMSIs under mcp-capture -i in a second run; the capture's own loss,
 # and the cost to the uncaptured traffic (loss, CPU) against the run above. 0 = skip.
 NCAP=${BENCH_LIVE_CAPTURE:-100}

@@ -204,6 +204,29 @@ if [ -n "${PPS[mcprobe]:-}" ]; then
 		sed 's/^/  /'
 fi
 
+# live capture at tcpreplay's top speed (root: veth pair, XDP): loss, bypass share, the share
+# of user-plane packets in IMSI-tagged records and the kernel's per-subscriber counters against
+# the records; softflowd is the peer. Holds the network lock of the tests.
+echo
+echo "== bench_live (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+if [ "$(id -u)" -eq 0 ]; then
+	flock /tmp/mcp-net.lock env BUILD="$BUILD" bash bench/bench_live.sh || status=1
+else
+	echo "bench_live: needs root, skipped"
+fi
+
+# split vantage points: one probe fed the GTP-C, another the GTP-U, one redis-server
+echo
+echo "== bench_split (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+# the capture bench_live replays (the mobile mix), generated once like the others
+SPLIT_PCAP=$(MIX=mobile && bench_capture >&2 && echo "$PCAP")
+if command -v redis-server >/dev/null && [ -x "$BUILD/mcprobe" ] && [ -n "$SPLIT_PCAP" ]; then
+	BUILD=$BUILD /usr/bin/python3 bench/bench_split.py "$SPLIT_PCAP" || status=1
+else
+	echo "bench_split: needs redis-server and $BUILD/mcprobe, skipped"
+	status=1
+fi
+
 # pipeline shards: 1/2/4/8 workers against each other and ndpiReader (same rounds)
 echo
 echo "== bench_workers"

@@ -44,6 +44,16 @@ struct {
 	__type(value, struct mcp_sub_counters);
 } mcp_sub_counters SEC(".maps");
 
+/* Subscriber index -> what userspace credited (late-bound packets, ...): added to the per-CPU
+ * slots by every reader. Written only by userspace through mmap; XDP does not touch it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MCP_DEF_MAX_SUBSCRIBERS);
+	__type(key, __u32);
+	__type(value, struct mcp_sub_counters);
+} mcp_sub_credit SEC(".maps");
+
 /* Bypassed flows (canonical user 5-tuple + VLAN) -> counters per direction, last seen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -330,8 +330,9 @@ static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct m
 #define MCP_BYPASS_DONE    1 /* counted here, nothing for userspace */
 #define MCP_BYPASS_COUNTED 2 /* counted here, and userspace still wants it (pending flow) */
 
-/* Counts the frame on its installed flow, if any. hint is the flow's flow_hints slot. */
-static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 hint)
+/* Counts the frame on its installed flow, if any. hint is the flow's flow_hints slot; sub_idx
+ * the subscriber credited with the frame, MCP_META_SUB_NONE if none (userspace credits it). */
+static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 hint, __u32 sub_idx)
 {
 	struct mcp_flow_key key;
 	struct mcp_flow_val *fv;
@@ -345,6 +346,10 @@ static __always_inline int mcp_bypass(const struct mcp_pinfo *pi, __u32 hint)
 	dir &= 1;
 	__sync_fetch_and_add(&fv->pkts[dir], 1);
 	__sync_fetch_and_add(&fv->bytes[dir], pi->ip_len);
+	if (sub_idx == MCP_META_SUB_NONE) {
+		__sync_fetch_and_add(&fv->nosub_pkts[dir], 1);
+		__sync_fetch_and_add(&fv->nosub_bytes[dir], pi->ip_len);
+	}
 	fv->last_ns = bpf_ktime_get_coarse_ns(); /* jiffies resolution is enough for expiry */
 	/* what the record would have learnt from the packets userspace no longer sees; written
 	 * only when new, so the cache line stays shared while nothing changes */
@@ -514,7 +519,7 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	worker = th.owner % nworkers; /* one division per frame */
 
 	if (mcp_bypass_candidate(&pi) && (hint = mcp_flow_hint(hash)) != 0) {
-		int b = mcp_bypass(&pi, hint);
+		int b = mcp_bypass(&pi, hint, th.sub_idx);
 
 		if (b == MCP_BYPASS_DONE) {
 			verdict = MCP_XDP_BYPASSED;

@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 6
+#define MCP_MAP_ABI 7
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -86,7 +86,13 @@ struct mcp_sub_info {
 	__u8 pad;
 };
 
-/* sub_counters (per-CPU array, index = sub_idx): bytes are inner IP lengths. */
+/* sub_counters (per-CPU array, index = sub_idx): bytes are inner IP lengths. XDP counts the
+ * T-PDUs of the tunnels it knows. sub_credit (array, BPF_F_MMAPABLE, same index and value) holds
+ * what userspace counted for the subscriber and XDP did not: packets that passed before the
+ * tunnel reached the kernel map (late binding), outer-fragmented T-PDUs, traffic attributed by
+ * UE address. Only userspace writes it (atomic adds on the mmapped array); XDP never reads it.
+ * A subscriber's kernel totals are the per-CPU slots plus its credit slot, summed over the
+ * interfaces (docs/xdp.md, "Subscriber counters"). */
 struct mcp_sub_counters {
 	__u64 pkts_up;
 	__u64 pkts_down;
@@ -115,6 +121,10 @@ struct mcp_flow_val {
 	__u32 teid[2];  /* first GTP-U TEID XDP saw per direction (index as pkts), 0 = none */
 	__u8 tcp_flags[2]; /* TCP flags XDP saw per direction, ORed (a rare race loses a bit) */
 	__u8 pad[6];
+	/* of pkts/bytes: those XDP could not credit to a subscriber (no tunnel entry yet, or not
+	 * a T-PDU), which userspace credits once it knows the flow's subscriber (sub_credit) */
+	__u64 nosub_pkts[2];
+	__u64 nosub_bytes[2];
 };
 
 #define MCP_FLOW_V_PENDING 0x1 /* installed before DPI decided (see flow_hints) */
@@ -199,7 +209,7 @@ _Static_assert(sizeof(struct mcp_tunnel_bucket) == 136, "tunnel index bucket lay
 _Static_assert(sizeof(struct mcp_sub_info) == 152, "subscriber info layout");
 _Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layout");
 _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
-_Static_assert(sizeof(struct mcp_flow_val) == 64, "flow value layout");
+_Static_assert(sizeof(struct mcp_flow_val) == 96, "flow value layout");
 _Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
 _Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");

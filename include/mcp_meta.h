@@ -2,7 +2,7 @@
  *
  * Written with bpf_xdp_adjust_meta() (at most 32 bytes, a multiple of 4), so in the UMEM it
  * sits in the sizeof(struct mcp_meta) bytes right before the frame's first byte. Userspace
- * checks magic and version; today the live pipeline uses only flags (MCP_META_F_KCOUNTED) and
+ * checks magic and version; today the live pipeline uses only flags (KCOUNTED, KNOWN) and
  * decodes every frame from its first byte: worker, sub_idx, the offsets and the rest describe
  * the frame (tests check them; capture and inline ring records carry them) but nothing uses
  * them yet to steer frames or to skip parsing (issue 14's live part, not done). The offline
@@ -36,6 +36,9 @@
 #define MCP_META_F_QFI      0x0200 /* a PDU Session Container gave qfi and pdu_type */
 #define MCP_META_F_INLINE   0x0400 /* program runs in inline mode */
 #define MCP_META_F_KCOUNTED 0x0800 /* already counted in its pending kernel flow entry */
+/* Never written by XDP: userspace passes it for a frame that came without metadata, so the
+ * pipeline does not take "no KNOWN" to mean that XDP credited no subscriber. */
+#define MCP_META_F_ABSENT   0x8000
 
 #define MCP_META_DIR_UP      0
 #define MCP_META_DIR_DOWN    1

@@ -8,6 +8,7 @@
 
 #include "data/gtpc_cases.h"
 #include "flow/worker.h"
+#include "mcp_map_layout.h"
 #include "session/session.h"
 
 #define IMSI_V2 "001010123456789" /* v2_csr / v2_csrsp: UE 10.45.0.7, S1-U SGW 0x44444444@10.0.1.2 */
@@ -243,4 +244,101 @@ Test(attribution, icmp_echo_request_and_reply_are_one_flow)
 		return;
 	}
 	cr_assert_fail("no flow for identifier 77");
+}
+
+/* Kernel subscriber counters (docs/xdp.md, "Subscriber counters"): a fake bypass whose
+ * credit op keeps a ledger, and a kernel flow entry whose packets XDP counted without a
+ * subscriber (nosub). What XDP did not credit is credited once the flow has its subscriber,
+ * on the right side although the flow was turned round; a packet XDP credited is not. */
+static struct mcp_flow_key kkey;
+static struct mcp_flow_val kval;
+static uint64_t credit_pkts[2], credit_bytes[2];
+static uint32_t credit_sub = UINT32_MAX;
+
+static int k_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id, int pending)
+{
+	(void)ctx, (void)sub_id, (void)pending;
+	kkey = *key;
+	return 0;
+}
+
+static void k_unpend(void *ctx, const struct mcp_flow_key *key)
+{
+	(void)ctx, (void)key;
+}
+
+static int k_peek(void *ctx, const struct mcp_flow_key *key, struct mcp_flow_val *val)
+{
+	(void)ctx, (void)key;
+	*val = kval;
+	return 0;
+}
+
+static int k_walk(void *ctx, int (*fn)(void *arg, const struct mcp_flow_key *key,
+				       const struct mcp_flow_val *val), void *arg)
+{
+	(void)ctx;
+	return fn(arg, &kkey, &kval);
+}
+
+static void k_credit(void *ctx, uint32_t sub_id, const uint64_t pkts[2], const uint64_t bytes[2])
+{
+	(void)ctx;
+	credit_sub = sub_id;
+	for (int d = 0; d < 2; d++) {
+		credit_pkts[d] += pkts[d];
+		credit_bytes[d] += bytes[d];
+	}
+}
+
+static void credit_run(int stop_first)
+{
+	struct mcp_bypass_ops ops = { .install = k_install, .unpend = k_unpend, .peek = k_peek,
+				      .take = k_peek, .walk = k_walk, .credit = k_credit };
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(s);
+	struct mcp_pkt down = gtpu(user("8.8.8.8", 53, "10.45.0.7", 40000, 120, 1000), 0x777,
+				   "10.0.1.2", "10.0.2.1");
+	struct mcp_flow_key k;
+	struct mcp_ip ue, srv;
+	int up_d;
+
+	memset(&kval, 0, sizeof(kval));
+	memset(credit_pkts, 0, sizeof(credit_pkts));
+	memset(credit_bytes, 0, sizeof(credit_bytes));
+	credit_sub = UINT32_MAX;
+	mcp_worker_set_bypass(w, &ops);
+	mcp_worker_packet(w, &down); /* no KSUB: XDP did not know the tunnel; installed (no DPI) */
+	mcp_ip_parse(&ue, "10.45.0.7");
+	mcp_ip_parse(&srv, "8.8.8.8");
+	up_d = mcp_flow_key_make(&k, &ue, &srv, 40000, 53, IPPROTO_UDP, 0);
+	kval.pkts[up_d] = kval.nosub_pkts[up_d] = 2; /* two uplink packets before the tunnel */
+	kval.bytes[up_d] = kval.nosub_bytes[up_d] = 120;
+	kval.pkts[up_d] += 1; /* and one after it: XDP credited that one itself */
+	kval.bytes[up_d] += 60;
+	mcp_worker_bypass_sync(w, 1100);
+	cr_expect_eq(credit_pkts[0] + credit_pkts[1], 0, "no subscriber yet: nothing credited");
+	attach(s, 1500);
+	if (stop_first) {
+		mcp_worker_set_bypass(w, NULL); /* the maps go: credit before the final export */
+		cr_expect_eq(credit_pkts[0], 2);
+	}
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_expect_eq(credit_sub, mcp_sessions_by_imsi(s, IMSI_V2)->id);
+	cr_expect_eq(recs[0].pkts_up, 3, "turned round: the kernel's uplink packets are up");
+	cr_expect_eq(recs[0].pkts_down, 1);
+	cr_expect_eq(credit_pkts[0], 2, "up: the two XDP counted for nobody");
+	cr_expect_eq(credit_bytes[0], 120);
+	cr_expect_eq(credit_pkts[1], 1, "down: the packet that came up without KNOWN");
+	cr_expect_eq(credit_bytes[1], 120);
+	cr_expect_eq(mcp_worker_stats(w)->kernel_credited_packets, 3);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}
+
+Test(attribution, kernel_credit_follows_late_binding)
+{
+	credit_run(0);
+	credit_run(1);
 }

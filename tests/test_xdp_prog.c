@@ -533,6 +533,7 @@ Test(xdp, bypass_mirror_and_inline)
 	cr_expect_eq(s.v.bytes[!dir_up], down->ip_len);
 	cr_expect_neq(s.v.last_ns, 0);
 	cr_expect_eq(s.v.sub_idx, 7);
+	cr_expect_eq(s.v.nosub_pkts[0] + s.v.nosub_pkts[1], 0, "XDP credited the subscriber");
 
 	/* inline mode: bypassed flows go on to the stack */
 	cr_assert_eq(mcp_xdp_config_read(x, &cfg), 0);
@@ -552,6 +553,48 @@ Test(xdp, bypass_mirror_and_inline)
 	cr_expect_eq(run(up->data, up->len, NULL, NULL), XDP_REDIRECT);
 	cr_expect_eq(mcp_xdp_flow_remove(x, &k), -ENOENT);
 	cr_expect_eq(hint_count(&k), 0, "a failed remove leaves the hint as it was");
+}
+
+/* A bypassed flow whose tunnel XDP does not know (its session came later): the packets it
+ * counts are also counted as credited to no subscriber, which userspace then credits to the
+ * subscriber's kernel counters through sub_credit, added by every reader. */
+Test(xdp, bypass_counts_unattributed_and_credit_adds_to_counters)
+{
+	const struct frame *unk = frame("gtpu_unknown_teid");
+	struct mcp_sub_counters before, after, cr;
+	struct flow_seen s = { 0 };
+	struct mcp_flow_key k;
+	struct mcp_ip a, b;
+	uint64_t pk[2] = { 2, 1 }, by[2] = { 2 * unk->ip_len, 40 };
+	int dir;
+
+	mcp_ip_parse(&a, "192.168.1.10");
+	mcp_ip_parse(&b, "8.8.8.8");
+	dir = mcp_flow_key_make(&k, &a, &b, 5000, 53, 17, 0);
+	cr_assert_eq(mcp_xdp_flow_install(x, &k, MCP_META_SUB_NONE, 0), 0);
+	cr_expect_eq(run(unk->data, unk->len, NULL, NULL), XDP_DROP);
+	cr_expect_eq(run(unk->data, unk->len, NULL, NULL), XDP_DROP);
+	cr_assert_eq(mcp_xdp_flow_read_batch(x, 16, count_flow, &s), 1);
+	cr_expect_eq(s.v.pkts[dir], 2);
+	cr_expect_eq(s.v.nosub_pkts[dir], 2);
+	cr_expect_eq(s.v.nosub_bytes[dir], 2 * unk->ip_len);
+	cr_expect_eq(s.v.nosub_pkts[!dir], 0);
+	cr_assert_eq(mcp_xdp_flow_remove(x, &k), 0);
+
+	cr_assert_eq(mcp_xdp_sub_counters(x, 7, &before), 0);
+	cr_assert_eq(mcp_xdp_sub_credit(x, 7, pk, by), 0);
+	cr_assert_eq(mcp_xdp_sub_credit_read(x, 7, &cr), 0);
+	cr_expect_eq(cr.pkts_up, 2);
+	cr_expect_eq(cr.bytes_up, 2 * unk->ip_len);
+	cr_expect_eq(cr.pkts_down, 1);
+	cr_expect_eq(cr.bytes_down, 40);
+	cr_assert_eq(mcp_xdp_sub_counters(x, 7, &after), 0);
+	cr_expect_eq(after.pkts_up, before.pkts_up + 2);
+	cr_expect_eq(after.bytes_down, before.bytes_down + 40);
+	cr_expect_eq(mcp_xdp_sub_credit(x, 1024, pk, by), -E2BIG);
+	mcp_xdp_sub_credit_zero(x, 7);
+	cr_assert_eq(mcp_xdp_sub_credit_read(x, 7, &cr), 0);
+	cr_expect_eq(cr.pkts_up + cr.pkts_down + cr.bytes_up + cr.bytes_down, 0);
 }
 
 /* A flow installed pending (at its SYN, before nDPI decided): the kernel counts every packet,

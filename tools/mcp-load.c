@@ -4,7 +4,7 @@
  *                         [--max-tunnels N] [--max-subscribers N] [--max-flows N]
  *                         [--snaplen N] [--no-dispatcher] [-v]
  *   mcp-load detach IFACE
- *   mcp-load status [IFACE] [--json]
+ *   mcp-load status [IFACE] [--json] [--subscribers]
  *
  * Maps and the program are pinned under /sys/fs/bpf/mcprobe/<iface>/ (docs/xdp.md). Exit 0 on
  * success, 1 on a runtime failure, 2 on a usage error, unknown interface, missing privileges,
@@ -32,6 +32,7 @@ struct load_opts {
 	struct mcp_xdp_opts xdp;
 	const char *ifname;
 	int json;
+	int subscribers;
 	int verbose;
 };
 
@@ -61,6 +62,8 @@ static const struct opt_desc opt_table[] = {
 	{ "no-dispatcher", OPT_FLAG, OFF(xdp.no_dispatcher), "a",
 	  "attach with bpf_xdp_attach, without libxdp" },
 	{ "json", OPT_FLAG, OFF(json), "s", "machine-readable status" },
+	{ "subscribers", OPT_FLAG, OFF(subscribers), "s",
+	  "per-subscriber counters (XDP's per-CPU slots + userspace credit)" },
 	{ "verbose", OPT_FLAG, OFF(verbose), "ads", "log libbpf/libxdp messages" },
 };
 
@@ -72,7 +75,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: mcp-load attach IFACE [options]\n"
 		   "       mcp-load detach IFACE\n"
-		   "       mcp-load status [IFACE] [--json]\n\noptions:\n");
+		   "       mcp-load status [IFACE] [--json] [--subscribers]\n\noptions:\n");
 	for (i = 0; i < N_OPTS; i++)
 		fprintf(f, "  --%-18s %s%s\n", opt_table[i].name,
 			opt_table[i].kind == OPT_U32 ? "N  " : "", opt_table[i].help);
@@ -295,8 +298,36 @@ static void print_captures(struct mcp_xdp_obj *x, int json)
 	printf(json ? "]" : "");
 }
 
+/* Every subscriber in the subscribers map with its counters: the per-CPU slots XDP counted plus
+ * the credit slot (mcp_xdp_sub_counters), as the flow records count them. */
+static void print_subscribers(struct mcp_xdp_obj *x, int json)
+{
+	int fd = mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), more, n = 0;
+	struct mcp_sub_counters c;
+	struct mcp_sub_info si;
+	__u32 key, next;
+
+	printf(json ? ",\"subscribers\":[" : "  subscribers (packets/bytes up, down):\n");
+	for (more = bpf_map_get_next_key(fd, NULL, &key) == 0; more; key = next) {
+		more = bpf_map_get_next_key(fd, &key, &next) == 0;
+		if (bpf_map_lookup_elem(fd, &key, &si) || mcp_xdp_sub_counters(x, key, &c))
+			continue; /* removed meanwhile */
+		si.imsi[sizeof(si.imsi) - 1] = 0;
+		if (json)
+			printf("%s{\"index\":%u,\"imsi\":\"%s\",\"pkts_up\":%llu,\"pkts_down\":%llu,"
+			       "\"bytes_up\":%llu,\"bytes_down\":%llu}", n++ ? "," : "", key, si.imsi,
+			       (unsigned long long)c.pkts_up, (unsigned long long)c.pkts_down,
+			       (unsigned long long)c.bytes_up, (unsigned long long)c.bytes_down);
+		else
+			printf("    %-16s %-7u %llu/%llu %llu/%llu\n", si.imsi, key,
+			       (unsigned long long)c.pkts_up, (unsigned long long)c.bytes_up,
+			       (unsigned long long)c.pkts_down, (unsigned long long)c.bytes_down);
+	}
+	printf(json ? "]" : "");
+}
+
 /* Prints one interface's status; first says whether a JSON comma is needed. */
-static int status_one(const char *ifname, int json, int first)
+static int status_one(const char *ifname, int json, int subs, int first)
 {
 	uint64_t stats[MCP_STATS__MAX];
 	struct bpf_prog_info pinfo;
@@ -365,6 +396,8 @@ static int status_one(const char *ifname, int json, int first)
 	}
 	printf(json ? "}" : "");
 	print_captures(x, json);
+	if (subs)
+		print_subscribers(x, json);
 	printf(json ? "}" : "");
 out:
 	mcp_xdp_close(x);
@@ -380,7 +413,7 @@ static int do_status(struct load_opts *o)
 	if (o->json)
 		printf("[");
 	if (o->ifname) {
-		err = status_one(o->ifname, o->json, 1);
+		err = status_one(o->ifname, o->json, o->subscribers, 1);
 		n = !err;
 	} else if (!(d = opendir(MCP_PIN_ROOT)) && (errno == EACCES || errno == EPERM)) {
 		err = -EACCES;
@@ -388,7 +421,7 @@ static int do_status(struct load_opts *o)
 		while ((de = readdir(d))) {
 			if (de->d_name[0] == '.')
 				continue;
-			int e = status_one(de->d_name, o->json, n == 0);
+			int e = status_one(de->d_name, o->json, o->subscribers, n == 0);
 
 			if (e == 0)
 				n++;

@@ -28,6 +28,7 @@ enum mcp_tunnel_type { MCP_TUN_NONE, MCP_TUN_GTPU };
 #define MCP_PKTF_GTPU_QFI    0x04 /* a PDU Session Container gave qfi/pdu_type */
 #define MCP_PKTF_L4_TRUNC    0x08 /* L4 header missing (capture cut it): flow still counted */
 #define MCP_PKTF_KCOUNTED    0x10 /* live: already counted in the kernel flow entry (for DPI) */
+#define MCP_PKTF_KSUB        0x20 /* live: XDP credited the packet to a subscriber (or cannot say) */
 
 struct mcp_pkt {
 	uint64_t ts_us;        /* capture time, microseconds since the epoch */

@@ -70,6 +70,10 @@ void mcp_attr_turn_round(struct mcp_flow *f)
 	t64 = f->bytes[0], f->bytes[0] = f->bytes[1], f->bytes[1] = t64;
 	t8 = f->tcp_flags[0], f->tcp_flags[0] = f->tcp_flags[1], f->tcp_flags[1] = t8;
 	t32 = f->teid[0], f->teid[0] = f->teid[1], f->teid[1] = t32;
+	t32 = f->uncredited_pkts[0], f->uncredited_pkts[0] = f->uncredited_pkts[1];
+	f->uncredited_pkts[1] = t32;
+	t64 = f->uncredited_bytes[0], f->uncredited_bytes[0] = f->uncredited_bytes[1];
+	f->uncredited_bytes[1] = t64;
 	f->up_is_a = (uint8_t)!f->up_is_a;
 	if (f->flags & MCP_FLOWF_OUTER_UP) {
 		/* taken from a packet that now goes down: mirrored, it is the uplink's view */

@@ -43,6 +43,10 @@ struct mcp_flow {
 	char imsi[16];          /* kept so the record names the subscriber after it is removed */
 	char *user;             /* RADIUS user owning the up side when the flow began (heap) */
 	uint64_t pkts[2], bytes[2];
+	/* of them, not yet in the kernel's subscriber counters ([0] up): credited once the flow
+	 * has a subscriber (worker_bypass.c, live mode only) */
+	uint32_t uncredited_pkts[2];
+	uint64_t uncredited_bytes[2];
 	uint64_t first_ms, last_ms, close_ms;
 	struct mcp_ip outer_src, outer_dst;
 	struct mcp_dpi_flow dpi;
@@ -52,6 +56,7 @@ struct mcp_flow {
 /* Kernel counters already credited to a bypassed flow (index 0 = lo -> hi). */
 struct mcp_flow_bypass {
 	uint64_t pkts[2], bytes[2];
+	uint64_t nosub_pkts[2], nosub_bytes[2]; /* of them, credited to no subscriber by XDP */
 	uint8_t label;   /* worker.c's bypass profile slot */
 	uint8_t pending; /* installed at the SYN, nDPI still undecided (worker.h) */
 };

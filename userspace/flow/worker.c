@@ -143,15 +143,23 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 }
 
 /* The session of a flow that had none may have appeared since: 1 if that turned the flow
- * round (its guessed up side was the downlink). */
-static int late_bind(struct mcp_worker *w, struct mcp_flow *f)
+ * round (its guessed up side was the downlink). Its packets XDP could not credit go to the
+ * kernel's subscriber counters now. */
+int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f)
 {
 	uint8_t up_was_a = f->up_is_a;
-	enum mcp_attr_result how = mcp_attr_retry(w->cfg.sessions, f);
+	uint32_t was_sub = f->sub_id;
+	enum mcp_attr_result how;
 
+	if (f->attr_tentative && f->bypass && w->bypass_on && w->cfg.sessions &&
+	    f->attr_gen != (uint32_t)mcp_sessions_generation(w->cfg.sessions))
+		mcp_worker_bypass_settle(w, f, 0); /* a move takes the kernel's share along */
+	how = mcp_attr_retry(w->cfg.sessions, f);
 	if (how == MCP_ATTR_NONE)
 		return 0;
+	mcp_worker_credit_flush(w, f);
 	if (how == MCP_ATTR_MOVED) {
+		mcp_worker_credit_move(w, f, was_sub);
 		w->stats.flows_moved_owner++;
 		return 0;
 	}
@@ -167,7 +175,7 @@ static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 	int never = w->bypass_on && !f->bypass && why != MCP_END_ACTIVE;
 
 	mcp_worker_bypass_settle(w, f, why != MCP_END_ACTIVE);
-	late_bind(w, f); /* after the kernel's share: it may bring the other side's TEID */
+	mcp_worker_late_bind(w, f); /* after the kernel's share: it may bring the other side's TEID */
 	if ((f->flags & (MCP_FLOWF_TUNNELED | MCP_FLOWF_HAS_SUB)) == MCP_FLOWF_TUNNELED)
 		w->stats.gtpu_unattributed_exported += f->pkts[0] + f->pkts[1];
 	if (w->dpi && why != MCP_END_ACTIVE)
@@ -366,6 +374,8 @@ static void count_packet(struct mcp_worker *w, struct mcp_flow *f, const struct 
 	f->bytes[d] += nb;
 	w->stats.packets += np;
 	w->stats.bytes += nb;
+	if (!(pkt->flags & MCP_PKTF_KSUB))
+		mcp_worker_credit_add(w, f, d, np, nb); /* XDP credited no subscriber with it */
 }
 
 /* What the record and late binding keep of the tunnel: first TEID per direction, and the
@@ -426,7 +436,7 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 	count_packet(w, f, pkt, d);
 	if (pkt->tunnel == MCP_TUN_GTPU)
 		note_tunnel(w, f, pkt, is_up);
-	if (late_bind(w, f)) {
+	if (mcp_worker_late_bind(w, f)) {
 		is_up = !is_up;
 		d = !d;
 	}

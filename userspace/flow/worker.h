@@ -37,6 +37,10 @@ struct mcp_bypass_ops {
 	/* Calls fn on every installed flow (batched map walk); 0 or -errno. */
 	int (*walk)(void *ctx, int (*fn)(void *arg, const struct mcp_flow_key *key,
 					 const struct mcp_flow_val *val), void *arg);
+	/* Adds to a subscriber's kernel counters what its flows counted and XDP did not credit
+	 * to it ([0] up, [1] down): packets before the tunnel reached the kernel map, outer
+	 * fragments, UE-address attribution. May be NULL. */
+	void (*credit)(void *ctx, uint32_t sub_id, const uint64_t pkts[2], const uint64_t bytes[2]);
 	void *ctx;
 };
 
@@ -75,6 +79,7 @@ struct mcp_worker_stats {
 	uint64_t kcounted_packets;                 /* sent up for nDPI, counted by the kernel */
 	uint64_t bypassed_packets, bypassed_bytes; /* counted by the kernel, credited back */
 	uint64_t bypass_orphans;                   /* kernel entries without a flow, removed */
+	uint64_t kernel_credited_packets;          /* credited to kernel subscriber counters */
 	/* Where the bypass takes over: the flow's packet number at install (summed over installed
 	 * flows), packets of installed flows still handled in userspace (already queued in the
 	 * socket ring when the flow was installed), and packets of flows that ended before. */

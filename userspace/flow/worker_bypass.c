@@ -18,8 +18,51 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void mcp_worker_credit_add(struct mcp_worker *w, struct mcp_flow *f, int d, uint64_t np,
+			   uint64_t nb)
+{
+	if (!w->bypass_on || !w->bypass.credit)
+		return; /* offline: there are no kernel counters */
+	f->uncredited_pkts[d] += (uint32_t)np;
+	f->uncredited_bytes[d] += nb;
+	mcp_worker_credit_flush(w, f);
+}
+
+void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f)
+{
+	uint64_t pkts[2], bytes[2];
+
+	if (!(f->flags & MCP_FLOWF_HAS_SUB) || !(f->uncredited_pkts[0] | f->uncredited_pkts[1]))
+		return;
+	if (w->bypass_on && w->bypass.credit) {
+		pkts[0] = f->uncredited_pkts[0], pkts[1] = f->uncredited_pkts[1];
+		bytes[0] = f->uncredited_bytes[0], bytes[1] = f->uncredited_bytes[1];
+		w->bypass.credit(w->bypass.ctx, f->sub_id, pkts, bytes);
+		w->stats.kernel_credited_packets += pkts[0] + pkts[1];
+	}
+	f->uncredited_pkts[0] = f->uncredited_pkts[1] = 0;
+	f->uncredited_bytes[0] = f->uncredited_bytes[1] = 0;
+}
+
+/* A flow moved from a deleted subscriber to its tunnel's new owner (attribution.h): what XDP
+ * or this worker credited to the old one goes to the new one (a debit is a wrapping add). The
+ * move comes within MCP_ATTR_REUSE_BOUND_MS of the flow's start, before any active-timeout
+ * restart, so the flow's counters are all it ever credited. */
+void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from)
+{
+	uint64_t pkts[2], bytes[2];
+
+	if (!w->bypass_on || !w->bypass.credit || from == f->sub_id)
+		return;
+	pkts[0] = -f->pkts[0], pkts[1] = -f->pkts[1];
+	bytes[0] = -f->bytes[0], bytes[1] = -f->bytes[1];
+	w->bypass.credit(w->bypass.ctx, from, pkts, bytes);
+	w->bypass.credit(w->bypass.ctx, f->sub_id, f->pkts, f->bytes);
+}
+
 /* Adds what the kernel counted since the last credit and moves last_ms to the kernel's time of
- * the flow's last packet (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). */
+ * the flow's last packet (bpf_ktime is CLOCK_MONOTONIC: mapped onto the wall clock now). What
+ * XDP counted on the flow without a subscriber goes to the subscriber's kernel counters. */
 void mcp_worker_bypass_credit(struct mcp_worker *w, struct mcp_flow *f,
 			      const struct mcp_flow_val *v)
 {
@@ -40,6 +83,12 @@ void mcp_worker_bypass_credit(struct mcp_worker *w, struct mcp_flow *f,
 		f->tcp_flags[up ? 0 : 1] |= v->tcp_flags[d];
 		b->pkts[d] = v->pkts[d];
 		b->bytes[d] = v->bytes[d];
+		if (v->nosub_pkts[d] >= b->nosub_pkts[d] && v->nosub_bytes[d] >= b->nosub_bytes[d]) {
+			mcp_worker_credit_add(w, f, up ? 0 : 1, v->nosub_pkts[d] - b->nosub_pkts[d],
+					      v->nosub_bytes[d] - b->nosub_bytes[d]);
+			b->nosub_pkts[d] = v->nosub_pkts[d];
+			b->nosub_bytes[d] = v->nosub_bytes[d];
+		}
 		w->stats.packets += dp;
 		w->stats.bytes += db;
 		w->stats.bypassed_packets += dp;
@@ -185,6 +234,9 @@ static void bypass_take_back(void *ctx, struct mcp_flow *f)
 	} else if (!(f->flags & MCP_FLOWF_BYPASS_TRIED)) {
 		mcp_worker_bypass_count_never(w, f); /* still open, DPI undecided */
 	}
+	/* the kernel's subscriber counters go with the maps: credit what a session that came
+	 * after the flow's last packet now attributes (the export would be too late) */
+	mcp_worker_late_bind(w, f);
 }
 
 void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops)

@@ -39,6 +39,16 @@ void mcp_worker_bypass_credit(struct mcp_worker *w, struct mcp_flow *f,
 void mcp_worker_bypass_settle(struct mcp_worker *w, struct mcp_flow *f, int final);
 /* A flow that ends without ever being installed (the profile counts it). */
 void mcp_worker_bypass_count_never(struct mcp_worker *w, const struct mcp_flow *f);
+/* Kernel subscriber counters: np/nb counted in f on side d (0 up) that XDP credited to no
+ * subscriber; credited through the bypass ops as soon as f has a subscriber (_flush). */
+void mcp_worker_credit_add(struct mcp_worker *w, struct mcp_flow *f, int d, uint64_t np,
+			   uint64_t nb);
+void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f);
+/* f moved from subscriber `from` to f->sub_id: its counters go along. */
+void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from);
+/* worker.c: the session of a flow that had none may have appeared since (attribution.h); 1 if
+ * that turned the flow round. */
+int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f);
 /* Installs a classified flow; _pending at a TCP SYN, before nDPI decided. */
 void mcp_worker_bypass_install(struct mcp_worker *w, struct mcp_flow *f);
 void mcp_worker_bypass_install_pending(struct mcp_worker *w, struct mcp_flow *f);

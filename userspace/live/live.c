@@ -111,7 +111,7 @@ static void on_frame_direct(void *ctx, const uint8_t *frame, uint32_t len,
 	if (!meta)
 		lv->no_meta++;
 	mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, frame, len, len, lv->now_us,
-				meta ? meta->flags : 0);
+				meta ? meta->flags : MCP_META_F_ABSENT);
 }
 
 /* Inline mode: copies from the inline ring, consumed by the pipeline thread in either mode. */
@@ -123,7 +123,7 @@ void mcp_live_on_frame_inline(void *ctx, const uint8_t *frame, uint32_t cap_len,
 	if (!meta)
 		lv->no_meta++;
 	mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, frame, cap_len, wire_len, mcp_live_wall_us(),
-				meta ? meta->flags : 0);
+				meta ? meta->flags : MCP_META_F_ABSENT);
 }
 
 /* --- main loop --- */

@@ -143,6 +143,16 @@ static int lb_walk(void *ctx, int (*fn)(void *arg, const struct mcp_flow_key *ke
 	return err;
 }
 
+/* Subscriber indexes are the session table's, the same on every interface: the credit goes to
+ * the first one's map (readers sum the interfaces, as for the per-CPU slots). */
+static void lb_credit(void *ctx, uint32_t sub_id, const uint64_t pkts[2], const uint64_t bytes[2])
+{
+	struct mcp_live_bypass *b = ctx;
+
+	if (b->n && mcp_xdp_sub_credit(b->xo[0], sub_id, pkts, bytes))
+		b->credit_failures++;
+}
+
 void mcp_live_bypass_ops(struct mcp_live_bypass *b, struct mcp_bypass_ops *ops)
 {
 	memset(ops, 0, sizeof(*ops));
@@ -151,5 +161,6 @@ void mcp_live_bypass_ops(struct mcp_live_bypass *b, struct mcp_bypass_ops *ops)
 	ops->peek = lb_peek;
 	ops->take = lb_take;
 	ops->walk = lb_walk;
+	ops->credit = lb_credit;
 	ops->ctx = b;
 }

@@ -10,6 +10,7 @@ struct mcp_live_bypass {
 	struct mcp_xdp_obj *xo[8];
 	int n;
 	uint64_t install_failures, take_fallbacks;
+	uint64_t credit_failures; /* subscriber credits refused (index beyond --max-subscribers) */
 };
 
 /* Fills ops so that they act on every map in b (b must outlive their use). */

@@ -28,7 +28,7 @@ static void on_frame_ring(void *ctx, const uint8_t *frame, uint32_t len,
 	s->len = len < t->ring.slot_bytes ? len : t->ring.slot_bytes;
 	s->wire_len = len;
 	s->ts_us = t->now_us;
-	s->meta_flags = meta ? meta->flags : 0;
+	s->meta_flags = meta ? meta->flags : MCP_META_F_ABSENT;
 	memcpy(s->data, frame, s->len);
 	mcp_spsc_publish(&t->ring);
 }

@@ -287,19 +287,21 @@ static struct peer_neg *neg_slot(struct mcp_peer *p, uint32_t teid, const struct
 	return &p->neg[(h ^ (h >> 16)) & (MCP_PEER_NEG_SLOTS - 1)];
 }
 
-static void ask(struct mcp_peer *p, uint32_t teid, const struct mcp_ip *addr)
+/* 0, or -1 when the request ring is full (counted: asked again at the next retry). */
+static int ask(struct mcp_peer *p, uint32_t teid, const struct mcp_ip *addr)
 {
 	struct mcp_spsc_slot *s = mcp_spsc_reserve(&p->req);
 	struct peer_req q = { .teid = teid, .addr = *addr, .asked_us = now_us() };
 
 	if (!s) {
 		p->st.requests_dropped++;
-		return;
+		return -1;
 	}
 	memcpy(s->data, &q, sizeof(q));
 	s->len = sizeof(q);
 	mcp_spsc_publish(&p->req);
 	p->sent++;
+	return 0;
 }
 
 void mcp_peer_want_tunnel(struct mcp_peer *p, uint32_t teid, const struct mcp_ip *endpoint)
@@ -365,13 +367,18 @@ void mcp_peer_settle(struct mcp_peer *p, struct mcp_sessions *s, uint32_t timeou
 {
 	uint64_t until = now_us() + (uint64_t)timeout_ms * 1000;
 
-	/* the negative cache is the list of tunnels asked: ask again those still unknown */
+	/* the negative cache is the list of tunnels asked: ask again those still unknown, waiting
+	 * for room in the request ring (more tunnels than slots are usual at the end of a file) */
 	for (uint32_t i = 0; i < MCP_PEER_NEG_SLOTS; i++) {
 		struct peer_neg *n = &p->neg[i];
 		uint8_t dir;
 
-		if (n->used && !mcp_sessions_by_tunnel(s, n->teid, &n->addr, &dir))
-			ask(p, n->teid, &n->addr);
+		if (!n->used || mcp_sessions_by_tunnel(s, n->teid, &n->addr, &dir))
+			continue;
+		while (ask(p, n->teid, &n->addr) && now_us() < until) {
+			mcp_peer_apply(p, s);
+			usleep(200);
+		}
 	}
 	while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) < p->sent && now_us() < until) {
 		mcp_peer_apply(p, s);

@@ -26,7 +26,8 @@
 #define MCP_PEER_RETRY_MAX_MS 5000  /* backoff ceiling: at most one GET per tunnel this often */
 #endif
 #ifndef MCP_PEER_NEG_SLOTS
-#define MCP_PEER_NEG_SLOTS 8192 /* negative cache entries (power of two); oldest overwritten */
+#define MCP_PEER_NEG_SLOTS 32768 /* negative cache entries (power of two, 1 MiB); a collision
+				   * overwrites: the end-of-input settle re-asks only those kept */
 #endif
 
 struct mcp_peer_stats {

@@ -269,8 +269,7 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
 	uint64_t ts_ms = ts_us / 1000;
 
-	if (meta_flags & MCP_META_F_KCOUNTED)
-		pkt.flags |= MCP_PKTF_KCOUNTED;
+	pkt.flags |= mcp_pipeline_meta_pkt_flags(meta_flags);
 	if (p->peer) /* before the worker: its expiry must see what other probes told */
 		mcp_peer_apply(p->peer, p->sessions);
 	p->frames++;
@@ -500,6 +499,7 @@ static void print_bypass(const struct mcp_worker_stats *ws, FILE *f)
 	print_counter(f, "bypass orphans removed", ws->bypass_orphans);
 	print_counter(f, "flows pending at their SYN", ws->bypass_pending);
 	print_counter(f, "packets counted in kernel, sent up for nDPI", ws->kcounted_packets);
+	print_counter(f, "packets credited to kernel subscribers", ws->kernel_credited_packets);
 }
 
 static void print_flows(const struct mcp_pipeline *p, FILE *f)

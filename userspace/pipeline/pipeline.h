@@ -54,8 +54,9 @@ void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *f
 			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us);
 /* Frames (counted from 1 in arrival order) up to this one are no longer read by anyone. */
 uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p);
-/* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*, 0 if none);
- * MCP_META_F_KCOUNTED keeps the kernel's count from being doubled. */
+/* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*,
+ * MCP_META_F_ABSENT if none); MCP_META_F_KCOUNTED keeps the kernel's flow count from being
+ * doubled, MCP_META_F_KNOWN (XDP credited a subscriber) its subscriber counters. */
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags);
 /* Live mode: count classified flows in the kernel (worker.h); NULL turns it off. */

@@ -5,7 +5,17 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "mcp_meta.h"
 #include "pipeline/pipeline.h"
+
+/* Live mode: what the XDP metadata's flags tell the worker (worker.h): the kernel counted the
+ * packet on its flow entry (KCOUNTED), or credited its subscriber (KSUB; a frame without
+ * metadata is taken as credited). */
+static inline uint8_t mcp_pipeline_meta_pkt_flags(uint16_t meta_flags)
+{
+	return (meta_flags & MCP_META_F_KCOUNTED ? MCP_PKTF_KCOUNTED : 0) |
+	       (meta_flags & (MCP_META_F_KNOWN | MCP_META_F_ABSENT) ? MCP_PKTF_KSUB : 0);
+}
 
 struct session_listener {
 	mcp_session_event_fn fn;

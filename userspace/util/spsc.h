@@ -26,7 +26,7 @@ struct mcp_spsc_slot {
 	uint32_t len;      /* bytes of data used */
 	uint32_t wire_len; /* frame length */
 	uint64_t ts_us;    /* receive time, microseconds since the epoch */
-	uint32_t meta_flags; /* MCP_META_F_* of the frame's XDP metadata, 0 if none */
+	uint32_t meta_flags; /* MCP_META_F_* of the frame's XDP metadata, MCP_META_F_ABSENT if none */
 	uint32_t pad;
 	uint8_t data[];    /* slot_bytes */
 };

@@ -104,7 +104,9 @@ int mcp_xdp_sub_counters(const struct mcp_xdp_obj *x, uint32_t sub_idx,
 	v = calloc(ncpu, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
+	/* the credit first: a packet credited meanwhile was not in the per-CPU slots */
+	if (mcp_xdp_sub_credit_read(x, sub_idx, sum))
+		memset(sum, 0, sizeof(*sum)); /* pins without the credit map cannot pass the ABI */
 	if (bpf_map_lookup_elem(x->map_fd[MCP_XMAP_SUB_COUNTERS], &sub_idx, v)) {
 		free(v);
 		return -errno;

@@ -21,6 +21,7 @@
 	X(TUNNEL_INDEX, tunnel_index, mcp_tunnel_index)     \
 	X(SUBSCRIBERS, subscribers, mcp_subscribers)        \
 	X(SUB_COUNTERS, sub_counters, mcp_sub_counters)     \
+	X(SUB_CREDIT, sub_credit, mcp_sub_credit)           \
 	X(FLOWS, flows, mcp_flows)                          \
 	X(FLOW_HINTS, flow_hints, mcp_flow_hints)           \
 	X(CAPTURE, capture, mcp_capture)                    \
@@ -100,9 +101,19 @@ int mcp_xdp_set_workers(struct mcp_xdp_obj *x, uint32_t nworkers);
 /* Binds an AF_XDP socket fd to rx queue q (or removes it with fd < 0). */
 int mcp_xdp_xsk_set(struct mcp_xdp_obj *x, uint32_t q, int xsk_fd);
 
-/* Per-subscriber counters summed over CPUs. */
+/* Per-subscriber counters: the per-CPU slots XDP counts plus the credit slot userspace adds
+ * (sub_credit, include/mcp_map_layout.h). */
 int mcp_xdp_sub_counters(const struct mcp_xdp_obj *x, uint32_t sub_idx,
 			 struct mcp_sub_counters *sum);
+/* Credits a subscriber with packets XDP could not attribute to it ([0] up, [1] down): atomic
+ * adds on the mmapped sub_credit array, any thread (maps_user_credit.c). -E2BIG beyond
+ * --max-subscribers. */
+int mcp_xdp_sub_credit(struct mcp_xdp_obj *x, uint32_t sub_idx, const uint64_t pkts[2],
+		       const uint64_t bytes[2]);
+/* The credit slot alone; and zeroing it (the subscriber was removed). */
+int mcp_xdp_sub_credit_read(const struct mcp_xdp_obj *x, uint32_t sub_idx,
+			    struct mcp_sub_counters *out);
+void mcp_xdp_sub_credit_zero(struct mcp_xdp_obj *x, uint32_t sub_idx);
 /* Capture flag of a subscriber (MCP_CAPTURE_ON or 0). */
 int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag);
 

@@ -372,6 +372,7 @@ int mcp_xdp_tunnel_remove(struct mcp_xdp_obj *x, const struct mcp_subscriber *su
 		bpf_map_update_elem(x->map_fd[MCP_XMAP_SUB_COUNTERS], &idx, z, BPF_ANY);
 		free(z);
 	}
+	mcp_xdp_sub_credit_zero(x, idx);
 	return 0;
 }
 

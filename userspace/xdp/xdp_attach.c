@@ -116,6 +116,7 @@ static struct mcp_xdp *skel_open(const struct mcp_xdp_opts *o)
 				     mcp_tunnel_index_buckets(o->max_tunnels)) ||
 	    bpf_map__set_max_entries(s->maps.mcp_subscribers, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_sub_counters, o->max_subscribers) ||
+	    bpf_map__set_max_entries(s->maps.mcp_sub_credit, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_capture, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_flows, o->max_flows) ||
 	    bpf_map__set_max_entries(s->maps.mcp_capture_ring, o->ring_bytes) ||
@@ -508,6 +509,7 @@ void mcp_xdp_close(struct mcp_xdp_obj *x)
 	mcp_xdp_subrecs_free(x);
 	mcp_xdp_tunnels_unmap(x);
 	mcp_xdp_flows_unmap(x);
+	mcp_xdp_credit_unmap(x);
 	free(x);
 }
 

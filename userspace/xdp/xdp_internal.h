@@ -21,6 +21,7 @@ struct mcp_xdp_obj {
 	uint32_t *flow_hints; /* mmapped flow_hints counters, mapped on first use (maps_user_flows.c) */
 	struct mcp_tunnel_bucket *tindex; /* mmapped tunnel_index, mapped on first use */
 	uint32_t tindex_n;                /* its bucket count */
+	struct mcp_sub_counters *credit;  /* mmapped sub_credit, mapped on first use */
 	/* between mcp_xdp_batch_begin and _commit, tunnels and subscribers writes wait here */
 	int batching;
 	struct mcp_map_batch tunnel_batch, sub_batch;
@@ -34,5 +35,6 @@ extern int mcp_xdp_libbpf_quiet;
 void mcp_xdp_subrecs_free(struct mcp_xdp_obj *x);  /* maps_user_tunnels.c */
 void mcp_xdp_tunnels_unmap(struct mcp_xdp_obj *x); /* tunnel_index, maps_user_tunnels.c */
 void mcp_xdp_flows_unmap(struct mcp_xdp_obj *x);   /* flow_hints, maps_user_flows.c */
+void mcp_xdp_credit_unmap(struct mcp_xdp_obj *x);  /* sub_credit, maps_user_credit.c */
 
 #endif /* MCP_XDP_INTERNAL_H */
