@@ -176,6 +176,8 @@ static void *shard_main(void *arg)
 			mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
 			free(m->heap);
 		} else if (m->type == MCP_SHARD_EPOCH) {
+			/* a shard without packets of late still ends its idle flows in time */
+			mcp_worker_expire(s->worker, m->now_ms);
 			publish_batch(s, m->epoch + 1, 0);
 		} else {
 			s->cur_seq = UINT64_MAX; /* the flush follows every packet */

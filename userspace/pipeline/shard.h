@@ -25,6 +25,7 @@ struct mcp_shard_msg {
 	uint32_t type;     /* enum mcp_shard_msg_type */
 	uint32_t copied;   /* bytes of the inner packet copied into data (0: pkt references) */
 	uint64_t epoch;    /* MCP_SHARD_EPOCH */
+	uint64_t now_ms;   /* MCP_SHARD_EPOCH: the reader's packet clock (the shard expires to it) */
 	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count) */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */
 	struct mcp_pkt pkt;

@@ -26,6 +26,10 @@
 /* User packets per epoch: large enough that merging costs nothing per packet, small enough
  * that a record waits only moments and the shards stay two epochs apart at most. */
 #define MCP_SHARDS_EPOCH 16384
+/* An epoch also closes after this much packet time: the merger resolves late-bound records
+ * against the session table at most two epochs after one worker would have exported them
+ * (docs/sessions.md, "Late binding"), however slow the traffic. */
+#define MCP_SHARDS_EPOCH_MS 1000
 
 struct mcp_shards_cfg {
 	uint32_t n;                      /* 2..MCP_SHARDS_MAX */
