@@ -2,10 +2,10 @@
 #ifndef MCP_PIPELINE_INTERNAL_H
 #define MCP_PIPELINE_INTERNAL_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "pipeline/pipeline.h"
+#include "pipeline/view_pub.h"
 
 struct session_listener {
 	mcp_session_event_fn fn;
@@ -34,8 +34,10 @@ struct mcp_pipeline {
 	int finished;
 	int mc_unflushed;                /* the final microcloud flush timed out */
 	int pipe_dpi;                    /* nDPI runs (stats) */
-	int shared;           /* the RESP view reads it: frames and ticks take the lock */
-	pthread_mutex_t lock;
+	struct mcp_view_pub *view;       /* --resp-listen: snapshot requests (view_pub.h) */
 };
+
+/* Answers a pending snapshot request of the RESP view (pipeline_view.c). */
+void mcp_pipeline_view_serve(struct mcp_pipeline *p);
 
 #endif /* MCP_PIPELINE_INTERNAL_H */

@@ -392,6 +392,23 @@ void mcp_shards_destroy(struct mcp_shards *sh)
 	free(sh);
 }
 
+uint32_t mcp_shards_count(const struct mcp_shards *sh)
+{
+	return sh->n;
+}
+
+void mcp_shards_publish_pending(struct mcp_shards *sh)
+{
+	for (uint32_t i = 0; i < sh->n; i++)
+		mcp_shard_flush(sh->shard[i]);
+}
+
+void mcp_shards_set_view(struct mcp_shards *sh, struct mcp_view_slot *slots)
+{
+	for (uint32_t i = 0; i < sh->n; i++)
+		mcp_shard_set_view(sh->shard[i], &slots[i]);
+}
+
 uint32_t mcp_shards_flow_count(const struct mcp_shards *sh)
 {
 	uint32_t n = 0;

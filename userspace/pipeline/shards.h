@@ -20,6 +20,7 @@
 #include "control/radius.h"
 #include "flow/dpi.h"
 #include "flow/worker.h"
+#include "pipeline/view_pub.h"
 #include "session/session.h"
 
 #define MCP_SHARDS_MAX 64
@@ -57,6 +58,12 @@ void mcp_shards_finish(struct mcp_shards *sh);
 void mcp_shards_destroy(struct mcp_shards *sh);
 
 uint32_t mcp_shards_flow_count(const struct mcp_shards *sh);
+uint32_t mcp_shards_count(const struct mcp_shards *sh);
+/* Makes every packet dispatched so far visible to its shard (the input waits for data). */
+void mcp_shards_publish_pending(struct mcp_shards *sh);
+/* The RESP view: shard i answers snapshot requests on slots[i] (view_pub.h). Before the
+ * first packet. */
+void mcp_shards_set_view(struct mcp_shards *sh, struct mcp_view_slot *slots);
 /* Sums over the shards (after finish). */
 void mcp_shards_stats(const struct mcp_shards *sh, struct mcp_worker_stats *ws,
 		      struct mcp_dpi_stats *ds);
