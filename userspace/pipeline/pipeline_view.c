@@ -216,6 +216,7 @@ void mcp_pipeline_snapshot(void *ctx, struct mcp_resp_view *v)
 	const struct mcp_view_part *owner;
 
 	mcp_view_pub_collect(vp, VIEW_WAIT_MS);
+	v->owner_ns = vp->owner_ns;
 	for (uint32_t i = 0; i < vp->n; i++) {
 		const struct mcp_view_part *part = vp->last[i];
 

@@ -6,9 +6,21 @@
 #include <string.h>
 #include <time.h>
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 struct mcp_view_part *mcp_view_part_new(void)
 {
-	return calloc(1, sizeof(struct mcp_view_part));
+	struct mcp_view_part *part = calloc(1, sizeof(*part));
+
+	if (part)
+		part->copy_ns = mono_ns();
+	return part;
 }
 
 void mcp_view_part_free(struct mcp_view_part *part)
@@ -107,8 +119,11 @@ void mcp_view_add_worker(struct mcp_view_part *part, struct mcp_worker *w)
 void mcp_view_publish(struct mcp_view_slot *s, struct mcp_view_part *part)
 {
 	uint32_t want = __atomic_load_n(&s->want, __ATOMIC_ACQUIRE);
+	struct mcp_view_part *old;
+
+	part->copy_ns = mono_ns() - part->copy_ns;
 	/* a part the RESP thread did not take (it timed out) is replaced */
-	struct mcp_view_part *old = __atomic_exchange_n(&s->pub, part, __ATOMIC_ACQ_REL);
+	old = __atomic_exchange_n(&s->pub, part, __ATOMIC_ACQ_REL);
 
 	mcp_view_part_free(old);
 	__atomic_store_n(&s->done, want, __ATOMIC_RELEASE);
@@ -160,6 +175,7 @@ void mcp_view_pub_collect(struct mcp_view_pub *vp, uint32_t timeout_ms)
 	uint32_t waited_us = 0;
 
 	vp->req++;
+	vp->owner_ns = 0;
 	for (uint32_t i = 0; i < vp->n; i++)
 		__atomic_store_n(&vp->slots[i].want, vp->req, __ATOMIC_RELEASE);
 	/* owners answer at their next frame, shard message, tick or idle moment */
@@ -174,6 +190,7 @@ void mcp_view_pub_collect(struct mcp_view_pub *vp, uint32_t timeout_ms)
 							      __ATOMIC_ACQ_REL);
 
 		if (p) {
+			vp->owner_ns += p->copy_ns;
 			mcp_view_part_free(vp->last[i]);
 			vp->last[i] = p;
 		}

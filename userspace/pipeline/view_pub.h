@@ -50,6 +50,7 @@ struct mcp_view_part {
 	size_t nsubs, caps;
 	struct mcp_view_totals t;
 	int failed; /* an allocation failed: the part is incomplete */
+	uint64_t copy_ns; /* the owner's time to build it (what the snapshot cost its thread) */
 };
 
 struct mcp_view_slot {
@@ -64,7 +65,7 @@ static inline int mcp_view_wanted(const struct mcp_view_slot *s)
 	return __atomic_load_n(&s->want, __ATOMIC_RELAXED) != s->done;
 }
 
-/* Owner: building a part. NULL on OOM (the request stays pending). */
+/* Owner: building a part (its clock starts). NULL on OOM (the request stays pending). */
 struct mcp_view_part *mcp_view_part_new(void);
 void mcp_view_part_free(struct mcp_view_part *part);
 /* mcp_worker_live_fn and mcp_sessions_foreach callbacks; ctx is the part. */
@@ -73,7 +74,7 @@ void mcp_view_add_flow(void *ctx, const struct mcp_flow_record *r, uint32_t hash
 void mcp_view_add_sub(void *ctx, const struct mcp_subscriber *sub);
 /* A worker's share: its live flows and its counters. */
 void mcp_view_add_worker(struct mcp_view_part *part, struct mcp_worker *w);
-/* Owner: publishes the part as the answer to the pending request. */
+/* Owner: publishes the part as the answer to the pending request (its clock stops). */
 void mcp_view_publish(struct mcp_view_slot *s, struct mcp_view_part *part);
 
 /* The RESP thread's side: n slots and the freshest part taken from each. */
@@ -82,6 +83,7 @@ struct mcp_view_pub {
 	struct mcp_view_slot *slots;
 	struct mcp_view_part **last;
 	uint64_t timeouts;  /* collections some owner did not answer in time */
+	uint64_t owner_ns;  /* the owners' copy time of the parts taken by the last collection */
 };
 
 struct mcp_view_pub *mcp_view_pub_create(uint32_t nslots);
