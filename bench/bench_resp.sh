@@ -41,8 +41,7 @@ run() {
 	wait "$pid" || { echo "bench_resp: $name failed" >&2; status=1; }
 	t1=$(date +%s.%N)
 	if [ -n "$hp" ]; then
-		kill "$hp" 2>/dev/null
-		wait "$hp" 2>/dev/null
+		wait "$hp" 2>/dev/null # it ends when mcprobe has gone
 		read -r _ _ _ s _ o <"$tmp.h" || true
 		SNAPS[$name,$r]=${s:-0}
 		OWN[$name,$r]=${o:-0}

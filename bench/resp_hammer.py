@@ -3,7 +3,7 @@
 (--resp-listen) for keys, so that it rebuilds its snapshot as often as it allows (once a
 second). Each client loops HGETALL stats, SCAN 0 COUNT 1000, DBSIZE, INFO stats every PACE_S
 (so that the clients' own CPU stays small and the same whatever the server's speed) until
-mcprobe goes away or SECONDS pass. Prints "commands N snapshots S owner_us U": the largest INFO snapshots and
+mcprobe goes away (after it has answered once) or SECONDS pass. Prints "commands N snapshots S owner_us U": the largest INFO snapshots and
 snapshot_owner_us (the probe threads' time copying their state for the snapshots) seen.
 Used by bench/bench_resp.sh."""
 
@@ -23,11 +23,12 @@ lock = threading.Lock()
 
 def client(port, until):
 	r = None
-	n, snaps, owner = 0, 0, 0
+	n, snaps, owner, served = 0, 0, 0, False
 	while time.time() < until:
 		try:
 			if r is None:
 				r = Resp(port, timeout=5)
+				served = True
 			r.cmd("HGETALL", "stats")
 			r.cmd("SCAN", "0", "COUNT", "1000")
 			r.cmd("DBSIZE")
@@ -40,6 +41,8 @@ def client(port, until):
 				if line.startswith("snapshot_owner_us:"):
 					owner = max(owner, int(line.split(":")[1]))
 		except (OSError, ConnectionError):
+			if served:
+				break  # mcprobe has gone: its input ended
 			r = None
 			time.sleep(0.01)
 	with lock:
