@@ -232,6 +232,11 @@ echo
 echo "== bench_workers"
 BUILD=$BUILD bash bench/bench_workers.sh || status=1
 
+# the RESP view's cost to the packet path, with and without clients asking
+echo
+echo "== bench_resp"
+BUILD=$BUILD bash bench/bench_resp.sh || status=1
+
 for h in $HOOKS; do
 	if [ -x "$B/$h" ]; then
 		echo

@@ -8,13 +8,20 @@ is read before the Create Session / Create PDP Context Response that names its t
 when RSS puts GTP-C and GTP-U on different queues. mcprobe -r on the copy must give exactly
 the generator's expectations (it_scenario.compare: every flow, per-IMSI totals, sessions)
 and the same flow records as on the capture in order. DELAY_MS is the documented bound
-(docs/sessions.md, "Late binding"). Env: BUILD, SCN_SUBSCRIBERS (default 150; 80 under
+(docs/sessions.md, "Late binding").
+
+Shards (issue 14): the copy is also read with --workers 2 and 4, where a flow that began
+before its session was dispatched by its 5-tuple and is bound in its shard or by the merger.
+Each must meet the generator's expectations, give per 5-tuple the packets, bytes, IMSI and
+application of --workers 1, and leave in a real redis-server on loopback the same microcloud
+counters, aggregates and subscriber hashes as --workers 1 on the capture in order. Env: BUILD, SCN_SUBSCRIBERS (default 150; 80 under
 MCP_SAN), SCN_SEED, ATTR_DELAY_MS (default 500), SCN_KEEP=dir to keep the files.
 """
 
 import bisect
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -23,6 +30,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import it_scenario  # noqa: E402
+from it_shards import redis_dump  # noqa: E402
+from mc_resp import Resp, RedisServer  # noqa: E402
 
 GTPC_PORT = 2123
 
@@ -89,9 +98,10 @@ def delay_control(src, dst, delay_us):
 			f.write(k[4])
 	return moved, overtaken
 
-def run_probe(mcprobe, pcap, flows, sess):
+def run_probe(mcprobe, pcap, flows, sess, extra=()):
 	p = subprocess.run([mcprobe, "-r", pcap, "--flows-json", flows, "--sessions-json", sess,
-			    "--stats"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+			    "--stats"] + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+			   timeout=600)
 	if p.returncode != 0:
 		print("FAIL: mcprobe -r %s exited %d: %s" % (pcap, p.returncode,
 							    p.stderr.decode(errors="replace")[-2000:]))
@@ -115,6 +125,78 @@ def records_by_5tuple(path):
 		for i, f in enumerate(("pkts_up", "pkts_down", "bytes_up", "bytes_down")):
 			t[i] += r[f]
 	return out
+
+def per_tuple_app(path):
+	"""Per 5-tuple: packets and bytes each way, IMSIs and applications (it_shards' rule)."""
+	out = {}
+	for line in open(path):
+		r = json.loads(line)
+		k = (r["proto"], r["src_ip"], r.get("src_port"), r["dst_ip"], r.get("dst_port"))
+		v = out.setdefault(k, [0, 0, 0, 0, set(), set()])
+		for i, f in enumerate(("pkts_up", "pkts_down", "bytes_up", "bytes_down")):
+			v[i] += r[f]
+		v[4].add(r.get("imsi") or "")
+		v[5].add((r.get("master_app", ""), r.get("app", "")))
+	return out
+
+def microcloud(redis, mcprobe, pcap, tmp, workers):
+	"""What the flow records feed (counters, aggregates, subscriber hashes), after one run.
+	ip./teid./msisdn. strings come from session events (it_shards.compare_microcloud)."""
+	r = Resp(redis.port)
+	r.cmd("FLUSHALL")
+	r.close()
+	fl, se = os.path.join(tmp, "mc.flows"), os.path.join(tmp, "mc.sess")
+	if run_probe(mcprobe, pcap, fl, se, ["--workers", str(workers), "--redis",
+					      "127.0.0.1:%d" % redis.port, "--no-reload"]) is None:
+		return None
+	dump = redis_dump(redis.port)
+	return {k: v for k, v in dump.items() if k.split(".", 1)[0] not in ("ip", "teid", "msisdn")}
+
+def check_shards(mcprobe, pcap, late, expf, tmp, ref_flows):
+	"""--workers 2/4 on the late copy against --workers 1 and against the expectations."""
+	nfail = 0
+	ref = per_tuple_app(ref_flows)
+	for w in (2, 4):
+		fl, se = os.path.join(tmp, "w%d.flows" % w), os.path.join(tmp, "w%d.sess" % w)
+		text = run_probe(mcprobe, late, fl, se, ["--workers", str(w)])
+		if text is None:
+			return nfail + 1
+		print("--- control late, --workers %d: flows attributed late %s, records bound by the "
+		      "merger %s" % (w, stat(text, "flows attributed late"),
+				     (re.search(r"records bound by the merger\s+(\d+)", text) or
+				      [None, None])[1]))
+		nfail += it_scenario.compare(late, expf, fl, se)
+		got = per_tuple_app(fl)
+		diff = [k for k in set(ref) | set(got) if ref.get(k) != got.get(k)]
+		if diff:
+			print("FAIL: --workers %d: %d of %d 5-tuples differ from --workers 1, e.g. %s: "
+			      "%s vs %s" % (w, len(diff), len(ref), diff[0], ref.get(diff[0]),
+					    got.get(diff[0])))
+			nfail += 1
+		else:
+			print("ok   --workers %d: %d 5-tuples equal to --workers 1 (packets, bytes, IMSI, "
+			      "app)" % (w, len(ref)))
+	redis = RedisServer()
+	try:
+		dumps = {"1 worker, in order": microcloud(redis, mcprobe, pcap, tmp, 1)}
+		for w in (1, 2, 4):
+			dumps["%d workers, control late" % w] = microcloud(redis, mcprobe, late, tmp, w)
+	finally:
+		redis.stop()
+	base = dumps.pop("1 worker, in order")
+	if not base or len(base) < 100:
+		print("FAIL: microcloud after the in-order run: %d keys" % len(base or {}))
+		return nfail + 1
+	for name, d in dumps.items():
+		diff = [k for k in set(base) | set(d or {}) if base.get(k) != (d or {}).get(k)]
+		if d is None or diff:
+			print("FAIL: microcloud, %s: %d of %d keys differ from 1 worker in order, e.g. %s"
+			      % (name, len(diff), len(base), sorted(diff)[:3]))
+			nfail += 1
+		else:
+			print("ok   microcloud, %s: %d counter/aggregate/subscriber keys equal to 1 worker "
+			      "in order" % (name, len(base)))
+	return nfail
 
 def main():
 	build = os.environ.get("BUILD", "build")
@@ -162,6 +244,7 @@ def main():
 	if stat(out["control late"][1], "flows attributed late") in (None, 0):
 		print("FAIL: no flow was attributed late: the reordering tested nothing")
 		nfail += 1
+	nfail += check_shards(mcprobe, pcap, late, expf, tmp, out["control late"][0])
 	print("PASS" if not nfail else "FAIL: %d problems" % nfail)
 	return 1 if nfail else 0
 

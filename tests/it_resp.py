@@ -6,6 +6,7 @@ flows live), serving 127.0.0.1:<free port>. Checks:
   * redis-cli: PING, DBSIZE, TYPE, TTL, HGET, --scan, SET -> READONLY, unknown command;
   * python3-redis: every imsi.<IMSI> holds the generator's msisdn, imei and apn; SCAN with
     MATCH/COUNT/TYPE walks every key once; HMGET, EXISTS, KEYS, INFO keyspace = DBSIZE;
+  * --workers 2 (shards): the same view key for key, and the same checks against the flush;
   * the view against mcprobe's own end: once the pipe closes, the flows flushed at exit
     (--flows-json, end_reason "flush") are exactly the flow.* keys (5-tuple, packets, bytes),
     per-IMSI and per-host counters are their sums, stats.flows_active their count;
@@ -181,6 +182,28 @@ def compare_with_flush(view, flows_path):
 		len(flushed), len(per_imsi), len(per_host)))
 
 
+def shards_view(data, exp, view1, tmp):
+	"""--workers 2: the view is built from the shards' own parts; it must equal one worker's
+	and the flows its shards flush at exit."""
+	port, flows = free_port(), os.path.join(tmp, "flows-w2.json")
+	m = start(data, port, ["--workers", "2"], flows)
+	time.sleep(1.5)
+	try:
+		n = redis_checks(port, exp)
+		view = snapshot(port)
+	finally:
+		m.stdin.close()
+		rc = m.wait(timeout=120)
+	check(rc == 0, "mcprobe --workers 2 exit %d: %s" % (rc, m.stderr.read()[-500:]))
+	diff = sorted(k for k in set(view) | set(view1) if view.get(k) != view1.get(k))
+	check(not diff, "--workers 2: %d of %d keys differ from one worker's view, e.g. %s: %s vs %s"
+	      % (len(diff), len(view1), diff[:1], [view.get(k) for k in diff[:1]],
+		 [view1.get(k) for k in diff[:1]]))
+	print("--workers 2: %d subscribers match, %d keys equal to one worker's view" %
+	      (n, len(view1)))
+	compare_with_flush(view, flows)
+
+
 def resp3_checks(port):
 	out = raw(port, b"HELLO 3\r\nHGETALL stats\r\nCLIENT SETNAME probe-test\r\n"
 		  b"CLIENT GETNAME\r\nCLIENT ID\r\nCOMMAND COUNT\r\nQUIT\r\n")
@@ -288,6 +311,7 @@ def main():
 			rc = m.wait(timeout=120)
 		check(rc == 0, "mcprobe exit %d: %s" % (rc, m.stderr.read()[-500:]))
 		compare_with_flush(view, flows)
+		shards_view(data, exp, view, tmp)
 		limits(data)
 	finally:
 		shutil.rmtree(tmp, ignore_errors=True)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/gtpc_cases.h"
+#include "flow/attribution.h"
 #include "flow/worker.h"
 #include "mcp_map_layout.h"
 #include "session/session.h"
@@ -341,4 +342,77 @@ Test(attribution, kernel_credit_follows_late_binding)
 {
 	credit_run(0);
 	credit_run(1);
+}
+
+/* Shards: the shard's worker reads no session table. Both packets come before the session:
+ * the record leaves unbound, and the merger resolves it from what it carries
+ * (mcp_attr_resolve_record), turned round as the control-first record is. */
+Test(attribution, shard_record_resolved_by_the_merger)
+{
+	struct mcp_flow_record first = run(500, NULL), r;
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(NULL);
+	struct mcp_pkt down = gtpu(user("8.8.8.8", 53, "10.45.0.7", 40000, 120, 1000), 0x777,
+				   "10.0.1.2", "10.0.2.1");
+	struct mcp_pkt up = gtpu(user("10.45.0.7", 40000, "8.8.8.8", 53, 60, 1010), 0x44444444,
+				 "10.0.2.1", "10.0.1.2");
+	struct mcp_attrib none = { .src_is_up = 1 };
+
+	mcp_worker_packet_attr(w, &down, &none);
+	mcp_worker_packet_attr(w, &up, &none);
+	up.ts_us += 10000;
+	mcp_worker_packet_attr(w, &up, &none);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	r = recs[0];
+	cr_assert_eq(r.imsi[0], 0);
+	attach(s, 1015);
+	cr_assert_eq(mcp_attr_resolve_record(s, &r), MCP_ATTR_TUNNEL);
+	cr_assert_str_eq(r.imsi, IMSI_V2);
+	cr_assert_eq(mcp_ip_cmp(&r.src_ip, &first.src_ip), 0);
+	cr_assert_eq(r.src_port, first.src_port);
+	cr_assert_eq(r.pkts_up, first.pkts_up);
+	cr_assert_eq(r.bytes_up, first.bytes_up);
+	cr_assert_eq(r.pkts_down, first.pkts_down);
+	cr_assert_eq(r.bytes_down, first.bytes_down);
+	cr_assert_eq(r.teid_up, first.teid_up);
+	cr_assert_eq(r.teid_down, first.teid_down);
+	cr_assert_eq(mcp_ip_cmp(&r.outer_src, &first.outer_src), 0);
+	cr_assert_eq(mcp_ip_cmp(&r.outer_dst, &first.outer_dst), 0);
+	cr_assert_eq(mcp_attr_resolve_record(s, &r), MCP_ATTR_NONE, "bound once");
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}
+
+/* Shards: a packet after the session comes with the dispatcher's attribution; the shard binds
+ * the flow then (and turns it round), so the record leaves with its IMSI. */
+Test(attribution, shard_flow_bound_by_a_later_packet)
+{
+	struct mcp_flow_record first = run(500, NULL);
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(NULL);
+	struct mcp_pkt down = gtpu(user("8.8.8.8", 53, "10.45.0.7", 40000, 120, 1000), 0x777,
+				   "10.0.1.2", "10.0.2.1");
+	struct mcp_pkt up = gtpu(user("10.45.0.7", 40000, "8.8.8.8", 53, 60, 1010), 0x44444444,
+				 "10.0.2.1", "10.0.1.2");
+	struct mcp_attrib a = { .src_is_up = 1 };
+
+	mcp_worker_packet_attr(w, &down, &a);
+	mcp_worker_packet_attr(w, &up, &a);
+	attach(s, 1015);
+	up.ts_us += 10000;
+	mcp_attrib_resolve(s, &up, &a);
+	cr_assert(a.has_sub);
+	mcp_worker_packet_attr(w, &up, &a);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_assert_str_eq(recs[0].imsi, IMSI_V2);
+	cr_assert_eq(mcp_ip_cmp(&recs[0].src_ip, &first.src_ip), 0);
+	cr_assert_eq(recs[0].pkts_up, first.pkts_up);
+	cr_assert_eq(recs[0].bytes_down, first.bytes_down);
+	cr_assert_eq(recs[0].teid_up, first.teid_up);
+	cr_assert_eq(mcp_ip_cmp(&recs[0].outer_dst, &first.outer_dst), 0);
+	cr_assert_eq(mcp_worker_stats(w)->flows_attributed_late, 1);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
 }

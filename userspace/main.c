@@ -85,12 +85,16 @@ static int check_mc_lost(const struct mcp_options *o, struct mcp_pipeline *p, in
 	return !rc || rc == MCP_EXIT_INPUT_DAMAGED ? 1 : rc;
 }
 
-/* The read-only Redis view: from now on frames and the view's snapshots take turns. */
+/* The read-only Redis view: from now on the packet thread and the shards answer its
+ * snapshot requests (pipeline/view_pub.h). */
 static struct mcp_resp_server *start_resp(struct mcp_options *o, struct mcp_pipeline *p)
 {
 	o->resp.snapshot = mcp_pipeline_snapshot;
 	o->resp.snapshot_ctx = p;
-	mcp_pipeline_share(p);
+	if (mcp_pipeline_share(p)) {
+		mcp_err("--resp-listen: out of memory\n");
+		return NULL;
+	}
 	return mcp_resp_server_start(&o->resp);
 }
 
@@ -119,11 +123,6 @@ int main(int argc, char **argv)
 	set_log_level(&o);
 	if (setup_redis(&o))
 		return 2;
-	if (o.use_resp && o.pipe.shards > 1) {
-		/* the view reads one worker's flow table; shards keep theirs to themselves */
-		mcp_err("--resp-listen works with one worker (drop --workers)\n");
-		return 2;
-	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);

@@ -32,31 +32,45 @@ static int tunnel_try(struct mcp_sessions *s, uint32_t teid, const struct mcp_ip
 	return 1;
 }
 
-static int by_tunnel(struct mcp_sessions *s, const struct mcp_flow *f, struct attr_hit *hit)
+/* What identifies a subscriber, kept by a flow or carried by its record. */
+struct attr_keys {
+	int tunneled, outer_up;
+	uint32_t teid[2];            /* [0] up, [1] down */
+	const struct mcp_ip *outer_src, *outer_dst, *up, *down;
+};
+
+static int by_tunnel(struct mcp_sessions *s, const struct attr_keys *k, struct attr_hit *hit)
 {
-	if (!(f->flags & MCP_FLOWF_TUNNELED))
+	if (!k->tunneled)
 		return 0;
-	if (f->flags & MCP_FLOWF_OUTER_UP)
-		return tunnel_try(s, f->teid[0], &f->outer_dst, 0, hit) ||
-		       tunnel_try(s, f->teid[1], &f->outer_src, 1, hit);
-	return tunnel_try(s, f->teid[1], &f->outer_dst, 1, hit) ||
-	       tunnel_try(s, f->teid[0], &f->outer_src, 0, hit);
+	if (k->outer_up)
+		return tunnel_try(s, k->teid[0], k->outer_dst, 0, hit) ||
+		       tunnel_try(s, k->teid[1], k->outer_src, 1, hit);
+	return tunnel_try(s, k->teid[1], k->outer_dst, 1, hit) ||
+	       tunnel_try(s, k->teid[0], k->outer_src, 0, hit);
 }
 
-static int by_ue_ip(struct mcp_sessions *s, const struct mcp_flow *f, struct attr_hit *hit)
+static int by_ue_ip(struct mcp_sessions *s, const struct attr_keys *k, struct attr_hit *hit)
 {
-	const struct mcp_ip *up = f->up_is_a ? &f->key.lo : &f->key.hi;
-	const struct mcp_ip *down = f->up_is_a ? &f->key.hi : &f->key.lo;
-
-	if ((hit->sub = mcp_sessions_by_ue_ip(s, up))) {
+	if ((hit->sub = mcp_sessions_by_ue_ip(s, k->up))) {
 		hit->up_index = 0;
 		return 1;
 	}
-	if ((hit->sub = mcp_sessions_by_ue_ip(s, down))) {
+	if ((hit->sub = mcp_sessions_by_ue_ip(s, k->down))) {
 		hit->up_index = 1;
 		return 1;
 	}
 	return 0;
+}
+
+static enum mcp_attr_result lookup(struct mcp_sessions *s, const struct attr_keys *k,
+				   struct attr_hit *hit)
+{
+	if (by_tunnel(s, k, hit))
+		return MCP_ATTR_TUNNEL;
+	if (by_ue_ip(s, k, hit))
+		return MCP_ATTR_UE_IP;
+	return MCP_ATTR_NONE;
 }
 
 void mcp_attr_turn_round(struct mcp_flow *f)
@@ -102,16 +116,22 @@ static enum mcp_attr_result recheck(struct mcp_flow *f, const struct attr_hit *h
 enum mcp_attr_result mcp_attr_resolve(struct mcp_sessions *s, struct mcp_flow *f)
 {
 	struct attr_hit hit = { 0 };
+	struct attr_keys k;
 	enum mcp_attr_result how;
 
 	if (!s || ((f->flags & MCP_FLOWF_HAS_SUB) && !f->attr_tentative))
 		return MCP_ATTR_NONE;
 	f->attr_gen = (uint32_t)mcp_sessions_generation(s);
-	if (by_tunnel(s, f, &hit))
-		how = MCP_ATTR_TUNNEL;
-	else if (by_ue_ip(s, f, &hit))
-		how = MCP_ATTR_UE_IP;
-	else
+	k.tunneled = !!(f->flags & MCP_FLOWF_TUNNELED);
+	k.outer_up = !!(f->flags & MCP_FLOWF_OUTER_UP);
+	k.teid[0] = f->teid[0];
+	k.teid[1] = f->teid[1];
+	k.outer_src = &f->outer_src;
+	k.outer_dst = &f->outer_dst;
+	k.up = f->up_is_a ? &f->key.lo : &f->key.hi;
+	k.down = f->up_is_a ? &f->key.hi : &f->key.lo;
+	how = lookup(s, &k, &hit);
+	if (how == MCP_ATTR_NONE)
 		return MCP_ATTR_NONE;
 	if (f->flags & MCP_FLOWF_HAS_SUB)
 		return recheck(f, &hit);
@@ -132,4 +152,57 @@ void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, const struct mcp_
 		return;
 	f->attr_gen = (uint32_t)mcp_sessions_generation(s);
 	f->attr_tentative = sub && sub->state == MCP_SUB_DELETED;
+}
+
+/* The record's side swap: what mcp_attr_turn_round does to its flow. */
+static void record_turn_round(struct mcp_flow_record *r)
+{
+	struct mcp_ip a;
+	uint64_t t64;
+	uint32_t t32;
+	uint16_t t16;
+	uint8_t t8;
+
+	a = r->src_ip, r->src_ip = r->dst_ip, r->dst_ip = a;
+	t16 = r->src_port, r->src_port = r->dst_port, r->dst_port = t16;
+	t64 = r->pkts_up, r->pkts_up = r->pkts_down, r->pkts_down = t64;
+	t64 = r->bytes_up, r->bytes_up = r->bytes_down, r->bytes_down = t64;
+	t8 = r->tcp_flags_up, r->tcp_flags_up = r->tcp_flags_down, r->tcp_flags_down = t8;
+	t32 = r->teid_up, r->teid_up = r->teid_down, r->teid_down = t32;
+	if (r->outer_up)
+		a = r->outer_src, r->outer_src = r->outer_dst, r->outer_dst = a;
+	else if (r->tunneled)
+		r->outer_up = 1;
+}
+
+enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_flow_record *r)
+{
+	struct attr_hit hit = { 0 };
+	struct attr_keys k = {
+		.tunneled = r->tunneled, .outer_up = r->outer_up,
+		.teid = { r->teid_up, r->teid_down },
+		.outer_src = &r->outer_src, .outer_dst = &r->outer_dst,
+		.up = &r->src_ip, .down = &r->dst_ip,
+	};
+	enum mcp_attr_result how;
+
+	if (!s || (r->imsi[0] && !r->attr_tentative))
+		return MCP_ATTR_NONE;
+	how = lookup(s, &k, &hit);
+	if (how == MCP_ATTR_NONE || (r->imsi[0] && hit.sub->state == MCP_SUB_DELETED))
+		return MCP_ATTR_NONE;
+	if (r->imsi[0]) { /* mcp_attr_resolve's recheck */
+		r->attr_tentative = 0;
+		if (!strcmp(hit.sub->imsi, r->imsi) ||
+		    hit.sub->last_change_ms > r->first_ms + MCP_ATTR_REUSE_BOUND_MS)
+			return MCP_ATTR_NONE;
+		snprintf(r->imsi, sizeof(r->imsi), "%s", hit.sub->imsi);
+		return MCP_ATTR_MOVED;
+	}
+	/* a side set by a fixed-network user stays, as in mcp_attr_resolve */
+	if (hit.up_index == 1 && !r->user[0])
+		record_turn_round(r);
+	snprintf(r->imsi, sizeof(r->imsi), "%s", hit.sub->imsi);
+	r->attr_tentative = hit.sub->state == MCP_SUB_DELETED;
+	return how;
 }

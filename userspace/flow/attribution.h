@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "flow/flow.h"
+#include "flow/record.h"
 #include "session/session.h"
 
 /* A tunnel or UE IP still in the grace period of a deleted subscriber may already have a new
@@ -51,6 +52,12 @@ static inline enum mcp_attr_result mcp_attr_retry(struct mcp_sessions *s, struct
 /* For a flow resolved elsewhere on its first packet (sub NULL: not resolved): remembers
  * the table's generation and whether sub was a deleted subscriber. */
 void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, const struct mcp_subscriber *sub);
+
+/* The same for an exported record that has no IMSI, from the TEIDs, outer endpoints and
+ * inner addresses it carries (a shard's record, resolved by the session table's owner when
+ * it merges it: pipeline/shards.c). On success sets imsi (the caller fills the rest) and
+ * turns the record round if its up side was the downlink. */
+enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_flow_record *r);
 
 /* Swaps the flow's up and down sides (counters, TCP flags, TEIDs, outer endpoints). */
 void mcp_attr_turn_round(struct mcp_flow *f);

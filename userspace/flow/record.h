@@ -36,6 +36,8 @@ struct mcp_flow_record {
 	uint32_t teid_up, teid_down;   /* 0 if that direction was not seen */
 	uint8_t has_qfi, qfi;          /* 5G: QoS flow id of the first PDU Session Container */
 	struct mcp_ip outer_src, outer_dst; /* outer endpoints of the first uplink (else first) packet */
+	uint8_t outer_up;              /* outer_src/dst are an uplink packet's (late binding) */
+	uint8_t attr_tentative;        /* imsi is a deleted subscriber's: a new owner may come */
 	/* DPI */
 	uint16_t app_id, master_id;    /* nDPI protocol ids */
 	char app[MCP_APP_NAME_LEN];    /* e.g. "TLS.YouTube" style: app name */

@@ -131,6 +131,8 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		r->teid_down = f->teid[1];
 		r->outer_src = f->outer_src;
 		r->outer_dst = f->outer_dst;
+		r->outer_up = !!(f->flags & MCP_FLOWF_OUTER_UP);
+		r->attr_tentative = f->attr_tentative;
 		r->has_qfi = !!f->qfi;
 		r->qfi = f->qfi & 0x3f;
 	}
@@ -166,6 +168,41 @@ int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f)
 	w->stats.flows_with_subscriber++;
 	w->stats.flows_attributed_late++;
 	return f->up_is_a != up_was_a;
+}
+
+/* Shards: the dispatcher found this packet's subscriber while its flow has none (it began
+ * before its session) or a deleted one's (mcp_attr_resolve's rule for a tunnel's new owner).
+ * is_up: the packet went the flow's up side. 1 if that turned the flow round. */
+static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_attrib *a,
+			 int is_up)
+{
+	int turn = (!!a->src_is_up != !!is_up) && !f->dir_known;
+
+	if (f->flags & MCP_FLOWF_HAS_SUB) {
+		if (a->deleted)
+			return 0; /* still the deleted one's, or another deleted one */
+		f->attr_tentative = 0;
+		if (!strcmp(a->imsi, f->imsi) || a->changed_ms > f->first_ms + MCP_ATTR_REUSE_BOUND_MS)
+			return 0;
+		uint32_t was_sub = f->sub_id;
+
+		f->sub_id = a->sub_id;
+		snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
+		mcp_worker_credit_move(w, f, was_sub);
+		w->stats.flows_moved_owner++;
+		return 0;
+	}
+	f->attr_tentative = a->deleted;
+	if (turn)
+		mcp_attr_turn_round(f);
+	f->dir_known = 1;
+	f->flags |= MCP_FLOWF_HAS_SUB;
+	f->sub_id = a->sub_id;
+	snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
+	mcp_worker_credit_flush(w, f); /* what XDP could not credit, as mcp_worker_late_bind does */
+	w->stats.flows_with_subscriber++;
+	w->stats.flows_attributed_late++;
+	return turn;
 }
 
 static void export_flow(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_reason why)
@@ -260,6 +297,8 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 	if (!sub)
 		return;
 	a->has_sub = 1;
+	a->deleted = sub->state == MCP_SUB_DELETED;
+	a->changed_ms = sub->last_change_ms;
 	a->sub_id = sub->id;
 	snprintf(a->imsi, sizeof(a->imsi), "%s", sub->imsi);
 }
@@ -293,6 +332,8 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	f->up_is_a = (uint8_t)(a->src_is_up ? src_is_a : !src_is_a);
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = a->sub_id;
+	if (pre)
+		f->attr_tentative = pre->deleted;
 	snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
 	w->stats.flows_with_subscriber++;
 }
@@ -436,7 +477,9 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 	count_packet(w, f, pkt, d);
 	if (pkt->tunnel == MCP_TUN_GTPU)
 		note_tunnel(w, f, pkt, is_up);
-	if (mcp_worker_late_bind(w, f)) {
+	if (mcp_worker_late_bind(w, f) ||
+	    (pre && pre->has_sub && (!(f->flags & MCP_FLOWF_HAS_SUB) || f->attr_tentative) &&
+	     late_bind_pre(w, f, pre, is_up))) {
 		is_up = !is_up;
 		d = !d;
 	}

@@ -94,7 +94,9 @@ struct mcp_attrib {
 	uint8_t has_sub;      /* a subscriber owns the packet */
 	uint8_t src_is_up;    /* with has_sub: the packet's source is the UE side */
 	uint8_t user_side;    /* RADIUS: 0 none, 1 user owns the source, 2 the destination */
+	uint8_t deleted;      /* with has_sub: a deleted subscriber's (grace): a new owner may come */
 	uint32_t sub_id;
+	uint64_t changed_ms;  /* with has_sub: the subscriber's last_change_ms (late binding) */
 	char imsi[16];
 	const char *user;     /* with user_side: the user name, valid during the call */
 };

@@ -353,6 +353,9 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 	}
 
 	if (in->stream) {
+		/* a stream may wait for data: the RESP view is served meanwhile */
+		in->ng.w.idle = in->pf.w.idle = mcp_pipeline_idle;
+		in->ng.w.idle_ctx = in->pf.w.idle_ctx = p;
 		rc = in->format == MCP_FMT_PCAPNG ? run_pcapng(in, p, stop, 0)
 						  : run_pcapfile(in, p, stop, 0);
 	} else if (run_pcap(in, p, stop, &n) == PCAP_ERROR && !*stop) {

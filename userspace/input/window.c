@@ -2,6 +2,7 @@
 #include "input/window.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,15 @@ void mcp_window_free(struct mcp_window *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* Until fd has data (or its end, or an error), calling the idle hook now and then. */
+static void wait_readable(struct mcp_window *w, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	while (poll(&pfd, 1, MCP_WINDOW_IDLE_MS) == 0)
+		w->idle(w->idle_ctx);
+}
+
 size_t mcp_window_fill(struct mcp_window *w, size_t n)
 {
 	if (n > w->cap)
@@ -40,8 +50,12 @@ size_t mcp_window_fill(struct mcp_window *w, size_t n)
 	 * as they come instead of once a whole window is full */
 	while (w->len - w->pos < n && !w->eof) {
 		int fd = fileno(w->fp); /* -1 for a memory stream (fuzz targets) */
-		ssize_t got = fd >= 0 ? read(fd, w->buf + w->len, w->cap - w->len)
-				      : (ssize_t)fread(w->buf + w->len, 1, w->cap - w->len, w->fp);
+		ssize_t got;
+
+		if (fd >= 0 && w->idle)
+			wait_readable(w, fd);
+		got = fd >= 0 ? read(fd, w->buf + w->len, w->cap - w->len)
+			      : (ssize_t)fread(w->buf + w->len, 1, w->cap - w->len, w->fp);
 
 		if (got < 0 && errno == EINTR)
 			continue;

@@ -18,7 +18,12 @@ struct mcp_window {
 	size_t cap, pos, len; /* buf[pos, len) are the stream's next bytes */
 	uint64_t off;         /* stream offset of buf[pos] */
 	int eof, err;         /* err: a read error (errno), not the end */
+	/* Called every MCP_WINDOW_IDLE_MS while a read would wait for data (a stream), if set */
+	void (*idle)(void *ctx);
+	void *idle_ctx;
 };
+
+#define MCP_WINDOW_IDLE_MS 50
 
 /* 0 or -ENOMEM. The window owns fp from now on (mcp_window_free closes it). */
 int mcp_window_init(struct mcp_window *w, FILE *fp, size_t cap);

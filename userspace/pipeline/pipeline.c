@@ -140,7 +140,6 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 
 	if (!p)
 		return NULL;
-	pthread_mutex_init(&p->lock, NULL);
 	if (cfg->flows_json) {
 		p->flows_out = mcp_json_out_open_rotating(cfg->flows_json,
 							  cfg->flows_rotate_bytes,
@@ -233,33 +232,31 @@ err:
 static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable);
 
-/* With the RESP view on, its snapshots and the packet path take turns (pipeline_view.c). */
-static void frame_locked(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+/* With the RESP view on, a pending snapshot request is answered after the frame (one load). */
+static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			 uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable)
 {
-	if (!p->shared)
-		return frame_in(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, stable);
-	pthread_mutex_lock(&p->lock);
 	frame_in(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, stable);
-	pthread_mutex_unlock(&p->lock);
+	if (p->view)
+		mcp_pipeline_view_serve(p);
 }
 
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
-	frame_locked(p, dlt, frame, caplen, wire_len, ts_us, 0, 0);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0, 0);
 }
 
 void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us)
 {
-	frame_locked(p, dlt, frame, caplen, wire_len, ts_us, 0, 1);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0, 1);
 }
 
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
 {
-	frame_locked(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, 0);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, 0);
 }
 
 static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
@@ -313,10 +310,10 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 {
 	if (!p->worker) { /* shards expire on their own packets' time (offline only) */
 		mcp_sessions_expire(p->sessions, now_ms);
+		if (p->view)
+			mcp_pipeline_view_serve(p);
 		return;
 	}
-	if (p->shared)
-		pthread_mutex_lock(&p->lock);
 	if (now_ms >= p->last_bypass_sync_ms + 1000) {
 		/* before expiry: a flow busy in the kernel is not idle */
 		p->last_bypass_sync_ms = now_ms;
@@ -331,13 +328,8 @@ void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
 		mcp_ipfix_tick(p->ipfix);
 	mcp_sessions_expire(p->sessions, now_ms);
 	mcp_sessions_expire_transactions(p->sessions, now_ms);
-	if (p->shared)
-		pthread_mutex_unlock(&p->lock);
-}
-
-void mcp_pipeline_share(struct mcp_pipeline *p)
-{
-	p->shared = 1;
+	if (p->view)
+		mcp_pipeline_view_serve(p);
 }
 
 static void final_session_dump(void *ctx, const struct mcp_subscriber *sub)
@@ -394,7 +386,7 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_sessions_destroy(p->sessions);
 	mcp_radius_users_destroy(p->radius);
 	mcp_decoder_destroy(p->decoder);
-	pthread_mutex_destroy(&p->lock);
+	mcp_view_pub_destroy(p->view);
 	free(p);
 }
 

@@ -80,8 +80,12 @@ struct mcp_sessions *mcp_pipeline_sessions(struct mcp_pipeline *p);
 /* After finish: microcloud writes that did not reach Redis (0 without --redis). */
 uint64_t mcp_pipeline_mc_lost(struct mcp_pipeline *p);
 
-/* Before another thread reads the pipeline: frames and ticks then take its lock. */
-void mcp_pipeline_share(struct mcp_pipeline *p);
+/* Before the RESP view starts: the packet thread and the shards then answer its snapshot
+ * requests (view_pub.h) at their frames, ticks and mcp_pipeline_idle. 0, or -1 on OOM. */
+int mcp_pipeline_share(struct mcp_pipeline *p);
+/* The input has nothing to read for now (a stream waiting for data): the shards get the
+ * packets held back for a batch, and a snapshot request is answered. ctx is the pipeline. */
+void mcp_pipeline_idle(void *ctx);
 /* The RESP view's snapshot provider (resp_server.h); ctx is the pipeline. */
 void mcp_pipeline_snapshot(void *ctx, struct mcp_resp_view *v);
 

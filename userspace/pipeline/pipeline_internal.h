@@ -2,11 +2,11 @@
 #ifndef MCP_PIPELINE_INTERNAL_H
 #define MCP_PIPELINE_INTERNAL_H
 
-#include <pthread.h>
 #include <stdint.h>
 
 #include "mcp_meta.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/view_pub.h"
 
 /* Live mode: what the XDP metadata's flags tell the worker (worker.h): the kernel counted the
  * packet on its flow entry (KCOUNTED), or credited its subscriber (KSUB; a frame without
@@ -44,8 +44,10 @@ struct mcp_pipeline {
 	int finished;
 	int mc_unflushed;                /* the final microcloud flush timed out */
 	int pipe_dpi;                    /* nDPI runs (stats) */
-	int shared;           /* the RESP view reads it: frames and ticks take the lock */
-	pthread_mutex_t lock;
+	struct mcp_view_pub *view;       /* --resp-listen: snapshot requests (view_pub.h) */
 };
+
+/* Answers a pending snapshot request of the RESP view (pipeline_view.c). */
+void mcp_pipeline_view_serve(struct mcp_pipeline *p);
 
 #endif /* MCP_PIPELINE_INTERNAL_H */

@@ -1,7 +1,8 @@
 /* pipeline_view.c - the live probe as RESP keys (--resp-listen): imsi.<IMSI>, flow.<id>,
  * host.<addr>, stats. The RESP thread calls mcp_pipeline_snapshot at most once a second, on
- * demand; it holds the pipeline's lock for the copy, so the packet thread pauses for that
- * long (the copy is proportional to live flows and subscribers, docs/export.md).
+ * demand: it asks the packet thread and every shard for their parts (view_pub.h), which each
+ * copies at its next frame, message or idle moment, and formats the keys on its own thread.
+ * No lock is taken on the packet path (docs/export.md, "Snapshots").
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -10,6 +11,11 @@
 #include "flow/json_out.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/pipeline_internal.h"
+#include "pipeline/shards.h"
+#include "pipeline/view_pub.h"
+
+/* How long a RESP command waits for the owners' answers before it uses their last parts. */
+#define VIEW_WAIT_MS 500
 
 struct counted {
 	char key[MCP_IP_STRLEN > MCP_IMSI_LEN ? MCP_IP_STRLEN : MCP_IMSI_LEN];
@@ -27,7 +33,7 @@ struct snap {
 	struct tally imsi, host;
 };
 
-static void tally_add(struct tally *t, const char *key, const struct mcp_flow_record *r, int rev)
+static void tally_add(struct tally *t, const char *key, const struct mcp_view_flow *r, int rev)
 {
 	struct counted *c;
 
@@ -93,27 +99,25 @@ static void counters(struct mcp_resp_view *v, const struct counted *c)
 	mcp_resp_view_field(v, "bytes_down", "%" PRIu64, c->bytes_down);
 }
 
-static void flow_key(void *ctx, const struct mcp_flow_record *r, uint32_t hash,
-		     uint64_t kpkts, uint64_t kbytes)
+static void flow_key(struct snap *s, const struct mcp_view_flow *r)
 {
-	struct snap *s = ctx;
 	struct mcp_resp_view *v = s->view;
 	char a[MCP_IP_STRLEN], b[MCP_IP_STRLEN];
 
-	mcp_ip_str(&r->src_ip, a);
-	mcp_ip_str(&r->dst_ip, b);
-	mcp_resp_view_key(v, "flow.%08x%013" PRIx64, hash, r->first_ms);
+	mcp_ip_str(&r->src, a);
+	mcp_ip_str(&r->dst, b);
+	mcp_resp_view_key(v, "flow.%08x%013" PRIx64, r->hash, r->first_ms);
 	mcp_resp_view_field(v, "src_ip", "%s", a);
-	mcp_resp_view_field(v, "src_port", "%u", r->src_port);
+	mcp_resp_view_field(v, "src_port", "%u", r->sport);
 	mcp_resp_view_field(v, "dst_ip", "%s", b);
-	mcp_resp_view_field(v, "dst_port", "%u", r->dst_port);
+	mcp_resp_view_field(v, "dst_port", "%u", r->dport);
 	mcp_resp_view_field(v, "proto", "%u", r->proto);
 	mcp_resp_view_field(v, "pkts_up", "%" PRIu64, r->pkts_up);
 	mcp_resp_view_field(v, "pkts_down", "%" PRIu64, r->pkts_down);
 	mcp_resp_view_field(v, "bytes_up", "%" PRIu64, r->bytes_up);
 	mcp_resp_view_field(v, "bytes_down", "%" PRIu64, r->bytes_down);
-	mcp_resp_view_field(v, "kernel_pkts", "%" PRIu64, kpkts);
-	mcp_resp_view_field(v, "kernel_bytes", "%" PRIu64, kbytes);
+	mcp_resp_view_field(v, "kernel_pkts", "%" PRIu64, r->kpkts);
+	mcp_resp_view_field(v, "kernel_bytes", "%" PRIu64, r->kbytes);
 	mcp_resp_view_field(v, "first_ms", "%" PRIu64, r->first_ms);
 	mcp_resp_view_field(v, "last_ms", "%" PRIu64, r->last_ms);
 	mcp_resp_view_field(v, "app", "%s", r->app);
@@ -133,9 +137,8 @@ static const struct counted *find(const struct tally *t, const char *key)
 	return t->n ? bsearch(&k, t->v, t->n, sizeof(k), counted_cmp) : NULL;
 }
 
-static void imsi_key(void *ctx, const struct mcp_subscriber *sub)
+static void imsi_key(struct snap *s, const struct mcp_view_sub *sub)
 {
-	struct snap *s = ctx;
 	struct mcp_resp_view *v = s->view;
 	const char *rat = mcp_rat_name(sub->rat);
 	char ip[MCP_IP_STRLEN];
@@ -154,37 +157,88 @@ static void imsi_key(void *ctx, const struct mcp_subscriber *sub)
 	counters(v, find(&s->imsi, sub->imsi));
 }
 
-static void stats_key(struct mcp_pipeline *p, struct mcp_resp_view *v, size_t nsubs)
+static void stats_key(struct mcp_resp_view *v, const struct mcp_view_totals *t, size_t nsubs)
 {
-	struct mcp_pipeline_totals t;
-	const struct mcp_worker_stats *ws = mcp_worker_stats(p->worker);
-
-	mcp_pipeline_totals(p, &t);
 	mcp_resp_view_key(v, "stats");
-	mcp_resp_view_field(v, "packets", "%" PRIu64, t.frames);
-	mcp_resp_view_field(v, "bytes", "%" PRIu64, t.frame_bytes);
-	mcp_resp_view_field(v, "user_packets", "%" PRIu64, ws->packets);
-	mcp_resp_view_field(v, "user_bytes", "%" PRIu64, ws->bytes);
-	mcp_resp_view_field(v, "flows_active", "%u", t.flows_active);
-	mcp_resp_view_field(v, "flows_created", "%" PRIu64, ws->flows_created);
-	mcp_resp_view_field(v, "flows_exported", "%" PRIu64, ws->flows_exported);
+	mcp_resp_view_field(v, "packets", "%" PRIu64, t->frames);
+	mcp_resp_view_field(v, "bytes", "%" PRIu64, t->frame_bytes);
+	mcp_resp_view_field(v, "user_packets", "%" PRIu64, t->user_packets);
+	mcp_resp_view_field(v, "user_bytes", "%" PRIu64, t->user_bytes);
+	mcp_resp_view_field(v, "flows_active", "%" PRIu64, t->flows_active);
+	mcp_resp_view_field(v, "flows_created", "%" PRIu64, t->flows_created);
+	mcp_resp_view_field(v, "flows_exported", "%" PRIu64, t->flows_exported);
 	mcp_resp_view_field(v, "subscribers", "%zu", nsubs);
+}
+
+void mcp_pipeline_view_serve(struct mcp_pipeline *p)
+{
+	struct mcp_view_slot *slot = &p->view->slots[0];
+	struct mcp_view_part *part;
+
+	if (!mcp_view_wanted(slot) || !(part = mcp_view_part_new()))
+		return;
+	if (p->worker)
+		mcp_view_add_worker(part, p->worker);
+	mcp_sessions_foreach(p->sessions, mcp_view_add_sub, part);
+	part->t.frames = p->frames;
+	part->t.frame_bytes = p->frame_bytes;
+	mcp_view_publish(slot, part);
+}
+
+int mcp_pipeline_share(struct mcp_pipeline *p)
+{
+	if (p->view)
+		return 0;
+	p->view = mcp_view_pub_create(1 + (p->shards ? mcp_shards_count(p->shards) : 0));
+	if (!p->view)
+		return -1;
+	if (p->shards)
+		mcp_shards_set_view(p->shards, &p->view->slots[1]);
+	return 0;
+}
+
+void mcp_pipeline_idle(void *ctx)
+{
+	struct mcp_pipeline *p = ctx;
+
+	if (p->shards) /* the shards see the packets the dispatcher holds back for a batch */
+		mcp_shards_publish_pending(p->shards);
+	if (p->view)
+		mcp_pipeline_view_serve(p);
 }
 
 void mcp_pipeline_snapshot(void *ctx, struct mcp_resp_view *v)
 {
 	struct mcp_pipeline *p = ctx;
+	struct mcp_view_pub *vp = p->view;
 	struct snap s = { .view = v };
-	size_t before;
+	struct mcp_view_totals t = { 0 };
+	const struct mcp_view_part *owner;
 
-	pthread_mutex_lock(&p->lock);
-	mcp_worker_foreach_live(p->worker, flow_key, &s);
+	mcp_view_pub_collect(vp, VIEW_WAIT_MS);
+	v->owner_ns = vp->owner_ns;
+	for (uint32_t i = 0; i < vp->n; i++) {
+		const struct mcp_view_part *part = vp->last[i];
+
+		if (!part)
+			continue;
+		for (size_t f = 0; f < part->nflows; f++)
+			flow_key(&s, &part->flows[f]);
+		t.frames += part->t.frames;
+		t.frame_bytes += part->t.frame_bytes;
+		t.user_packets += part->t.user_packets;
+		t.user_bytes += part->t.user_bytes;
+		t.flows_created += part->t.flows_created;
+		t.flows_exported += part->t.flows_exported;
+		t.flows_active += part->t.flows_active;
+		v->failed |= part->failed;
+	}
 	tally_merge(&s.imsi);
 	tally_merge(&s.host);
-	before = v->n;
-	mcp_sessions_foreach(p->sessions, imsi_key, &s);
-	stats_key(p, v, v->n - before);
-	pthread_mutex_unlock(&p->lock);
+	owner = vp->last[0];
+	for (size_t i = 0; owner && i < owner->nsubs; i++)
+		imsi_key(&s, &owner->subs[i]);
+	stats_key(v, &t, owner ? owner->nsubs : 0);
 	for (size_t i = 0; i < s.host.n; i++) {
 		mcp_resp_view_key(v, "host.%s", s.host.v[i].key);
 		counters(v, &s.host.v[i]);

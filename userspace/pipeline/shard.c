@@ -40,6 +40,7 @@ struct mcp_shard {
 	_Alignas(64) uint32_t sleeping;
 	uint32_t wake_seq;
 	uint32_t flow_count;     /* published for progress lines */
+	struct mcp_view_slot *view; /* --resp-listen (set once, read atomically) */
 	int index;
 	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
 	pthread_t thread;
@@ -152,6 +153,18 @@ static void relocate(struct mcp_shard_msg *m)
 		m->attr.user = m->user;
 }
 
+/* Answers a pending snapshot request of the RESP view with the worker's flows. */
+static void serve_view(struct mcp_shard *s)
+{
+	struct mcp_view_slot *vs = __atomic_load_n(&s->view, __ATOMIC_ACQUIRE);
+	struct mcp_view_part *part;
+
+	if (!vs || !mcp_view_wanted(vs) || !(part = mcp_view_part_new()))
+		return;
+	mcp_view_add_worker(part, s->worker);
+	mcp_view_publish(vs, part);
+}
+
 static void *shard_main(void *arg)
 {
 	struct mcp_shard *s = arg;
@@ -161,6 +174,7 @@ static void *shard_main(void *arg)
 		struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->in);
 		struct mcp_shard_msg *m;
 
+		serve_view(s);
 		if (!slot) {
 			wait_input(s, &spins);
 			continue;
@@ -176,6 +190,8 @@ static void *shard_main(void *arg)
 			mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
 			free(m->heap);
 		} else if (m->type == MCP_SHARD_EPOCH) {
+			/* a shard without packets of late still ends its idle flows in time */
+			mcp_worker_expire(s->worker, m->now_ms);
 			publish_batch(s, m->epoch + 1, 0);
 		} else {
 			s->cur_seq = UINT64_MAX; /* the flush follows every packet */
@@ -287,6 +303,11 @@ void mcp_shard_batch_release(struct mcp_shard *s)
 		free(b);
 		mcp_spsc_release(&s->out);
 	}
+}
+
+void mcp_shard_set_view(struct mcp_shard *s, struct mcp_view_slot *slot)
+{
+	__atomic_store_n(&s->view, slot, __ATOMIC_RELEASE);
 }
 
 uint32_t mcp_shard_flow_count(const struct mcp_shard *s)

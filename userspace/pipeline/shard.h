@@ -14,6 +14,7 @@
 #include "decode/pkt.h"
 #include "flow/record.h"
 #include "flow/worker.h"
+#include "pipeline/view_pub.h"
 
 enum mcp_shard_msg_type {
 	MCP_SHARD_PKT,    /* a user packet for the worker */
@@ -25,6 +26,7 @@ struct mcp_shard_msg {
 	uint32_t type;     /* enum mcp_shard_msg_type */
 	uint32_t copied;   /* bytes of the inner packet copied into data (0: pkt references) */
 	uint64_t epoch;    /* MCP_SHARD_EPOCH */
+	uint64_t now_ms;   /* MCP_SHARD_EPOCH: the reader's packet clock (the shard expires to it) */
 	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count) */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */
 	struct mcp_pkt pkt;
@@ -62,6 +64,10 @@ uint32_t mcp_shard_slot_data(const struct mcp_shard *s);
 struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s);
 /* Frees the batch returned by mcp_shard_batch_peek and gives its slot back. */
 void mcp_shard_batch_release(struct mcp_shard *s);
+
+/* The RESP view's slot this shard answers snapshot requests on (its thread checks it between
+ * messages and while idle). */
+void mcp_shard_set_view(struct mcp_shard *s, struct mcp_view_slot *slot);
 
 /* Flows in the shard's table (approximate while it runs). */
 uint32_t mcp_shard_flow_count(const struct mcp_shard *s);

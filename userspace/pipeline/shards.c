@@ -9,6 +9,7 @@
 
 #include <xxhash.h>
 
+#include "flow/attribution.h"
 #include "pipeline/flow_pins.h"
 #include "pipeline/shard.h"
 #include "util/log.h"
@@ -30,11 +31,17 @@ struct mcp_shards {
 	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
+	uint64_t clock_ms;       /* the latest packet time dispatched */
+	uint64_t epoch_start_ms; /* clock_ms when the open epoch began */
 	uint64_t merged;         /* epochs merged so far */
 	uint64_t last_seq;       /* frame_seq of the last packet dispatched */
 	uint64_t epoch_end[4];   /* last_seq at the close of epoch e, at [e % 4] */
 	uint64_t retired;        /* frames read by no shard any more */
 	uint64_t copied, referenced, copy_failures, waits;
+	uint64_t bound_records;  /* records without an IMSI that the merger resolved */
+	uint64_t bound_flows;    /* ... that were their flow's last */
+	uint64_t bound_gtpu;     /* GTP-U packets in those records */
+	uint64_t moved_flows;    /* flows moved from a deleted subscriber to the new owner */
 	int finished;
 	struct mcp_worker_stats ws;
 	struct mcp_dpi_stats ds;
@@ -120,6 +127,30 @@ static void record_key(const struct mcp_flow_record *r, struct mcp_flow_key *k)
 			  r->tunneled ? 0 : r->vlan);
 }
 
+/* Late binding across shards: a shard never reads the session table, so a flow that began
+ * before its session and met no packet the dispatcher could attribute leaves its shard
+ * without an IMSI; the merger, which owns the table, resolves its record from the TEIDs,
+ * outer endpoints and inner addresses it carries before any sink sees it. */
+static void late_bind(struct mcp_shards *sh, struct mcp_flow_record *r)
+{
+	enum mcp_attr_result how;
+
+	if (!sh->sessions || (r->imsi[0] && !r->attr_tentative))
+		return;
+	how = mcp_attr_resolve_record(sh->sessions, r);
+	if (how == MCP_ATTR_NONE)
+		return;
+	sh->bound_records++;
+	if (how == MCP_ATTR_MOVED) {
+		sh->moved_flows += r->end_reason != MCP_END_ACTIVE;
+		return;
+	}
+	if (r->end_reason != MCP_END_ACTIVE)
+		sh->bound_flows++;
+	if (r->tunneled)
+		sh->bound_gtpu += r->pkts_up + r->pkts_down;
+}
+
 static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
 {
 	struct mcp_flow_key k;
@@ -127,6 +158,7 @@ static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
 	for (uint32_t i = 0; i < b->n; i++) {
 		struct mcp_flow_record *r = &b->recs[i];
 
+		late_bind(sh, r);
 		if (r->imsi[0] && sh->sessions)
 			fill_subscriber(sh, r);
 		if (r->end_reason != MCP_END_ACTIVE) {
@@ -162,12 +194,14 @@ static void close_epoch(struct mcp_shards *sh)
 
 		m->type = MCP_SHARD_EPOCH;
 		m->epoch = sh->epoch;
+		m->now_ms = sh->clock_ms;
 		mcp_shard_publish(sh->shard[i]);
 		mcp_shard_flush(sh->shard[i]);
 	}
 	sh->epoch_end[sh->epoch % 4] = sh->last_seq;
 	sh->epoch++;
 	sh->in_epoch = 0;
+	sh->epoch_start_ms = sh->clock_ms;
 	if (sh->epoch < 2)
 		return;
 	for (uint32_t i = 0; i < sh->n; i++)
@@ -278,7 +312,13 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	mcp_shard_publish(sh->shard[idx]);
 	sh->dispatched[idx]++;
 	sh->last_seq = frame_seq;
-	if (++sh->in_epoch == MCP_SHARDS_EPOCH)
+	if (pkt->ts_us / 1000 > sh->clock_ms) {
+		sh->clock_ms = pkt->ts_us / 1000;
+		if (!sh->epoch_start_ms)
+			sh->epoch_start_ms = sh->clock_ms;
+	}
+	if (++sh->in_epoch == MCP_SHARDS_EPOCH ||
+	    sh->clock_ms >= sh->epoch_start_ms + MCP_SHARDS_EPOCH_MS)
 		close_epoch(sh);
 }
 
@@ -335,6 +375,11 @@ void mcp_shards_finish(struct mcp_shards *sh)
 				     (const uint64_t *)mcp_dpi_stats(mcp_worker_dpi(w)),
 				     sizeof(sh->ds));
 	}
+	/* the merger's late bindings, counted as one worker counts its own */
+	sh->ws.flows_with_subscriber += sh->bound_flows;
+	sh->ws.flows_attributed_late += sh->bound_flows;
+	sh->ws.gtpu_unattributed_exported -= sh->bound_gtpu;
+	sh->ws.flows_moved_owner += sh->moved_flows;
 }
 
 void mcp_shards_destroy(struct mcp_shards *sh)
@@ -346,6 +391,23 @@ void mcp_shards_destroy(struct mcp_shards *sh)
 		mcp_shard_destroy(sh->shard[i]);
 	mcp_flow_pins_destroy(sh->pins);
 	free(sh);
+}
+
+uint32_t mcp_shards_count(const struct mcp_shards *sh)
+{
+	return sh->n;
+}
+
+void mcp_shards_publish_pending(struct mcp_shards *sh)
+{
+	for (uint32_t i = 0; i < sh->n; i++)
+		mcp_shard_flush(sh->shard[i]);
+}
+
+void mcp_shards_set_view(struct mcp_shards *sh, struct mcp_view_slot *slots)
+{
+	for (uint32_t i = 0; i < sh->n; i++)
+		mcp_shard_set_view(sh->shard[i], &slots[i]);
 }
 
 uint32_t mcp_shards_flow_count(const struct mcp_shards *sh)
@@ -381,5 +443,7 @@ void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 		   PRIu64 ")\n", sh->referenced, sh->copied, sh->copy_failures);
 	fprintf(f, "    dispatcher waits (full ring) %" PRIu64 "\n", sh->waits);
 	fprintf(f, "    session lookups (dispatcher) %" PRIu64 "\n", sh->resolved);
+	fprintf(f, "    records bound by the merger  %" PRIu64 " (%" PRIu64 " flows)\n",
+		sh->bound_records, sh->bound_flows);
 	fprintf(f, "    flows pinned at the end      %u\n", mcp_flow_pins_count(sh->pins));
 }

@@ -20,12 +20,17 @@
 #include "control/radius.h"
 #include "flow/dpi.h"
 #include "flow/worker.h"
+#include "pipeline/view_pub.h"
 #include "session/session.h"
 
 #define MCP_SHARDS_MAX 64
 /* User packets per epoch: large enough that merging costs nothing per packet, small enough
  * that a record waits only moments and the shards stay two epochs apart at most. */
 #define MCP_SHARDS_EPOCH 16384
+/* An epoch also closes after this much packet time: the merger resolves late-bound records
+ * against the session table at most two epochs after one worker would have exported them
+ * (docs/sessions.md, "Late binding"), however slow the traffic. */
+#define MCP_SHARDS_EPOCH_MS 1000
 
 struct mcp_shards_cfg {
 	uint32_t n;                      /* 2..MCP_SHARDS_MAX */
@@ -53,6 +58,12 @@ void mcp_shards_finish(struct mcp_shards *sh);
 void mcp_shards_destroy(struct mcp_shards *sh);
 
 uint32_t mcp_shards_flow_count(const struct mcp_shards *sh);
+uint32_t mcp_shards_count(const struct mcp_shards *sh);
+/* Makes every packet dispatched so far visible to its shard (the input waits for data). */
+void mcp_shards_publish_pending(struct mcp_shards *sh);
+/* The RESP view: shard i answers snapshot requests on slots[i] (view_pub.h). Before the
+ * first packet. */
+void mcp_shards_set_view(struct mcp_shards *sh, struct mcp_view_slot *slots);
 /* Sums over the shards (after finish). */
 void mcp_shards_stats(const struct mcp_shards *sh, struct mcp_worker_stats *ws,
 		      struct mcp_dpi_stats *ds);

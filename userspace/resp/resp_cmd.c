@@ -195,11 +195,13 @@ static void c_info(struct mcp_resp_server *s, struct resp_client *c, struct mcp_
 		     "# Stats\r\ntotal_connections_received:%" PRIu64 "\r\n"
 		     "rejected_connections:%" PRIu64 "\r\ntotal_commands_processed:%" PRIu64 "\r\n"
 		     "connected_clients:%u\r\nprotocol_errors:%" PRIu64 "\r\n"
-		     "idle_clients_closed:%" PRIu64 "\r\nsnapshots:%" PRIu64 "\r\n\r\n"
+		     "idle_clients_closed:%" PRIu64 "\r\nsnapshots:%" PRIu64 "\r\n"
+		     "snapshot_owner_us:%" PRIu64 "\r\n\r\n"
 		     "# Keyspace\r\ndb0:keys=%zu,expires=0,avg_ttl=0\r\n",
 		     (mcp_resp_now_ms() - s->start_ms) / 1000, s->cfg.port, s->st.connections,
 		     s->st.rejected, s->st.commands, s->nclients, s->st.protocol_errors,
-		     s->st.idle_closed, s->st.snapshots, s->view ? s->view->n : 0);
+		     s->st.idle_closed, s->st.snapshots, s->st.snapshot_owner_us,
+		     s->view ? s->view->n : 0);
 	mcp_resp_bulk(&c->out, buf, (size_t)n);
 }
 
@@ -364,6 +366,7 @@ static void refresh_view(struct mcp_resp_server *s)
 	s->view = v;
 	s->view_ms = now;
 	s->st.snapshots++;
+	s->st.snapshot_owner_us += v->owner_ns / 1000;
 }
 
 void mcp_resp_exec(struct mcp_resp_server *s, struct resp_client *c, struct mcp_resp_req *r)

@@ -28,6 +28,7 @@ struct resp_client {
 
 struct resp_stats {
 	uint64_t connections, rejected, commands, protocol_errors, idle_closed, snapshots;
+	uint64_t snapshot_owner_us; /* summed mcp_resp_view.owner_ns: the packet path's share */
 };
 
 struct mcp_resp_server {

@@ -18,6 +18,7 @@ struct mcp_resp_view {
 	struct mcp_resp_key *keys;
 	size_t n, cap;
 	int failed; /* an allocation failed while building: the view is incomplete */
+	uint64_t owner_ns; /* time the probe's threads spent copying their state for it */
 };
 
 /* Starts a key; the fields that follow belong to it. */
