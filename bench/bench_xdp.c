@@ -184,7 +184,7 @@ static int drop_record(void *ctx, void *data, size_t size)
 static void measure_capture(struct mcp_xdp_obj *x, const struct bench_frame *bf,
 			    struct result *r_nocap, struct result *r_other, struct result *r_self)
 {
-	struct ring_buffer *rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_RING),
+	struct ring_buffer *rb = ring_buffer__new(mcp_xdp_capture_ring_add(x, 0),
 						  drop_record, NULL, NULL);
 	int fd = mcp_xdp_prog_fd(x);
 	struct mcp_flow_key fk;

@@ -652,7 +652,7 @@ Test(xdp, capture_copies_to_ring)
 	int n = 0;
 
 	cr_assert_eq(mcp_xdp_capture_set(x, 7, MCP_CAPTURE_ON), 0);
-	rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_RING), got_capture, &n, NULL);
+	rb = ring_buffer__new(mcp_xdp_capture_ring_add(x, 0), got_capture, &n, NULL);
 	cr_assert(rb);
 	cr_expect_eq(run_counted(up->data, up->len, d), XDP_REDIRECT);
 	cr_expect_eq(d[XDP_STAT(CAPTURED)], 1);
