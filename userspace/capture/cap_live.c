@@ -29,6 +29,10 @@
 
 #define MCP_CAP_POLL_MS 20          /* ring wait; also the filter scan period */
 #define MCP_CAP_RECLAIM_MS 1000     /* stale slots of dead captures */
+/* After one of the IMSIs' control messages, the probe is about to install (or move) its
+ * tunnels: scan the subscribers every millisecond for a while, so that the filter is set
+ * within ~1 ms of the probe's update instead of within a scan period. */
+#define MCP_CAP_EAGER_MS 300
 #define MCP_CAP_DLT_EN10MB 1
 
 struct mcp_cap_live {
@@ -41,6 +45,7 @@ struct mcp_cap_live {
 	uint64_t written, foreign, malformed;
 	uint64_t control, early;       /* written from the follow path */
 	uint64_t reclaimed;            /* stale slots of dead captures cleared */
+	uint64_t eager_until;          /* monotonic ns: scan every ms until then */
 	int err, done;
 };
 
@@ -76,10 +81,14 @@ static int mcp_cap_on_record(void *ctx, void *data, size_t size)
 		if (!mcp_cap_select_frame(l->sel, MCP_CAP_DLT_EN10MB, (const uint8_t *)data +
 					  sizeof(h), h.cap_len, h.wire_len, ts_us))
 			return 0;
-		if (h.meta.flags & MCP_META_F_TPDU)
+		if (h.meta.flags & MCP_META_F_TPDU) {
 			l->early++;
-		else
+		} else {
+			l->eager_until = mcp_clock_ns(CLOCK_MONOTONIC) + MCP_CAP_EAGER_MS * 1000000u;
+			if (!l->cfg->control)
+				return 0; /* followed, not written */
 			l->control++;
+		}
 	} else if (!mcp_cap_filter_note(l->filter, h.meta.sub_idx)) {
 		l->foreign++; /* an index that left us before its frame was read */
 		return 0;
@@ -121,8 +130,9 @@ static void mcp_cap_loop(struct mcp_cap_live *l, struct ring_buffer *rb,
 	uint64_t next_reclaim = t0 + MCP_CAP_RECLAIM_MS * 1000000u;
 
 	while (!*stop && !l->done && !l->err) {
-		uint64_t now;
-		int rc = ring_buffer__poll(rb, MCP_CAP_POLL_MS);
+		uint64_t now = mcp_clock_ns(CLOCK_MONOTONIC);
+		int eager = now < l->eager_until;
+		int rc = ring_buffer__poll(rb, eager ? 1 : MCP_CAP_POLL_MS);
 
 		if (rc < 0 && rc != -EINTR) {
 			mcp_err("capture ring: %s\n", strerror(-rc));
@@ -132,7 +142,7 @@ static void mcp_cap_loop(struct mcp_cap_live *l, struct ring_buffer *rb,
 		now = mcp_clock_ns(CLOCK_MONOTONIC);
 		if (l->cfg->duration_ns && now >= t0 + l->cfg->duration_ns)
 			break;
-		if (now >= next_scan) {
+		if (now >= next_scan || eager) {
 			mcp_cap_filter_scan(l->filter);
 			next_scan = now + MCP_CAP_POLL_MS * 1000000u;
 		}
@@ -199,7 +209,7 @@ int mcp_cap_live_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t *
 	if (mcp_cap_open_probe(cfg, &x) || mcp_cap_live_slot(&l, x))
 		goto out;
 	l.filter = mcp_cap_filter_create(x, &l.slot, cfg->imsis);
-	l.sel = mcp_cap_select_create(cfg->imsis, cfg->control);
+	l.sel = mcp_cap_select_create(cfg->imsis, 1); /* written only with --control */
 	if (!l.filter || !l.sel) {
 		mcp_err("%s: cannot read the probe's capture map\n", cfg->iface);
 		goto out;
