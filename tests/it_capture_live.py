@@ -133,7 +133,7 @@ def main():
 		cap = subprocess.Popen([CAP, "-v", "-i", IF, "-m", imsi2, "-m", imsi1, "-w", out],
 				       stderr=open(cerr, "w"))
 		check(wait_for(cerr, "capture running", cap), "capture started before the attaches")
-		sh("ip", "netns", "exec", NS, "tcpreplay", "-q", "-i", PEER, "--multiplier", "8", pcap)
+		sh("ip", "netns", "exec", NS, "tcpreplay", "-q", "-i", PEER, "--multiplier", "16", pcap)
 		time.sleep(0.5)
 		entries, subs = capture_map(), sub_imsis()
 		check(sorted(subs.get(k) for k in entries) == sorted([imsi1, imsi2]),
@@ -160,7 +160,7 @@ def main():
 		cap = subprocess.Popen([CAP, "-i", IF, "-m", imsi2, "-m", imsi1, "-w", out2, "--count",
 					"10"], stderr=open(cerr, "w"))
 		wait_for(cerr, "capture running", cap)
-		sh("ip", "netns", "exec", NS, "tcpreplay", "-q", "-i", PEER, "--multiplier", "8", pcap)
+		sh("ip", "netns", "exec", NS, "tcpreplay", "-q", "-i", PEER, "--multiplier", "16", pcap)
 		try:
 			rc = cap.wait(20)
 		except subprocess.TimeoutExpired:
