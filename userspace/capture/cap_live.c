@@ -46,6 +46,7 @@ struct mcp_cap_live {
 	uint64_t control, early;       /* written from the follow path */
 	uint64_t reclaimed;            /* stale slots of dead captures cleared */
 	uint64_t eager_until;          /* monotonic ns: scan every ms until then */
+	uint64_t last_scan;            /* monotonic ns of the last subscribers scan */
 	int err, done;
 };
 
@@ -55,6 +56,19 @@ static uint64_t mcp_clock_ns(clockid_t c)
 
 	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A subscribers scan when one is due: every ms while eager, else every poll period. Also
+ * called between records, so a long backlog in the ring (a burst of attaches) does not delay
+ * the filter of an IMSI that has just attached. */
+static void mcp_cap_scan_due(struct mcp_cap_live *l, uint64_t now)
+{
+	uint64_t period = now < l->eager_until ? 1000000u : MCP_CAP_POLL_MS * 1000000u;
+
+	if (now - l->last_scan < period)
+		return;
+	mcp_cap_filter_scan(l->filter);
+	l->last_scan = now;
 }
 
 static int mcp_cap_on_record(void *ctx, void *data, size_t size)
@@ -74,6 +88,8 @@ static int mcp_cap_on_record(void *ctx, void *data, size_t size)
 	}
 	if (l->done || l->err)
 		return 0;
+	if (l->eager_until)
+		mcp_cap_scan_due(l, mcp_clock_ns(CLOCK_MONOTONIC));
 	if (h.meta.sub_idx == MCP_META_SUB_NONE) {
 		/* control plane, or a tunnel not installed yet: ours if the selector says so */
 		uint64_t ts_us = (h.ts_ns + (uint64_t)l->mono_to_real_ns) / 1000;
@@ -126,7 +142,7 @@ static int mcp_cap_open_probe(const struct mcp_cap_live_cfg *cfg, struct mcp_xdp
 static void mcp_cap_loop(struct mcp_cap_live *l, struct ring_buffer *rb,
 			 volatile sig_atomic_t *stop)
 {
-	uint64_t t0 = mcp_clock_ns(CLOCK_MONOTONIC), next_scan = t0 + MCP_CAP_POLL_MS * 1000000u;
+	uint64_t t0 = mcp_clock_ns(CLOCK_MONOTONIC);
 	uint64_t next_reclaim = t0 + MCP_CAP_RECLAIM_MS * 1000000u;
 
 	while (!*stop && !l->done && !l->err) {
@@ -142,10 +158,7 @@ static void mcp_cap_loop(struct mcp_cap_live *l, struct ring_buffer *rb,
 		now = mcp_clock_ns(CLOCK_MONOTONIC);
 		if (l->cfg->duration_ns && now >= t0 + l->cfg->duration_ns)
 			break;
-		if (now >= next_scan || eager) {
-			mcp_cap_filter_scan(l->filter);
-			next_scan = now + MCP_CAP_POLL_MS * 1000000u;
-		}
+		mcp_cap_scan_due(l, now);
 		if (now >= next_reclaim) {
 			int n = mcp_cap_slot_reclaim(&l->slot);
 
@@ -223,6 +236,7 @@ int mcp_cap_live_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t *
 		goto out;
 	}
 	l.mono_to_real_ns = (int64_t)(mcp_clock_ns(CLOCK_REALTIME) - mcp_clock_ns(CLOCK_MONOTONIC));
+	l.last_scan = mcp_clock_ns(CLOCK_MONOTONIC);
 	if (mcp_cap_filter_scan(l.filter) < 0) {
 		mcp_err("%s: cannot read the probe's subscriber map\n", cfg->iface);
 		goto out;
