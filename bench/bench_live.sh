@@ -128,8 +128,8 @@ printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss
 # --- mcprobe -i (NCAP > 0: with mcp-capture -i of NCAP of the subscribers meanwhile) ---
 XSKF=()
 [ -n "${BENCH_LIVE_XSK_FRAMES:-}" ] && XSKF=(--xsk-frames "$BENCH_LIVE_XSK_FRAMES")
-run_mcprobe() { # ncap
-local ncap=$1 cpid= margs=() i label kstat=0 flows=${BENCH_LIVE_FLOWS:-$TMP/live.flows}
+run_mcprobe() { # ncap [ncaps: concurrent captures, each of ncap IMSIs, the second shifted by one]
+local ncap=$1 ncaps=${2:-1} cpids=() margs=() i k label kstat=0 flows=${BENCH_LIVE_FLOWS:-$TMP/live.flows}
 if [ "$ncap" -eq 0 ] && [ -x "$BUILD/mcp-load" ]; then
 	# pins of mcp-load stay after the probe: the kernel's subscriber counters can be read
 	"${INNS[@]}" "$BUILD/mcp-load" attach "$IF" --queues 2 >/dev/null || die "mcp-load attach"
@@ -144,22 +144,27 @@ for _ in $(seq 1 300); do
 	kill -0 "$PID" 2>/dev/null || die "mcprobe did not start: $(cat "$TMP/mcp.err")"
 	sleep 0.1
 done
-if [ "$ncap" -gt 0 ]; then
+for k in $(seq 1 "$ncaps"); do
+	[ "$ncap" -gt 0 ] || break
 	# gen_bench_pcap's IMSIs are 00101 + the subscriber number (1-based) on 10 digits
-	for i in $(seq 1 "$ncap"); do margs+=(-m "$(printf '00101%010u' $((i * SUBS / ncap)))"); done
-	"$BUILD/mcp-capture" -v -i "$IF" "${margs[@]}" -w "$TMP/cap.pcap" 2>"$TMP/cap.err" &
-	cpid=$!
+	margs=()
+	for i in $(seq 1 "$ncap"); do
+		margs+=(-m "$(printf '00101%010u' $((i * SUBS / ncap - k + 1)))")
+	done
+	"$BUILD/mcp-capture" -v -i "$IF" "${margs[@]}" -w "$TMP/cap$k.pcap" 2>"$TMP/cap$k.err" &
+	cpids+=($!)
 	for _ in $(seq 1 100); do
-		grep -q "capture running" "$TMP/cap.err" && break
+		grep -q "capture running" "$TMP/cap$k.err" && break
 		sleep 0.1
 	done
-fi
+done
 replay
-if [ -n "$cpid" ]; then
-	kill -INT "$cpid"
-	wait "$cpid"
-	CAP_RC=$?
-fi
+CAP_RC=()
+for k in "${!cpids[@]}"; do
+	kill -INT "${cpids[$k]}"
+	wait "${cpids[$k]}"
+	CAP_RC+=($?)
+done
 kill -INT "$PID"
 wait_exit "$PID" 60 || die "mcprobe did not stop"
 wait "$PID" || die "mcprobe exit status $?: $(tail -3 "$TMP/mcp.err")"
@@ -175,7 +180,7 @@ byp=$(sed -n 's/.*bypassed \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 bshare=$(awk -v r="${xrx:-0}" -v b="${byp:-0}" 'BEGIN{printf "%.1f%%", r ? 100 * b / r : 0}')
 # accounted = frames the pipeline processed + frames counted on bypassed flows in the kernel
 label="mcprobe -i (w=$WORKERS${BENCH_LIVE_XSK_FRAMES:+ x$BENCH_LIVE_XSK_FRAMES})"
-[ "$ncap" -gt 0 ] && label="$label + capture"
+[ "$ncap" -gt 0 ] && label="$label + ${ncaps} cap"
 row "$label" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
 	"$PROC_CPU_S" "$SYS_CPU_S"
 grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
@@ -189,9 +194,11 @@ if [ "$flows" != /dev/null ]; then
 		/usr/bin/python3 bench/live_tagged.py "$flows"
 	fi
 fi
-if [ "$ncap" -gt 0 ]; then
-	echo "    mcp-capture of $ncap IMSIs (exit $CAP_RC): $(grep 'frames written' "$TMP/cap.err")"
-fi
+for k in $(seq 1 "$ncaps"); do
+	[ "$ncap" -gt 0 ] || break
+	echo "    mcp-capture $k of $ncap IMSIs (exit ${CAP_RC[$((k - 1))]}):" \
+		"$(grep 'frames written' "$TMP/cap$k.err")"
+done
 }
 run_mcprobe 0
 # the reference for the tagged share: one probe reading the file, control plane in order
@@ -199,10 +206,16 @@ run_mcprobe 0
 	die "mcprobe -r failed"
 echo "mcprobe -r (same capture, reference):"
 /usr/bin/python3 bench/live_tagged.py "$TMP/off.flows"
-# BENCH_LIVE_CAPTURE (100): IMSIs under mcp-capture -i in a second run; the capture's own loss,
-# and the cost to the uncaptured traffic (loss, CPU) against the run above. 0 = skip.
+# BENCH_LIVE_CAPTURE (100): IMSIs under mcp-capture -i in a second run, and under each of two
+# concurrent captures (two slots, other IMSIs) in a third; the captures' own loss, and the cost
+# to the uncaptured traffic (loss, CPU) against the run above. 0 = skip.
+# BENCH_LIVE_SOFTFLOWD (1): 0 skips the softflowd run (the capture runs compare with mcprobe).
 NCAP=${BENCH_LIVE_CAPTURE:-100}
-[ "$NCAP" -gt 0 ] && [ -x "$BUILD/mcp-capture" ] && run_mcprobe "$NCAP"
+if [ "$NCAP" -gt 0 ] && [ -x "$BUILD/mcp-capture" ]; then
+	run_mcprobe "$NCAP" 1
+	run_mcprobe "$NCAP" 2
+fi
+[ "${BENCH_LIVE_SOFTFLOWD:-1}" = 0 ] && exit 0
 
 # --- softflowd -i ---
 "${INNS[@]}" softflowd -d -i "$IF" -n 127.0.0.1:9 -p "$TMP/sf.pid" -c "$TMP/sf.ctl" \

@@ -72,19 +72,44 @@ struct {
 	__type(value, struct mcp_flow_hint);
 } mcp_flow_hints SEC(".maps");
 
-/* Subscriber index -> capture flag (MCP_CAPTURE_ON): frames copied to mcp_capture_ring. */
+/* Subscriber index -> capture slots (bit s: copy to slot s's ring); include/mcp_map_layout.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MCP_DEF_MAX_SUBSCRIBERS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct mcp_capture_val);
 } mcp_capture SEC(".maps");
 
-/* Captured frames: struct mcp_capture_hdr + cap_len bytes, for mcp-capture. */
-struct {
+/* Slot -> that capture's ring buffer (struct mcp_capture_hdr + cap_len bytes per record),
+ * inserted by mcp-capture. The inner definition is only the template: a capture's ring may
+ * have another size. */
+struct mcp_capture_ring_tmpl {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, MCP_DEF_CAPTURE_RING);
-} mcp_capture_ring SEC(".maps");
+	__uint(max_entries, MCP_MIN_RING);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MCP_CAPTURE_SLOTS);
+	__type(key, __u32);
+	__array(values, struct mcp_capture_ring_tmpl);
+} mcp_capture_rings SEC(".maps");
+
+/* Who holds the capture slots; XDP reads only the follow mask. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcp_capture_slots);
+} mcp_capture_slots SEC(".maps");
+
+/* Per-CPU frames copied / lost per capture slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcp_capture_stats);
+} mcp_capture_stats SEC(".maps");
 
 /* Inline mode: copies of the frames userspace must see (the frames themselves go on to the
  * stack). The loader sizes it to one page in mirror mode. */

@@ -286,44 +286,88 @@ static __always_inline void mcp_meta_fill(struct mcp_meta *m, const struct mcp_p
 	m->hash = hash;
 }
 
-/* Copies the first cap bytes of the frame, with a header carrying the metadata, into a ring
- * buffer (the capture ring, or the inline ring). Returns 0, or -1 when the ring was full or
- * the copy failed. */
-static __always_inline int mcp_copy_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
-					  __u32 cap, void *ring)
+/* Copies the first cap bytes of the frame, with a header carrying the metadata, into the
+ * per-CPU scratch record. Returns the record, or NULL when the copy failed. */
+static __always_inline struct mcp_capture_rec *mcp_copy_rec(struct xdp_md *ctx,
+							    const struct mcp_meta *meta, __u32 cap)
 {
 	__u32 zero = 0, len = ctx->data_end - ctx->data;
 	struct mcp_capture_rec *rec = bpf_map_lookup_elem(&mcp_capture_buf, &zero);
 
 	if (!rec)
-		return -1;
+		return NULL;
 	if (cap == 0 || cap > MCP_CAPTURE_MAX_SNAP)
 		cap = MCP_CAPTURE_MAX_SNAP;
 	if (cap > len)
 		cap = len;
 	if (cap < 1)
-		return -1;
+		return NULL;
 	cap = ((cap - 1) & (MCP_CAPTURE_MAX_SNAP - 1)) + 1; /* no-op, but the verifier sees 1..max */
 	if (bpf_xdp_load_bytes(ctx, 0, rec->data, cap) < 0)
-		return -1;
+		return NULL;
 	rec->hdr.ts_ns = bpf_ktime_get_ns();
 	rec->hdr.wire_len = len;
 	rec->hdr.cap_len = cap;
 	rec->hdr.ifindex = ctx->ingress_ifindex;
 	rec->hdr.rx_queue = ctx->rx_queue_index;
 	rec->hdr.meta = *meta;
+	return rec;
+}
+
+/* The scratch record into a ring buffer. 0, or -1 when the ring was full. */
+static __always_inline int mcp_rec_output(struct mcp_capture_rec *rec, void *ring)
+{
+	__u32 cap = ((rec->hdr.cap_len - 1) & (MCP_CAPTURE_MAX_SNAP - 1)) + 1;
+
 	return bpf_ringbuf_output(ring, rec, sizeof(rec->hdr) + cap, 0) == 0 ? 0 : -1;
 }
 
-/* A captured subscriber's frame, snaplen bytes, for mcp-capture. */
+/* Copies the frame into a ring buffer (the inline ring). 0, or -1 when full or failed. */
+static __always_inline int mcp_copy_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
+					  __u32 cap, void *ring)
+{
+	struct mcp_capture_rec *rec = mcp_copy_rec(ctx, meta, cap);
+
+	return rec ? mcp_rec_output(rec, ring) : -1;
+}
+
+/* The frame, snaplen bytes, into the ring of every capture slot in slots (mcp-capture). Each
+ * slot counts its own copies and losses, so one capture's full ring shows in its own count. */
 static __always_inline void mcp_capture_frame(struct xdp_md *ctx, const struct mcp_meta *meta,
 					      const struct mcp_xdp_config *cfg,
-					      struct mcp_xdp_stats *st)
+					      struct mcp_xdp_stats *st, __u32 slots)
 {
-	if (mcp_copy_frame(ctx, meta, cfg->snaplen, &mcp_capture_ring) == 0)
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURED));
-	else
-		mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
+	struct mcp_capture_rec *rec = mcp_copy_rec(ctx, meta, cfg->snaplen);
+	__u32 zero = 0, s;
+	struct mcp_capture_stats *cs = bpf_map_lookup_elem(&mcp_capture_stats, &zero);
+
+	if (!cs)
+		return;
+	for (s = 0; s < MCP_CAPTURE_SLOTS; s++) {
+		__u32 key = s, i = s & (MCP_CAPTURE_SLOTS - 1); /* the key's address is taken */
+		void *ring;
+
+		if (!(slots & (1u << s)))
+			continue;
+		ring = bpf_map_lookup_elem(&mcp_capture_rings, &key);
+		if (rec && ring && mcp_rec_output(rec, ring) == 0) {
+			cs->copied[i]++;
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURED));
+		} else {
+			cs->lost[i]++;
+			mcp_count(st, MCP_STAT_XDP(MCP_XDP_CAPTURE_LOST));
+		}
+	}
+}
+
+/* Slots that follow the control plane (GTP-C, PFCP, T-PDUs of tunnels not installed yet), or
+ * 0: one array load per such frame. */
+static __always_inline __u32 mcp_capture_follow(void)
+{
+	__u32 zero = 0;
+	struct mcp_capture_slots *cs = bpf_map_lookup_elem(&mcp_capture_slots, &zero);
+
+	return cs ? cs->follow : 0;
 }
 
 #define MCP_BYPASS_NONE    0 /* no installed flow: userspace counts the frame */
@@ -397,13 +441,20 @@ static __always_inline void mcp_known_tunnel(struct xdp_md *ctx, struct mcp_pinf
 	struct mcp_tunnel_key tk;
 	struct mcp_tunnel_val tv;
 	struct mcp_meta meta;
-	__u32 idx, *cap;
+	struct mcp_capture_val *cap;
+	__u32 idx, follow;
 
 	tk.teid = pi->teid;
 	tk.pad = 0;
 	mcp_ip_copy(&tk.addr, &pi->outer_dst);
 	if (!mcp_tunnel_find(&tk, &tv)) {
 		mcp_count(st, MCP_STAT_XDP(MCP_XDP_NO_TUNNEL));
+		/* a tunnel the probe has not installed yet: captures that follow GTP-C find it */
+		follow = mcp_capture_follow();
+		if (follow) {
+			mcp_meta_fill(&meta, pi, hash, MCP_META_SUB_NONE, MCP_META_DIR_UNKNOWN, 0);
+			mcp_capture_frame(ctx, &meta, cfg, st, follow);
+		}
 		return;
 	}
 	idx = tv.sub_idx;
@@ -423,11 +474,33 @@ static __always_inline void mcp_known_tunnel(struct xdp_md *ctx, struct mcp_pinf
 		}
 	}
 	cap = bpf_map_lookup_elem(&mcp_capture, &idx);
-	if (cap && *cap) {
+	if (cap && cap->slots) {
 		pi->flags |= MCP_META_F_CAPTURE;
 		mcp_meta_fill(&meta, pi, hash, idx, tv.dir, idx % nworkers);
-		mcp_capture_frame(ctx, &meta, cfg, st);
+		mcp_capture_frame(ctx, &meta, cfg, st, cap->slots);
 	}
+}
+
+/* GTP-C, or PFCP (UDP port 8805, TS 29.244): what captures that follow sessions read. */
+static __always_inline int mcp_is_control(const struct mcp_pinfo *pi)
+{
+	return (pi->flags & MCP_META_F_GTPC) ||
+	       (pi->proto == IPPROTO_UDP && !(pi->flags & MCP_META_F_GTPU) &&
+		(pi->sport == MCP_PFCP_PORT || pi->dport == MCP_PFCP_PORT));
+}
+
+/* A control message, copied to the captures that follow sessions (they select it). */
+static __always_inline void mcp_capture_control(struct xdp_md *ctx, const struct mcp_pinfo *pi,
+						const struct mcp_xdp_config *cfg,
+						struct mcp_xdp_stats *st, __u32 hash)
+{
+	__u32 follow = mcp_capture_follow();
+	struct mcp_meta meta;
+
+	if (!follow)
+		return;
+	mcp_meta_fill(&meta, pi, hash, MCP_META_SUB_NONE, MCP_META_DIR_UNKNOWN, 0);
+	mcp_capture_frame(ctx, &meta, cfg, st, follow);
 }
 
 /* Frames that may belong to an installed flow: user packets, plain or in a T-PDU, whole. */
@@ -516,6 +589,8 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 	mcp_count_kind(st, &pi);
 	if (pi.flags & MCP_META_F_TPDU)
 		mcp_known_tunnel(ctx, &pi, cfg, st, hash, nworkers, &th);
+	else if (mcp_is_control(&pi))
+		mcp_capture_control(ctx, &pi, cfg, st, hash);
 	worker = th.owner % nworkers; /* one division per frame */
 
 	if (mcp_bypass_candidate(&pi) && (hint = mcp_flow_hint(hash)) != 0) {

@@ -15,6 +15,7 @@
 #define MCP_GTPU_PORT 2152
 #define MCP_GTPC_PORT 2123
 #define MCP_GTP_PRIME_PORT 3386
+#define MCP_PFCP_PORT 8805 /* TS 29.244 (N4, Sxa/Sxb) */
 
 /* GTPv1 flags byte */
 #define MCP_GTP1_VERSION(f) ((f) >> 5)

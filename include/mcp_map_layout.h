@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 7
+#define MCP_MAP_ABI 8
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -150,8 +150,46 @@ struct mcp_flow_hint {
 	__u32 n[MCP_FLOW_HINT_PER_ELEM];
 };
 
-/* capture (array, index = sub_idx): non-zero = copy this subscriber's frames to the ring. */
-#define MCP_CAPTURE_ON 1
+/* Capture (docs/capture.md): up to MCP_CAPTURE_SLOTS mcp-capture runs at once on one
+ * interface, each in its own slot with its own ring, so that one capture's drops are its own.
+ *   capture       (array, index = sub_idx): bit s set = copy this subscriber's frames to slot
+ *                 s's ring. Several bits = several captures of one IMSI (overlap).
+ *   capture_rings (array of maps, index = slot): the slot's ring buffer, created by the
+ *                 capture that owns the slot; empty when the slot is free.
+ *   capture_slots (array, one entry): who holds each slot, and which slots follow the control
+ *                 plane. Written by mcp-capture only, under its per-interface lock file.
+ *   capture_stats (per-CPU array, one entry): frames copied / lost (ring full or missing) per
+ *                 slot, written by XDP.
+ * A slot whose owner died (its lock file is free) is stale: the next capture clears its bits,
+ * its ring and its entry (userspace/capture/cap_slot.c). */
+#define MCP_CAPTURE_SLOTS 16
+#define MCP_CAPTURE_ON 1 /* slot 0's bit: the single capture of tests and benchmarks */
+#define MCP_CAPTURE_DESC_LEN 96
+
+struct mcp_capture_val {
+	__u32 slots; /* bit s: slot s captures this subscriber */
+};
+
+#define MCP_CAPTURE_SLOT_USED   0x1
+#define MCP_CAPTURE_SLOT_FOLLOW 0x2 /* also GTP-C, PFCP and unknown-tunnel T-PDUs */
+
+struct mcp_capture_slot {
+	__u32 flags;  /* MCP_CAPTURE_SLOT_* */
+	__u32 pid;    /* owner, for humans (liveness is the owner's lock file) */
+	__u64 started; /* owner's start, wall-clock seconds */
+	char desc[MCP_CAPTURE_DESC_LEN]; /* the IMSIs, comma-separated, possibly truncated */
+};
+
+struct mcp_capture_slots {
+	__u32 follow; /* bit s: slot s has MCP_CAPTURE_SLOT_FOLLOW (what XDP reads) */
+	__u32 used;   /* bit s: slot s is held */
+	struct mcp_capture_slot slot[MCP_CAPTURE_SLOTS];
+};
+
+struct mcp_capture_stats {
+	__u64 copied[MCP_CAPTURE_SLOTS];
+	__u64 lost[MCP_CAPTURE_SLOTS];
+};
 
 /* Record of the capture ring and of the inline ring: header followed by cap_len bytes of the
  * frame. */
@@ -184,7 +222,7 @@ struct mcp_xdp_config {
 	__u8 xdp_mode;    /* enum xdp_attach_mode of libxdp (1 native, 2 skb, ...) */
 	__u8 attach;      /* MCP_ATTACH_* */
 	__u16 pad;
-	__u32 pad2;
+	__u32 capture_ring; /* bytes of each capture's ring (mcp-capture creates its own) */
 };
 
 /* stats (per-CPU array, one entry): all the counters of a CPU in one value, so XDP looks them
@@ -212,6 +250,8 @@ _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mcp_flow_val) == 96, "flow value layout");
 _Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
 _Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
+_Static_assert(sizeof(struct mcp_capture_slot) == 112, "capture slot layout");
+_Static_assert(sizeof(struct mcp_capture_stats) == 16 * MCP_CAPTURE_SLOTS, "capture stats");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");
 _Static_assert(sizeof(struct mcp_xdp_stats) == MCP_STATS__MAX * 8, "stats layout: u64 per index");
 

@@ -6,9 +6,10 @@ In a network namespace this test creates: a real redis-server on a loopback port
 on one end of a veth pair writing the microcloud (the "other probe"), and mcp-capture --redis
 on the other end, where tcpreplay sends the synthetic scenario (the capture sees the frames
 leave, through AF_PACKET). mcp-capture has no access to the probe's maps: only Redis. Checks:
-  * the pcap equals, packet for packet, the GTP-U frames of the two subscribers' tunnels
-    (handover mid-flow, delete + re-attach with a new UE IP) in the replayed capture, per
-    tshark, nothing else; exit 0 with no loss;
+  * the pcap's GTP-U equals, packet for packet, the GTP-U frames of the two subscribers'
+    tunnels (handover mid-flow, delete + re-attach with a new UE IP) in the replayed capture,
+    per tshark, nothing else; with --control its GTPv2-C equals the v2 subscriber's GTP-C
+    (tshark oracle); exit 0 with no loss;
   * Redis refusing at start: one line, exit 2, no file;
   * Redis killed mid-capture and restarted: it says it keeps capturing the known tunnels,
     resubscribes, captures frames after the restart, writes nothing foreign, exits 3 (an
@@ -100,14 +101,23 @@ def main():
 			return 1
 		out, cerr = os.path.join(tmp, "remote.pcap"), os.path.join(tmp, "cap.err")
 		cap = subprocess.Popen(INNS + [live.CAP, "-v", "-m", imsi2, "-m", imsi1, "-i", live.PEER,
-					       "--redis", ep, "-w", out], stderr=open(cerr, "w"))
+					       "--redis", ep, "-w", out, "--control"],
+				       stderr=open(cerr, "w"))
 		check(live.wait_for(cerr, "capture running", cap), "remote capture started")
-		replay(pcap)
-		time.sleep(0.5)
+		replay(pcap, "16")
+		time.sleep(0.3)
 		rc = live.stop(cap)
 		log = open(cerr).read()
 		check(rc == 0 and "lost: 0 " in log, "exit %d, %r" % (rc, log.strip().splitlines()[-1:]))
-		got = [f[0] for f in off.tshark(out, ["frame.md5_hash"])]
+		got = [f[0] for f in off.tshark(out, ["frame.md5_hash"], "udp.port == 2152")]
+		ctl2 = sorted(f[0] for f in off.control_oracle(pcap, imsi2))
+		got2 = sorted(f[0] for f in off.tshark(out, ["frame.md5_hash"], "gtpv2"))
+		v1c = {f[0] for f in off.tshark(pcap, ["frame.md5_hash"], "gtp && udp.port == 2123")}
+		gotv1 = [f[0] for f in off.tshark(out, ["frame.md5_hash"], "gtp && udp.port == 2123")]
+		check(len(ctl2) >= 12 and got2 == ctl2, "--control: the GTPv2-C frames equal IMSI2's "
+		      "GTP-C in the replay (%d got, %d expected)" % (len(got2), len(ctl2)))
+		check(len(gotv1) >= 4 and set(gotv1) <= v1c, "--control: %d GTPv1-C frames of the v1 "
+		      "subscriber's two attaches" % len(gotv1))
 		check(len(want) > 50 and got == want, "remote pcap equals the two subscribers' GTP-U "
 		      "frames of the replay (%d got, %d expected, %d missing, %d extra)" % (
 			      len(got), len(want), len(set(want) - set(got)), len(set(got) - set(want))))

@@ -42,7 +42,7 @@ AMAC=$(cat /sys/class/net/$A/address)
 out=$("$LOAD" attach "$A" --mode skb --max-tunnels 4096 --max-subscribers 1024 \
 	--max-flows 4096 --workers 4 2>&1) || die "attach skb: $out"
 [ -d "$PIN" ] || fail "no pin directory $PIN"
-for m in tunnels tunnel_index subscribers sub_counters sub_credit flows flow_hints capture capture_ring inline_ring xsks stats config prog; do
+for m in tunnels tunnel_index subscribers sub_counters sub_credit flows flow_hints capture capture_rings capture_slots capture_stats inline_ring xsks stats config prog; do
 	[ -e "$PIN/$m" ] || fail "pin $m missing"
 done
 "$BPFTOOL" net show dev "$A" | grep -q "generic id" || fail "no generic XDP program on $A"
@@ -52,7 +52,7 @@ echo "$json" | $PY -c '
 import json, sys
 s = json.load(sys.stdin)[0]
 assert s["attached"] and s["mode"] == "skb" and s["workers"] == 4, s
-for m in ("tunnels", "tunnel_index", "subscribers", "sub_counters", "sub_credit", "flows", "flow_hints", "capture", "capture_ring", "inline_ring", "xsks", "stats", "config"):
+for m in ("tunnels", "tunnel_index", "subscribers", "sub_counters", "sub_credit", "flows", "flow_hints", "capture", "capture_rings", "capture_slots", "capture_stats", "inline_ring", "xsks", "stats", "config"):
     assert m in s["maps"], m
 assert s["maps"]["tunnels"]["max_entries"] == 4096 and s["maps"]["tunnels"]["entries"] == 0
 assert s["maps"]["subscribers"]["max_entries"] == 1024

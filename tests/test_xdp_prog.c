@@ -718,7 +718,7 @@ Test(xdp, capture_copies_to_ring)
 	int n = 0;
 
 	cr_assert_eq(mcp_xdp_capture_set(x, 7, MCP_CAPTURE_ON), 0);
-	rb = ring_buffer__new(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_RING), got_capture, &n, NULL);
+	rb = ring_buffer__new(mcp_xdp_capture_ring_add(x, 0), got_capture, &n, NULL);
 	cr_assert(rb);
 	cr_expect_eq(run_counted(up->data, up->len, d), XDP_REDIRECT);
 	cr_expect_eq(d[XDP_STAT(CAPTURED)], 1);
@@ -1129,4 +1129,89 @@ Test(xdp, fast_parse_agrees_with_full_parse)
 		}
 	}
 	mcp_xdp_close(ref);
+}
+
+static int count_record(void *ctx, void *data, size_t size)
+{
+	const struct mcp_capture_hdr *h = data;
+	int *n = ctx;
+
+	cr_assert_geq(size, sizeof(*h));
+	n[h->meta.sub_idx == MCP_META_SUB_NONE ? 1 : 0]++;
+	return 0;
+}
+
+static const struct frame *first_frame(unsigned int want_flags, int known)
+{
+	int i;
+
+	for (i = 0; i < nframes; i++)
+		if (!strcmp(frames[i].verdict, "redirect") &&
+		    (frames[i].flags & want_flags) == want_flags && (frames[i].sub >= 0) == known &&
+		    !(frames[i].flags & MCP_META_F_FRAG))
+			return &frames[i];
+	return NULL;
+}
+
+static void capture_stats_of(uint32_t slot, uint64_t *copied, uint64_t *lost)
+{
+	int ncpu = libbpf_num_possible_cpus(), c;
+	struct mcp_capture_stats *v = calloc(ncpu, sizeof(*v));
+	uint32_t zero = 0;
+
+	cr_assert(v);
+	cr_assert_eq(bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_STATS), &zero, v), 0);
+	*copied = *lost = 0;
+	for (c = 0; c < ncpu; c++) {
+		*copied += v[c].copied[slot];
+		*lost += v[c].lost[slot];
+	}
+	free(v);
+}
+
+/* Two capture slots on one subscriber: a copy in each ring, each counted on its slot; a slot
+ * that follows the control plane also gets GTP-C and T-PDUs of unknown tunnels; a bit whose
+ * slot has no ring is a loss of that slot. */
+Test(xdp, capture_slots_own_rings_and_follow)
+{
+	const struct frame *up = frame("gtpu_v4_tcp_up");
+	const struct frame *gtpc = first_frame(MCP_META_F_GTPC, 0);
+	const struct frame *unknown = first_frame(MCP_META_F_TPDU, 0);
+	struct mcp_capture_slots t;
+	struct ring_buffer *r2, *r3;
+	uint64_t c2, l2, c3, l3, c5, l5, c2b, l2b, c3b, l3b, c5b, l5b;
+	int n2[2] = { 0 }, n3[2] = { 0 };
+	uint32_t zero = 0;
+
+	cr_assert(gtpc && unknown, "frames: a GTP-C one and an unknown-tunnel T-PDU");
+	capture_stats_of(2, &c2, &l2);
+	capture_stats_of(3, &c3, &l3);
+	capture_stats_of(5, &c5, &l5);
+	r2 = ring_buffer__new(mcp_xdp_capture_ring_add(x, 2), count_record, n2, NULL);
+	r3 = ring_buffer__new(mcp_xdp_capture_ring_add(x, 3), count_record, n3, NULL);
+	cr_assert(r2 && r3);
+	memset(&t, 0, sizeof(t));
+	t.used = t.follow = 1u << 3;
+	cr_assert_eq(bpf_map_update_elem(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_SLOTS), &zero, &t, 0), 0);
+	cr_assert_eq(mcp_xdp_capture_set(x, 7, (1u << 2) | (1u << 3) | (1u << 5)), 0);
+	run(up->data, up->len, NULL, NULL);
+	run(gtpc->data, gtpc->len, NULL, NULL);
+	run(unknown->data, unknown->len, NULL, NULL);
+	ring_buffer__consume(r2);
+	ring_buffer__consume(r3);
+	cr_expect_eq(n2[0], 1, "slot 2: the subscriber's frame");
+	cr_expect_eq(n2[1], 0, "slot 2 does not follow the control plane");
+	cr_expect_eq(n3[0], 1, "slot 3: the subscriber's frame");
+	cr_expect_eq(n3[1], 2, "slot 3 follows: GTP-C and the unknown tunnel's T-PDU");
+	capture_stats_of(2, &c2b, &l2b);
+	capture_stats_of(3, &c3b, &l3b);
+	capture_stats_of(5, &c5b, &l5b);
+	cr_expect(c2b - c2 == 1 && l2b == l2, "slot 2 counts");
+	cr_expect(c3b - c3 == 3 && l3b == l3, "slot 3 counts");
+	cr_expect(c5b == c5 && l5b - l5 == 1, "slot 5 has no ring: its loss");
+	memset(&t, 0, sizeof(t));
+	bpf_map_update_elem(mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE_SLOTS), &zero, &t, 0);
+	mcp_xdp_capture_set(x, 7, 0);
+	ring_buffer__free(r2);
+	ring_buffer__free(r3);
 }

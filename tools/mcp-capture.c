@@ -4,8 +4,9 @@
  *               [--count N] [--duration S] [--rotate-size MB | --rotate-seconds S] [--keep N]
  *               [--redis HOST:PORT] [--pcapng] [-v]
  *
- * -r follows the file's own GTP-C (userspace/capture/cap_offline.c); -i sets the IMSIs in the
- * probe's pinned capture filter and reads the capture ring (cap_live.c). docs/capture.md.
+ * -r follows the file's own GTP-C (userspace/capture/cap_offline.c); -i takes a capture slot
+ * of the probe (several captures run at once), sets the IMSIs in the pinned capture filter and
+ * reads the slot's own ring (cap_live.c). docs/capture.md.
  * Exit status: 0 done with nothing lost; 1 a runtime failure (an output could not be written,
  * the probe went away); 2 a usage or input error, reported in one line, with no output file
  * and no filter left behind; 3 done, but frames were lost (ring full, filter update gap).
@@ -52,7 +53,7 @@ static const struct opt_desc opt_table[] = {
 	{ { "write", required_argument, NULL, 'w' }, "FILE", "output file (pcap, nanosecond stamps)" },
 	{ { "interface", required_argument, NULL, 'i' }, "IFACE", "live: the probe's interface (mcp-load attach)" },
 	{ { "read", required_argument, NULL, 'r' }, "FILE", "offline: a pcap/pcapng capture, followed by its GTP-C" },
-	{ { "control", no_argument, NULL, O_CONTROL }, "", "also the subscribers' GTP-C messages" },
+	{ { "control", no_argument, NULL, O_CONTROL }, "", "also the subscribers' GTP-C and PFCP messages" },
 	{ { "snaplen", required_argument, NULL, O_SNAPLEN }, "N", "bytes kept per frame (live: at most 2048)" },
 	{ { "count", required_argument, NULL, O_COUNT }, "N", "stop after N frames written" },
 	{ { "duration", required_argument, NULL, O_DURATION }, "S", "stop after S seconds (offline: of capture time)" },

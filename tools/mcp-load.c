@@ -25,6 +25,7 @@
 #include <linux/if_link.h>
 
 #include "capture/cap_filter.h"
+#include "capture/cap_slot.h"
 #include "xdp/maps_user.h"
 #include "util/log.h"
 
@@ -277,22 +278,58 @@ struct capture_print {
 	int json, n;
 };
 
-static void print_capture_entry(void *ctx, uint32_t sub_idx, const char *imsi)
+/* "0,3": the slots of a mask. */
+static void slot_list(uint32_t slots, char *buf, size_t len)
+{
+	size_t o = 0;
+	uint32_t s;
+
+	buf[0] = 0;
+	for (s = 0; s < MCP_CAPTURE_SLOTS && o < len; s++)
+		if (slots & (1u << s))
+			o += (size_t)snprintf(buf + o, len - o, "%s%u", o ? "," : "", s);
+}
+
+static void print_capture_entry(void *ctx, uint32_t sub_idx, uint32_t slots, const char *imsi)
+{
+	struct capture_print *c = ctx;
+	char sl[64];
+
+	slot_list(slots, sl, sizeof(sl));
+	if (c->json)
+		printf("%s{\"index\":%u,\"imsi\":\"%s\",\"slots\":[%s]}", c->n++ ? "," : "",
+		       sub_idx, imsi, sl);
+	else
+		printf("    IMSI %-16s subscriber index %-8u slot(s) %s\n", imsi[0] ? imsi : "(none)",
+		       sub_idx, sl);
+}
+
+static void print_capture_slot(void *ctx, uint32_t slot, const struct mcp_capture_slot *row,
+			       int alive)
 {
 	struct capture_print *c = ctx;
 
 	if (c->json)
-		printf("%s{\"index\":%u,\"imsi\":\"%s\"}", c->n++ ? "," : "", sub_idx, imsi);
+		printf("%s{\"slot\":%u,\"pid\":%u,\"started\":%llu,\"imsis\":\"%s\","
+		       "\"follow\":%s,\"alive\":%s}", c->n++ ? "," : "", slot, row->pid,
+		       (unsigned long long)row->started, row->desc,
+		       row->flags & MCP_CAPTURE_SLOT_FOLLOW ? "true" : "false",
+		       alive ? "true" : "false");
 	else
-		printf("    IMSI %-16s subscriber index %u\n", imsi[0] ? imsi : "(none)", sub_idx);
+		printf("    slot %-2u pid %-7u IMSIs %s%s\n", slot, row->pid, row->desc,
+		       alive ? "" : "  (owner died: reclaimed by the next capture)");
 }
 
-/* The active capture filters (mcp-capture -i): subscriber index and IMSI. */
-static void print_captures(struct mcp_xdp_obj *x, int json)
+/* The active captures (mcp-capture -i): their slots, then the filters by subscriber. */
+static void print_captures(struct mcp_xdp_obj *x, const char *ifname, int json)
 {
 	struct capture_print c = { json, 0 };
 
-	printf(json ? ",\"capture\":[" : "  capture filters (mcp-capture):\n");
+	printf(json ? ",\"capture_slots\":[" : "  capture slots (mcp-capture):\n");
+	if (mcp_cap_slot_list(x, ifname, print_capture_slot, &c) <= 0 && !json)
+		printf("    none\n");
+	c.n = 0;
+	printf(json ? "],\"capture\":[" : "  capture filters (mcp-capture):\n");
 	if (mcp_cap_filter_list(x, print_capture_entry, &c) == 0 && !json)
 		printf("    none\n");
 	printf(json ? "]" : "");
@@ -395,7 +432,7 @@ static int status_one(const char *ifname, int json, int subs, int first)
 			printf("    %-18s %llu\n", mcp_xdp_stat_name(i), (unsigned long long)stats[i]);
 	}
 	printf(json ? "}" : "");
-	print_captures(x, json);
+	print_captures(x, ifname, json);
 	if (subs)
 		print_subscribers(x, json);
 	printf(json ? "}" : "");

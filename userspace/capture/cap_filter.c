@@ -29,6 +29,7 @@ struct mcp_cap_entry {
 
 struct mcp_cap_filter {
 	struct mcp_xdp_obj *x;
+	struct mcp_cap_slot *slot;
 	struct mcp_imsi_set imsis;
 	uint32_t max_subs;
 	struct mcp_cap_entry *e;
@@ -46,7 +47,7 @@ static int mcp_cap_map_fd(const struct mcp_cap_filter *f, enum mcp_xdp_map m)
 	return mcp_xdp_map_fd(f->x, m);
 }
 
-struct mcp_cap_filter *mcp_cap_filter_create(struct mcp_xdp_obj *x,
+struct mcp_cap_filter *mcp_cap_filter_create(struct mcp_xdp_obj *x, struct mcp_cap_slot *slot,
 					     const struct mcp_imsi_set *imsis)
 {
 	struct mcp_cap_filter *f = calloc(1, sizeof(*f));
@@ -56,6 +57,7 @@ struct mcp_cap_filter *mcp_cap_filter_create(struct mcp_xdp_obj *x,
 	if (!f)
 		return NULL;
 	f->x = x;
+	f->slot = slot;
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(mcp_cap_map_fd(f, MCP_XMAP_CAPTURE), &info, &len) == 0)
 		f->max_subs = info.max_entries;
@@ -79,10 +81,9 @@ void mcp_cap_filter_destroy(struct mcp_cap_filter *f)
 	free(f);
 }
 
-static int mcp_cap_set(struct mcp_cap_filter *f, uint32_t idx, uint32_t on)
+static int mcp_cap_set(struct mcp_cap_filter *f, uint32_t idx, int on)
 {
-	return bpf_map_update_elem(mcp_cap_map_fd(f, MCP_XMAP_CAPTURE), &idx, &on, BPF_ANY) ?
-		       -errno : 0;
+	return mcp_cap_slot_mark(f->slot, idx, on);
 }
 
 static uint64_t mcp_cap_counted(struct mcp_cap_filter *f, uint32_t idx)
@@ -103,29 +104,6 @@ static int mcp_cap_imsi_at(struct mcp_cap_filter *f, uint32_t idx, char *imsi)
 	memcpy(imsi, si.imsi, MCP_SUB_IMSI_LEN);
 	imsi[MCP_SUB_IMSI_LEN - 1] = 0;
 	return 0;
-}
-
-int mcp_cap_filter_clear_stale(struct mcp_cap_filter *f)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = mcp_cap_map_fd(f, MCP_XMAP_CAPTURE), n = 0, err;
-	uint32_t in = 0, out = 0, count, i, *vals = (uint32_t *)f->vals, first = 1;
-
-	/* the value buffer of the subscriber scan is large enough for this map's u32 values */
-	do {
-		count = MCP_CAP_SCAN_BATCH;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, f->keys, vals, &count,
-					   &opts);
-		if (err && errno != ENOENT)
-			return -errno;
-		for (i = 0; i < count; i++)
-			if (vals[i] && mcp_cap_set(f, f->keys[i], 0) == 0)
-				n++;
-		in = out;
-		first = 0;
-	} while (!err && count);
-	f->st.stale_cleared = (uint32_t)n;
-	return n;
 }
 
 static struct mcp_cap_entry *mcp_cap_find(struct mcp_cap_filter *f, uint32_t idx)
@@ -156,7 +134,7 @@ static int mcp_cap_add(struct mcp_cap_filter *f, uint32_t idx, const char *imsi)
 		f->alloc = alloc;
 	}
 	base = mcp_cap_counted(f, idx);
-	err = mcp_cap_set(f, idx, MCP_CAPTURE_ON);
+	err = mcp_cap_set(f, idx, 1);
 	if (err)
 		return err;
 	/* the probe may have removed the index in between: then the entry is not ours */
@@ -292,7 +270,8 @@ int mcp_cap_filter_list(struct mcp_xdp_obj *x, mcp_cap_entry_fn fn, void *ctx)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int fd = mcp_xdp_map_fd(x, MCP_XMAP_CAPTURE), n = 0, err;
-	uint32_t keys[256], vals[256], in = 0, out = 0, count, i, first = 1;
+	uint32_t keys[256], in = 0, out = 0, count, i, first = 1;
+	struct mcp_capture_val vals[256];
 	struct mcp_sub_info si;
 
 	do {
@@ -301,13 +280,13 @@ int mcp_cap_filter_list(struct mcp_xdp_obj *x, mcp_cap_entry_fn fn, void *ctx)
 		if (err && errno != ENOENT)
 			return -errno;
 		for (i = 0; i < count; i++) {
-			if (!vals[i])
+			if (!vals[i].slots)
 				continue;
 			n++;
 			if (bpf_map_lookup_elem(mcp_xdp_map_fd(x, MCP_XMAP_SUBSCRIBERS), &keys[i], &si))
 				si.imsi[0] = 0;
 			si.imsi[MCP_SUB_IMSI_LEN - 1] = 0;
-			fn(ctx, keys[i], si.imsi);
+			fn(ctx, keys[i], vals[i].slots, si.imsi);
 		}
 		in = out;
 		first = 0;

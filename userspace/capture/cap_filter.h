@@ -2,7 +2,7 @@
  *
  * The capture map is indexed by subscriber index (include/mcp_map_layout.h), the index the
  * probe gives an IMSI in the subscribers map. The filter scans that map for the IMSIs, sets
- * their capture entries, and keeps scanning: an IMSI that attaches later is found at its
+ * its slot's bit in their capture entries (cap_slot.h), and keeps scanning: an IMSI that attaches later is found at its
  * next scan, and an index the probe removes (its tunnel_remove clears the entry) is dropped.
  * Handovers and re-attaches within the delete grace keep the index, so they need nothing.
  *
@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "capture/cap_slot.h"
 #include "capture/imsi_set.h"
 
 struct mcp_xdp_obj;
@@ -27,30 +28,27 @@ struct mcp_cap_filter_stats {
 	uint64_t gap;          /* frames of IMSIs attached during the run, before their scan */
 	uint32_t active;       /* indexes set now */
 	uint32_t found;        /* indexes set over the run */
-	uint32_t stale_cleared; /* entries left set by an earlier run, cleared at start */
 };
 
 struct mcp_cap_filter;
 
-/* x: the probe's pinned maps (mcp_xdp_open_pinned). NULL on allocation failure. */
-struct mcp_cap_filter *mcp_cap_filter_create(struct mcp_xdp_obj *x,
+/* x: the probe's pinned maps (mcp_xdp_open_pinned); slot: this capture's. NULL on allocation
+ * failure. */
+struct mcp_cap_filter *mcp_cap_filter_create(struct mcp_xdp_obj *x, struct mcp_cap_slot *slot,
 					     const struct mcp_imsi_set *imsis);
-/* Clears every set entry of the capture map (left by a capture that was killed): only one
- * live capture runs per interface. Returns the number cleared or -errno. */
-int mcp_cap_filter_clear_stale(struct mcp_cap_filter *f);
 /* One pass over the subscribers map: sets new indexes of the IMSIs, drops removed ones.
  * Returns the number of indexes set now, or -errno. */
 int mcp_cap_filter_scan(struct mcp_cap_filter *f);
 /* A record of sub_idx reached the writer: 1 if the index is one of ours, else 0. */
 int mcp_cap_filter_note(struct mcp_cap_filter *f, uint32_t sub_idx);
-/* Clears every entry this filter set and takes the final counts. 0 or -errno. */
+/* Clears this filter's bit in every entry it set and takes the final counts. 0 or -errno. */
 int mcp_cap_filter_remove(struct mcp_cap_filter *f);
 const struct mcp_cap_filter_stats *mcp_cap_filter_stats(struct mcp_cap_filter *f);
 void mcp_cap_filter_destroy(struct mcp_cap_filter *f);
 
-/* Calls fn for every set entry of the capture map of x, with the IMSI the subscribers map
- * holds at that index (mcp-load status). Returns the number of set entries or -errno. */
-typedef void (*mcp_cap_entry_fn)(void *ctx, uint32_t sub_idx, const char *imsi);
+/* Calls fn for every set entry of the capture map of x, with its slot bits and the IMSI the
+ * subscribers map holds at that index (mcp-load status). Returns the number or -errno. */
+typedef void (*mcp_cap_entry_fn)(void *ctx, uint32_t sub_idx, uint32_t slots, const char *imsi);
 int mcp_cap_filter_list(struct mcp_xdp_obj *x, mcp_cap_entry_fn fn, void *ctx);
 
 #endif /* MCP_CAP_FILTER_H */

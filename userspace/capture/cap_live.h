@@ -1,8 +1,9 @@
 /* cap_live.h - mcp-capture -i: the captured IMSIs' frames from the probe's XDP program.
  *
- * The tool sets the subscribers' entries of the pinned capture map (indexed by subscriber, not
- * by tunnel: the kernel's tunnel map already points every new tunnel of a handover or a
- * re-attach at the same subscriber), reads the capture ring, and clears its entries on exit.
+ * The tool takes a capture slot (cap_slot.h), sets its bit in the subscribers' entries of the
+ * pinned capture map (indexed by subscriber, not by tunnel: the kernel's tunnel map already
+ * points every new tunnel of a handover or a re-attach at the same subscriber), reads its
+ * slot's ring, and clears its bits and frees the slot on exit.
  */
 #ifndef MCP_CAP_LIVE_H
 #define MCP_CAP_LIVE_H

@@ -7,6 +7,9 @@
  * the SUBSCRIBE connection; on every event it re-reads the subscriber's fact. If Redis goes
  * away, capture goes on with the tunnels known, it says so, and it resubscribes (and re-reads
  * every fact) once Redis is back.
+ *
+ * --control widens the kernel filter to GTP-C and PFCP, and a selector that follows them
+ * (cap_select.c) writes the subscribers' messages.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +25,7 @@
 
 #include "capture/cap_live.h"
 #include "capture/cap_remote.h"
+#include "capture/cap_select.h"
 #include "capture/cap_tunset.h"
 #include "decode/decode.h"
 #include "microcloud/microcloud.h"
@@ -31,6 +35,8 @@
 #define MCP_REMOTE_RETRY_MS 1000
 #define MCP_REMOTE_POLL_MS 200
 #define MCP_REMOTE_FILTER "udp port 2152 or (vlan and udp port 2152)"
+#define MCP_REMOTE_PORTS_CTL "(udp port 2152 or udp port 2123 or udp port 8805)"
+#define MCP_REMOTE_FILTER_CTL MCP_REMOTE_PORTS_CTL " or (vlan and " MCP_REMOTE_PORTS_CTL ")"
 
 struct mcp_remote {
 	const struct mcp_cap_live_cfg *cfg;
@@ -38,11 +44,12 @@ struct mcp_remote {
 	struct mcp_mc *mc;
 	struct mcp_cap_tunset *tun;
 	struct mcp_decoder *dec;
+	struct mcp_cap_select *sel;    /* --control: GTP-C and PFCP of the IMSIs */
 	struct mcp_cap_file *w;
 	pthread_t thread;
 	volatile int stop;
 	volatile uint64_t outages, refreshes;
-	uint64_t written;
+	uint64_t written, control;
 	int err, done;
 };
 
@@ -198,9 +205,14 @@ static void mcp_remote_packet(u_char *user, const struct pcap_pkthdr *h, const u
 	if (r->done || r->err)
 		return;
 	mcp_decode(r->dec, DLT_EN10MB, data, h->caplen, h->len, ts_ns / 1000, &pkt);
-	if (pkt.tunnel != MCP_TUN_GTPU ||
-	    !mcp_cap_tunset_has(r->tun, pkt.teid, &pkt.outer_dst, ts_ns / 1000000))
+	if (pkt.tunnel != MCP_TUN_GTPU) {
+		if (!r->sel || !mcp_cap_select_frame(r->sel, DLT_EN10MB, data, h->caplen, h->len,
+						     ts_ns / 1000))
+			return;
+		r->control++;
+	} else if (!mcp_cap_tunset_has(r->tun, pkt.teid, &pkt.outer_dst, ts_ns / 1000000)) {
 		return;
+	}
 	if (r->cfg->snaplen && cap > r->cfg->snaplen)
 		cap = r->cfg->snaplen;
 	r->err = mcp_cap_file_write(r->w, ts_ns, data, cap, h->len);
@@ -209,7 +221,7 @@ static void mcp_remote_packet(u_char *user, const struct pcap_pkthdr *h, const u
 }
 
 /* AF_PACKET on the interface: nanosecond stamps, immediate delivery, a fixed filter. */
-static pcap_t *mcp_remote_pcap(const char *iface)
+static pcap_t *mcp_remote_pcap(const char *iface, int control)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct bpf_program prog;
@@ -225,7 +237,8 @@ static pcap_t *mcp_remote_pcap(const char *iface)
 	pcap_set_timeout(pc, MCP_REMOTE_POLL_MS);
 	pcap_set_tstamp_precision(pc, PCAP_TSTAMP_PRECISION_NANO);
 	if (pcap_activate(pc) < 0 || pcap_datalink(pc) != DLT_EN10MB ||
-	    pcap_compile(pc, &prog, MCP_REMOTE_FILTER, 1, PCAP_NETMASK_UNKNOWN) ||
+	    pcap_compile(pc, &prog, control ? MCP_REMOTE_FILTER_CTL : MCP_REMOTE_FILTER, 1,
+			 PCAP_NETMASK_UNKNOWN) ||
 	    pcap_setfilter(pc, &prog)) {
 		mcp_err("%s: cannot capture: %s\n", iface, pcap_geterr(pc));
 		pcap_close(pc);
@@ -262,7 +275,9 @@ static int mcp_remote_start(struct mcp_remote *r)
 	r->mc = mcp_mc_create(&r->mc_cfg);
 	r->tun = mcp_cap_tunset_create(MCP_REMOTE_GRACE_MS);
 	r->dec = mcp_decoder_create(NULL);
-	return r->mc && r->tun && r->dec ? 0 : -ENOMEM;
+	if (r->cfg->control)
+		r->sel = mcp_cap_select_create(r->cfg->imsis, 1);
+	return r->mc && r->tun && r->dec && (r->sel || !r->cfg->control) ? 0 : -ENOMEM;
 }
 
 static void mcp_remote_free(struct mcp_remote *r)
@@ -273,6 +288,7 @@ static void mcp_remote_free(struct mcp_remote *r)
 	mcp_cap_tunset_destroy(r->tun);
 	if (r->dec)
 		mcp_decoder_destroy(r->dec);
+	mcp_cap_select_destroy(r->sel);
 }
 
 int mcp_cap_remote_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t *stop)
@@ -285,7 +301,7 @@ int mcp_cap_remote_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t
 
 	if (mcp_remote_start(&r))
 		goto out;
-	pc = mcp_remote_pcap(cfg->iface);
+	pc = mcp_remote_pcap(cfg->iface, cfg->control);
 	if (!pc || mcp_cap_file_create(cfg->file, &r.w))
 		goto out;
 	rc = MCP_CAP_LIVE_FAIL;
@@ -319,10 +335,10 @@ int mcp_cap_remote_run(const struct mcp_cap_live_cfg *cfg, volatile sig_atomic_t
 		goto out;
 	}
 	r.w = NULL;
-	fprintf(stderr, "mcp-capture: %" PRIu64 " frames written; lost: %u (socket drops %u, "
-		"interface drops %u); microcloud outages %" PRIu64 ", fact reads %" PRIu64 "\n",
-		r.written, ps.ps_drop + ps.ps_ifdrop, ps.ps_drop, ps.ps_ifdrop, r.outages,
-		r.refreshes);
+	fprintf(stderr, "mcp-capture: %" PRIu64 " frames written (control %" PRIu64 "); lost: %u "
+		"(socket drops %u, interface drops %u); microcloud outages %" PRIu64 ", fact reads %"
+		PRIu64 "\n", r.written, r.control, ps.ps_drop + ps.ps_ifdrop, ps.ps_drop,
+		ps.ps_ifdrop, r.outages, r.refreshes);
 	rc = ps.ps_drop || ps.ps_ifdrop || r.outages ? MCP_CAP_LIVE_LOST : MCP_CAP_LIVE_OK;
 out:
 	r.stop = 1;

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/cap_pfcp.h"
 #include "capture/cap_select.h"
 #include "control/gtpc.h"
 #include "decode/decode.h"
 #include "session/session.h"
+#include "session/session_5g.h"
 
 /* Selected exchanges remembered so that their answers are selected too. A request is
  * answered within seconds (T3 x N3); 256 open exchanges of the captured subscribers is more
@@ -33,6 +35,7 @@ struct mcp_cap_select {
 	int control;
 	struct mcp_decoder *dec;
 	struct mcp_sessions *sess;
+	struct mcp_cap_pfcp *pfcp;  /* with control: the IMSIs' PFCP sessions */
 	struct mcp_cap_exch exch[MCP_CAP_EXCH];
 	uint32_t exch_next;
 	uint64_t last_expire_ms;
@@ -53,7 +56,8 @@ struct mcp_cap_select *mcp_cap_select_create(const struct mcp_imsi_set *imsis, i
 	s->control = control;
 	s->dec = mcp_decoder_create(NULL);
 	s->sess = mcp_sessions_create(&scfg);
-	if (!s->dec || !s->sess)
+	s->pfcp = mcp_cap_pfcp_create();
+	if (!s->dec || !s->sess || !s->pfcp)
 		goto err;
 	return s;
 err:
@@ -69,6 +73,7 @@ void mcp_cap_select_destroy(struct mcp_cap_select *s)
 		mcp_decoder_destroy(s->dec);
 	if (s->sess)
 		mcp_sessions_destroy(s->sess);
+	mcp_cap_pfcp_destroy(s->pfcp);
 	mcp_imsi_set_free(&s->imsis);
 	free(s);
 }
@@ -188,6 +193,11 @@ int mcp_cap_select_frame(struct mcp_cap_select *s, int dlt, const uint8_t *frame
 		break;
 	default:
 		break;
+	}
+	if (kind == MCP_PKT_USER && mcp_s5g_is_pfcp(&pkt)) {
+		hit = s->control && mcp_cap_pfcp_selected(s->pfcp, &s->imsis, &pkt);
+		s->st.control += (uint64_t)hit;
+		return hit;
 	}
 	hit = mcp_cap_user_selected(s, &pkt);
 	s->st.user += hit;

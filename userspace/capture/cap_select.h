@@ -6,7 +6,7 @@
  * traffic, its source or destination address maps to a selected IMSI. With control on, GTP-C
  * messages are selected too: those carrying the IMSI, those addressed to one of the
  * subscriber's control TEIDs, and the answers to selected requests (same sequence number,
- * peers swapped: TS 29.060 7.6, TS 29.274 7.6).
+ * peers swapped: TS 29.060 7.6, TS 29.274 7.6), and their PFCP sessions (cap_pfcp.h).
  */
 #ifndef MCP_CAP_SELECT_H
 #define MCP_CAP_SELECT_H

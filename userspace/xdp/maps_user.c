@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -121,10 +122,34 @@ int mcp_xdp_sub_counters(const struct mcp_xdp_obj *x, uint32_t sub_idx,
 	return 0;
 }
 
-int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag)
+int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t slots)
 {
-	return bpf_map_update_elem(x->map_fd[MCP_XMAP_CAPTURE], &sub_idx, &flag, BPF_ANY) ?
+	struct mcp_capture_val v = { .slots = slots };
+
+	return bpf_map_update_elem(x->map_fd[MCP_XMAP_CAPTURE], &sub_idx, &v, BPF_ANY) ?
 		       -errno : 0;
+}
+
+int mcp_xdp_capture_ring_add(struct mcp_xdp_obj *x, uint32_t slot)
+{
+	struct mcp_xdp_config cfg;
+	int fd, err;
+
+	if (slot >= MCP_CAPTURE_SLOTS)
+		return -EINVAL;
+	err = mcp_xdp_config_read(x, &cfg);
+	if (err)
+		return err;
+	fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "mcp_cap_ring", 0, 0,
+			    cfg.capture_ring ? cfg.capture_ring : MCP_DEF_CAPTURE_RING, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(x->map_fd[MCP_XMAP_CAPTURE_RINGS], &slot, &fd, BPF_ANY)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
 }
 int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out)
 {

@@ -25,7 +25,9 @@
 	X(FLOWS, flows, mcp_flows)                          \
 	X(FLOW_HINTS, flow_hints, mcp_flow_hints)           \
 	X(CAPTURE, capture, mcp_capture)                    \
-	X(CAPTURE_RING, capture_ring, mcp_capture_ring)     \
+	X(CAPTURE_RINGS, capture_rings, mcp_capture_rings)  \
+	X(CAPTURE_SLOTS, capture_slots, mcp_capture_slots)  \
+	X(CAPTURE_STATS, capture_stats, mcp_capture_stats)  \
 	X(INLINE_RING, inline_ring, mcp_inline_ring)        \
 	X(XSKS, xsks, mcp_xsks)                             \
 	X(STATS, stats, mcp_stats)                          \
@@ -46,7 +48,7 @@ struct mcp_xdp_opts {
 	uint32_t queues;          /* rx queues with an AF_XDP socket (xsks size), default 64 */
 	uint32_t nworkers;        /* default 1 */
 	uint32_t snaplen;         /* capture bytes per frame, default MCP_CAPTURE_MAX_SNAP */
-	uint32_t ring_bytes;      /* capture ring size, default MCP_DEF_CAPTURE_RING */
+	uint32_t ring_bytes;      /* each capture's ring size, default MCP_DEF_CAPTURE_RING */
 	uint32_t inline_ring_bytes; /* inline ring size (inline mode), default MCP_DEF_INLINE_RING */
 	int mode;                 /* enum mcp_xdp_mode, default native */
 	int inline_mode;          /* bypassed flows -> XDP_PASS instead of XDP_DROP */
@@ -114,8 +116,11 @@ int mcp_xdp_sub_credit(struct mcp_xdp_obj *x, uint32_t sub_idx, const uint64_t p
 int mcp_xdp_sub_credit_read(const struct mcp_xdp_obj *x, uint32_t sub_idx,
 			    struct mcp_sub_counters *out);
 void mcp_xdp_sub_credit_zero(struct mcp_xdp_obj *x, uint32_t sub_idx);
-/* Capture flag of a subscriber (MCP_CAPTURE_ON or 0). */
-int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t flag);
+/* Capture slots of a subscriber (struct mcp_capture_val: MCP_CAPTURE_ON = slot 0, or 0). */
+int mcp_xdp_capture_set(struct mcp_xdp_obj *x, uint32_t sub_idx, uint32_t slots);
+/* Creates a ring buffer of the configured capture_ring size and puts it in slot s of
+ * capture_rings (tests, benchmarks and mcp-capture). Returns the ring's fd or -errno. */
+int mcp_xdp_capture_ring_add(struct mcp_xdp_obj *x, uint32_t slot);
 
 /* Counters summed over CPUs: out[MCP_STATS__MAX], indexed like the stats map. */
 int mcp_xdp_stats_read(const struct mcp_xdp_obj *x, uint64_t *out);

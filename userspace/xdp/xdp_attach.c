@@ -119,7 +119,6 @@ static struct mcp_xdp *skel_open(const struct mcp_xdp_opts *o)
 	    bpf_map__set_max_entries(s->maps.mcp_sub_credit, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_capture, o->max_subscribers) ||
 	    bpf_map__set_max_entries(s->maps.mcp_flows, o->max_flows) ||
-	    bpf_map__set_max_entries(s->maps.mcp_capture_ring, o->ring_bytes) ||
 	    bpf_map__set_max_entries(s->maps.mcp_inline_ring,
 				     o->inline_mode ? o->inline_ring_bytes : MCP_MIN_RING) ||
 	    bpf_map__set_max_entries(s->maps.mcp_xsks, q)) {
@@ -187,6 +186,7 @@ static int write_config(struct mcp_xdp *s, const struct mcp_xdp_opts *o, int ifi
 	cfg.flags = o->inline_mode ? MCP_CFG_F_INLINE : 0;
 	cfg.nworkers = o->nworkers ? o->nworkers : 1;
 	cfg.snaplen = o->snaplen;
+	cfg.capture_ring = o->ring_bytes ? o->ring_bytes : MCP_DEF_CAPTURE_RING;
 	cfg.ifindex = ifindex;
 	cfg.queues = o->queues;
 	cfg.xdp_mode = o->mode;
