@@ -355,6 +355,10 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 	if (in->stream) {
 		rc = in->format == MCP_FMT_PCAPNG ? run_pcapng(in, p, stop, 0)
 						  : run_pcapfile(in, p, stop, 0);
+	} else if (in->format == MCP_FMT_PCAP) {
+		/* classic pcap: the own reader, read(2) into its window and frames by reference;
+		 * libpcap's stdio copies every record twice (a tenth of the run) */
+		rc = run_rest(in, p, stop, 0);
 	} else if (run_pcap(in, p, stop, &n) == PCAP_ERROR && !*stop) {
 		if (in->format == MCP_FMT_PCAP || in->format == MCP_FMT_PCAPNG) {
 			mcp_dbg("%s: libpcap stopped after %" PRIu64 " packets (%s): going on\n",
