@@ -18,6 +18,7 @@
 #include "flow/dpi.h"
 #include "flow/flow.h"
 #include "flow/worker_internal.h"
+#include "util/strcopy.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -87,12 +88,12 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 		if (!sub || strcmp(sub->imsi, f->imsi))
 			sub = mcp_sessions_by_imsi(w->cfg.sessions, f->imsi);
 	}
-	snprintf(r->imsi, sizeof(r->imsi), "%s", f->imsi);
+	mcp_strcopy(r->imsi, sizeof(r->imsi), f->imsi);
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
-	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
-	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
-	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);
+	mcp_strcopy(r->msisdn, sizeof(r->msisdn), sub->msisdn);
+	mcp_strcopy(r->imei, sizeof(r->imei), sub->imei);
+	mcp_strcopy(r->apn, sizeof(r->apn), sub->apn);
 	r->rat = sub->rat;
 	r->gtp_version = sub->gtp_version;
 	/* The UE address is the up side's inner address when it matches one of the UE's. */
@@ -138,7 +139,7 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		mcp_dpi_fill_record(w->dpi, &f->dpi, r);
 	fill_subscriber(w, f, r);
 	if (f->user)
-		snprintf(r->user, sizeof(r->user), "%s", f->user);
+		mcp_strcopy(r->user, sizeof(r->user), f->user);
 }
 
 /* The session of a flow that had none may have appeared since: 1 if that turned the flow
@@ -252,7 +253,7 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 		return;
 	a->has_sub = 1;
 	a->sub_id = sub->id;
-	snprintf(a->imsi, sizeof(a->imsi), "%s", sub->imsi);
+	mcp_strcopy(a->imsi, sizeof(a->imsi), sub->imsi);
 }
 
 /* Decides the up side and the subscriber of a new flow (pre, when given, was resolved by the
@@ -284,7 +285,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	f->up_is_a = (uint8_t)(a->src_is_up ? src_is_a : !src_is_a);
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = a->sub_id;
-	snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
+	mcp_strcopy(f->imsi, sizeof(f->imsi), a->imsi);
 	w->stats.flows_with_subscriber++;
 }
 
