@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/bench_workers.sh - mcprobe -r with 1, 2, 4 and 8 pipeline shards (issue 14), against
-# ndpiReader -t in the same rounds, on make bench's capture (bench/capture.sh), records written
+# ndpiReader -t -C /dev/null (its flow records written too) in the same rounds, on make bench's capture (bench/capture.sh), records written
 # to /dev/null. Not pinned: shards need the cores (the 1-worker run is the baseline here, not
 # bench/run.sh's single-core figure). Per round, every configuration runs once (interleaved:
 # the host's speed drifts); figures are medians over the rounds of same-round ratios:
@@ -52,7 +52,7 @@ for ((r = 0; r < RUNS; r++)); do
 		[ "$n" = 4 ] && [ -z "$SHARE" ] &&
 			SHARE=$(awk '/^  shards/ {gsub(/[()]/, ""); print $4}' "$log")
 	done
-	[ $HAVE_NDPI -eq 1 ] && run ndpi ndpiReader -t -q -i "$PCAP"
+	[ $HAVE_NDPI -eq 1 ] && run ndpi ndpiReader -t -q -i "$PCAP" -C /dev/null
 done
 rm -f "$log" "$log.t"
 median() { sort -g | awk '{v[NR] = $1} END {if (NR) print v[int((NR + 1) / 2)]}'; }

@@ -1,23 +1,34 @@
-# bench/capture.sh - sourced by bench/run.sh and bench/bench_live.sh: the one way to get the
-# benchmark capture. bench_capture builds bench/gen_bench_pcap.c into $B and generates the
-# capture once; it is regenerated when the generator source or its arguments change (a stamp
-# file), so both benchmarks always measure the same bytes. The generator links OpenSSL libcrypto
-# (libssl-dev) for the QUIC Initial packet protection of the mobile mix.
-# Needs B, FRAMES, SUBS, CONC; MIX (flow-size mix of gen_bench_pcap -m: uniform or mobile)
-# defaults to BENCH_MIX, else uniform. Sets PCAP: $B/bench-$FRAMES-$SUBS-$CONC.pcap for the
-# uniform mix (the name it always had), $B/bench-mobile-$FRAMES-$SUBS-$CONC.pcap for mobile.
-# Returns non-zero (with a message) on failure.
+# bench/capture.sh - sourced by bench/run.sh, bench/bench_workers.sh, bench/bench_mixes.sh and
+# bench/bench_live.sh: the one way to get a benchmark capture. bench_capture builds
+# bench/gen_bench_pcap.c into $B and generates the capture once; it is regenerated when the
+# generator source or its arguments change (a stamp file), so all benchmarks measure the same
+# bytes. The generator links OpenSSL libcrypto (libssl-dev) for the QUIC Initial packet
+# protection of the mobile mix.
+# Needs B, FRAMES, SUBS, CONC; MIX defaults to BENCH_MIX, else uniform:
+#   uniform, mobile, short  gen_bench_pcap -m MIX (flow-size mixes, see its header); PCAP is
+#                           $B/bench-$FRAMES-$SUBS-$CONC.pcap for uniform (the name it always
+#                           had), $B/bench-MIX-$FRAMES-$SUBS-$CONC.pcap for the others
+#   real                    a capture nobody here designed: BENCH_REAL (default the largest
+#                           real one with GTP-U, $MCP_PCAPS/ndpi-zoom.pcap from nDPI's tests)
+#                           repeated BENCH_TILES times (default 640) by bench/tile_pcap.c,
+#                           bytes untouched, only the stamps moved; FRAMES is not used.
+# Sets PCAP and PCAP_FRAMES (its frame count). Returns non-zero (with a message) on failure.
 bench_capture() {
 	local gen=$B/gen_bench_pcap stamp want mix=${MIX:-${BENCH_MIX:-uniform}} old
 
 	case "$mix" in
 	uniform) PCAP=$B/bench-$FRAMES-$SUBS-$CONC.pcap old="$B/bench-[0-9]*.pcap" ;;
-	mobile) PCAP=$B/bench-mobile-$FRAMES-$SUBS-$CONC.pcap old="$B/bench-mobile-*.pcap" ;;
+	mobile | short) PCAP=$B/bench-$mix-$FRAMES-$SUBS-$CONC.pcap old="$B/bench-$mix-*.pcap" ;;
+	real)
+		bench_real
+		return
+		;;
 	*)
-		echo "bench: unknown flow mix '$mix' (uniform or mobile)" >&2
+		echo "bench: unknown flow mix '$mix' (uniform, mobile, short or real)" >&2
 		return 1
 		;;
 	esac
+	PCAP_FRAMES=$FRAMES
 	mkdir -p "$B"
 	if [ ! -x "$gen" ] || [ bench/gen_bench_pcap.c -nt "$gen" ]; then
 		${CC:-gcc} -O2 -g -Wall -Wextra -o "$gen" bench/gen_bench_pcap.c -lm -lcrypto || {
@@ -38,4 +49,33 @@ bench_capture() {
 		}
 		echo "$want" >"$stamp"
 	fi
+}
+
+# The real mix: BENCH_REAL tiled BENCH_TILES times (see the top of this file).
+bench_real() {
+	local src=${BENCH_REAL:-${MCP_PCAPS:-/work/shared/pcaps}/ndpi-zoom.pcap} tiles=${BENCH_TILES:-640}
+	local tool=$B/tile_pcap want
+
+	[ -r "$src" ] || {
+		echo "bench: real capture $src missing (BENCH_REAL or MCP_PCAPS)" >&2
+		return 1
+	}
+	mkdir -p "$B"
+	if [ ! -x "$tool" ] || [ bench/tile_pcap.c -nt "$tool" ]; then
+		${CC:-gcc} -O2 -g -Wall -Wextra -o "$tool" bench/tile_pcap.c -lpcap || {
+			echo "bench: cannot build bench/tile_pcap.c" >&2
+			return 1
+		}
+	fi
+	PCAP=$B/real-$(basename "${src%.*}")-x$tiles.pcap
+	want="$(sha256sum bench/tile_pcap.c "$src" | cut -c1-16 | tr '\n' ' ')$tiles"
+	if [ ! -f "$PCAP" ] || [ "$(cat "$PCAP.stamp" 2>/dev/null)" != "$want" ]; then
+		echo "bench: generating $PCAP ..."
+		"$tool" "$src" "$PCAP" "$tiles" >"$PCAP.info" || {
+			echo "bench: bench/tile_pcap failed" >&2
+			return 1
+		}
+		echo "$want" >"$PCAP.stamp"
+	fi
+	PCAP_FRAMES=$(awk '{print $2}' "$PCAP.info")
 }

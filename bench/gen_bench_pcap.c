@@ -3,7 +3,7 @@
  * TS 29.274 (GTPv2-C Create Session / Modify Bearer on S11), TS 29.281 (GTP-U T-PDU).
  *
  *   gen_bench_pcap [-o FILE] [-n FRAMES] [-s SUBSCRIBERS] [-c CONCURRENT] [-S SEED]
- *                  [-m uniform|mobile]
+ *                  [-m uniform|mobile|short]
  *
  * Writes a classic pcap (Ethernet, microsecond stamps) by hand. First, per subscriber, a
  * Create Session Request/Response (IMSI, MSISDN, MEI, APN, RAT, PAA, S11 and S1-U F-TEIDs)
@@ -49,7 +49,12 @@
  *     Seed 1, 1M frames: 29016 flows, median 8 packets, 69.4 % of packets in flows > 300,
  *     43.2 % in flows > 8192 (seeds 2-4: median 7-8, 69-76 %, 39-50 %). QUIC flows are real
  *     QUIC v1 (above).
- *   Both mixes are deterministic for a given seed.
+ *   short: many short flows (a resolver's and a scanner's view): the uniform mix's kinds and
+ *     draws, then every flow cut to 1-3 packets: DNS a query, with its answer two times out
+ *     of three; TCP a SYN, SYN + SYN-ACK or the full handshake, never any payload; QUIC one to
+ *     three QUIC-like datagrams. Mean ~2 packets, so the flow table, the per-flow DPI setup and
+ *     the record writer dominate, not the per-packet path.
+ *   Every mix is deterministic for a given seed.
  * Prints frames, subscribers, flows, the flow-weighted and packet-weighted mean flow length,
  * the median flow length and the share of packets in flows longer than 300 and 8192 packets
  * (packets emitted per flow; flows still open at the end count what they sent) on stdout.
@@ -86,7 +91,7 @@ struct flow {
 	uint64_t qid; /* mobile QUIC: seed of the connection IDs and handshake bytes */
 };
 
-enum mix { MIX_UNIFORM, MIX_MOBILE };
+enum mix { MIX_UNIFORM, MIX_MOBILE, MIX_SHORT };
 static enum mix mix = MIX_UNIFORM;
 
 /* Bounded Pareto (mobile mix bulk phase): inverse CDF, alpha 0.75 on [1, 100000]. An alpha
@@ -849,6 +854,8 @@ static void flow_new(struct flow *fl, uint32_t nsubs)
 		fl->total = (fl->kind == K_QUIC ? 1 : 8) + bpareto();
 	if (mix == MIX_MOBILE && fl->kind == K_QUIC)
 		fl->qid = rnd();
+	if (mix == MIX_SHORT) /* TCP stops within the handshake (flow_next's first cases) */
+		fl->total = fl->kind == K_DNS ? 1 + (rnd_range(0, 2) > 0) : rnd_range(1, 3);
 }
 
 /* TCP segment into p (inner IP start); returns the inner length. */
@@ -1018,7 +1025,7 @@ static void gtpu_frame(uint8_t *f, struct flow *fl)
 static void usage(void)
 {
 	fprintf(stderr, "usage: gen_bench_pcap [-o FILE] [-n FRAMES] [-s SUBSCRIBERS] "
-		"[-c CONCURRENT] [-S SEED] [-m uniform|mobile]\n");
+		"[-c CONCURRENT] [-S SEED] [-m uniform|mobile|short]\n");
 	exit(2);
 }
 
@@ -1125,6 +1132,8 @@ int main(int argc, char **argv)
 				mix = MIX_UNIFORM;
 			else if (!strcmp(optarg, "mobile"))
 				mix = MIX_MOBILE;
+			else if (!strcmp(optarg, "short"))
+				mix = MIX_SHORT;
 			else
 				usage();
 			break;
@@ -1166,7 +1175,7 @@ int main(int argc, char **argv)
 		fen_add(i, (int64_t)flow_weight(&act[i]));
 	}
 	while (nframes < nf) {
-		unsigned long slot = mix == MIX_UNIFORM ? rnd() % nc : fen_find(rnd() % fen_total);
+		unsigned long slot = mix != MIX_MOBILE ? rnd() % nc : fen_find(rnd() % fen_total);
 		struct flow *fl = &act[slot];
 
 		gtpu_frame(f, fl);
@@ -1192,7 +1201,8 @@ int main(int argc, char **argv)
 	printf("frames %llu subscribers %lu flows %llu mix %s mean_flow_pkts %.1f "
 	       "pkt_weighted_mean_flow_pkts %.1f median_flow_pkts %u pkts_in_flows_gt300 %.1f%% "
 	       "pkts_in_flows_gt8192 %.1f%%\n", (unsigned long long)nframes, ns,
-	       (unsigned long long)flows, mix == MIX_UNIFORM ? "uniform" : "mobile",
+	       (unsigned long long)flows,
+	       mix == MIX_UNIFORM ? "uniform" : mix == MIX_MOBILE ? "mobile" : "short",
 	       flows ? sum_n / flows : 0, sum_n ? sum_n2 / sum_n : 0, median, gt300, gt8192);
 	return 0;
 }

@@ -6,14 +6,17 @@
 # arguments change), then measures on ONE core (taskset -c $BENCH_CPU), best of $BENCH_RUNS
 # rounds, each running every tool once (interleaved: the host's speed drifts):
 #   mcprobe     $BUILD/mcprobe -r FILE --flows-json /dev/null --sessions-json /dev/null --stats
-#   ndpiReader  ndpiReader -t -q -i FILE   (nDPI 4.2's reader: -t dissects GTP tunnels)
+#   ndpiReader  ndpiReader -t -q -i FILE -C /dev/null   (nDPI 4.2's reader: -t dissects GTP
+#               tunnels; -C writes its per-flow CSV records, as mcprobe writes its records)
 #   pcap_floor  libpcap pcap_loop that only counts frames (the ceiling for any reader)
 #   mcprobe+redis  mcprobe writing the microcloud into a local redis-server (goal >= 90% pps)
 # pps = frames / wall time of the best run; peak RSS from /usr/bin/time -v of that run.
 # Prints a table with ratios against ndpiReader; the goal is mcprobe >= 3x ndpiReader's pps
 # at a lower RSS. Nothing here asserts timings: the exit status only reports failed runs.
 #
-# Then bench/bench_workers.sh (1/2/4/8 pipeline shards, CPU seconds, RSS, shard balance) and the
+# Then bench/bench_workers.sh (1/2/4/8 pipeline shards, CPU seconds, RSS, shard balance),
+# bench/bench_mixes.sh (1 worker against ndpiReader on the uniform, short-flow and real
+# captures; RSS with 4 workers) and the
 # other benchmarks if built: $BUILD/bench/bench_json (flow record export cost),
 # bench_gtpc, bench_xdp, bench_redis
 # (add a name to HOOKS to extend).
@@ -142,7 +145,7 @@ for ((r = 0; r < RUNS; r++)); do
 	[ $HAVE_MC -eq 1 ] && RUNS=1 measure mcprobe "${MC[@]}"
 	[ $HAVE_MC -eq 1 ] && [ $REDIS_ON -eq 1 ] && RUNS=1 PRE_RUN="redis-cli -p $RPORT FLUSHALL" \
 		measure mcprobe+redis "${MC[@]}" --redis "127.0.0.1:$RPORT" --no-reload "${HELPER[@]}"
-	[ $HAVE_NDPI -eq 1 ] && RUNS=1 measure ndpiReader ndpiReader -t -q -i "$PCAP"
+	[ $HAVE_NDPI -eq 1 ] && RUNS=1 measure ndpiReader ndpiReader -t -q -i "$PCAP" -C /dev/null
 	RUNS=1 measure pcap_floor "$B/pcap_floor" "$PCAP"
 	if [ -n "${LAST_NS[mcprobe]:-}" ]; then
 		[ -n "${LAST_NS[ndpiReader]:-}" ] &&
@@ -236,6 +239,10 @@ BUILD=$BUILD bash bench/bench_workers.sh || status=1
 echo
 echo "== bench_resp"
 BUILD=$BUILD bash bench/bench_resp.sh || status=1
+# one worker against ndpiReader on several captures, one of them real (issue 14)
+echo
+echo "== bench_mixes"
+BUILD=$BUILD bash bench/bench_mixes.sh || status=1
 
 for h in $HOOKS; do
 	if [ -x "$B/$h" ]; then

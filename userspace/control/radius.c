@@ -206,7 +206,8 @@ void mcp_radius_users_destroy(struct mcp_radius_users *u)
 
 	if (!u)
 		return;
-	for (i = 0; u->by_name && i < u->nb; i++) {
+	/* no walk of the (mostly never touched) buckets when nobody was learnt */
+	for (i = 0; u->by_name && u->st.users && i < u->nb; i++) {
 		struct radius_user *e = u->by_name[i], *n;
 
 		for (; e; e = n) {

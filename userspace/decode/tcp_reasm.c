@@ -50,6 +50,7 @@ struct mcp_tcp_reasm {
 	void *ctx;
 	struct conn *conns;
 	uint32_t *bucket, nbuckets, free_head, hand;
+	uint32_t nused; /* expiry and destroy scan the slots only when some are in use */
 	uint64_t last_expire_ms;
 };
 
@@ -124,6 +125,7 @@ static void conn_free(struct mcp_tcp_reasm *r, uint32_t idx)
 		r->on_free(r->ctx, &c->a);
 	c->a.app = NULL;
 	c->used = 0;
+	r->nused--;
 	c->next = r->free_head;
 	r->free_head = idx;
 }
@@ -132,7 +134,7 @@ void mcp_tcp_reasm_destroy(struct mcp_tcp_reasm *r)
 {
 	if (!r)
 		return;
-	for (uint32_t i = 0; r->conns && i < r->cfg.max_conns; i++)
+	for (uint32_t i = 0; r->conns && r->nused && i < r->cfg.max_conns; i++)
 		if (r->conns[i].used)
 			conn_free(r, i);
 	free(r->conns);
@@ -174,6 +176,7 @@ static struct conn *conn_get(struct mcp_tcp_reasm *r, const struct mcp_pkt *pkt,
 		memset(c, 0, sizeof(*c));
 		c->k = k;
 		c->used = 1;
+		r->nused++;
 		c->first_is_lo = (uint8_t)src_lo;
 		c->h[0].a = c->h[1].a = &c->a;
 		c->next = r->bucket[b];
@@ -324,7 +327,7 @@ void mcp_tcp_reasm_expire(struct mcp_tcp_reasm *r, uint64_t now_ms)
 	if (now_ms < r->last_expire_ms + 1000)
 		return;
 	r->last_expire_ms = now_ms;
-	for (uint32_t i = 0; i < r->cfg.max_conns; i++) {
+	for (uint32_t i = 0; r->nused && i < r->cfg.max_conns; i++) {
 		struct conn *c = &r->conns[i];
 
 		if (c->used && c->last_ms + r->cfg.idle_timeout_ms <= now_ms) {

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/strcopy.h"
+
 struct attr_hit {
 	const struct mcp_subscriber *sub;
 	int up_index; /* which of the flow's sides (0 = its current "up") is the uplink */
@@ -109,7 +111,7 @@ static enum mcp_attr_result recheck(struct mcp_flow *f, const struct attr_hit *h
 	if (!strcmp(sub->imsi, f->imsi) || sub->last_change_ms > f->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 		return MCP_ATTR_NONE;
 	f->sub_id = sub->id;
-	snprintf(f->imsi, sizeof(f->imsi), "%s", sub->imsi);
+	mcp_strcopy(f->imsi, sizeof(f->imsi), sub->imsi);
 	return MCP_ATTR_MOVED;
 }
 
@@ -142,7 +144,7 @@ enum mcp_attr_result mcp_attr_resolve(struct mcp_sessions *s, struct mcp_flow *f
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = hit.sub->id;
 	f->attr_tentative = hit.sub->state == MCP_SUB_DELETED;
-	snprintf(f->imsi, sizeof(f->imsi), "%s", hit.sub->imsi);
+	mcp_strcopy(f->imsi, sizeof(f->imsi), hit.sub->imsi);
 	return how;
 }
 

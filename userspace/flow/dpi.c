@@ -15,6 +15,7 @@
 #include <ndpi_api.h>
 
 #include "util/log.h"
+#include "util/strcopy.h"
 
 #define DPI_MAX_TCP_PKTS 80
 #define DPI_MAX_UDP_PKTS 24
@@ -68,7 +69,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 {
 	if (!src || !*src)
 		return;
-	snprintf(dst, size, "%s", src);
+	mcp_strcopy(dst, size, src);
 }
 
 /* Copies what nDPI learnt into our own small structure. */

@@ -18,6 +18,7 @@
 #include "flow/dpi.h"
 #include "flow/flow.h"
 #include "flow/worker_internal.h"
+#include "util/strcopy.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -87,13 +88,13 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 		if (!sub || strcmp(sub->imsi, f->imsi))
 			sub = mcp_sessions_by_imsi(w->cfg.sessions, f->imsi);
 	}
-	snprintf(r->imsi, sizeof(r->imsi), "%s", f->imsi);
+	mcp_strcopy(r->imsi, sizeof(r->imsi), f->imsi);
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
-	snprintf(r->supi, sizeof(r->supi), "%s", sub->supi);
-	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
-	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
-	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);
+	mcp_strcopy(r->supi, sizeof(r->supi), sub->supi);
+	mcp_strcopy(r->msisdn, sizeof(r->msisdn), sub->msisdn);
+	mcp_strcopy(r->imei, sizeof(r->imei), sub->imei);
+	mcp_strcopy(r->apn, sizeof(r->apn), sub->apn);
 	r->rat = sub->rat;
 	r->gtp_version = sub->gtp_version;
 	/* The UE address is the up side's inner address when it matches one of the UE's. */
@@ -141,7 +142,7 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		mcp_dpi_fill_record(w->dpi, &f->dpi, r);
 	fill_subscriber(w, f, r);
 	if (f->user)
-		snprintf(r->user, sizeof(r->user), "%s", f->user);
+		mcp_strcopy(r->user, sizeof(r->user), f->user);
 }
 
 /* The session of a flow that had none may have appeared since: 1 if that turned the flow
@@ -300,7 +301,7 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 	a->deleted = sub->state == MCP_SUB_DELETED;
 	a->changed_ms = sub->last_change_ms;
 	a->sub_id = sub->id;
-	snprintf(a->imsi, sizeof(a->imsi), "%s", sub->imsi);
+	mcp_strcopy(a->imsi, sizeof(a->imsi), sub->imsi);
 }
 
 /* Decides the up side and the subscriber of a new flow (pre, when given, was resolved by the
@@ -334,7 +335,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	f->sub_id = a->sub_id;
 	if (pre)
 		f->attr_tentative = pre->deleted;
-	snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
+	mcp_strcopy(f->imsi, sizeof(f->imsi), a->imsi);
 	w->stats.flows_with_subscriber++;
 }
 

@@ -195,17 +195,26 @@ static int run_pcapng(struct mcp_offline *in, struct mcp_pipeline *p,
 	return rc < 0 ? 1 : 0;
 }
 
-/* Classic pcap with the own reader; libpcap already gave the first `skip` records. */
+/* Classic pcap with the own reader; libpcap already gave the first `skip` records. With
+ * `snap` (a regular file read from its start instead of through libpcap, whose stdio copies
+ * every record twice), records are taken by libpcap's rules until the first damage: capture
+ * length at most 256 KiB, cut to the file's snapshot length `snap`. From the first damage on
+ * the own reader's rules apply, as when libpcap stops there. */
 static int run_pcapfile(struct mcp_offline *in, struct mcp_pipeline *p,
-			volatile sig_atomic_t *stop, uint64_t skip)
+			volatile sig_atomic_t *stop, uint64_t skip, uint32_t snap)
 {
 	struct mcp_pcapfile_pkt pkt;
 	uint64_t n = 0;
-	int rc = 0;
+	int rc = 0, libpcap_rules;
 
-	while (!*stop && (rc = mcp_pcapfile_next(&in->pf, &pkt, n < skip)) == 1) {
+	for (;;) {
+		libpcap_rules = snap && !in->pf.resyncs && !in->pf.skipped_bytes;
+		if (*stop || (rc = mcp_pcapfile_next(&in->pf, &pkt, n < skip || libpcap_rules)) != 1)
+			break;
 		if (n++ < skip)
 			continue;
+		if (libpcap_rules && !in->pf.resyncs && pkt.caplen > snap)
+			pkt.caplen = snap;
 		mcp_pipeline_frame(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
 	}
 	in->skipped_bytes += in->pf.skipped_bytes;
@@ -216,9 +225,11 @@ static int run_pcapfile(struct mcp_offline *in, struct mcp_pipeline *p,
 	return rc < 0 ? 1 : 0;
 }
 
-/* libpcap stopped early on a regular file: the own reader goes on from where it stopped. */
+/* libpcap stopped early on a regular file: the own reader goes on from where it stopped
+ * (snap 0); or reads a classic pcap file from the start by libpcap's rules (snap, see
+ * run_pcapfile). */
 static int run_rest(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_atomic_t *stop,
-		    uint64_t done)
+		    uint64_t done, uint32_t snap)
 {
 	FILE *fp;
 	struct mcp_window w;
@@ -241,7 +252,7 @@ static int run_rest(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 		mcp_err("%s: %s\n", in->path, in->pf.err);
 		return 2;
 	}
-	return run_pcapfile(in, p, stop, done);
+	return run_pcapfile(in, p, stop, done, snap);
 }
 
 void mcp_offline_use_map(struct mcp_offline *in)
@@ -357,12 +368,16 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 		in->ng.w.idle = in->pf.w.idle = mcp_pipeline_idle;
 		in->ng.w.idle_ctx = in->pf.w.idle_ctx = p;
 		rc = in->format == MCP_FMT_PCAPNG ? run_pcapng(in, p, stop, 0)
-						  : run_pcapfile(in, p, stop, 0);
+						  : run_pcapfile(in, p, stop, 0, 0);
+	} else if (in->format == MCP_FMT_PCAP) {
+		/* classic pcap: the own reader, read(2) into its window and frames by reference;
+		 * libpcap's stdio copies every record twice (a tenth of the run) */
+		rc = run_rest(in, p, stop, 0, (uint32_t)pcap_snapshot(in->pc));
 	} else if (run_pcap(in, p, stop, &n) == PCAP_ERROR && !*stop) {
 		if (in->format == MCP_FMT_PCAP || in->format == MCP_FMT_PCAPNG) {
 			mcp_dbg("%s: libpcap stopped after %" PRIu64 " packets (%s): going on\n",
 				in->path, n, pcap_geterr(in->pc));
-			rc = run_rest(in, p, stop, n);
+			rc = run_rest(in, p, stop, n, 0);
 		} else { /* a format only libpcap reads: what it read was processed */
 			mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n",
 				 in->path, n, pcap_geterr(in->pc));

@@ -152,6 +152,11 @@ int mcp_pcapfile_next(struct mcp_pcapfile *r, struct mcp_pcapfile_pkt *pkt, int 
 		pkt->wire_len = rd32(r->swap, h + 12);
 		pkt->ts_us = r->last_ts_s * 1000000u +
 			     (r->nano ? rd32(r->swap, h + 4) / 1000u : rd32(r->swap, h + 4));
+		if (lax) { /* as libpcap reads the stamp: both fields signed 32-bit */
+			int64_t sec = (int32_t)rd32(r->swap, h), frac = (int32_t)rd32(r->swap, h + 4);
+
+			pkt->ts_us = (uint64_t)sec * 1000000u + (uint64_t)(r->nano ? frac / 1000 : frac);
+		}
 		pkt->data = h + 16;
 		mcp_window_take(&r->w, 16 + (size_t)cap);
 		return 1;

@@ -3,7 +3,8 @@
  * libpcap stops at the first implausible record header; this reader slides forward one byte
  * at a time until a header is plausible again (sane lengths and sub-second field, a time
  * near the last good record, and the next header plausible too), and counts what it skipped.
- * Used for standard input and FIFOs, and for the rest of a file after libpcap stopped.
+ * Used for standard input and FIFOs, and for classic pcap files (by libpcap's rules until the
+ * first damage: input/offline.c).
  */
 #ifndef MCP_INPUT_PCAPFILE_H
 #define MCP_INPUT_PCAPFILE_H
@@ -36,9 +37,10 @@ int mcp_pcapfile_magic(const uint8_t *p);
 /* Takes over a window positioned at the file header and reads it. 0, or -EBADMSG /
  * -EMSGSIZE with r->err set (not pcap, header cut short). */
 int mcp_pcapfile_attach(struct mcp_pcapfile *r, struct mcp_window *w);
-/* 1 packet (valid until the next call), 0 end of the stream, -errno on a read error. The
- * first `lax` records are taken by libpcap's own rule only (capture length at most 256 KiB),
- * so that skipping what libpcap already read counts the same records. */
+/* 1 packet (valid until the next call), 0 end of the stream, -errno on a read error. A `lax`
+ * record is taken by libpcap's own rule only (capture length at most 256 KiB) and its stamp
+ * read as libpcap does (signed fields), so that skipping what libpcap already read counts the
+ * same records and a file read from its start gives what libpcap would. */
 int mcp_pcapfile_next(struct mcp_pcapfile *r, struct mcp_pcapfile_pkt *pkt, int lax);
 void mcp_pcapfile_close(struct mcp_pcapfile *r);
 
