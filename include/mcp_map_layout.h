@@ -114,7 +114,8 @@ struct mcp_flow_val {
 	__u32 flags;    /* MCP_FLOW_V_*, set by userspace at install (informational) */
 	__u32 teid[2];  /* first GTP-U TEID XDP saw per direction (index as pkts), 0 = none */
 	__u8 tcp_flags[2]; /* TCP flags XDP saw per direction, ORed (a rare race loses a bit) */
-	__u8 pad[6];
+	__u16 worker;   /* the userspace worker (shard) that owns the flow, set at install */
+	__u8 pad[4];
 };
 
 #define MCP_FLOW_V_PENDING 0x1 /* installed before DPI decided (see flow_hints) */

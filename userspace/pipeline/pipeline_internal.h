@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pipeline/pipeline.h"
 
@@ -34,8 +35,27 @@ struct mcp_pipeline {
 	int finished;
 	int mc_unflushed;                /* the final microcloud flush timed out */
 	int pipe_dpi;                    /* nDPI runs (stats) */
+	/* live: frames the XDP metadata marked as T-PDUs of a known tunnel, those decoded from
+	 * their inner header on, and those whose sub_idx named no subscriber of ours */
+	uint64_t meta_known, meta_inner, meta_no_sub;
+	int shard_by_sub_id;
 	int shared;           /* the RESP view reads it: frames and ticks take the lock */
 	pthread_mutex_t lock;
 };
+
+/* A live packet whose subscriber and owning worker the XDP metadata gave. */
+struct mcp_pipeline_owned {
+	struct mcp_attrib attr;
+	uint32_t owner;
+};
+
+/* The decoded frame into the session table or the worker(s); own (live, known tunnel) or
+ * NULL (the pipeline resolves the subscriber). pipeline.c. */
+void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
+			 const struct mcp_pipeline_owned *own);
+/* The part of a tick that is the same for one worker and for shards. pipeline.c. */
+void mcp_pipeline_tick_common(struct mcp_pipeline *p, uint64_t now_ms);
+/* The metadata counters for --stats. pipeline_live.c. */
+void mcp_pipeline_print_meta(const struct mcp_pipeline *p, FILE *f);
 
 #endif /* MCP_PIPELINE_INTERNAL_H */
