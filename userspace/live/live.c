@@ -151,7 +151,9 @@ static void turn_direct(struct live *lv, struct pollfd *pfd, int npfd)
 		for (int q = 0; q < lv->ifs[i].nxsks; q++)
 			got += mcp_xsk_rx(lv->ifs[i].xsks[q], LIVE_RX_BUDGET, on_frame_direct, lv);
 	got += mcp_live_inline_consume(lv->inl);
-	if (!got)
+	if (got)
+		mcp_pipeline_flush_batch(lv->p);
+	else
 		poll(pfd, npfd, LIVE_POLL_MS);
 }
 

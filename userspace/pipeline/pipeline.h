@@ -63,6 +63,8 @@ uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p);
  * after the call (the shards get a copy of the inner packet). */
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, const uint8_t *frame, uint32_t caplen,
 			     uint32_t wire_len, uint64_t ts_us, const struct mcp_meta *meta);
+/* Live mode, after each batch of frames: the worker threads get what was handed to them. */
+void mcp_pipeline_flush_batch(struct mcp_pipeline *p);
 /* Workers the pipeline runs: 1, or the shards' count. */
 uint32_t mcp_pipeline_workers(const struct mcp_pipeline *p);
 /* Live mode: worker i counts classified flows in the kernel with ops[i] (worker.h), one

@@ -79,6 +79,12 @@ void mcp_pipeline_frame_meta(struct mcp_pipeline *p, const uint8_t *frame, uint3
 	pthread_mutex_unlock(&p->lock);
 }
 
+void mcp_pipeline_flush_batch(struct mcp_pipeline *p)
+{
+	if (p->shards)
+		mcp_shards_flush(p->shards);
+}
+
 uint32_t mcp_pipeline_workers(const struct mcp_pipeline *p)
 {
 	return p->shards ? mcp_shards_count(p->shards) : 1;

@@ -61,6 +61,9 @@ void mcp_shards_tick(struct mcp_shards *sh, uint64_t now_ms);
 /* Live mode: shard i's worker counts classified flows in the kernel with ops[i] (each shard
  * its own context); NULL turns the bypass off in every shard (done when this returns). */
 void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *const *ops);
+/* Live mode, after each batch of frames: the shards see every packet dispatched so far
+ * (instead of in bursts), so that a flow's verdict and kernel bypass come without delay. */
+void mcp_shards_flush(struct mcp_shards *sh);
 uint32_t mcp_shards_count(const struct mcp_shards *sh);
 /* Frames up to this sequence number (the frame_seq given above) are no longer read by any
  * shard: a mapped input may drop them. */
