@@ -15,7 +15,7 @@
 #include "mcp_meta.h"
 #include "mcp_stats.h"
 
-#define MCP_MAP_ABI 6
+#define MCP_MAP_ABI 7
 
 #define MCP_PIN_ROOT "/sys/fs/bpf/mcprobe"
 
@@ -202,7 +202,7 @@ _Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layou
 _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mcp_flow_val) == 64, "flow value layout");
 _Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
-_Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
+_Static_assert(sizeof(struct mcp_capture_hdr) == 48, "capture header layout");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");
 _Static_assert(sizeof(struct mcp_xdp_stats) == MCP_STATS__MAX * 8, "stats layout: u64 per index");
 

@@ -21,7 +21,7 @@
 #include <linux/types.h>
 
 #define MCP_META_MAGIC   0x4d43 /* "MC" */
-#define MCP_META_VERSION 1
+#define MCP_META_VERSION 2
 
 /* flags */
 #define MCP_META_F_GTPU     0x0001 /* carried in GTP-U (any message type) */
@@ -46,21 +46,19 @@ struct mcp_meta {
 	__u16 magic;       /* MCP_META_MAGIC */
 	__u8 version;      /* MCP_META_VERSION */
 	__u8 dir;          /* MCP_META_DIR_* (from the tunnel map) */
-	__u32 sub_idx;     /* subscriber index, MCP_META_SUB_NONE when unknown */
+	__u32 sub_idx;     /* subscriber index (= its id in the session table), or
+			    * MCP_META_SUB_NONE */
 	__u32 teid;        /* GTP-U TEID, host order (0 when not GTP-U) */
 	__u16 flags;       /* MCP_META_F_* */
-	__u16 worker;      /* sub_idx % nworkers when the tunnel is known, else hash % nworkers */
+	__u16 worker;      /* sub_idx % nworkers when the tunnel is known, else the symmetric
+			    * hash of the user addresses % nworkers */
 	__u16 outer_l3;    /* offset of the outer (or only) IP header */
 	__u16 inner_l3;    /* offset of the user IP header (== outer_l3 when not tunneled) */
-	__u16 inner_l4;    /* offset of the user L4 header, 0 if not parsed */
-	__u8 inner_proto;  /* IPPROTO_* of the user packet (after IPv6 extension headers) */
-	__u8 qfi;          /* 5G QoS flow id (TS 38.415), valid with MCP_META_F_QFI */
 	__u16 vlan;        /* outermost VLAN id, 0 if untagged */
-	__u8 gtp_type;     /* GTP message type (0xff = T-PDU), 0 if not GTP */
-	__u8 pdu_type;     /* PDU Session Container type: 0 = DL, 1 = UL */
-	__u32 hash;        /* symmetric hash of the user addresses (same both directions) */
+	__u8 qfi;          /* 5G QoS flow id (TS 38.415), valid with MCP_META_F_QFI */
+	__u8 pad;          /* zero */
 };
 
-_Static_assert(sizeof(struct mcp_meta) == 32, "XDP metadata is at most 32 bytes");
+_Static_assert(sizeof(struct mcp_meta) == 24, "XDP metadata: a multiple of 4, at most 32 bytes");
 
 #endif /* MCP_META_H */
