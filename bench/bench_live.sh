@@ -217,6 +217,6 @@ if [ -n "$WN" ]; then
 	echo "bench_live: peer softflowd -i: loss $LOSS, cpu_proc_s $PROC_CPU_S, cpu_all_s $SYS_CPU_S"
 	awk -v n="$WN_CPU" -v one="$W1_CPU" -v sf="$PROC_CPU_S" -v m="$MORE" -v w="$WORKERS" 'BEGIN{
 		printf "bench_live: probe CPU seconds, %d workers / %d: %.2fx; softflowd / mcprobe %d workers: %.2fx\n",
-			m, w, one > 0 ? n / one : 0, m, n > 0 ? sf / n : 0}'
+			m, w, (one > 0 ? n / one : 0), m, (n > 0 ? sf / n : 0)}'
 fi
 exit 0
