@@ -18,7 +18,10 @@
 # CAIDA's measurements, with real QUIC v1; uniform: the 8-48 packet flows of the figures before
 # the mix existed), BENCH_FRAMES (1000000), BENCH_SUBS
 # (10000), BENCH_CONC (4000),
-# BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
+# BENCH_LIVE_WORKERS (1: --workers for mcprobe), BENCH_LIVE_MORE_WORKERS (2: a second mcprobe
+# run with that many pipeline shards, "live top speed with 2 workers": its loss and CPU seconds
+# are printed against the first run's and softflowd's; 0 = skip),
+# BENCH_LIVE_TXQ (1: sending queues, 1 or 2),
 # BENCH_LIVE_PPS (unset: --topspeed; N: tcpreplay --pps N, to find the loss-free rate),
 # BENCH_LIVE_FLOWS (a temporary file: where mcprobe writes its flow records, to compare them
 # with an offline run of the same capture), BENCH_LIVE_XSK_FRAMES (unset: mcprobe's default
@@ -113,9 +116,10 @@ wait_exit() { # pid, seconds
 	return 1
 }
 
-row() { # name sent offered seen bypass proc_cpu sys_cpu
+row() { # name sent offered seen bypass proc_cpu sys_cpu (sets LOSS)
 	local loss
 	loss=$(awk -v s="$2" -v n="$4" 'BEGIN{printf "%.2f%%", s ? 100 * (s - n) / s : 0}')
+	LOSS=$loss
 	printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" "$1" "$2" "$3" "$4" "$loss" "$5" "$6" "$7"
 }
 
@@ -128,14 +132,14 @@ printf "%-22s %10s %12s %10s %8s %8s %9s %9s\n" probe sent offered_pps seen loss
 # --- mcprobe -i (NCAP > 0: with mcp-capture -i of NCAP of the subscribers meanwhile) ---
 XSKF=()
 [ -n "${BENCH_LIVE_XSK_FRAMES:-}" ] && XSKF=(--xsk-frames "$BENCH_LIVE_XSK_FRAMES")
-run_mcprobe() { # ncap [ncaps: concurrent captures, each of ncap IMSIs, the second shifted by one]
-local ncap=$1 ncaps=${2:-1} cpids=() margs=() i k label kstat=0 flows=${BENCH_LIVE_FLOWS:-$TMP/live.flows}
+run_mcprobe() { # ncap [ncaps: concurrent captures, each of ncap IMSIs, the second shifted by one] [workers]
+local ncap=$1 ncaps=${2:-1} w=${3:-$WORKERS} cpids=() margs=() i k label kstat=0 flows=${BENCH_LIVE_FLOWS:-$TMP/live.flows}
 if [ "$ncap" -eq 0 ] && [ -x "$BUILD/mcp-load" ]; then
 	# pins of mcp-load stay after the probe: the kernel's subscriber counters can be read
 	"${INNS[@]}" "$BUILD/mcp-load" attach "$IF" --queues 2 >/dev/null || die "mcp-load attach"
 	kstat=1
 fi
-"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$WORKERS" "${XSKF[@]}" \
+"${INNS[@]}" "$MCP" -v -i "$IF" --workers "$w" "${XSKF[@]}" \
 	--flows-json "$flows" \
 	--sessions-json /dev/null --stats >"$TMP/mcp.out" 2>"$TMP/mcp.err" &
 PID=$!
@@ -179,13 +183,13 @@ xrx=$(sed -n 's/.*live: xdp rx \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 byp=$(sed -n 's/.*bypassed \([0-9]*\),.*/\1/p' "$TMP/mcp.err")
 bshare=$(awk -v r="${xrx:-0}" -v b="${byp:-0}" 'BEGIN{printf "%.1f%%", r ? 100 * b / r : 0}')
 # accounted = frames the pipeline processed + frames counted on bypassed flows in the kernel
-label="mcprobe -i (w=$WORKERS${BENCH_LIVE_XSK_FRAMES:+ x$BENCH_LIVE_XSK_FRAMES})"
+label="mcprobe -i (w=$w${BENCH_LIVE_XSK_FRAMES:+ x$BENCH_LIVE_XSK_FRAMES})"
 [ "$ncap" -gt 0 ] && label="$label + ${ncaps} cap"
 row "$label" "$SENT" "$OFFERED_PPS" "$(( ${seen:-0} + ${byp:-0} ))" "$bshare" \
 	"$PROC_CPU_S" "$SYS_CPU_S"
 grep "live:" "$TMP/mcp.err" | sed 's/^/    /'
 # a lost GTP-C frame costs a session, whose flows then have no subscriber
-grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr|gtp-u pkts in untagged|flows attributed late|packets credited to kernel)" "$TMP/mcp.err" |
+grep -E "^ +(sessions created|flows with subscriber|gtp-u pkts, unknown subscr|gtp-u pkts in untagged|flows attributed late|packets credited to kernel|shards|xdp metadata)" "$TMP/mcp.err" |
 	sed 's/^ */    mcprobe: /'
 if [ "$flows" != /dev/null ]; then
 	if [ $kstat -eq 1 ]; then
@@ -206,6 +210,16 @@ run_mcprobe 0
 	die "mcprobe -r failed"
 echo "mcprobe -r (same capture, reference):"
 /usr/bin/python3 bench/live_tagged.py "$TMP/off.flows"
+W1="loss $LOSS, cpu_proc_s $PROC_CPU_S, cpu_all_s $SYS_CPU_S at $OFFERED_PPS pps"
+W1_CPU=$PROC_CPU_S
+# live top speed with more workers (pipeline shards fed by the socket-polling thread)
+MORE=${BENCH_LIVE_MORE_WORKERS:-2}
+WN=
+if [ "$MORE" -gt 1 ] && [ "$MORE" != "$WORKERS" ]; then
+	run_mcprobe 0 1 "$MORE"
+	WN="loss $LOSS, cpu_proc_s $PROC_CPU_S, cpu_all_s $SYS_CPU_S at $OFFERED_PPS pps"
+	WN_CPU=$PROC_CPU_S
+fi
 # BENCH_LIVE_CAPTURE (100): IMSIs under mcp-capture -i in a second run, and under each of two
 # concurrent captures (two slots, other IMSIs) in a third; the captures' own loss, and the cost
 # to the uncaptured traffic (loss, CPU) against the run above. 0 = skip.
@@ -235,4 +249,12 @@ seen=$(awk -F': *' '/[Pp]ackets processed/{print $2; exit}' "$TMP/sf.stats")
 [ -n "$seen" ] || seen=$(awk '/received by pcap/{print $NF; exit}' "$TMP/sf.stats")
 row "softflowd -i" "$SENT" "$OFFERED_PPS" "${seen:-?}" "-" "$PROC_CPU_S" "$SYS_CPU_S"
 grep -i -E "packets|pcap" "$TMP/sf.stats" | head -5 | sed 's/^/    /'
+echo "bench_live: mcprobe w=$WORKERS: $W1"
+if [ -n "$WN" ]; then
+	echo "bench_live: live top speed with $MORE workers: $WN"
+	echo "bench_live: peer softflowd -i: loss $LOSS, cpu_proc_s $PROC_CPU_S, cpu_all_s $SYS_CPU_S"
+	awk -v n="$WN_CPU" -v one="$W1_CPU" -v sf="$PROC_CPU_S" -v m="$MORE" -v w="$WORKERS" 'BEGIN{
+		printf "bench_live: probe CPU seconds, %d workers / %d: %.2fx; softflowd / mcprobe %d workers: %.2fx\n",
+			m, w, (one > 0 ? n / one : 0), m, (n > 0 ? sf / n : 0)}'
+fi
 exit 0

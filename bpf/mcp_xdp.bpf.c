@@ -266,7 +266,7 @@ static __always_inline int mcp_parse(struct xdp_md *ctx, struct mcp_pinfo *pi)
 
 /* The metadata of a frame, every field written (m may be the frame's metadata area). */
 static __always_inline void mcp_meta_fill(struct mcp_meta *m, const struct mcp_pinfo *pi,
-					  __u32 hash, __u32 sub_idx, __u8 dir, __u16 worker)
+					  __u32 sub_idx, __u8 dir, __u16 worker)
 {
 	m->magic = MCP_META_MAGIC;
 	m->version = MCP_META_VERSION;
@@ -277,13 +277,9 @@ static __always_inline void mcp_meta_fill(struct mcp_meta *m, const struct mcp_p
 	m->worker = worker;
 	m->outer_l3 = pi->outer_l3;
 	m->inner_l3 = pi->inner_l3;
-	m->inner_l4 = pi->inner_l4;
-	m->inner_proto = pi->proto;
-	m->qfi = pi->qfi;
 	m->vlan = pi->vlan;
-	m->gtp_type = pi->gtp_type;
-	m->pdu_type = pi->pdu_type;
-	m->hash = hash;
+	m->qfi = pi->qfi;
+	m->pad = 0;
 }
 
 /* Copies the first cap bytes of the frame, with a header carrying the metadata, into the
@@ -434,7 +430,7 @@ struct mcp_tunnel_hit {
  * capture. Fills th; th->owner stays as set by the caller when the tunnel is unknown. */
 static __always_inline void mcp_known_tunnel(struct xdp_md *ctx, struct mcp_pinfo *pi,
 					     const struct mcp_xdp_config *cfg,
-					     struct mcp_xdp_stats *st, __u32 hash, __u32 nworkers,
+					     struct mcp_xdp_stats *st, __u32 nworkers,
 					     struct mcp_tunnel_hit *th)
 {
 	struct mcp_sub_counters *sc;
@@ -452,7 +448,7 @@ static __always_inline void mcp_known_tunnel(struct xdp_md *ctx, struct mcp_pinf
 		/* a tunnel the probe has not installed yet: captures that follow GTP-C find it */
 		follow = mcp_capture_follow();
 		if (follow) {
-			mcp_meta_fill(&meta, pi, hash, MCP_META_SUB_NONE, MCP_META_DIR_UNKNOWN, 0);
+			mcp_meta_fill(&meta, pi, MCP_META_SUB_NONE, MCP_META_DIR_UNKNOWN, 0);
 			mcp_capture_frame(ctx, &meta, cfg, st, follow);
 		}
 		return;
@@ -476,7 +472,7 @@ static __always_inline void mcp_known_tunnel(struct xdp_md *ctx, struct mcp_pinf
 	cap = bpf_map_lookup_elem(&mcp_capture, &idx);
 	if (cap && cap->slots) {
 		pi->flags |= MCP_META_F_CAPTURE;
-		mcp_meta_fill(&meta, pi, hash, idx, tv.dir, idx % nworkers);
+		mcp_meta_fill(&meta, pi, idx, tv.dir, idx % nworkers);
 		mcp_capture_frame(ctx, &meta, cfg, st, cap->slots);
 	}
 }
@@ -492,14 +488,14 @@ static __always_inline int mcp_is_control(const struct mcp_pinfo *pi)
 /* A control message, copied to the captures that follow sessions (they select it). */
 static __always_inline void mcp_capture_control(struct xdp_md *ctx, const struct mcp_pinfo *pi,
 						const struct mcp_xdp_config *cfg,
-						struct mcp_xdp_stats *st, __u32 hash)
+						struct mcp_xdp_stats *st)
 {
 	__u32 follow = mcp_capture_follow();
 	struct mcp_meta meta;
 
 	if (!follow)
 		return;
-	mcp_meta_fill(&meta, pi, hash, MCP_META_SUB_NONE, MCP_META_DIR_UNKNOWN, 0);
+	mcp_meta_fill(&meta, pi, MCP_META_SUB_NONE, MCP_META_DIR_UNKNOWN, 0);
 	mcp_capture_frame(ctx, &meta, cfg, st, follow);
 }
 
@@ -522,22 +518,30 @@ static __always_inline __u32 mcp_send_inline(struct xdp_md *ctx, const struct mc
 	return MCP_XDP_PASSED;
 }
 
+/* end == ctx->data, tested apart from the bounds check: merged with it, the compiler would
+ * turn both into one != that does not prove the bounds to the verifier. */
+static __always_inline int meta_is_exactly(void *end, struct xdp_md *ctx)
+{
+	asm volatile("" : "+r"(end));
+	return end >= (void *)(long)ctx->data;
+}
+
 /* Mirror: the metadata goes in front of the frame and the frame to the AF_XDP socket of its
  * queue. Returns the XDP action and sets *verdict. */
 static __always_inline int mcp_send_xsk(struct xdp_md *ctx, const struct mcp_pinfo *pi,
-					struct mcp_xdp_stats *st, __u32 hash,
-					const struct mcp_tunnel_hit *th, __u16 worker, __u32 *verdict)
+					struct mcp_xdp_stats *st, const struct mcp_tunnel_hit *th, __u16 worker, __u32 *verdict)
 {
 	struct mcp_meta *m;
 	int action;
 
-	/* The kernel refuses to grow a metadata area past 32 bytes, our size: if the area is
-	 * already that big (left by a program before us, or by the previous iteration of a
-	 * BPF_PROG_TEST_RUN repeat, which does not reset it), ours goes into it. */
+	/* The kernel refuses to grow a metadata area past 32 bytes: if the area is already ours
+	 * (the previous iteration of a BPF_PROG_TEST_RUN repeat does not reset it), ours goes into
+	 * it; one of another size (left by a program before us) is not ours to use, since
+	 * userspace reads sizeof(*m) bytes right before the frame. */
 	bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m));
 	m = (void *)(long)ctx->data_meta;
-	if ((void *)(m + 1) <= (void *)(long)ctx->data)
-		mcp_meta_fill(m, pi, hash, th->sub_idx, th->dir, worker);
+	if ((void *)(m + 1) <= (void *)(long)ctx->data && meta_is_exactly(m + 1, ctx))
+		mcp_meta_fill(m, pi, th->sub_idx, th->dir, worker);
 	else
 		mcp_count(st, MCP_STAT_XDP(MCP_XDP_META_FAILED));
 	/* No lookup of the socket first: bpf_redirect_map says XDP_PASS when the queue has none,
@@ -588,9 +592,9 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		pi.flags |= MCP_META_F_INLINE;
 	mcp_count_kind(st, &pi);
 	if (pi.flags & MCP_META_F_TPDU)
-		mcp_known_tunnel(ctx, &pi, cfg, st, hash, nworkers, &th);
+		mcp_known_tunnel(ctx, &pi, cfg, st, nworkers, &th);
 	else if (mcp_is_control(&pi))
-		mcp_capture_control(ctx, &pi, cfg, st, hash);
+		mcp_capture_control(ctx, &pi, cfg, st);
 	worker = th.owner % nworkers; /* one division per frame */
 
 	if (mcp_bypass_candidate(&pi) && (hint = mcp_flow_hint(hash)) != 0) {
@@ -611,14 +615,14 @@ int mcp_xdp_prog(struct xdp_md *ctx)
 		struct mcp_meta *dm = bpf_map_lookup_elem(&mcp_last_meta, &zero);
 
 		if (dm)
-			mcp_meta_fill(dm, &pi, hash, th.sub_idx, th.dir, worker);
+			mcp_meta_fill(dm, &pi, th.sub_idx, th.dir, worker);
 	}
 	if (cfg->flags & MCP_CFG_F_INLINE) {
-		mcp_meta_fill(&meta, &pi, hash, th.sub_idx, th.dir, worker);
+		mcp_meta_fill(&meta, &pi, th.sub_idx, th.dir, worker);
 		verdict = mcp_send_inline(ctx, &meta, st);
 		goto out;
 	}
-	action = mcp_send_xsk(ctx, &pi, st, hash, &th, worker, &verdict);
+	action = mcp_send_xsk(ctx, &pi, st, &th, worker, &verdict);
 out:
 	if (action == XDP_DROP && verdict != MCP_XDP_BYPASSED)
 		verdict = MCP_XDP_DROPPED;

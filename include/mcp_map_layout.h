@@ -120,7 +120,8 @@ struct mcp_flow_val {
 	__u32 flags;    /* MCP_FLOW_V_*, set by userspace at install (informational) */
 	__u32 teid[2];  /* first GTP-U TEID XDP saw per direction (index as pkts), 0 = none */
 	__u8 tcp_flags[2]; /* TCP flags XDP saw per direction, ORed (a rare race loses a bit) */
-	__u8 pad[6];
+	__u16 worker;   /* the userspace worker (shard) that owns the flow, set at install */
+	__u8 pad[4];
 	/* of pkts/bytes: those XDP could not credit to a subscriber (no tunnel entry yet, or not
 	 * a T-PDU), which userspace credits once it knows the flow's subscriber (sub_credit) */
 	__u64 nosub_pkts[2];
@@ -249,7 +250,7 @@ _Static_assert(sizeof(struct mcp_sub_counters) == 32, "subscriber counters layou
 _Static_assert(sizeof(struct mcp_flow_key) == 40, "flow key layout");
 _Static_assert(sizeof(struct mcp_flow_val) == 96, "flow value layout");
 _Static_assert(sizeof(struct mcp_flow_hint) == 256, "flow hint layout");
-_Static_assert(sizeof(struct mcp_capture_hdr) == 56, "capture header layout");
+_Static_assert(sizeof(struct mcp_capture_hdr) == 48, "capture header layout");
 _Static_assert(sizeof(struct mcp_capture_slot) == 112, "capture slot layout");
 _Static_assert(sizeof(struct mcp_capture_stats) == 16 * MCP_CAPTURE_SLOTS, "capture stats");
 _Static_assert(sizeof(struct mcp_xdp_config) == 32, "config layout");

@@ -2,18 +2,22 @@
  *
  * Written with bpf_xdp_adjust_meta() (at most 32 bytes, a multiple of 4), so in the UMEM it
  * sits in the sizeof(struct mcp_meta) bytes right before the frame's first byte. Userspace
- * checks magic and version; today the live pipeline uses only flags (KCOUNTED, KNOWN) and
- * decodes every frame from its first byte: worker, sub_idx, the offsets and the rest describe
- * the frame (tests check them; capture and inline ring records carry them) but nothing uses
- * them yet to steer frames or to skip parsing (issue 14's live part, not done). The offline
- * shards (pipeline/shards.h) steer in userspace the way worker is computed: the subscriber's
- * owner, else the symmetric 5-tuple hash.
+ * checks magic and version. It holds only what userspace reads (docs/live.md, "Threads"):
+ *   - every frame: flags (MCP_META_F_KCOUNTED: already counted in the kernel);
+ *   - a T-PDU of a known tunnel (MCP_META_F_KNOWN | MCP_META_F_TPDU, not MCP_META_F_FRAG):
+ *     the live pipeline decodes it from inner_l3 on, reads the outer addresses at outer_l3,
+ *     takes teid, vlan and qfi from here, attributes it to subscriber sub_idx (its id in the
+ *     session table) in direction dir, and hands it to shard `worker`;
+ *   - flags MCP_META_F_KNOWN: XDP credited the subscriber's kernel counters (else userspace
+ *     credits them once it knows the flow's subscriber: sub_credit, docs/xdp.md);
+ *   - mcp-capture reads sub_idx of captured frames (the capture ring's records carry this).
+ * Other frames are decoded from layer 2 in userspace. The offline shards (pipeline/shards.h)
+ * steer the way worker is computed: the subscriber's owner, else the symmetric hash.
  * Offsets are from the first byte of the Ethernet header and are only set (non-zero) when
  * that header was completely inside the frame.
  *
  * Layout (bytes):  0 magic  2 version  3 dir  4 sub_idx  8 teid  12 flags  14 worker
- *                 16 outer_l3  18 inner_l3  20 inner_l4  22 inner_proto  23 qfi
- *                 24 vlan  26 gtp_type  27 pdu_type  28 hash
+ *                 16 outer_l3  18 inner_l3  20 vlan  22 qfi  23 pad
  */
 #ifndef MCP_META_H
 #define MCP_META_H
@@ -21,7 +25,7 @@
 #include <linux/types.h>
 
 #define MCP_META_MAGIC   0x4d43 /* "MC" */
-#define MCP_META_VERSION 1
+#define MCP_META_VERSION 2
 
 /* flags */
 #define MCP_META_F_GTPU     0x0001 /* carried in GTP-U (any message type) */
@@ -30,7 +34,7 @@
 #define MCP_META_F_KNOWN    0x0008 /* tunnel found: sub_idx and dir are valid */
 #define MCP_META_F_INNER_V6 0x0010 /* the (inner) IP packet is IPv6 */
 #define MCP_META_F_OUTER_V6 0x0020 /* the outer IP packet is IPv6 (tunneled frames) */
-#define MCP_META_F_PORTS    0x0040 /* inner_l4 points to a TCP/UDP/SCTP header */
+#define MCP_META_F_PORTS    0x0040 /* the user packet has TCP/UDP/SCTP ports (parsed) */
 #define MCP_META_F_FRAG     0x0080 /* the (inner) packet is an IP fragment: no L4 parsed */
 #define MCP_META_F_CAPTURE  0x0100 /* subscriber under capture: copy sent to the ring */
 #define MCP_META_F_QFI      0x0200 /* a PDU Session Container gave qfi and pdu_type */
@@ -49,21 +53,19 @@ struct mcp_meta {
 	__u16 magic;       /* MCP_META_MAGIC */
 	__u8 version;      /* MCP_META_VERSION */
 	__u8 dir;          /* MCP_META_DIR_* (from the tunnel map) */
-	__u32 sub_idx;     /* subscriber index, MCP_META_SUB_NONE when unknown */
+	__u32 sub_idx;     /* subscriber index (= its id in the session table), or
+			    * MCP_META_SUB_NONE */
 	__u32 teid;        /* GTP-U TEID, host order (0 when not GTP-U) */
 	__u16 flags;       /* MCP_META_F_* */
-	__u16 worker;      /* sub_idx % nworkers when the tunnel is known, else hash % nworkers */
+	__u16 worker;      /* sub_idx % nworkers when the tunnel is known, else the symmetric
+			    * hash of the user addresses % nworkers */
 	__u16 outer_l3;    /* offset of the outer (or only) IP header */
 	__u16 inner_l3;    /* offset of the user IP header (== outer_l3 when not tunneled) */
-	__u16 inner_l4;    /* offset of the user L4 header, 0 if not parsed */
-	__u8 inner_proto;  /* IPPROTO_* of the user packet (after IPv6 extension headers) */
-	__u8 qfi;          /* 5G QoS flow id (TS 38.415), valid with MCP_META_F_QFI */
 	__u16 vlan;        /* outermost VLAN id, 0 if untagged */
-	__u8 gtp_type;     /* GTP message type (0xff = T-PDU), 0 if not GTP */
-	__u8 pdu_type;     /* PDU Session Container type: 0 = DL, 1 = UL */
-	__u32 hash;        /* symmetric hash of the user addresses (same both directions) */
+	__u8 qfi;          /* 5G QoS flow id (TS 38.415), valid with MCP_META_F_QFI */
+	__u8 pad;          /* zero */
 };
 
-_Static_assert(sizeof(struct mcp_meta) == 32, "XDP metadata is at most 32 bytes");
+_Static_assert(sizeof(struct mcp_meta) == 24, "XDP metadata: a multiple of 4, at most 32 bytes");
 
 #endif /* MCP_META_H */

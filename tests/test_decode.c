@@ -336,3 +336,92 @@ Test(decode, custom_ports)
 	cr_expect_eq(pkt.l4_proto, 17);
 	mcp_decoder_destroy(d);
 }
+
+/* The Ethernet frame's first IP header, after VLAN tags; 0 when something else comes first. */
+static uint32_t eth_ip_offset(const uint8_t *b, uint32_t len)
+{
+	uint32_t off = 12;
+
+	while (off + 2 <= len && b[off] == 0x81 && b[off + 1] == 0x00)
+		off += 4;
+	if (off + 2 > len)
+		return 0;
+	if ((b[off] == 0x08 && b[off + 1] == 0x00) || (b[off] == 0x86 && b[off + 1] == 0xdd))
+		return off + 2;
+	return 0;
+}
+
+/* The entry at the inner header (live mode, XDP metadata) gives the packet the full decode
+ * gives, for every T-PDU case, when handed the offsets and fields XDP would write. */
+Test(decode, tpdu_at_inner_header_equals_full_decode)
+{
+	struct mcp_decoder *full = mcp_decoder_create(NULL), *fast = mcp_decoder_create(NULL);
+	size_t i, compared = 0;
+
+	cr_assert(full && fast);
+	for (i = 0; i < NCASES; i++) {
+		const struct dc_case *c = &dc_cases[i];
+		struct mcp_pkt a, b;
+		struct mcp_tpdu_hint h = { 0 };
+		int k;
+
+		if (c->dlt != 1)
+			continue;
+		k = mcp_decode(full, c->dlt, c->buf, c->len, c->wire_len, c->ts, &a);
+		if (k != MCP_PKT_USER || a.tunnel != MCP_TUN_GTPU ||
+		    (a.flags & MCP_PKTF_REASSEMBLED) || !(h.outer_l3 = eth_ip_offset(c->buf, c->len)))
+			continue;
+		h.inner_l3 = (uint16_t)(a.l3 - c->buf);
+		h.vlan = a.vlan;
+		h.teid = a.teid;
+		h.qfi = a.qfi;
+		h.has_qfi = !!(a.flags & MCP_PKTF_GTPU_QFI);
+		k = mcp_decode_tpdu_at(fast, c->buf, c->len, c->wire_len, c->ts, &h, &b);
+		cr_expect_eq(k, MCP_PKT_USER, "%s: kind %d", c->name, k);
+		cr_expect(a.l3 == b.l3 && a.l3_caplen == b.l3_caplen && a.ip_len == b.ip_len,
+			  "%s: inner IP", c->name);
+		cr_expect(!memcmp(&a.src, &b.src, sizeof(a.src)) &&
+			  !memcmp(&a.dst, &b.dst, sizeof(a.dst)), "%s: inner addresses", c->name);
+		cr_expect(!memcmp(&a.outer_src, &b.outer_src, sizeof(a.outer_src)) &&
+			  !memcmp(&a.outer_dst, &b.outer_dst, sizeof(a.outer_dst)) &&
+			  a.outer_ip_version == b.outer_ip_version, "%s: outer addresses", c->name);
+		cr_expect(a.sport == b.sport && a.dport == b.dport && a.l4_proto == b.l4_proto &&
+			  a.tcp_flags == b.tcp_flags && a.ip_version == b.ip_version,
+			  "%s: inner L4", c->name);
+		cr_expect(a.payload == b.payload && a.payload_len == b.payload_len,
+			  "%s: payload", c->name);
+		cr_expect(a.teid == b.teid && a.vlan == b.vlan && a.qfi == b.qfi &&
+			  a.tunnel == b.tunnel && a.gtpu_msg == b.gtpu_msg && a.flags == b.flags &&
+			  a.wire_len == b.wire_len && a.ts_us == b.ts_us, "%s: tunnel fields", c->name);
+		compared++;
+	}
+	cr_expect_gt(compared, 10, "only %zu T-PDU cases", compared);
+	mcp_decoder_destroy(full);
+	mcp_decoder_destroy(fast);
+}
+
+/* Offsets that do not fit the frame: nothing decoded, nothing counted (-1). */
+Test(decode, tpdu_at_rejects_offsets_outside_the_frame)
+{
+	struct mcp_decoder *d = mcp_decoder_create(NULL);
+	uint8_t frame[60] = { 0 };
+	struct mcp_tpdu_hint h = { .outer_l3 = 14, .inner_l3 = 50 };
+	struct mcp_pkt pkt;
+	uint64_t before = 0, after = 0;
+
+	cr_assert_not_null(d);
+	frame[14] = 0x45;
+	for (int i = 0; i < MCP_LAYER__MAX; i++)
+		before += mcp_decoder_stats(d)->layer[i];
+	cr_expect_eq(mcp_decode_tpdu_at(d, frame, 40, 40, 0, &h, &pkt), -1, "inner_l3 past caplen");
+	h.inner_l3 = 10;
+	cr_expect_eq(mcp_decode_tpdu_at(d, frame, 60, 60, 0, &h, &pkt), -1, "inner before outer");
+	h = (struct mcp_tpdu_hint){ .outer_l3 = 14, .inner_l3 = 50 };
+	frame[14] = 0x15; /* not IPv4 or IPv6 */
+	cr_expect_eq(mcp_decode_tpdu_at(d, frame, 60, 60, 0, &h, &pkt), -1, "outer not IP");
+	cr_expect_eq(mcp_decode_tpdu_at(d, NULL, 60, 60, 0, &h, &pkt), -1, "no frame");
+	for (int i = 0; i < MCP_LAYER__MAX; i++)
+		after += mcp_decoder_stats(d)->layer[i];
+	cr_expect_eq(after, before, "layers counted");
+	mcp_decoder_destroy(d);
+}

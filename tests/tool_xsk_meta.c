@@ -93,9 +93,9 @@ int main(int argc, char **argv)
 			else
 				memset(&m, 0, sizeof(m));
 			printf("len=%u magic=%#x version=%u sub=%u dir=%u teid=%#x flags=%#x worker=%u "
-			       "outer_l3=%u inner_l3=%u inner_l4=%u proto=%u\n",
+			       "outer_l3=%u inner_l3=%u vlan=%u\n",
 			       d->len, m.magic, m.version, m.sub_idx, m.dir, m.teid, m.flags, m.worker,
-			       m.outer_l3, m.inner_l3, m.inner_l4, m.inner_proto);
+			       m.outer_l3, m.inner_l3, m.vlan);
 			if (m.magic == MCP_META_MAGIC && (m.flags & MCP_META_F_TPDU))
 				got++;
 		}

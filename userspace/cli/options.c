@@ -68,8 +68,9 @@ static const struct opt_row rows[] = {
 	{ "interface", 'i', "IFACE", K_FN, 0, 0, 0, opt_iface,
 	  "capture live with XDP + AF_XDP (repeatable)" },
 	{ "workers", 0, "N", K_U32, OFF(live.workers), 1, 64, NULL,
-	  "worker threads (default 1); -r: N shards that\n"
-	  "own disjoint subscribers, plus the reader" },
+	  "worker threads (default 1): N shards that own\n"
+	  "disjoint subscribers, fed by the reader (-r) or\n"
+	  "by the thread that polls the sockets (-i)" },
 	{ "xsk-frames", 0, "N", K_FN, 0, 0, 0, opt_xsk_frames,
 	  "live: 2 KiB UMEM frames per queue, a power of two\n"
 	  "(default 256 MiB per interface split over its\n"
@@ -502,8 +503,8 @@ int mcp_options_parse(int argc, char **argv, struct mcp_options *o)
 		if (apply_row(r, o, has_optional_value(r) ? optional_value(argc, argv) : optarg))
 			return -EINVAL;
 	}
-	if (o->read_file)
-		o->pipe.shards = o->live.workers; /* offline: the pipeline's shards */
+	o->pipe.shards = o->live.workers; /* the pipeline's shards, -r and -i alike */
+	o->pipe.shard_by_sub_id = !o->read_file; /* live: the shard XDP names (mcp_meta.h) */
 	return check_inputs(o, argc, argv);
 }
 

@@ -49,6 +49,24 @@ int mcp_decode_linktype_supported(int dlt);
 int mcp_decode(struct mcp_decoder *d, int dlt, const uint8_t *frame, uint32_t caplen,
 	       uint32_t wire_len, uint64_t ts_us, struct mcp_pkt *pkt);
 
+/* Where the XDP program found a GTP-U T-PDU's headers (its metadata, include/mcp_meta.h):
+ * offsets from the first byte of the Ethernet frame. */
+struct mcp_tpdu_hint {
+	uint16_t outer_l3, inner_l3;
+	uint16_t vlan;     /* outermost VLAN id, 0 if untagged */
+	uint32_t teid;
+	uint8_t qfi, has_qfi;
+};
+
+/* Decodes an Ethernet frame that XDP found to be a T-PDU from its inner IP header on: the
+ * outer addresses are read at outer_l3, the rest of the outer layers comes from h (outer
+ * ports and the GTP-U extension chain are not read: nothing downstream uses them). Counts the
+ * outer layers as mcp_decode would. Returns pkt->kind, or -1 when the offsets do not fit the
+ * frame (nothing counted: decode it with mcp_decode). */
+int mcp_decode_tpdu_at(struct mcp_decoder *d, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wire_len, uint64_t ts_us, const struct mcp_tpdu_hint *h,
+		       struct mcp_pkt *pkt);
+
 const struct mcp_decode_stats *mcp_decoder_stats(const struct mcp_decoder *d);
 const char *mcp_layer_name(enum mcp_layer_counter c);
 const char *mcp_parse_reason_name(enum mcp_parse_reason r);

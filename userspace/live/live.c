@@ -1,18 +1,17 @@
 /* live.c - live capture: XDP (attached here, or by mcp-load) + one AF_XDP socket per RX queue
  * feeding the same pipeline as offline mode (see live.h, docs/live.md).
  *
- *   NIC queue q --XDP--> XSKMAP[q] --> AF_XDP socket q --+--> pipeline (decode, sessions, flows)
- *                                                       |
- *   --workers 1: one thread polls every socket and runs the pipeline itself.
- *   --workers N: N socket threads, each polling its share of the sockets, copy frames into
- *                their own lock-free SPSC ring (spsc.h); the calling thread drains the rings
- *                into the single pipeline (the session table is single-threaded).
+ *   NIC queue q --XDP--> XSKMAP[q] --> AF_XDP socket q --> pipeline thread (decode, sessions)
+ *                                                              |
+ *   --workers 1: the pipeline thread polls every socket and runs the flow worker itself.
+ *   --workers N: it polls every socket, decodes (from the inner header when the metadata
+ *                names a known tunnel), and hands each user packet, copied, to the shard
+ *                that owns it (pipeline/shards.h); the UMEM chunk goes straight back.
  *
  * Session events go into the BPF tunnel/subscriber maps (applied by the control thread of
  * live_ctl.c) so the XDP program attributes GTP-U to subscribers. Frames carry wall-clock
  * timestamps; expiry runs on the wall clock. This file is the run loop and the session
- * listener; live_iface.c sets up each interface, live_threads.c the socket threads,
- * live_status.c the counters.
+ * listener; live_iface.c sets up each interface, live_status.c the counters.
  */
 #include "live/live.h"
 
@@ -26,6 +25,7 @@
 
 #include "live/live_bypass.h"
 #include "live/live_internal.h"
+#include "pipeline/shards.h"
 #include "util/log.h"
 #include "util/privs.h"
 #include "xdp/maps_user_flows.h"
@@ -101,7 +101,7 @@ static void push_existing_session(void *ctx, const struct mcp_subscriber *sub)
 		mcp_xdp_tunnel_update(xo, sub);
 }
 
-/* --- single-thread mode --- */
+/* --- frames --- */
 
 static void on_frame_direct(void *ctx, const uint8_t *frame, uint32_t len,
 			    const struct mcp_meta *meta)
@@ -110,8 +110,7 @@ static void on_frame_direct(void *ctx, const uint8_t *frame, uint32_t len,
 
 	if (!meta)
 		lv->no_meta++;
-	mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, frame, len, len, lv->now_us,
-				meta ? meta->flags : MCP_META_F_ABSENT);
+	mcp_pipeline_frame_meta(lv->p, frame, len, len, lv->now_us, meta);
 }
 
 /* Inline mode: copies from the inline ring, consumed by the pipeline thread in either mode. */
@@ -122,13 +121,12 @@ void mcp_live_on_frame_inline(void *ctx, const uint8_t *frame, uint32_t cap_len,
 
 	if (!meta)
 		lv->no_meta++;
-	mcp_pipeline_frame_meta(lv->p, LIVE_DLT_EN10MB, frame, cap_len, wire_len, mcp_live_wall_us(),
-				meta ? meta->flags : MCP_META_F_ABSENT);
+	mcp_pipeline_frame_meta(lv->p, frame, cap_len, wire_len, mcp_live_wall_us(), meta);
 }
 
 /* --- main loop --- */
 
-/* Single-thread mode polls every socket and the inline ring; returns the pollfd count. */
+/* The pipeline thread polls every socket and the inline ring; returns the pollfd count. */
 static int loop_pollfds(struct live *lv, struct pollfd *pfd, int cap)
 {
 	int npfd = 0;
@@ -143,7 +141,7 @@ static int loop_pollfds(struct live *lv, struct pollfd *pfd, int cap)
 	return npfd;
 }
 
-/* Single-thread mode: one turn over every socket and the inline ring, waiting when idle. */
+/* One turn over every socket and the inline ring, waiting when idle. */
 static void turn_direct(struct live *lv, struct pollfd *pfd, int npfd)
 {
 	unsigned int got = 0;
@@ -153,20 +151,10 @@ static void turn_direct(struct live *lv, struct pollfd *pfd, int npfd)
 		for (int q = 0; q < lv->ifs[i].nxsks; q++)
 			got += mcp_xsk_rx(lv->ifs[i].xsks[q], LIVE_RX_BUDGET, on_frame_direct, lv);
 	got += mcp_live_inline_consume(lv->inl);
-	if (!got)
+	if (got)
+		mcp_pipeline_flush_batch(lv->p);
+	else
 		poll(pfd, npfd, LIVE_POLL_MS);
-}
-
-/* Thread mode: drains the rings. They have no wakeup: back off from 20 us to 1 ms while
- * idle. */
-static void turn_rings(struct live *lv, unsigned int *idle)
-{
-	unsigned int got = mcp_live_drain_rings(lv, LIVE_RX_BUDGET * 4);
-
-	got += mcp_live_inline_consume(lv->inl);
-	*idle = got ? 0 : *idle + 1;
-	if (*idle)
-		usleep(*idle < 50 ? 20 * *idle : 1000);
 }
 
 static void run_loop(struct live *lv)
@@ -175,16 +163,12 @@ static void run_loop(struct live *lv)
 	uint64_t next_tick = mono_ms() + LIVE_TICK_MS, next_status = mono_ms() + 1000;
 	uint64_t last_status = mono_ms();
 	struct pollfd pfd[MCP_DEF_MAX_QUEUES * 8];
-	unsigned int idle = 0;
-	int npfd = lv->nthr ? 0 : loop_pollfds(lv, pfd, (int)(sizeof(pfd) / sizeof(pfd[0])));
+	int npfd = loop_pollfds(lv, pfd, (int)(sizeof(pfd) / sizeof(pfd[0])));
 
 	while (!*lv->stop) {
 		uint64_t now;
 
-		if (lv->nthr == 0)
-			turn_direct(lv, pfd, npfd);
-		else
-			turn_rings(lv, &idle);
+		turn_direct(lv, pfd, npfd);
 		now = mono_ms();
 		if (now >= next_tick) {
 			mcp_pipeline_tick(lv->p, mcp_live_wall_us() / 1000);
@@ -228,7 +212,9 @@ static int live_init(struct live *lv, const struct mcp_live_cfg *cfg, struct mcp
 	lv->p = p;
 	lv->stop = stop;
 	lv->ifs = calloc(cfg->nifaces, sizeof(*lv->ifs));
-	if (!lv->ifs)
+	lv->bypass = calloc(MCP_SHARDS_MAX, sizeof(*lv->bypass));
+	lv->bypass_ops = calloc(MCP_SHARDS_MAX, sizeof(*lv->bypass_ops));
+	if (!lv->ifs || !lv->bypass || !lv->bypass_ops)
 		return 1;
 	for (int i = 0; i < cfg->nifaces; i++) {
 		lv->ifs[i].name = cfg->ifaces[i];
@@ -265,12 +251,27 @@ static void drop_privileges(struct live *lv)
 	mcp_privs_drop_live(detach);
 }
 
+/* One bypass context per worker (live_bypass.h): copies of the first, each with its index. */
+static void set_bypass(struct live *lv)
+{
+	const struct mcp_bypass_ops *ptr[MCP_SHARDS_MAX];
+	uint32_t n = mcp_pipeline_workers(lv->p);
+
+	for (uint32_t i = 0; i < n && i < MCP_SHARDS_MAX; i++) {
+		lv->bypass[i] = lv->bypass[0];
+		lv->bypass[i].worker = (uint16_t)i;
+		mcp_live_bypass_ops(&lv->bypass[i], &lv->bypass_ops[i]);
+		ptr[i] = &lv->bypass_ops[i];
+	}
+	mcp_pipeline_set_bypass(lv->p, ptr);
+}
+
 /* Sessions known before the start (microcloud reload) go into the maps now, later changes
  * through the listener; classified flows are counted in the kernel from now on (worker.c).
  * Whatever an earlier probe left in the flow maps (reused pins) belongs to no flow of ours. */
-static void connect_kernel(struct live *lv, struct mcp_live_bypass *bypass,
-			   struct mcp_bypass_ops *ops)
+static void connect_kernel(struct live *lv)
 {
+	struct mcp_live_bypass *bypass = lv->bypass;
 	int err;
 
 	for (int i = 0; i < lv->nifs; i++)
@@ -285,10 +286,8 @@ static void connect_kernel(struct live *lv, struct mcp_live_bypass *bypass,
 				 lv->ifs[i].name, n);
 		bypass->xo[bypass->n++] = lv->ifs[i].xo;
 	}
-	if (!lv->cfg->no_bypass) {
-		mcp_live_bypass_ops(bypass, ops);
-		mcp_pipeline_set_bypass(lv->p, ops);
-	}
+	if (!lv->cfg->no_bypass)
+		set_bypass(lv);
 	drop_privileges(lv);
 	if (mcp_pipeline_add_session_listener(lv->p, live_on_session_event, lv))
 		mcp_warn("too many session listeners: the kernel will not know subscribers\n");
@@ -301,20 +300,9 @@ static void connect_kernel(struct live *lv, struct mcp_live_bypass *bypass,
 /* Runs until the stop, then takes what the sockets still hold. Returns an exit status. */
 static int capture(struct live *lv)
 {
-	if (lv->cfg->workers > 1) {
-		int err = mcp_live_threads_start(lv);
-
-		if (err) {
-			mcp_err("cannot start the socket threads: %s\n", strerror(-err));
-			mcp_live_threads_stop(lv);
-			return 1;
-		}
-	}
-	mcp_info("live capture running (%u socket thread(s)); stop with Ctrl-C\n",
-		 lv->nthr ? lv->nthr : 1);
+	mcp_info("live capture running (%u worker(s)); stop with Ctrl-C\n",
+		 mcp_pipeline_workers(lv->p));
 	run_loop(lv);
-	if (lv->nthr)
-		mcp_live_threads_stop(lv);
 	drain_sockets(lv);
 	mcp_live_log_summary(lv);
 	return 0;
@@ -333,13 +321,13 @@ static void live_teardown(struct live *lv)
 	for (int i = 0; i < lv->nifs; i++)
 		mcp_live_iface_detach(&lv->ifs[i]);
 	free(lv->ifs);
+	free(lv->bypass);
+	free(lv->bypass_ops);
 }
 
 int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 		 volatile sig_atomic_t *stop, double *elapsed)
 {
-	struct mcp_live_bypass bypass = { 0 };
-	struct mcp_bypass_ops bypass_ops;
 	uint64_t t0 = mono_ms();
 	struct live lv;
 	int rc;
@@ -352,7 +340,7 @@ int mcp_live_run(const struct mcp_live_cfg *cfg, struct mcp_pipeline *p,
 	if (!rc)
 		rc = attach_all(&lv);
 	if (!rc) {
-		connect_kernel(&lv, &bypass, &bypass_ops);
+		connect_kernel(&lv);
 		rc = capture(&lv);
 	}
 	*elapsed = (mono_ms() - t0) / 1000.0;

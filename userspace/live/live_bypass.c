@@ -38,7 +38,7 @@ static int lb_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id
 	int ok = 0, err = -ENODEV, i;
 
 	for (i = 0; i < b->n; i++) {
-		err = mcp_xdp_flow_install(b->xo[i], key, sub_id, pending);
+		err = mcp_xdp_flow_install_owned(b->xo[i], key, sub_id, b->worker, pending);
 		if (!err || (err == -EEXIST && !pending)) {
 			ok++;
 			continue;
@@ -120,6 +120,8 @@ static int walk_one(void *ctx, const struct mcp_flow_key *key, const struct mcp_
 	struct walk_arg *wa = ctx;
 	struct mcp_flow_val sum;
 
+	if (val->worker != wa->b->worker)
+		return 0; /* another worker's flow */
 	if (wa->b->n == 1)
 		return wa->fn(wa->arg, key, val);
 	if (lb_peek(wa->b, key, &sum))

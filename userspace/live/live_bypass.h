@@ -1,5 +1,6 @@
-/* live_bypass.h - the worker's kernel flow bypass (worker.h) over the XDP flow maps of every
- * probed interface. */
+/* live_bypass.h - a worker's kernel flow bypass (worker.h) over the XDP flow maps of every
+ * probed interface. One context per worker thread (shard): each installs its flows under its
+ * own index (mcp_flow_val.worker) and reads back only those, and its counters are its own. */
 #ifndef MCP_LIVE_BYPASS_H
 #define MCP_LIVE_BYPASS_H
 
@@ -9,6 +10,7 @@
 struct mcp_live_bypass {
 	struct mcp_xdp_obj *xo[8];
 	int n;
+	uint16_t worker; /* the worker (shard) using this context */
 	uint64_t install_failures, take_fallbacks;
 	uint64_t credit_failures; /* subscriber credits refused (index beyond --max-subscribers) */
 };

@@ -1,26 +1,22 @@
 /* live_internal.h - private state of live capture, shared by live.c (run loop, session events),
- * live_iface.c (attach, sockets), live_threads.c (socket threads) and live_status.c (counters).
+ * live_iface.c (attach, sockets) and live_status.c (counters).
  */
 #ifndef MCP_LIVE_INTERNAL_H
 #define MCP_LIVE_INTERNAL_H
 
 #include <signal.h>
 #include <stdint.h>
-#include <pthread.h>
 
 #include "live/live.h"
 #include "live/live_ctl.h"
+#include "live/live_bypass.h"
 #include "live/live_inline.h"
-#include "util/spsc.h"
 #include "xdp/maps_user.h"
 #include "xdp/xsk_socket.h"
 
-#define LIVE_DLT_EN10MB  1    /* DLT_EN10MB: AF_XDP frames are Ethernet */
 #define LIVE_RX_BUDGET   256  /* frames per socket per turn */
 #define LIVE_TICK_MS     100  /* pipeline expiry at least this often */
 #define LIVE_POLL_MS     50
-#define LIVE_RING_SLOTS  8192 /* per socket thread */
-#define LIVE_SLOT_BYTES  (MCP_XSK_FRAME_SIZE - 256) /* the most a UMEM chunk can hold */
 
 struct live_iface {
 	const char *name;
@@ -33,30 +29,18 @@ struct live_iface {
 	int inline_mode; /* the program copies to the inline ring instead of redirecting */
 };
 
-struct live_rx_thread {
-	struct live *lv;
-	pthread_t tid;
-	int started;
-	struct mcp_spsc ring;
-	struct mcp_xsk **xsks; /* the sockets this thread polls */
-	int nxsks;
-	uint64_t ring_full_waits;
-	uint64_t now_us;       /* batch timestamp */
-};
-
 struct live {
 	const struct mcp_live_cfg *cfg;
 	struct mcp_pipeline *p;
 	volatile sig_atomic_t *stop;
 	struct live_iface *ifs;
 	int nifs;
-	struct live_rx_thread *thr;
-	int nthr;
-	volatile int threads_stop;
-	uint64_t now_us;       /* batch timestamp (single-thread mode) */
+	uint64_t now_us;       /* batch timestamp */
 	uint64_t no_meta;      /* frames without XDP metadata */
 	struct mcp_live_inline *inl; /* inline rings of the inline-mode interfaces, or NULL */
 	struct mcp_live_ctl *ctl; /* session events -> maps, off the packet path */
+	struct mcp_live_bypass *bypass;     /* one per worker (MCP_SHARDS_MAX) */
+	struct mcp_bypass_ops *bypass_ops;  /* their ops */
 	/* status line */
 	uint64_t last_rx, last_redirected, last_frames;
 };
@@ -72,11 +56,6 @@ int mcp_live_iface_attach(struct live *lv, struct live_iface *li);
 void mcp_live_iface_detach(struct live_iface *li);
 /* One clear line for a setup error; returns the exit status (2). */
 int mcp_live_setup_error(const char *ifname, int err);
-
-/* live_threads.c: --workers N, socket threads feeding SPSC rings drained by the caller. */
-int mcp_live_threads_start(struct live *lv);
-void mcp_live_threads_stop(struct live *lv);
-unsigned int mcp_live_drain_rings(struct live *lv, unsigned int budget);
 
 /* live_status.c: the once-a-second status line and the summary at exit. */
 void mcp_live_status_line(struct live *lv, double dt);

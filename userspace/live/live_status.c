@@ -83,12 +83,13 @@ void mcp_live_log_summary(struct live *lv)
 
 	live_totals(lv, &t);
 	mcp_info("live: xdp rx %" PRIu64 ", to sockets %" PRIu64 ", inline copies %" PRIu64
-		 ", bypassed %" PRIu64 ", passed %" PRIu64 ", socket frames %" PRIu64
+		 ", bypassed %" PRIu64 ", passed %" PRIu64 ", known tunnel %" PRIu64
+		 ", socket frames %" PRIu64
 		 ", socket drops %" PRIu64 ", without metadata %" PRIu64
 		 ", session event waits %" PRIu64 ", map writes refused %" PRIu64 "\n",
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_RX)], t.xdp[MCP_STAT_XDP(MCP_XDP_REDIRECTED)],
 		 t.xdp[MCP_STAT_XDP(MCP_XDP_COPIED)], t.xdp[MCP_STAT_XDP(MCP_XDP_BYPASSED)],
-		 t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.rx, t.drops, lv->no_meta,
+		 t.xdp[MCP_STAT_XDP(MCP_XDP_PASSED)], t.xdp[MCP_STAT_XDP(MCP_XDP_KNOWN_TUNNEL)], t.rx, t.drops, lv->no_meta,
 		 mcp_live_ctl_waits(lv->ctl), t.refused);
 	for (int i = 0; i < lv->nifs; i++)
 		for (int q = 0; q < lv->ifs[i].nxsks; q++) {

@@ -11,7 +11,6 @@
 #include "control/gtpc.h"
 #include "flow/json_out.h"
 #include "util/log.h"
-#include "mcp_meta.h"
 #include "control/radius.h"
 #include "pipeline/shards.h"
 #include "session/session_5g.h"
@@ -119,7 +118,7 @@ static struct mcp_pipeline *create_shards(struct mcp_pipeline *p, uint32_t n,
 {
 	struct mcp_shards_cfg scfg = {
 		.n = n, .worker = *wcfg, .sessions = p->sessions, .radius = p->radius,
-		.session_gen = &p->session_gen,
+		.session_gen = &p->session_gen, .owner_by_sub_id = p->shard_by_sub_id,
 	};
 
 	p->shards = mcp_shards_create(&scfg);
@@ -214,6 +213,7 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 	if (p->ipfix)
 		wcfg.exporters[wcfg.nexporters++] =
 			(struct mcp_exporter){ .flow = mcp_ipfix_flow, .ctx = p->ipfix };
+	p->shard_by_sub_id = cfg->shard_by_sub_id;
 	if (cfg->shards > 1)
 		return create_shards(p, cfg->shards, &wcfg);
 	p->worker = mcp_worker_create(&wcfg);
@@ -230,13 +230,19 @@ err:
 }
 
 static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable);
+		     uint32_t wire_len, uint64_t ts_us, int stable)
+{
+	struct mcp_pkt pkt;
+	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
+
+	mcp_pipeline_packet(p, kind, &pkt, stable, NULL);
+}
 
 /* With the RESP view on, a pending snapshot request is answered after the frame (one load). */
 static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-			 uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable)
+			 uint32_t wire_len, uint64_t ts_us, int stable)
 {
-	frame_in(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, stable);
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us, stable);
 	if (p->view)
 		mcp_pipeline_view_serve(p);
 }
@@ -244,50 +250,45 @@ static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, 
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
-	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0, 0);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0);
 }
 
 void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us)
 {
-	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0, 1);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 1);
 }
 
-void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
-			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags)
+void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
+			 const struct mcp_pipeline_owned *own)
 {
-	frame_served(p, dlt, frame, caplen, wire_len, ts_us, meta_flags, 0);
-}
+	uint64_t ts_ms = pkt->ts_us / 1000;
 
-static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-		     uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags, int stable)
-{
-	struct mcp_pkt pkt;
-	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
-	uint64_t ts_ms = ts_us / 1000;
-
-	pkt.flags |= mcp_pipeline_meta_pkt_flags(meta_flags);
 	if (p->peer) /* before the worker: its expiry must see what other probes told */
 		mcp_peer_apply(p->peer, p->sessions);
 	p->frames++;
-	p->frame_bytes += wire_len;
+	p->frame_bytes += pkt->wire_len;
 	if (kind >= 0 && kind <= MCP_PKT_MALFORMED)
 		p->kind_counts[kind]++;
 	switch (kind) {
 	case MCP_PKT_USER:
-		if (mcp_radius_match(p->radius, &pkt))
-			mcp_radius_handle(p->radius, &pkt); /* also a flow like any other */
-		else if (mcp_s5g_is_pfcp(&pkt))
-			mcp_s5g_handle_pfcp(p->s5g, &pkt); /* also a flow */
-		else if (pkt.l4_proto == 6 && pkt.tunnel == MCP_TUN_NONE)
-			mcp_sbi_segment(p->sbi, &pkt); /* SBI over TCP; also a flow */
-		if (p->shards)
-			mcp_shards_packet(p->shards, &pkt, stable, p->frames);
+		if (mcp_radius_match(p->radius, pkt))
+			mcp_radius_handle(p->radius, pkt); /* also a flow like any other */
+		else if (mcp_s5g_is_pfcp(pkt))
+			mcp_s5g_handle_pfcp(p->s5g, pkt); /* also a flow */
+		else if (pkt->l4_proto == 6 && pkt->tunnel == MCP_TUN_NONE)
+			mcp_sbi_segment(p->sbi, pkt); /* SBI over TCP; also a flow */
+		if (own && p->shards)
+			mcp_shards_packet_owned(p->shards, pkt, &own->attr, own->owner, p->frames);
+		else if (p->shards)
+			mcp_shards_packet(p->shards, pkt, stable, p->frames);
+		else if (own)
+			mcp_worker_packet_attr(p->worker, pkt, &own->attr);
 		else
-			mcp_worker_packet(p->worker, &pkt);
+			mcp_worker_packet(p->worker, pkt);
 		break;
 	case MCP_PKT_GTPC:
-		mcp_sessions_handle_gtpc(p->sessions, &pkt);
+		mcp_sessions_handle_gtpc(p->sessions, pkt);
 		break;
 	default:
 		break;
@@ -300,36 +301,15 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 	}
 }
 
-void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops)
+/* The housekeeping of a tick: peers, IPFIX, sessions. */
+void mcp_pipeline_tick_common(struct mcp_pipeline *p, uint64_t now_ms)
 {
-	if (p->worker)
-		mcp_worker_set_bypass(p->worker, ops);
-}
-
-void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms)
-{
-	if (!p->worker) { /* shards expire on their own packets' time (offline only) */
-		mcp_sessions_expire(p->sessions, now_ms);
-		if (p->view)
-			mcp_pipeline_view_serve(p);
-		return;
-	}
-	if (now_ms >= p->last_bypass_sync_ms + 1000) {
-		/* before expiry: a flow busy in the kernel is not idle */
-		p->last_bypass_sync_ms = now_ms;
-		mcp_worker_bypass_sync(p->worker, now_ms);
-		if (p->mc) /* once a second too: the bound counters for P stats.<probe> */
-			mcp_mc_probe_stats(p->mc, mcp_sessions_stats(p->sessions));
-	}
 	if (p->peer)
 		mcp_peer_apply(p->peer, p->sessions);
-	mcp_worker_expire(p->worker, now_ms);
 	if (p->ipfix)
 		mcp_ipfix_tick(p->ipfix);
 	mcp_sessions_expire(p->sessions, now_ms);
 	mcp_sessions_expire_transactions(p->sessions, now_ms);
-	if (p->view)
-		mcp_pipeline_view_serve(p);
 }
 
 static void final_session_dump(void *ctx, const struct mcp_subscriber *sub)
@@ -475,6 +455,7 @@ static void print_packets(const struct mcp_pipeline *p, FILE *f, double elapsed_
 	fprintf(f, "  malformed                    %" PRIu64 "\n", malformed);
 	for (int i = 0; i < MCP_PARSE__MAX; i++)
 		print_counter(f, mcp_parse_reason_name(i), ds->malformed[i]);
+	mcp_pipeline_print_meta(p, f);
 	fprintf(f, "  layers\n");
 	for (int i = 0; i < MCP_LAYER__MAX; i++)
 		print_counter(f, mcp_layer_name(i), ds->layer[i]);

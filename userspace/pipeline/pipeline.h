@@ -14,6 +14,7 @@
 #include "control/radius.h"
 #include "session/session.h"
 #include "flow/worker.h"
+#include "mcp_meta.h"
 
 struct mcp_pipeline_cfg {
 	struct mcp_decoder_cfg decoder;
@@ -27,7 +28,8 @@ struct mcp_pipeline_cfg {
 	const char *sessions_json;       /* NULL = no session log */
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
-	uint32_t shards;                 /* > 1: that many worker threads (shards.h), offline */
+	uint32_t shards;                 /* > 1: that many worker threads (shards.h) */
+	int shard_by_sub_id;             /* live: subscribers' shard as XDP steers (shards.h) */
 	int redis_peers;                 /* learn other probes' tunnels at run time (peer_attr.h) */
 	struct mcp_ipfix_cfg ipfix;      /* n == 0: no IPFIX / NetFlow v9 export */
 };
@@ -54,14 +56,23 @@ void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *f
 			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us);
 /* Frames (counted from 1 in arrival order) up to this one are no longer read by anyone. */
 uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p);
-/* Live mode: the same with the flags of the frame's XDP metadata (MCP_META_F_*,
- * MCP_META_F_ABSENT if none); MCP_META_F_KCOUNTED keeps the kernel's flow count from being
- * doubled, MCP_META_F_KNOWN (XDP credited a subscriber) its subscriber counters. */
-void mcp_pipeline_frame_meta(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
-			     uint32_t caplen, uint32_t wire_len, uint64_t ts_us, uint16_t meta_flags);
-/* Live mode: count classified flows in the kernel (worker.h); NULL turns it off. */
-void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *ops);
-/* Runs timeouts without traffic (live mode, wall clock); credits bypassed flows once a second. */
+/* Live mode: an Ethernet frame with the XDP program's metadata (NULL if none). A T-PDU of a
+ * known tunnel is decoded from its inner header on, attributed to the metadata's subscriber
+ * and direction and sent to its worker (pipeline_live.c); any other frame is decoded whole.
+ * MCP_META_F_KCOUNTED keeps the kernel's flow count from being doubled, MCP_META_F_KNOWN (or
+ * no metadata) says XDP credited the subscriber's counters. The frame is not read
+ * after the call (the shards get a copy of the inner packet). */
+void mcp_pipeline_frame_meta(struct mcp_pipeline *p, const uint8_t *frame, uint32_t caplen,
+			     uint32_t wire_len, uint64_t ts_us, const struct mcp_meta *meta);
+/* Live mode, after each batch of frames: the worker threads get what was handed to them. */
+void mcp_pipeline_flush_batch(struct mcp_pipeline *p);
+/* Workers the pipeline runs: 1, or the shards' count. */
+uint32_t mcp_pipeline_workers(const struct mcp_pipeline *p);
+/* Live mode: worker i counts classified flows in the kernel with ops[i] (worker.h), one
+ * context per worker thread; ops NULL turns it off everywhere (done when this returns). */
+void mcp_pipeline_set_bypass(struct mcp_pipeline *p, const struct mcp_bypass_ops *const *ops);
+/* Runs timeouts without traffic (live mode, wall clock) in every worker, credits bypassed
+ * flows once a second, and with shards writes the records merged so far. */
 void mcp_pipeline_tick(struct mcp_pipeline *p, uint64_t now_ms);
 
 /* Exports every flow, writes the final session dump, closes outputs. 0 or -errno (an output

@@ -3,6 +3,7 @@
 #define MCP_PIPELINE_INTERNAL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mcp_meta.h"
 #include "pipeline/pipeline.h"
@@ -44,10 +45,29 @@ struct mcp_pipeline {
 	int finished;
 	int mc_unflushed;                /* the final microcloud flush timed out */
 	int pipe_dpi;                    /* nDPI runs (stats) */
+	/* live: frames the XDP metadata marked as T-PDUs of a known tunnel, those decoded from
+	 * their inner header on, and those whose sub_idx named no subscriber of ours */
+	uint64_t meta_known, meta_inner, meta_no_sub;
+	int shard_by_sub_id;
 	struct mcp_view_pub *view;       /* --resp-listen: snapshot requests (view_pub.h) */
 };
 
 /* Answers a pending snapshot request of the RESP view (pipeline_view.c). */
 void mcp_pipeline_view_serve(struct mcp_pipeline *p);
+
+/* A live packet whose subscriber and owning worker the XDP metadata gave. */
+struct mcp_pipeline_owned {
+	struct mcp_attrib attr;
+	uint32_t owner;
+};
+
+/* The decoded frame into the session table or the worker(s); own (live, known tunnel) or
+ * NULL (the pipeline resolves the subscriber). pipeline.c. */
+void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
+			 const struct mcp_pipeline_owned *own);
+/* The part of a tick that is the same for one worker and for shards. pipeline.c. */
+void mcp_pipeline_tick_common(struct mcp_pipeline *p, uint64_t now_ms);
+/* The metadata counters for --stats. pipeline_live.c. */
+void mcp_pipeline_print_meta(const struct mcp_pipeline *p, FILE *f);
 
 #endif /* MCP_PIPELINE_INTERNAL_H */

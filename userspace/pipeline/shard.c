@@ -41,6 +41,8 @@ struct mcp_shard {
 	uint32_t wake_seq;
 	uint32_t flow_count;     /* published for progress lines */
 	struct mcp_view_slot *view; /* --resp-listen (set once, read atomically) */
+	uint32_t acks;           /* MCP_SHARD_BYPASS messages done (mcp_shard_set_bypass) */
+	uint64_t last_sync_ms;   /* last bypass credit (ticks) */
 	int index;
 	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
 	pthread_t thread;
@@ -165,6 +167,19 @@ static void serve_view(struct mcp_shard *s)
 	mcp_view_publish(vs, part);
 }
 
+/* Live mode's wall clock: what the pipeline's tick does for its one worker (pipeline.c). */
+static void shard_tick(struct mcp_shard *s, const struct mcp_shard_msg *m)
+{
+	s->cur_seq = m->seq;
+	if (m->now_ms >= s->last_sync_ms + 1000) {
+		/* before expiry: a flow busy in the kernel is not idle */
+		s->last_sync_ms = m->now_ms;
+		mcp_worker_bypass_sync(s->worker, m->now_ms);
+	}
+	mcp_worker_expire(s->worker, m->now_ms);
+	__atomic_store_n(&s->flow_count, mcp_worker_flow_count(s->worker), __ATOMIC_RELAXED);
+}
+
 static void *shard_main(void *arg)
 {
 	struct mcp_shard *s = arg;
@@ -193,6 +208,11 @@ static void *shard_main(void *arg)
 			/* a shard without packets of late still ends its idle flows in time */
 			mcp_worker_expire(s->worker, m->now_ms);
 			publish_batch(s, m->epoch + 1, 0);
+		} else if (m->type == MCP_SHARD_TICK) {
+			shard_tick(s, m);
+		} else if (m->type == MCP_SHARD_BYPASS) {
+			mcp_worker_set_bypass(s->worker, m->ops);
+			__atomic_add_fetch(&s->acks, 1, __ATOMIC_RELEASE);
 		} else {
 			s->cur_seq = UINT64_MAX; /* the flush follows every packet */
 			mcp_worker_flush(s->worker);
@@ -275,6 +295,24 @@ void mcp_shard_publish(struct mcp_shard *s)
 void mcp_shard_flush(struct mcp_shard *s)
 {
 	flush(s, 1);
+}
+
+void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops)
+{
+	uint32_t acks = __atomic_load_n(&s->acks, __ATOMIC_ACQUIRE);
+	struct mcp_shard_msg *m;
+	unsigned spins = 0;
+
+	while (!(m = mcp_shard_reserve(s)))
+		backoff(&spins);
+	m->type = MCP_SHARD_BYPASS;
+	m->ops = ops;
+	m->heap = NULL;
+	mcp_shard_publish(s);
+	mcp_shard_flush(s);
+	spins = 0;
+	while (__atomic_load_n(&s->acks, __ATOMIC_ACQUIRE) == acks)
+		backoff(&spins);
 }
 
 uint32_t mcp_shard_slot_data(const struct mcp_shard *s)

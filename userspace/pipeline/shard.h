@@ -20,14 +20,20 @@ enum mcp_shard_msg_type {
 	MCP_SHARD_PKT,    /* a user packet for the worker */
 	MCP_SHARD_EPOCH,  /* end of an epoch: hand over the records exported so far */
 	MCP_SHARD_FINISH, /* end of input: export every flow, hand over the last batch, stop */
+	MCP_SHARD_TICK,   /* live: wall-clock time now_ms: bypass credit (once a second), expiry */
+	MCP_SHARD_BYPASS, /* live: the worker's kernel bypass is now ops (NULL: off); acked */
 };
 
 struct mcp_shard_msg {
 	uint32_t type;     /* enum mcp_shard_msg_type */
 	uint32_t copied;   /* bytes of the inner packet copied into data (0: pkt references) */
 	uint64_t epoch;    /* MCP_SHARD_EPOCH */
-	uint64_t now_ms;   /* MCP_SHARD_EPOCH: the reader's packet clock (the shard expires to it) */
-	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count) */
+	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count);
+			    * MCP_SHARD_TICK: the next one (records it exports end their flows
+			    * before it) */
+	uint64_t now_ms;   /* MCP_SHARD_TICK: the wall clock; MCP_SHARD_EPOCH: the reader's packet
+			    * clock (the shard expires to it) */
+	const struct mcp_bypass_ops *ops; /* MCP_SHARD_BYPASS */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */
 	struct mcp_pkt pkt;
 	struct mcp_attrib attr;
@@ -59,6 +65,10 @@ struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);
 void mcp_shard_publish(struct mcp_shard *s);
 void mcp_shard_flush(struct mcp_shard *s);
 uint32_t mcp_shard_slot_data(const struct mcp_shard *s);
+
+/* Live: sets the worker's kernel bypass (worker.h) in the shard's thread and returns once it
+ * is done, so that the caller may close the maps after turning it off. */
+void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops);
 
 /* Consumer of records (merger): the oldest batch not yet taken, or NULL. */
 struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s);

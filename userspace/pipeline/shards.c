@@ -28,6 +28,7 @@ struct mcp_shards {
 	struct mcp_radius_users *radius;
 	struct mcp_flow_pins *pins;
 	const uint64_t *session_gen;
+	int owner_by_sub_id;
 	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
@@ -82,6 +83,7 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 	sh->sessions = cfg->sessions;
 	sh->radius = cfg->radius;
 	sh->session_gen = cfg->session_gen;
+	sh->owner_by_sub_id = cfg->owner_by_sub_id;
 	sh->nsinks = cfg->worker.nexporters;
 	memcpy(sh->sinks, cfg->worker.exporters, sizeof(sh->sinks));
 	/* shards never read the reader's tables: attribution comes with each packet */
@@ -269,6 +271,17 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 	}
 }
 
+/* A subscriber's flows meet in its owner; other traffic goes by its symmetric hash. */
+static uint32_t owner_shard(const struct mcp_shards *sh, const struct mcp_attrib *a,
+			    uint32_t hash)
+{
+	if (!a->has_sub)
+		return hash % sh->n;
+	if (sh->owner_by_sub_id)
+		return a->sub_id % sh->n;
+	return (uint32_t)(XXH3_64bits(a->imsi, strlen(a->imsi)) % sh->n);
+}
+
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq)
 {
@@ -289,9 +302,7 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	if (pin && !added) {
 		idx = pin->shard; /* a flow stays where it began */
 	} else {
-		/* a subscriber's flows meet in its owner; other traffic by its symmetric hash */
-		idx = a.has_sub ? (uint32_t)(XXH3_64bits(a.imsi, strlen(a.imsi)) % sh->n)
-				: hash % sh->n;
+		idx = owner_shard(sh, &a, hash);
 		if (pin)
 			pin->shard = (uint16_t)idx;
 	}
@@ -393,11 +404,6 @@ void mcp_shards_destroy(struct mcp_shards *sh)
 	free(sh);
 }
 
-uint32_t mcp_shards_count(const struct mcp_shards *sh)
-{
-	return sh->n;
-}
-
 void mcp_shards_publish_pending(struct mcp_shards *sh)
 {
 	for (uint32_t i = 0; i < sh->n; i++)
@@ -446,4 +452,72 @@ void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 	fprintf(f, "    records bound by the merger  %" PRIu64 " (%" PRIu64 " flows)\n",
 		sh->bound_records, sh->bound_flows);
 	fprintf(f, "    flows pinned at the end      %u\n", mcp_flow_pins_count(sh->pins));
+}
+
+/* --- live mode (docs/live.md, "Threads") --- */
+
+void mcp_shards_packet_owned(struct mcp_shards *sh, const struct mcp_pkt *pkt,
+			     const struct mcp_attrib *a, uint32_t owner, uint64_t frame_seq)
+{
+	struct mcp_flow_key key;
+	struct mcp_flow_pin *pin;
+	struct mcp_shard_msg *m;
+	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport), added;
+	uint32_t idx = owner % sh->n;
+
+	mcp_flow_key_make(&key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport, pkt->dport,
+			  pkt->l4_proto, 0);
+	pin = mcp_flow_pins_get(sh->pins, &key, mcp_flow_key_symhash(&key), &added);
+	if (pin && !added)
+		idx = pin->shard; /* a flow stays where it began */
+	else if (pin)
+		pin->shard = (uint16_t)idx;
+	if (pin)
+		pin->last_seq = frame_seq;
+	m = reserve_wait(sh, sh->shard[idx]);
+	m->type = MCP_SHARD_PKT;
+	m->seq = frame_seq;
+	m->pkt = *pkt;
+	m->attr = *a;
+	m->attr.user_side = 0; /* tunneled: no RADIUS user */
+	m->heap = NULL;
+	copy_inner(sh, m, pkt);
+	mcp_shard_publish(sh->shard[idx]);
+	sh->dispatched[idx]++;
+	sh->last_seq = frame_seq;
+	if (++sh->in_epoch == MCP_SHARDS_EPOCH)
+		close_epoch(sh);
+}
+
+void mcp_shards_tick(struct mcp_shards *sh, uint64_t now_ms)
+{
+	if (sh->finished)
+		return;
+	for (uint32_t i = 0; i < sh->n; i++) {
+		struct mcp_shard_msg *m = reserve_wait(sh, sh->shard[i]);
+
+		m->type = MCP_SHARD_TICK;
+		m->seq = sh->last_seq + 1;
+		m->now_ms = now_ms;
+		m->heap = NULL;
+		mcp_shard_publish(sh->shard[i]);
+	}
+	close_epoch(sh); /* flushes every ring */
+}
+
+void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *const *ops)
+{
+	for (uint32_t i = 0; i < sh->n && !sh->finished; i++)
+		mcp_shard_set_bypass(sh->shard[i], ops ? ops[i] : NULL);
+}
+
+void mcp_shards_flush(struct mcp_shards *sh)
+{
+	for (uint32_t i = 0; i < sh->n && !sh->finished; i++)
+		mcp_shard_flush(sh->shard[i]);
+}
+
+uint32_t mcp_shards_count(const struct mcp_shards *sh)
+{
+	return sh->n;
 }

@@ -39,6 +39,9 @@ struct mcp_shards_cfg {
 	struct mcp_sessions *sessions;   /* the reader's table */
 	struct mcp_radius_users *radius; /* may be NULL */
 	const uint64_t *session_gen;     /* bumped on every session table change */
+	int owner_by_sub_id;             /* live: a subscriber's shard is its id % n, as the XDP
+					  * program steers (include/mcp_meta.h); else a hash of
+					  * its IMSI */
 };
 
 struct mcp_shards;
@@ -50,6 +53,23 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
  * copied into the message. */
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq);
+/* Live mode, a T-PDU the XDP program found in a known tunnel: its attribution a comes from
+ * the metadata (sub_idx, dir) and owner is the metadata's worker. The flow's pin still wins
+ * (a flow that began before its tunnel was in the kernel stays where it began). The inner
+ * packet is copied (the frame goes back to the kernel). */
+void mcp_shards_packet_owned(struct mcp_shards *sh, const struct mcp_pkt *pkt,
+			     const struct mcp_attrib *a, uint32_t owner, uint64_t frame_seq);
+/* Live mode, at least every 100 ms: every shard credits the kernel bypass (once a second) and
+ * expires its flows at now_ms (wall clock), and the epoch closes, so that records are
+ * written without waiting for traffic. */
+void mcp_shards_tick(struct mcp_shards *sh, uint64_t now_ms);
+/* Live mode: shard i's worker counts classified flows in the kernel with ops[i] (each shard
+ * its own context); NULL turns the bypass off in every shard (done when this returns). */
+void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *const *ops);
+/* Live mode, after each batch of frames: the shards see every packet dispatched so far
+ * (instead of in bursts), so that a flow's verdict and kernel bypass come without delay. */
+void mcp_shards_flush(struct mcp_shards *sh);
+uint32_t mcp_shards_count(const struct mcp_shards *sh);
 /* Frames up to this sequence number (the frame_seq given above) are no longer read by any
  * shard: a mapped input may drop them. */
 uint64_t mcp_shards_retired(const struct mcp_shards *sh);
@@ -58,7 +78,6 @@ void mcp_shards_finish(struct mcp_shards *sh);
 void mcp_shards_destroy(struct mcp_shards *sh);
 
 uint32_t mcp_shards_flow_count(const struct mcp_shards *sh);
-uint32_t mcp_shards_count(const struct mcp_shards *sh);
 /* Makes every packet dispatched so far visible to its shard (the input waits for data). */
 void mcp_shards_publish_pending(struct mcp_shards *sh);
 /* The RESP view: shard i answers snapshot requests on slots[i] (view_pub.h). Before the

@@ -1,6 +1,7 @@
 /* spsc.h - lock-free single-producer single-consumer ring of fixed-size frame slots.
  *
- * Hands frames from an AF_XDP socket thread to the pipeline thread (docs/live.md). One thread
+ * Carries messages from one thread to another: packets to a pipeline shard (pipeline/shard.c),
+ * session events to the live control thread (live/live_ctl.c). One thread
  * only ever calls the producer half (reserve/publish), one thread only the consumer half
  * (peek/release); the indices are free-running 32-bit counters published with release
  * stores and read with acquire loads (C11 memory model via the __atomic builtins), so no lock
@@ -8,7 +9,7 @@
  * of the other side's index and re-reads the shared one only when the cache says full/empty,
  * so the two cache lines bounce at most once per batch.
  *
- *   slot i:  struct mcp_spsc_slot { len, wire_len, ts_us, meta_flags } + data[slot_bytes]
+ *   slot i:  struct mcp_spsc_slot { len } + data[slot_bytes] (8-byte aligned)
  */
 #ifndef MCP_SPSC_H
 #define MCP_SPSC_H
@@ -24,11 +25,8 @@
 
 struct mcp_spsc_slot {
 	uint32_t len;      /* bytes of data used */
-	uint32_t wire_len; /* frame length */
-	uint64_t ts_us;    /* receive time, microseconds since the epoch */
-	uint32_t meta_flags; /* MCP_META_F_* of the frame's XDP metadata, MCP_META_F_ABSENT if none */
 	uint32_t pad;
-	uint8_t data[];    /* slot_bytes */
+	_Alignas(8) uint8_t data[]; /* slot_bytes */
 };
 
 struct mcp_spsc {

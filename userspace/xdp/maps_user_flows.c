@@ -52,6 +52,12 @@ static uint32_t *hint_slot(struct mcp_xdp_obj *x, const struct mcp_flow_key *key
 int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx,
 			 int pending)
 {
+	return mcp_xdp_flow_install_owned(x, key, sub_idx, 0, pending);
+}
+
+int mcp_xdp_flow_install_owned(struct mcp_xdp_obj *x, const struct mcp_flow_key *key,
+			       uint32_t sub_idx, uint16_t owner, int pending)
+{
 	uint32_t *slot = hint_slot(x, key), add = 1 + (pending ? MCP_FLOW_HINT_PENDING : 0);
 	struct mcp_flow_val v;
 	int err = 0;
@@ -60,6 +66,7 @@ int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, 
 		return -errno;
 	memset(&v, 0, sizeof(v));
 	v.sub_idx = sub_idx;
+	v.worker = owner;
 	v.flags = pending ? MCP_FLOW_V_PENDING : 0;
 	/* count first: XDP must never see the flow with a zero slot, nor a pending flow as
 	 * decided */

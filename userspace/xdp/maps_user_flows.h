@@ -17,6 +17,10 @@
  * flow is removed) ends that without touching the entry. */
 int mcp_xdp_flow_install(struct mcp_xdp_obj *x, const struct mcp_flow_key *key, uint32_t sub_idx,
 			 int pending);
+/* The same, naming the worker that owns the flow (mcp_flow_val.worker): with several worker
+ * threads, each reads back only its own flows. */
+int mcp_xdp_flow_install_owned(struct mcp_xdp_obj *x, const struct mcp_flow_key *key,
+			       uint32_t sub_idx, uint16_t worker, int pending);
 void mcp_xdp_flow_unpend(struct mcp_xdp_obj *x, const struct mcp_flow_key *key);
 int mcp_xdp_flow_remove(struct mcp_xdp_obj *x, const struct mcp_flow_key *key);
 void mcp_xdp_flow_forget(struct mcp_xdp_obj *x, const struct mcp_flow_key *key);
