@@ -170,6 +170,10 @@ static void record_turn_round(struct mcp_flow_record *r)
 	t64 = r->pkts_up, r->pkts_up = r->pkts_down, r->pkts_down = t64;
 	t64 = r->bytes_up, r->bytes_up = r->bytes_down, r->bytes_down = t64;
 	t8 = r->tcp_flags_up, r->tcp_flags_up = r->tcp_flags_down, r->tcp_flags_down = t8;
+	t64 = r->uncredited_pkts[0], r->uncredited_pkts[0] = r->uncredited_pkts[1];
+	r->uncredited_pkts[1] = t64;
+	t64 = r->uncredited_bytes[0], r->uncredited_bytes[0] = r->uncredited_bytes[1];
+	r->uncredited_bytes[1] = t64;
 	t32 = r->teid_up, r->teid_up = r->teid_down, r->teid_down = t32;
 	if (r->outer_up)
 		a = r->outer_src, r->outer_src = r->outer_dst, r->outer_dst = a;

@@ -38,6 +38,9 @@ struct mcp_flow_record {
 	struct mcp_ip outer_src, outer_dst; /* outer endpoints of the first uplink (else first) packet */
 	uint8_t outer_up;              /* outer_src/dst are an uplink packet's (late binding) */
 	uint8_t attr_tentative;        /* imsi is a deleted subscriber's: a new owner may come */
+	/* live: of pkts/bytes ([0] up), those no kernel subscriber counter has yet (the flow had
+	 * no subscriber at export): the shards' merger credits them when it binds the record */
+	uint64_t uncredited_pkts[2], uncredited_bytes[2];
 	/* DPI */
 	uint16_t app_id, master_id;    /* nDPI protocol ids */
 	char app[MCP_APP_NAME_LEN];    /* e.g. "TLS.YouTube" style: app name */

@@ -126,6 +126,8 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 	r->tcp_flags_up = f->tcp_flags[0];
 	r->tcp_flags_down = f->tcp_flags[1];
 	r->end_reason = why;
+	r->uncredited_pkts[0] = f->uncredited_pkts[0], r->uncredited_pkts[1] = f->uncredited_pkts[1];
+	r->uncredited_bytes[0] = f->uncredited_bytes[0], r->uncredited_bytes[1] = f->uncredited_bytes[1];
 	if (f->flags & MCP_FLOWF_TUNNELED) {
 		r->tunneled = 1;
 		r->teid_up = f->teid[0];

@@ -125,6 +125,9 @@ void mcp_worker_flush(struct mcp_worker *w);
 
 /* Enables the kernel bypass (NULL disables it for new flows). */
 void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *ops);
+/* Turns the bypass off with a session table lent for the final late binding, for a worker
+ * created without one (a shard: its dispatcher waits meanwhile, so nothing else reads it). */
+void mcp_worker_bypass_off_lent(struct mcp_worker *w, struct mcp_sessions *lent);
 /* Credits the kernel's counters of bypassed flows so far and refreshes their idle time.
  * Call about once a second with wall-clock ms (live mode). */
 void mcp_worker_bypass_sync(struct mcp_worker *w, uint64_t now_ms);

@@ -252,6 +252,16 @@ void mcp_worker_set_bypass(struct mcp_worker *w, const struct mcp_bypass_ops *op
 		w->bypass = *ops;
 }
 
+void mcp_worker_bypass_off_lent(struct mcp_worker *w, struct mcp_sessions *lent)
+{
+	struct mcp_sessions *own = w->cfg.sessions;
+
+	if (!own)
+		w->cfg.sessions = lent;
+	mcp_worker_set_bypass(w, NULL);
+	w->cfg.sessions = own;
+}
+
 static int bypass_sync_one(void *arg, const struct mcp_flow_key *key,
 			   const struct mcp_flow_val *val)
 {

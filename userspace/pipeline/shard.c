@@ -211,7 +211,10 @@ static void *shard_main(void *arg)
 		} else if (m->type == MCP_SHARD_TICK) {
 			shard_tick(s, m);
 		} else if (m->type == MCP_SHARD_BYPASS) {
-			mcp_worker_set_bypass(s->worker, m->ops);
+			if (m->ops)
+				mcp_worker_set_bypass(s->worker, m->ops);
+			else
+				mcp_worker_bypass_off_lent(s->worker, m->lent);
 			__atomic_add_fetch(&s->acks, 1, __ATOMIC_RELEASE);
 		} else {
 			s->cur_seq = UINT64_MAX; /* the flush follows every packet */
@@ -297,7 +300,8 @@ void mcp_shard_flush(struct mcp_shard *s)
 	flush(s, 1);
 }
 
-void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops)
+void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops,
+			  struct mcp_sessions *lent)
 {
 	uint32_t acks = __atomic_load_n(&s->acks, __ATOMIC_ACQUIRE);
 	struct mcp_shard_msg *m;
@@ -307,6 +311,7 @@ void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops)
 		backoff(&spins);
 	m->type = MCP_SHARD_BYPASS;
 	m->ops = ops;
+	m->lent = lent;
 	m->heap = NULL;
 	mcp_shard_publish(s);
 	mcp_shard_flush(s);

@@ -34,6 +34,7 @@ struct mcp_shard_msg {
 	uint64_t now_ms;   /* MCP_SHARD_TICK: the wall clock; MCP_SHARD_EPOCH: the reader's packet
 			    * clock (the shard expires to it) */
 	const struct mcp_bypass_ops *ops; /* MCP_SHARD_BYPASS */
+	struct mcp_sessions *lent;        /* MCP_SHARD_BYPASS off: the table, for late binding */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */
 	struct mcp_pkt pkt;
 	struct mcp_attrib attr;
@@ -67,8 +68,11 @@ void mcp_shard_flush(struct mcp_shard *s);
 uint32_t mcp_shard_slot_data(const struct mcp_shard *s);
 
 /* Live: sets the worker's kernel bypass (worker.h) in the shard's thread and returns once it
- * is done, so that the caller may close the maps after turning it off. */
-void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops);
+ * is done, so that the caller may close the maps after turning it off. Turning it off, the
+ * shard binds its flows late with lent (the caller's session table, which it does not touch
+ * until this returns) and credits their kernel subscriber counters while the maps are open. */
+void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops,
+			  struct mcp_sessions *lent);
 
 /* Consumer of records (merger): the oldest batch not yet taken, or NULL. */
 struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s);

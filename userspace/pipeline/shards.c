@@ -43,6 +43,9 @@ struct mcp_shards {
 	uint64_t bound_flows;    /* ... that were their flow's last */
 	uint64_t bound_gtpu;     /* GTP-U packets in those records */
 	uint64_t moved_flows;    /* flows moved from a deleted subscriber to the new owner */
+	const struct mcp_bypass_ops *credit; /* live, bypass on: shard 0's ops, for the merger's
+					      * kernel subscriber credit (atomic adds, any thread) */
+	uint64_t credited;       /* packets the merger credited to kernel subscriber counters */
 	int finished;
 	struct mcp_worker_stats ws;
 	struct mcp_dpi_stats ds;
@@ -133,6 +136,23 @@ static void record_key(const struct mcp_flow_record *r, struct mcp_flow_key *k)
  * before its session and met no packet the dispatcher could attribute leaves its shard
  * without an IMSI; the merger, which owns the table, resolves its record from the TEIDs,
  * outer endpoints and inner addresses it carries before any sink sees it. */
+/* What the record's flow counted and XDP credited to no subscriber goes to the kernel's
+ * counters of the subscriber the merger found (docs/xdp.md, "Subscriber counters"). */
+static void credit_kernel(struct mcp_shards *sh, struct mcp_flow_record *r)
+{
+	const struct mcp_subscriber *sub;
+
+	if (!sh->credit || !sh->credit->credit || !(r->uncredited_pkts[0] | r->uncredited_pkts[1]))
+		return;
+	sub = mcp_sessions_by_imsi(sh->sessions, r->imsi);
+	if (!sub)
+		return;
+	sh->credit->credit(sh->credit->ctx, sub->id, r->uncredited_pkts, r->uncredited_bytes);
+	sh->credited += r->uncredited_pkts[0] + r->uncredited_pkts[1];
+	r->uncredited_pkts[0] = r->uncredited_pkts[1] = 0;
+	r->uncredited_bytes[0] = r->uncredited_bytes[1] = 0;
+}
+
 static void late_bind(struct mcp_shards *sh, struct mcp_flow_record *r)
 {
 	enum mcp_attr_result how;
@@ -151,6 +171,7 @@ static void late_bind(struct mcp_shards *sh, struct mcp_flow_record *r)
 		sh->bound_flows++;
 	if (r->tunneled)
 		sh->bound_gtpu += r->pkts_up + r->pkts_down;
+	credit_kernel(sh, r);
 }
 
 static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
@@ -391,6 +412,7 @@ void mcp_shards_finish(struct mcp_shards *sh)
 	sh->ws.flows_attributed_late += sh->bound_flows;
 	sh->ws.gtpu_unattributed_exported -= sh->bound_gtpu;
 	sh->ws.flows_moved_owner += sh->moved_flows;
+	sh->ws.kernel_credited_packets += sh->credited;
 }
 
 void mcp_shards_destroy(struct mcp_shards *sh)
@@ -508,7 +530,8 @@ void mcp_shards_tick(struct mcp_shards *sh, uint64_t now_ms)
 void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *const *ops)
 {
 	for (uint32_t i = 0; i < sh->n && !sh->finished; i++)
-		mcp_shard_set_bypass(sh->shard[i], ops ? ops[i] : NULL);
+		mcp_shard_set_bypass(sh->shard[i], ops ? ops[i] : NULL, sh->sessions);
+	sh->credit = ops ? ops[0] : NULL;
 }
 
 void mcp_shards_flush(struct mcp_shards *sh)
