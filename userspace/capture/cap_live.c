@@ -86,11 +86,13 @@ static int mcp_cap_on_record(void *ctx, void *data, size_t size)
 		l->malformed++;
 		return 0;
 	}
-	if (l->done || l->err)
+	if (l->err)
 		return 0;
 	if (l->eager_until)
 		mcp_cap_scan_due(l, mcp_clock_ns(CLOCK_MONOTONIC));
 	if (h.meta.sub_idx == MCP_META_SUB_NONE) {
+		if (l->done)
+			return 0;
 		/* control plane, or a tunnel not installed yet: ours if the selector says so */
 		uint64_t ts_us = (h.ts_ns + (uint64_t)l->mono_to_real_ns) / 1000;
 
@@ -109,6 +111,8 @@ static int mcp_cap_on_record(void *ctx, void *data, size_t size)
 		l->foreign++; /* an index that left us before its frame was read */
 		return 0;
 	}
+	if (l->done)
+		return 0; /* beyond --count: noted above for the loss account, not written */
 	cap = h.cap_len;
 	if (l->cfg->snaplen && cap > l->cfg->snaplen)
 		cap = l->cfg->snaplen;
