@@ -303,6 +303,33 @@ static uint32_t owner_shard(const struct mcp_shards *sh, const struct mcp_attrib
 	return (uint32_t)(XXH3_64bits(a->imsi, strlen(a->imsi)) % sh->n);
 }
 
+/* A flow stays where it began: the pin (if any) keeps idx, the shard chosen for its first
+ * packet, and the frame that last read it. */
+static uint32_t pin_to(struct mcp_flow_pin *pin, uint32_t idx, uint64_t frame_seq)
+{
+	if (pin) {
+		pin->shard = (uint16_t)idx;
+		pin->last_seq = frame_seq;
+	}
+	return idx;
+}
+
+/* A packet message for shard idx, reserved and filled but for its inner packet's bytes. */
+static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
+					const struct mcp_pkt *pkt, const struct mcp_attrib *a,
+					uint64_t frame_seq)
+{
+	struct mcp_shard_msg *m = reserve_wait(sh, sh->shard[idx]);
+
+	m->type = MCP_SHARD_PKT;
+	m->seq = frame_seq;
+	m->pkt = *pkt;
+	m->attr = *a;
+	m->heap = NULL;
+	m->copied = 0;
+	return m;
+}
+
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq)
 {
@@ -320,22 +347,8 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 
 	pin = mcp_flow_pins_get(sh->pins, &key, hash, &added);
 	attribution(sh, pin, side, pkt, &a);
-	if (pin && !added) {
-		idx = pin->shard; /* a flow stays where it began */
-	} else {
-		idx = owner_shard(sh, &a, hash);
-		if (pin)
-			pin->shard = (uint16_t)idx;
-	}
-	if (pin)
-		pin->last_seq = frame_seq;
-	m = reserve_wait(sh, sh->shard[idx]);
-	m->type = MCP_SHARD_PKT;
-	m->seq = frame_seq;
-	m->pkt = *pkt;
-	m->attr = a;
-	m->heap = NULL;
-	m->copied = 0;
+	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, hash), frame_seq);
+	m = packet_msg(sh, idx, pkt, &a, frame_seq);
 	resolve_user(sh, pkt, m);
 	if (!frame_stable || (pkt->flags & MCP_PKTF_REASSEMBLED))
 		copy_inner(sh, m, pkt);
@@ -485,24 +498,14 @@ void mcp_shards_packet_owned(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 	struct mcp_flow_pin *pin;
 	struct mcp_shard_msg *m;
 	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport), added;
-	uint32_t idx = owner % sh->n;
+	uint32_t idx;
 
 	mcp_flow_key_make(&key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport, pkt->dport,
 			  pkt->l4_proto, 0);
 	pin = mcp_flow_pins_get(sh->pins, &key, mcp_flow_key_symhash(&key), &added);
-	if (pin && !added)
-		idx = pin->shard; /* a flow stays where it began */
-	else if (pin)
-		pin->shard = (uint16_t)idx;
-	if (pin)
-		pin->last_seq = frame_seq;
-	m = reserve_wait(sh, sh->shard[idx]);
-	m->type = MCP_SHARD_PKT;
-	m->seq = frame_seq;
-	m->pkt = *pkt;
-	m->attr = *a;
+	idx = pin_to(pin, pin && !added ? pin->shard : owner % sh->n, frame_seq);
+	m = packet_msg(sh, idx, pkt, a, frame_seq);
 	m->attr.user_side = 0; /* tunneled: no RADIUS user */
-	m->heap = NULL;
 	copy_inner(sh, m, pkt);
 	mcp_shard_publish(sh->shard[idx]);
 	sh->dispatched[idx]++;
