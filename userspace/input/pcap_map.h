@@ -16,6 +16,7 @@ struct mcp_pcap_map {
 	const uint8_t *base;
 	size_t size, pos;
 	size_t dropped;      /* bytes before this are no longer mapped */
+	size_t fetched;      /* bytes before this were prefetched (a cache-line multiple) */
 	size_t populated;    /* page tables filled up to here */
 	int mapped;          /* base is our mapping (not a caller's buffer) */
 	int swap, nsec;

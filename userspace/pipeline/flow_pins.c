@@ -1,91 +1,109 @@
-/* flow_pins.c - flow -> shard pins of the dispatcher (flow_pins.h). */
+/* flow_pins.c - flow -> shard pins of the dispatcher (flow_pins.h): a growing array of pins
+ * with a free list, indexed by util/oa_index. */
 #include "pipeline/flow_pins.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/oa_index.h"
+
+#define PINS_MAX (1u << 30)
+
 struct mcp_flow_pins {
-	struct mcp_flow_pin *slots;
-	uint32_t mask, count;
+	struct mcp_flow_pin *pins;
+	struct mcp_oa_index index; /* key hash -> pins[] slot */
+	uint32_t cap, used_hw;     /* pins[0..used_hw) handed out at least once */
+	uint32_t free_head;        /* free list through last_seq of unused pins */
 	uint64_t failures;
 };
 
 struct mcp_flow_pins *mcp_flow_pins_create(uint32_t initial)
 {
 	struct mcp_flow_pins *p = calloc(1, sizeof(*p));
-	uint32_t n = 1024;
 
 	if (!p)
 		return NULL;
-	while (n < initial && n < (1u << 30))
-		n <<= 1;
-	p->slots = calloc(n, sizeof(*p->slots));
-	if (!p->slots) {
-		free(p);
+	p->cap = initial < 64 ? 64 : initial;
+	p->free_head = UINT32_MAX;
+	p->pins = malloc((size_t)p->cap * sizeof(*p->pins));
+	if (!p->pins || mcp_oa_index_init(&p->index, 2 * p->cap, PINS_MAX) < 0) {
+		mcp_flow_pins_destroy(p);
 		return NULL;
 	}
-	p->mask = n - 1;
 	return p;
 }
 
 void mcp_flow_pins_destroy(struct mcp_flow_pins *p)
 {
-	if (p)
-		free(p->slots);
+	if (!p)
+		return;
+	mcp_oa_index_free(&p->index);
+	free(p->pins);
 	free(p);
 }
 
-static struct mcp_flow_pin *find(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash)
+void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash)
 {
-	for (uint32_t i = hash & p->mask;; i = (i + 1) & p->mask) {
-		struct mcp_flow_pin *s = &p->slots[i];
-
-		if (!s->used)
-			return s;
-		if (s->hash == hash && !memcmp(&s->key, k, sizeof(*k)))
-			return s;
-	}
+	mcp_oa_index_prefetch(&p->index, hash);
 }
 
-/* Doubles the table; 0 or -1 when out of memory (the old table stays). */
-static int grow(struct mcp_flow_pins *p)
+static struct mcp_flow_pin *find(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
+				 uint32_t hash)
 {
-	struct mcp_flow_pins bigger = { .mask = p->mask * 2 + 1 };
+	uint32_t pos, i;
 
-	if (bigger.mask >= (1u << 30))
-		return -1;
-	bigger.slots = calloc((size_t)bigger.mask + 1, sizeof(*bigger.slots));
-	if (!bigger.slots)
-		return -1;
-	for (uint32_t i = 0; i <= p->mask; i++)
-		if (p->slots[i].used)
-			*find(&bigger, &p->slots[i].key, p->slots[i].hash) = p->slots[i];
-	free(p->slots);
-	p->slots = bigger.slots;
-	p->mask = bigger.mask;
-	return 0;
+	for (i = mcp_oa_index_first(&p->index, hash, &pos); i != MCP_OA_NONE;
+	     i = mcp_oa_index_next(&p->index, hash, &pos))
+		if (!memcmp(&p->pins[i].key, k, sizeof(*k)))
+			return &p->pins[i];
+	return NULL;
+}
+
+/* A free slot of pins[] (the array doubles when none is left); UINT32_MAX when out of
+ * memory. */
+static uint32_t slot_take(struct mcp_flow_pins *p)
+{
+	uint32_t i = p->free_head;
+
+	if (i != UINT32_MAX) {
+		p->free_head = (uint32_t)p->pins[i].last_seq;
+		return i;
+	}
+	if (p->used_hw == p->cap) {
+		struct mcp_flow_pin *bigger;
+
+		if (p->cap >= PINS_MAX ||
+		    !(bigger = realloc(p->pins, (size_t)p->cap * 2 * sizeof(*p->pins))))
+			return UINT32_MAX;
+		p->pins = bigger;
+		p->cap *= 2;
+	}
+	return p->used_hw++;
 }
 
 struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 				       uint32_t hash, int *added)
 {
 	struct mcp_flow_pin *s = find(p, k, hash);
+	uint32_t i;
 
 	*added = 0;
-	if (s->used)
+	if (s)
 		return s;
-	if ((p->count + 1) * 2 > p->mask + 1) {
-		if (grow(p)) {
-			p->failures++;
-			return NULL;
+	i = slot_take(p);
+	if (i == UINT32_MAX || mcp_oa_index_insert(&p->index, hash, i) < 0) {
+		if (i != UINT32_MAX) {
+			p->pins[i].last_seq = p->free_head;
+			p->free_head = i;
 		}
-		s = find(p, k, hash);
+		p->failures++;
+		return NULL;
 	}
+	s = &p->pins[i];
 	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	s->hash = hash;
 	s->used = 1;
-	p->count++;
 	*added = 1;
 	return s;
 }
@@ -94,27 +112,20 @@ void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 			  uint64_t end_seq)
 {
 	struct mcp_flow_pin *s = find(p, k, hash);
-	uint32_t hole, i;
+	uint32_t i;
 
-	if (!s->used || s->last_seq >= end_seq)
+	if (!s || s->last_seq >= end_seq)
 		return;
-	hole = (uint32_t)(s - p->slots);
-	p->count--;
-	/* backward shift: move up every later entry of the run that may sit in the hole */
-	for (i = (hole + 1) & p->mask; p->slots[i].used; i = (i + 1) & p->mask) {
-		uint32_t home = p->slots[i].hash & p->mask;
-
-		if (((i - home) & p->mask) >= ((i - hole) & p->mask)) {
-			p->slots[hole] = p->slots[i];
-			hole = i;
-		}
-	}
-	memset(&p->slots[hole], 0, sizeof(p->slots[hole]));
+	i = (uint32_t)(s - p->pins);
+	mcp_oa_index_remove(&p->index, hash, i);
+	s->used = 0;
+	s->last_seq = p->free_head;
+	p->free_head = i;
 }
 
 uint32_t mcp_flow_pins_count(const struct mcp_flow_pins *p)
 {
-	return p->count;
+	return mcp_oa_index_count(&p->index);
 }
 
 uint64_t mcp_flow_pins_failures(const struct mcp_flow_pins *p)

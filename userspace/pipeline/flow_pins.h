@@ -3,8 +3,9 @@
  * the session, or the session went away): a flow is dispatched where it began. Pins are
  * removed when the flow's final record comes back through the merger.
  *
- * Open addressing with linear probing and backward-shift deletion (no tombstones); doubles
- * at half load. Only the dispatcher thread touches it.
+ * Pins are found through util/oa_index, whose 8-byte pairs keep
+ * the probing of a few thousand live flows in cache: one pin is read per user packet, so the
+ * table's footprint is the dispatcher's. Only the dispatcher thread touches it.
  */
 #ifndef MCP_FLOW_PINS_H
 #define MCP_FLOW_PINS_H
@@ -16,7 +17,8 @@
 
 /* One pinned flow. It also caches the attribution each direction of the flow resolved to,
  * valid while the session table has not changed since (attr_gen == table generation + 1),
- * so the dispatcher looks the session table up once per flow and direction, not per packet. */
+ * so the dispatcher looks the session table up once per flow and direction, as one worker
+ * does, not once per packet. */
 struct mcp_flow_pin {
 	struct mcp_flow_key key;
 	uint32_t hash;
@@ -31,8 +33,10 @@ struct mcp_flow_pins;
 
 struct mcp_flow_pins *mcp_flow_pins_create(uint32_t initial);
 void mcp_flow_pins_destroy(struct mcp_flow_pins *p);
-/* k's pin; a new one (*added = 1, shard and caches zeroed) when k has none. NULL when memory
- * runs out (counted): the caller dispatches unpinned. Valid until the next add or remove. */
+/* Starts loading what a lookup of hash will read first. */
+void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash);
+/* k's pin; a new one (*added = 1, shard 0) when k has none. NULL when memory runs out
+ * (counted): the caller dispatches unpinned. Valid until the next add or remove. */
 struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 				       uint32_t hash, int *added);
 /* Removes k's pin unless a packet was dispatched under it at or after end_seq: that packet

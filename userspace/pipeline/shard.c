@@ -17,18 +17,20 @@
 
 /* Ring sizes: the input ring absorbs the dispatcher's bursts; the batch ring holds more
  * epochs than the dispatcher lets a shard run ahead of the merger (shards.c). */
-#define SHARD_RING_SLOTS  4096
+#define SHARD_RING_SLOTS  1024
 #define SHARD_BATCH_SLOTS 1024
 /* Messages the dispatcher fills before it makes them visible at once: one cache-line
  * transfer of the ring's head per batch instead of per packet. */
 #define SHARD_PUBLISH_EVERY 64
 /* A sleeping shard is woken when this much waits for it (or at an epoch's end, the finish or
  * a full ring): one wake-up per burst, not per batch (a futex wake is a system call). */
-#define SHARD_WAKE_AT 1024
+#define SHARD_WAKE_AT 256
 
 struct mcp_shard {
 	struct mcp_spsc in;      /* dispatcher -> shard: struct mcp_shard_msg */
 	struct mcp_spsc out;     /* shard -> merger: struct mcp_shard_batch * */
+	struct mcp_spsc spare;   /* merger -> shard: emptied batches, their arrays kept (no
+				  * page faults of fresh arrays every epoch) */
 	struct mcp_worker *worker;
 	struct mcp_shard_batch *cur;
 	uint32_t slot_data;
@@ -49,12 +51,30 @@ struct mcp_shard {
 	int started;
 };
 
-static struct mcp_shard_batch *batch_new(uint64_t epoch)
+static void batch_free(struct mcp_shard_batch *b)
 {
-	struct mcp_shard_batch *b = calloc(1, sizeof(*b));
+	if (b) {
+		free(b->recs);
+		free(b->seqs);
+		free(b);
+	}
+}
 
-	if (b)
-		b->epoch = epoch;
+/* The next batch: an emptied one back from the merger, else a new one. */
+static struct mcp_shard_batch *batch_next(struct mcp_shard *s, uint64_t epoch)
+{
+	struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->spare);
+	struct mcp_shard_batch *b = NULL;
+
+	if (slot) {
+		memcpy(&b, slot->data, sizeof(b));
+		mcp_spsc_release(&s->spare);
+		b->n = 0;
+		b->last = 0;
+	} else if (!(b = calloc(1, sizeof(*b)))) {
+		return NULL;
+	}
+	b->epoch = epoch;
 	return b;
 }
 
@@ -139,7 +159,7 @@ static void publish_batch(struct mcp_shard *s, uint64_t next_epoch, int last)
 	((struct mcp_spsc_slot *)slot)->len = sizeof(void *);
 	memcpy(((struct mcp_spsc_slot *)slot)->data, &s->cur, sizeof(void *));
 	mcp_spsc_publish(&s->out);
-	s->cur = last ? NULL : batch_new(next_epoch);
+	s->cur = last ? NULL : batch_next(s, next_epoch);
 	__atomic_store_n(&s->flow_count, mcp_worker_flow_count(s->worker), __ATOMIC_RELAXED);
 }
 
@@ -242,7 +262,8 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 	cfg.exporters[0] = (struct mcp_exporter){ .flow = shard_export, .ctx = s };
 	if (mcp_spsc_init(&s->in, SHARD_RING_SLOTS, sizeof(struct mcp_shard_msg) + slot_data) ||
 	    mcp_spsc_init(&s->out, SHARD_BATCH_SLOTS, sizeof(void *)) ||
-	    !(s->cur = batch_new(0)) || !(s->worker = mcp_worker_create(&cfg))) {
+	    mcp_spsc_init(&s->spare, SHARD_BATCH_SLOTS, sizeof(void *)) ||
+	    !(s->cur = batch_next(s, 0)) || !(s->worker = mcp_worker_create(&cfg))) {
 		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI, rings)\n", index,
 			cfg.max_flows);
 		goto err;
@@ -339,13 +360,19 @@ struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s)
 void mcp_shard_batch_release(struct mcp_shard *s)
 {
 	struct mcp_shard_batch *b = mcp_shard_batch_peek(s);
+	struct mcp_spsc_slot *slot;
 
-	if (b) {
-		free(b->recs);
-		free(b->seqs);
-		free(b);
-		mcp_spsc_release(&s->out);
+	if (!b)
+		return;
+	mcp_spsc_release(&s->out);
+	/* back to the shard for reuse; freed if it has enough (the ring is as large as out) */
+	if (b->last || !(slot = mcp_spsc_reserve(&s->spare))) {
+		batch_free(b);
+		return;
 	}
+	slot->len = sizeof(b);
+	memcpy(slot->data, &b, sizeof(b));
+	mcp_spsc_publish(&s->spare);
 }
 
 void mcp_shard_set_view(struct mcp_shard *s, struct mcp_view_slot *slot)
@@ -389,11 +416,19 @@ void mcp_shard_destroy(struct mcp_shard *s)
 	}
 	if (s->out.mem)
 		mcp_spsc_free(&s->out);
-	if (s->cur) {
-		free(s->cur->recs);
-		free(s->cur->seqs);
-		free(s->cur);
+	if (s->spare.mem) {
+		struct mcp_spsc_slot *slot;
+
+		while ((slot = mcp_spsc_peek(&s->spare))) {
+			struct mcp_shard_batch *b;
+
+			memcpy(&b, slot->data, sizeof(b));
+			batch_free(b);
+			mcp_spsc_release(&s->spare);
+		}
+		mcp_spsc_free(&s->spare);
 	}
+	batch_free(s->cur);
 	mcp_worker_destroy(s->worker);
 	free(s);
 }

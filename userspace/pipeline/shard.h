@@ -76,7 +76,7 @@ void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops,
 
 /* Consumer of records (merger): the oldest batch not yet taken, or NULL. */
 struct mcp_shard_batch *mcp_shard_batch_peek(struct mcp_shard *s);
-/* Frees the batch returned by mcp_shard_batch_peek and gives its slot back. */
+/* Gives the batch returned by mcp_shard_batch_peek back to its shard for reuse. */
 void mcp_shard_batch_release(struct mcp_shard *s);
 
 /* The RESP view's slot this shard answers snapshot requests on (its thread checks it between

@@ -93,7 +93,7 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 	wcfg.sessions = NULL;
 	wcfg.user_by_ip = NULL;
 	wcfg.max_flows = wcfg.max_flows / sh->n ? wcfg.max_flows / sh->n : 1;
-	sh->pins = mcp_flow_pins_create(1u << 16);
+	sh->pins = mcp_flow_pins_create(1u << 12);
 	if (!sh->pins) {
 		mcp_err("shards: out of memory\n");
 		goto err;
