@@ -15,9 +15,8 @@
  * 2152, optional sequence / N-PDU / extension header chain). So copy k is new hosts and new
  * 5-tuples for every probe, rather than the same conversations once more (which a probe that
  * expires flows re-creates COPIES times and one that does not keeps once). Multicast,
- * broadcast and unspecified addresses stay. The rewrite is checked before
- * writing: no two (copy, address) pairs may meet and no unicast address may leave unicast
- * space, else it fails. Checksums: IPv4 headers recomputed; TCP, UDP and ICMPv6 recomputed
+ * broadcast and unspecified addresses stay. The rewrite is checked before writing: no two
+ * (copy, address) pairs may meet and no unicast address may leave unicast space, else it fails. Checksums: IPv4 headers recomputed; TCP, UDP and ICMPv6 recomputed
  * when the whole segment is in the frame (UDP over IPv4 without one keeps 0); a truncated
  * segment keeps its checksum (nobody can verify it). Not rewritten: addresses quoted inside
  * ICMP errors, and GTP-C / PFCP bodies (F-TEIDs, UE addresses; TEIDs are left alone, the
@@ -70,7 +69,7 @@ static int keep_addr(const u_char *a, int len)
  * address (IPv4) or to its first 64 bits (IPv6). pick_shift takes the first candidate
  * that keeps every (copy, host) pair apart: captures number their hosts differently. */
 static const int shift_candidates[2][3] = {{16, 8, 0}, {32, 16, 0}};
-static int shift[2];
+static int shift[2] = {16, 32};
 
 /* Copy k's address for a (in place); returns 0 if a unicast address would leave unicast space. */
 static int move_addr(u_char *a, int len, long k)
@@ -298,19 +297,25 @@ static int pick_shift(const struct frame *fr, size_t n, long copies, int alen)
 			for (int e = 0; e < 2 && (fr[i].ip[j].ver == 4 ? 4 : 16) == alen; e++) {
 				const struct ip_site *s = &fr[i].ip[j];
 
-				if (na == cap && !(a = realloc(a, (cap = cap ? 2 * cap : 256) * sizeof(*a))))
+				if (na == cap && !(a = realloc(a, (cap = cap ? 2 * cap : 256) * sizeof(*a)))) {
+					fprintf(stderr, "tile_pcap: out of memory\n");
 					return 0;
+				}
 				memset(a[na], 0, sizeof(addr_rec));
 				a[na][0] = (u_char)alen;
 				memcpy(a[na] + 1, fr[i].data + s->off + (alen == 4 ? 12 : 8) + e * alen, alen);
 				na++;
 			}
+	if (!na)
+		return 1;
 	qsort(a, na, sizeof(*a), cmp_rec);
 	for (size_t i = 0; i < na; i++)
 		if (!nd || cmp_rec(a[nd - 1], a[i]))
 			memcpy(a[nd++], a[i], sizeof(addr_rec));
-	if (!(all = malloc((nd * (size_t)copies + 1) * sizeof(*all))))
+	if (!(all = malloc((nd * (size_t)copies + 1) * sizeof(*all)))) {
+		fprintf(stderr, "tile_pcap: out of memory\n");
 		return 0;
+	}
 	for (int c = 0; c < 3 && !ok; c++)
 		shift[fam] = shift_candidates[fam][c], ok = copies_apart(a, nd, copies, all);
 	if (!ok)
@@ -330,6 +335,7 @@ int main(int argc, char **argv)
 	size_t n = 0, cap = 0, maxlen = 0;
 	long long t = 0, prev = -1;
 	long copies;
+	int rc;
 	pcap_dumper_t *out;
 	u_char *buf;
 	pcap_t *in;
@@ -343,7 +349,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tile_pcap: %s\n", err);
 		return 1;
 	}
-	while (pcap_next_ex(in, &h, &data) == 1) {
+	while ((rc = pcap_next_ex(in, &h, &data)) == 1) {
 		long long us = (long long)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
 
 		if (n == cap) {
@@ -366,6 +372,10 @@ int main(int argc, char **argv)
 		if (h->caplen > maxlen)
 			maxlen = h->caplen;
 		n++;
+	}
+	if (rc == PCAP_ERROR) {
+		fprintf(stderr, "tile_pcap: %s: %s\n", argv[1], pcap_geterr(in));
+		return 1;
 	}
 	if (!pick_shift(fr, n, copies, 4) || !pick_shift(fr, n, copies, 16))
 		return 1;
@@ -393,6 +403,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pcap_dump_close(out);
+	pcap_close(in);
+	for (size_t i = 0; i < n; i++)
+		free(fr[i].data);
+	free(fr), free(buf);
 	printf("frames %llu copies %ld rewritten %ld other %ld unparsable %ld gtpc %ld shift %d/%d\n",
 	       (unsigned long long)(n * (size_t)copies), copies, c.rewritten, c.other, c.unparsable,
 	       c.gtpc, shift[0], shift[1]);
