@@ -10,8 +10,10 @@
 #                           had), $B/bench-MIX-$FRAMES-$SUBS-$CONC.pcap for the others
 #   real                    a capture nobody here designed: BENCH_REAL (default the largest
 #                           real one with GTP-U, $MCP_PCAPS/ndpi-zoom.pcap from nDPI's tests)
-#                           repeated BENCH_TILES times (default 640) by bench/tile_pcap.c,
-#                           bytes untouched, only the stamps moved; FRAMES is not used.
+#                           repeated BENCH_TILES times (default 640) by bench/tile_pcap.c:
+#                           stamps moved and, per copy, every unicast address (outer and
+#                           GTP-U inner) shifted, so each copy is new conversations for both
+#                           probes; FRAMES is not used. The stamp hashes tile_pcap.c.
 # Sets PCAP and PCAP_FRAMES (its frame count). Returns non-zero (with a message) on failure.
 bench_capture() {
 	local gen=$B/gen_bench_pcap stamp want mix=${MIX:-${BENCH_MIX:-uniform}} old
