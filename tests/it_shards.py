@@ -9,7 +9,7 @@ captures of bench/gen_bench_pcap.c (the benchmark's generator: uniform and mobil
   * the session log (--sessions-json) is byte for byte the one of --workers 1;
   * the same run twice gives the same flow file byte for byte (deterministic merge);
   * --stats shows the shards, each with packets on the bench captures (the largest share
-    <= 1.1x a fair one on the uniform mix), and the same decoder / session / flow totals as
+    <= 1.1x its intended share on the uniform mix), and the same decoder / session / flow totals as
     1 worker;
   * microcloud contents after the scenario capture, in a real redis-server on loopback: every
     key the flow records feed (counters, aggregates, subscriber hashes) has the same type and
@@ -84,11 +84,13 @@ SAME_STATS = ("packets ", "user packets", "user bytes", "gtp-c messages", "malfo
 
 def stat_lines(text):
 	return [l.strip() for l in text.splitlines() if l.strip().startswith(SAME_STATS) and
-		not l.strip().startswith("packets read in place")]
+		not l.strip().startswith("packets copied to shards")]
 
 
 def shard_counts(text):
-	return [int(m.group(1)) for m in re.finditer(r"shard \d+\s+user packets\s+(\d+)", text)]
+	"""Per shard: (user packets, intended share of the hash space) from --stats."""
+	return [(int(m.group(1)), float(m.group(2))) for m in
+		re.finditer(r"shard \d+\s+user packets\s+(\d+) \(share ([0-9.]+)\)", text)]
 
 
 def compare(pcap, tmp, tag, balanced=False, show_shares=False):
@@ -115,12 +117,15 @@ def compare(pcap, tmp, tag, balanced=False, show_shares=False):
 		counts = shard_counts(got[2])
 		check(len(counts) == w, "%s --workers %d: --stats lists %d shards" % (tag, w, len(counts)))
 		if show_shares and counts:
-			check(min(counts) > 0, "%s --workers %d: an idle shard: %s" % (tag, w, counts))
-			share = max(counts) * w / max(1, sum(counts))
+			pkts = [c for c, _ in counts]
+			check(min(pkts) > 0, "%s --workers %d: an idle shard: %s" % (tag, w, counts))
+			check(abs(sum(s for _, s in counts) - 1) < 0.01,
+			      "%s --workers %d: shares do not add up: %s" % (tag, w, counts))
+			share = max(c / max(1, sum(pkts)) / s for c, s in counts)
 			check(not balanced or share <= 1.1,
-			      "%s --workers %d: largest shard %.3f of a fair share (%s)" %
+			      "%s --workers %d: largest shard %.3f of its share (%s)" %
 			      (tag, w, share, counts))
-			print("  %s --workers %d: shard packets %s, largest %.3f of fair" %
+			print("  %s --workers %d: shard packets %s, largest %.3f of its share" %
 			      (tag, w, counts, share))
 		if w == 4:
 			again = run(pcap, w, tmp, tag + "-again")

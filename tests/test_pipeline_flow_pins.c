@@ -27,7 +27,7 @@ static uint32_t weak_hash(uint32_t i)
 
 Test(flow_pins, random_ops_match_a_model)
 {
-	struct mcp_flow_pins *p = mcp_flow_pins_create(16);
+	struct mcp_flow_pins *p = mcp_flow_pins_create(NKEYS);
 	static int pinned[NKEYS];
 	static uint16_t shard[NKEYS];
 	struct mcp_flow_key k;
@@ -69,6 +69,28 @@ Test(flow_pins, random_ops_match_a_model)
 		if (!added)
 			cr_assert_eq(pin->shard, shard[i]);
 	}
+	mcp_flow_pins_destroy(p);
+}
+
+Test(flow_pins, the_bound_is_kept_and_freed_pins_are_reused)
+{
+	struct mcp_flow_pins *p = mcp_flow_pins_create(64);
+	struct mcp_flow_key k;
+	int added;
+
+	for (uint32_t i = 0; i < 64; i++) {
+		key_of(&k, i);
+		cr_assert_not_null(mcp_flow_pins_get(p, &k, weak_hash(i), &added));
+	}
+	key_of(&k, 64);
+	cr_assert_null(mcp_flow_pins_get(p, &k, weak_hash(64), &added), "65 pins in 64");
+	cr_assert_eq(mcp_flow_pins_failures(p), 1);
+	key_of(&k, 7);
+	mcp_flow_pins_remove(p, &k, weak_hash(7), 1);
+	key_of(&k, 64);
+	cr_assert_not_null(mcp_flow_pins_get(p, &k, weak_hash(64), &added), "a freed pin is reused");
+	cr_assert_eq(added, 1);
+	cr_assert_eq(mcp_flow_pins_count(p), 64);
 	mcp_flow_pins_destroy(p);
 }
 

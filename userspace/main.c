@@ -134,8 +134,6 @@ int main(int argc, char **argv)
 		if (mcp_offline_open(&in, o.read_file))
 			return 2;
 		in.progress = isatty(STDERR_FILENO) && !o.quiet;
-		if (o.pipe.shards > 1)
-			mcp_offline_use_map(&in); /* shards read frames in place */
 	}
 	o.pipe.records_write_through = !o.read_file || input_streams(o.read_file);
 	p = mcp_pipeline_create(&o.pipe);

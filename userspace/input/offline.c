@@ -255,58 +255,6 @@ static int run_rest(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 	return run_pcapfile(in, p, stop, done, snap);
 }
 
-void mcp_offline_use_map(struct mcp_offline *in)
-{
-	if (!in->stream && !mcp_pcap_map_open(&in->map, in->path) &&
-	    (int)in->map.linktype == in->dlt)
-		in->mapped = 1;
-	else
-		mcp_pcap_map_close(&in->map);
-}
-
-/* Frames between checkpoints of the mapped reader: where pages can be dropped. */
-#define MAP_CHECK_EVERY 4096
-#define MAP_CHECKPOINTS 64
-
-/* The mapped loop: frames go to the pipeline by reference; pages behind the frames every
- * shard is done with are dropped. */
-static int run_map(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_atomic_t *stop,
-		   uint64_t *n)
-{
-	struct { uint64_t frames; size_t off; } cp[MAP_CHECKPOINTS];
-	unsigned cp_head = 0, cp_tail = 0;
-	struct mcp_pcap_map_pkt pkt;
-	double t0 = now_s(), next_progress = t0 + 1;
-	int rc = 0;
-
-	while (!*stop && (rc = mcp_pcap_map_next(&in->map, &pkt)) == 1) {
-		mcp_pipeline_frame_stable(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
-		if (++*n % MAP_CHECK_EVERY)
-			continue;
-		if (cp_head - cp_tail < MAP_CHECKPOINTS) {
-			cp[cp_head % MAP_CHECKPOINTS].frames = *n;
-			cp[cp_head++ % MAP_CHECKPOINTS].off = in->map.pos;
-		}
-		while (cp_tail != cp_head &&
-		       cp[cp_tail % MAP_CHECKPOINTS].frames <= mcp_pipeline_frames_retired(p))
-			mcp_pcap_map_release(&in->map, cp[cp_tail++ % MAP_CHECKPOINTS].off);
-		if (in->progress && now_s() >= next_progress) {
-			struct mcp_pipeline_totals t;
-
-			mcp_pipeline_totals(p, &t);
-			fprintf(stderr, "\r%5.1f%%  %" PRIu64 " packets  %u flows   ",
-				100.0 * in->map.pos / in->map.size, t.frames, t.flows_active);
-			next_progress = now_s() + 1;
-		}
-	}
-	if (in->progress && *n > 0xffff)
-		fprintf(stderr, "\r%*s\r", 70, "");
-	if (!*stop && rc < 0)
-		mcp_warn("%s: capture truncated after %" PRIu64 " packets: %s\n", in->path, *n,
-			 in->map.err);
-	return 0;
-}
-
 /* libpcap's loop; returns pcap_next_ex's last status and the frame count in *n. */
 static int run_pcap(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig_atomic_t *stop,
 		    uint64_t *n)
@@ -357,12 +305,6 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 	uint64_t n = 0;
 	int rc = 0;
 
-	if (in->mapped) {
-		rc = run_map(in, p, stop, &n);
-		*elapsed = now_s() - t0;
-		return rc;
-	}
-
 	if (in->stream) {
 		/* a stream may wait for data: the RESP view is served meanwhile */
 		in->ng.w.idle = in->pf.w.idle = mcp_pipeline_idle;
@@ -389,8 +331,6 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 
 void mcp_offline_close(struct mcp_offline *in)
 {
-	mcp_pcap_map_close(&in->map);
-	in->mapped = 0;
 	if (in->pc)
 		pcap_close(in->pc);
 	in->pc = NULL;

@@ -14,7 +14,6 @@
 
 #include <pcap/pcap.h>
 
-#include "input/pcap_map.h"
 #include "input/pcapfile.h"
 #include "input/pcapng.h"
 #include "pipeline/pipeline.h"
@@ -37,16 +36,11 @@ struct mcp_offline {
 	struct mcp_pcapng_pkt first;
 	/* damage found on the way (from the own readers) */
 	uint64_t skipped_bytes, resyncs, trunc_bytes;
-	int mapped;   /* read through map instead of libpcap */
-	struct mcp_pcap_map map;
 };
 
 /* Opens and checks the capture before any output exists. 0, or -1 after one message saying
  * why it cannot be read (exit status 2). */
 int mcp_offline_open(struct mcp_offline *in, const char *path);
-/* Pipeline shards read frames in place: map a classic pcap file instead of copying frames
- * out of libpcap's buffer (a pcapng file, a FIFO or stdin stays with libpcap). After open. */
-void mcp_offline_use_map(struct mcp_offline *in);
 /* Feeds every frame to p. Returns an exit status: 0; MCP_EXIT_INPUT_DAMAGED when damaged
  * data was skipped (reported on stderr); 2 when the rest of a file cannot be reopened. A
  * capture whose last record is cut short is a warning, not an error. */

@@ -1,32 +1,35 @@
-/* flow_pins.c - flow -> shard pins of the dispatcher (flow_pins.h): a growing array of pins
- * with a free list, indexed by util/oa_index. */
+/* flow_pins.c - flow -> shard pins of the dispatcher (flow_pins.h): an array of pins with a
+ * free list, indexed by util/oa_index. The array is reserved for the bound in 2 MiB pages
+ * (util/hugemem) and touched only as pins are used: in 4 KiB pages every pin read missed the
+ * TLB (a page walk of a guest's tables, about as slow as the cache miss itself). */
 #include "pipeline/flow_pins.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hugemem.h"
 #include "util/oa_index.h"
 
-#define PINS_MAX (1u << 30)
+#define PINS_INDEX_START 8192 /* pairs: 64 KiB, doubling with the pin count */
 
 struct mcp_flow_pins {
 	struct mcp_flow_pin *pins;
 	struct mcp_oa_index index; /* key hash -> pins[] slot */
-	uint32_t cap, used_hw;     /* pins[0..used_hw) handed out at least once */
+	uint32_t cap, used_hw;     /* pins[0..used_hw) handed out at least once, of cap */
 	uint32_t free_head;        /* free list through last_seq of unused pins */
 	uint64_t failures;
 };
 
-struct mcp_flow_pins *mcp_flow_pins_create(uint32_t initial)
+struct mcp_flow_pins *mcp_flow_pins_create(uint32_t max_pins)
 {
 	struct mcp_flow_pins *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
-	p->cap = initial < 64 ? 64 : initial;
+	p->cap = max_pins < 64 ? 64 : max_pins;
 	p->free_head = UINT32_MAX;
-	p->pins = malloc((size_t)p->cap * sizeof(*p->pins));
-	if (!p->pins || mcp_oa_index_init(&p->index, 2 * p->cap, PINS_MAX) < 0) {
+	p->pins = mcp_huge_zalloc((size_t)p->cap * sizeof(*p->pins));
+	if (!p->pins || mcp_oa_index_init(&p->index, PINS_INDEX_START, p->cap) < 0) {
 		mcp_flow_pins_destroy(p);
 		return NULL;
 	}
@@ -38,7 +41,7 @@ void mcp_flow_pins_destroy(struct mcp_flow_pins *p)
 	if (!p)
 		return;
 	mcp_oa_index_free(&p->index);
-	free(p->pins);
+	mcp_huge_free(p->pins, (size_t)p->cap * sizeof(*p->pins));
 	free(p);
 }
 
@@ -59,8 +62,7 @@ static struct mcp_flow_pin *find(struct mcp_flow_pins *p, const struct mcp_flow_
 	return NULL;
 }
 
-/* A free slot of pins[] (the array doubles when none is left); UINT32_MAX when out of
- * memory. */
+/* A free slot of pins[]; UINT32_MAX when all max_pins are in use. */
 static uint32_t slot_take(struct mcp_flow_pins *p)
 {
 	uint32_t i = p->free_head;
@@ -69,16 +71,7 @@ static uint32_t slot_take(struct mcp_flow_pins *p)
 		p->free_head = (uint32_t)p->pins[i].last_seq;
 		return i;
 	}
-	if (p->used_hw == p->cap) {
-		struct mcp_flow_pin *bigger;
-
-		if (p->cap >= PINS_MAX ||
-		    !(bigger = realloc(p->pins, (size_t)p->cap * 2 * sizeof(*p->pins))))
-			return UINT32_MAX;
-		p->pins = bigger;
-		p->cap *= 2;
-	}
-	return p->used_hw++;
+	return p->used_hw < p->cap ? p->used_hw++ : UINT32_MAX;
 }
 
 struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,

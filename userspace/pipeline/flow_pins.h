@@ -31,12 +31,13 @@ struct mcp_flow_pin {
 
 struct mcp_flow_pins;
 
-struct mcp_flow_pins *mcp_flow_pins_create(uint32_t initial);
+/* Room for max_pins flows (the flow bound of all shards together). */
+struct mcp_flow_pins *mcp_flow_pins_create(uint32_t max_pins);
 void mcp_flow_pins_destroy(struct mcp_flow_pins *p);
 /* Starts loading what a lookup of hash will read first. */
 void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash);
-/* k's pin; a new one (*added = 1, shard 0) when k has none. NULL when memory runs out
- * (counted): the caller dispatches unpinned. Valid until the next add or remove. */
+/* k's pin; a new one (*added = 1, shard 0) when k has none. NULL when max_pins are in use
+ * (counted): the caller dispatches unpinned. Valid until it is removed. */
 struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 				       uint32_t hash, int *added);
 /* Removes k's pin unless a packet was dispatched under it at or after end_seq: that packet

@@ -119,6 +119,8 @@ static struct mcp_pipeline *create_shards(struct mcp_pipeline *p, uint32_t n,
 	struct mcp_shards_cfg scfg = {
 		.n = n, .worker = *wcfg, .sessions = p->sessions, .radius = p->radius,
 		.session_gen = &p->session_gen, .owner_by_sub_id = p->shard_by_sub_id,
+		/* live, the thread that polls the sockets must not wait for DPI */
+		.first_inline = !p->shard_by_sub_id,
 	};
 
 	p->shards = mcp_shards_create(&scfg);
@@ -230,19 +232,19 @@ err:
 }
 
 static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-		     uint32_t wire_len, uint64_t ts_us, int stable)
+		     uint32_t wire_len, uint64_t ts_us)
 {
 	struct mcp_pkt pkt;
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
 
-	mcp_pipeline_packet(p, kind, &pkt, stable, NULL);
+	mcp_pipeline_packet(p, kind, &pkt, NULL);
 }
 
 /* With the RESP view on, a pending snapshot request is answered after the frame (one load). */
 static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-			 uint32_t wire_len, uint64_t ts_us, int stable)
+			 uint32_t wire_len, uint64_t ts_us)
 {
-	frame_in(p, dlt, frame, caplen, wire_len, ts_us, stable);
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us);
 	if (p->view)
 		mcp_pipeline_view_serve(p);
 }
@@ -250,16 +252,10 @@ static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, 
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
-	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us);
 }
 
-void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
-			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us)
-{
-	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 1);
-}
-
-void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
+void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt,
 			 const struct mcp_pipeline_owned *own)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
@@ -281,7 +277,7 @@ void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, 
 		if (own && p->shards)
 			mcp_shards_packet_owned(p->shards, pkt, &own->attr, own->owner, p->frames);
 		else if (p->shards)
-			mcp_shards_packet(p->shards, pkt, stable, p->frames);
+			mcp_shards_packet(p->shards, pkt, p->frames);
 		else if (own)
 			mcp_worker_packet_attr(p->worker, pkt, &own->attr);
 		else
@@ -368,11 +364,6 @@ void mcp_pipeline_destroy(struct mcp_pipeline *p)
 	mcp_decoder_destroy(p->decoder);
 	mcp_view_pub_destroy(p->view);
 	free(p);
-}
-
-uint64_t mcp_pipeline_frames_retired(const struct mcp_pipeline *p)
-{
-	return p->shards ? mcp_shards_retired(p->shards) : p->frames;
 }
 
 void mcp_pipeline_totals(const struct mcp_pipeline *p, struct mcp_pipeline_totals *t)

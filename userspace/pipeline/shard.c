@@ -49,6 +49,7 @@ struct mcp_shard {
 	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
 	pthread_t thread;
 	int started;
+	struct mcp_shard_msg *one; /* inline: the message being filled (no thread, no ring) */
 };
 
 static void batch_free(struct mcp_shard_batch *b)
@@ -200,14 +201,47 @@ static void shard_tick(struct mcp_shard *s, const struct mcp_shard_msg *m)
 	__atomic_store_n(&s->flow_count, mcp_worker_flow_count(s->worker), __ATOMIC_RELAXED);
 }
 
+/* Handles one message in the shard's own thread (or the caller's, inline); 1 after
+ * MCP_SHARD_FINISH. */
+static int handle(struct mcp_shard *s, struct mcp_shard_msg *m)
+{
+	if (m->type == MCP_SHARD_PKT) {
+		if (m->copied)
+			relocate(m);
+		else if (m->attr.user_side)
+			m->attr.user = m->user;
+		s->cur_seq = m->seq;
+		mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
+		free(m->heap);
+	} else if (m->type == MCP_SHARD_EPOCH) {
+		/* a shard without packets of late still ends its idle flows in time */
+		mcp_worker_expire(s->worker, m->now_ms);
+		publish_batch(s, m->epoch + 1, 0);
+	} else if (m->type == MCP_SHARD_TICK) {
+		shard_tick(s, m);
+	} else if (m->type == MCP_SHARD_BYPASS) {
+		if (m->ops)
+			mcp_worker_set_bypass(s->worker, m->ops);
+		else
+			mcp_worker_bypass_off_lent(s->worker, m->lent);
+		__atomic_add_fetch(&s->acks, 1, __ATOMIC_RELEASE);
+	} else {
+		s->cur_seq = UINT64_MAX; /* the flush follows every packet */
+		mcp_worker_flush(s->worker);
+		publish_batch(s, 0, 1);
+		return 1;
+	}
+	return 0;
+}
+
 static void *shard_main(void *arg)
 {
 	struct mcp_shard *s = arg;
 	unsigned spins = 0;
+	int done = 0;
 
-	for (;;) {
+	while (!done) {
 		struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->in);
-		struct mcp_shard_msg *m;
 
 		serve_view(s);
 		if (!slot) {
@@ -215,43 +249,18 @@ static void *shard_main(void *arg)
 			continue;
 		}
 		spins = 0;
-		m = (struct mcp_shard_msg *)slot->data;
-		if (m->type == MCP_SHARD_PKT) {
-			if (m->copied)
-				relocate(m);
-			else if (m->attr.user_side)
-				m->attr.user = m->user;
-			s->cur_seq = m->seq;
-			mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
-			free(m->heap);
-		} else if (m->type == MCP_SHARD_EPOCH) {
-			/* a shard without packets of late still ends its idle flows in time */
-			mcp_worker_expire(s->worker, m->now_ms);
-			publish_batch(s, m->epoch + 1, 0);
-		} else if (m->type == MCP_SHARD_TICK) {
-			shard_tick(s, m);
-		} else if (m->type == MCP_SHARD_BYPASS) {
-			if (m->ops)
-				mcp_worker_set_bypass(s->worker, m->ops);
-			else
-				mcp_worker_bypass_off_lent(s->worker, m->lent);
-			__atomic_add_fetch(&s->acks, 1, __ATOMIC_RELEASE);
-		} else {
-			s->cur_seq = UINT64_MAX; /* the flush follows every packet */
-			mcp_worker_flush(s->worker);
-			publish_batch(s, 0, 1);
-			mcp_spsc_release(&s->in);
-			return NULL;
-		}
+		done = handle(s, (struct mcp_shard_msg *)slot->data);
 		mcp_spsc_release(&s->in);
 	}
+	return NULL;
 }
 
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
-				   uint32_t slot_data)
+				   uint32_t slot_data, int inline_mode)
 {
 	struct mcp_shard *s = calloc(1, sizeof(*s));
 	struct mcp_worker_cfg cfg = *wcfg;
+	size_t msg_bytes = sizeof(struct mcp_shard_msg) + slot_data;
 	int err;
 
 	if (!s)
@@ -260,7 +269,8 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 	s->slot_data = slot_data;
 	cfg.nexporters = 1;
 	cfg.exporters[0] = (struct mcp_exporter){ .flow = shard_export, .ctx = s };
-	if (mcp_spsc_init(&s->in, SHARD_RING_SLOTS, sizeof(struct mcp_shard_msg) + slot_data) ||
+	if ((inline_mode ? !(s->one = malloc(msg_bytes))
+			 : mcp_spsc_init(&s->in, SHARD_RING_SLOTS, (uint32_t)msg_bytes) != 0) ||
 	    mcp_spsc_init(&s->out, SHARD_BATCH_SLOTS, sizeof(void *)) ||
 	    mcp_spsc_init(&s->spare, SHARD_BATCH_SLOTS, sizeof(void *)) ||
 	    !(s->cur = batch_next(s, 0)) || !(s->worker = mcp_worker_create(&cfg))) {
@@ -268,6 +278,8 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 			cfg.max_flows);
 		goto err;
 	}
+	if (inline_mode)
+		return s;
 	err = pthread_create(&s->thread, NULL, shard_main, s);
 	if (err) {
 		mcp_err("shard %d: cannot start its thread: %s\n", index, strerror(err));
@@ -287,6 +299,8 @@ struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s)
 	struct mcp_spsc *r = &s->in;
 	uint32_t idx = r->head + s->unpublished;
 
+	if (s->one)
+		return s->one;
 	if (idx - r->cached_tail > r->mask) {
 		mcp_shard_flush(s); /* the shard must see what it is to drain */
 		r->cached_tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
@@ -312,13 +326,21 @@ static void flush(struct mcp_shard *s, int force)
 
 void mcp_shard_publish(struct mcp_shard *s)
 {
+	if (s->one) {
+		serve_view(s);
+		handle(s, s->one);
+		return;
+	}
 	if (++s->unpublished >= SHARD_PUBLISH_EVERY)
 		flush(s, 0);
 }
 
 void mcp_shard_flush(struct mcp_shard *s)
 {
-	flush(s, 1);
+	if (s->one)
+		serve_view(s); /* the reader idles: an inline shard answers the view now */
+	else
+		flush(s, 1);
 }
 
 void mcp_shard_set_bypass(struct mcp_shard *s, const struct mcp_bypass_ops *ops,
@@ -429,6 +451,7 @@ void mcp_shard_destroy(struct mcp_shard *s)
 		mcp_spsc_free(&s->spare);
 	}
 	batch_free(s->cur);
+	free(s->one);
 	mcp_worker_destroy(s->worker);
 	free(s);
 }

@@ -54,10 +54,11 @@ struct mcp_shard_batch {
 struct mcp_shard;
 
 /* Starts the shard's thread. wcfg's exporters are replaced by the shard's own (records go
- * to its batches); slot_data is the inner-packet bytes a message can carry inline. NULL on
- * failure (logged). */
+ * to its batches); slot_data is the inner-packet bytes a message can carry inline. An
+ * inline shard has no thread and no input ring: each message is handled when it is
+ * published, in the publisher's thread. NULL on failure (logged). */
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
-				   uint32_t slot_data);
+				   uint32_t slot_data, int inline_mode);
 
 /* Producer (dispatcher): a free message slot, or NULL while the ring is full. */
 struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);

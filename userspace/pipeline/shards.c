@@ -29,6 +29,8 @@ struct mcp_shards {
 	struct mcp_flow_pins *pins;
 	const uint64_t *session_gen;
 	int owner_by_sub_id;
+	int first_inline;        /* shard 0 runs in the reader's thread (shards.h) */
+	uint32_t inline_share;   /* ... and gets this part of SHARE_SCALE */
 	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
@@ -36,9 +38,7 @@ struct mcp_shards {
 	uint64_t epoch_start_ms; /* clock_ms when the open epoch began */
 	uint64_t merged;         /* epochs merged so far */
 	uint64_t last_seq;       /* frame_seq of the last packet dispatched */
-	uint64_t epoch_end[4];   /* last_seq at the close of epoch e, at [e % 4] */
-	uint64_t retired;        /* frames read by no shard any more */
-	uint64_t copied, referenced, copy_failures, waits;
+	uint64_t copied, copy_failures, waits;
 	uint64_t bound_records;  /* records without an IMSI that the merger resolved */
 	uint64_t bound_flows;    /* ... that were their flow's last */
 	uint64_t bound_gtpu;     /* GTP-U packets in those records */
@@ -50,6 +50,12 @@ struct mcp_shards {
 	struct mcp_worker_stats ws;
 	struct mcp_dpi_stats ds;
 };
+
+/* The hash space is SHARE_SCALE parts; the inline shard takes a quarter of a fair share,
+ * about what is left of the reader's thread once it has read, decoded, dispatched and
+ * merged (bench/bench_workers.sh measured 2 workers on 2 cores with 1/8 and 1/4 of the
+ * subscribers inline; the fewer, the sooner the reader is not the bottleneck). */
+#define SHARE_SCALE 1024u
 
 /* Waits with growing patience for a full ring: yield, then sleep. */
 static void backoff(unsigned *spins)
@@ -87,19 +93,23 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 	sh->radius = cfg->radius;
 	sh->session_gen = cfg->session_gen;
 	sh->owner_by_sub_id = cfg->owner_by_sub_id;
+	sh->first_inline = cfg->first_inline;
+	if (cfg->first_inline)
+		sh->inline_share = SHARE_SCALE / (4 * sh->n);
 	sh->nsinks = cfg->worker.nexporters;
 	memcpy(sh->sinks, cfg->worker.exporters, sizeof(sh->sinks));
 	/* shards never read the reader's tables: attribution comes with each packet */
 	wcfg.sessions = NULL;
 	wcfg.user_by_ip = NULL;
 	wcfg.max_flows = wcfg.max_flows / sh->n ? wcfg.max_flows / sh->n : 1;
-	sh->pins = mcp_flow_pins_create(1u << 12);
+	sh->pins = mcp_flow_pins_create(cfg->worker.max_flows ? cfg->worker.max_flows : 1);
 	if (!sh->pins) {
 		mcp_err("shards: out of memory\n");
 		goto err;
 	}
 	for (uint32_t i = 0; i < sh->n; i++)
-		if (!(sh->shard[i] = mcp_shard_create((int)i, &wcfg, SHARD_SLOT_DATA)))
+		if (!(sh->shard[i] = mcp_shard_create((int)i, &wcfg, SHARD_SLOT_DATA,
+						      i == 0 && cfg->first_inline)))
 			goto err;
 	return sh;
 err:
@@ -221,7 +231,6 @@ static void close_epoch(struct mcp_shards *sh)
 		mcp_shard_publish(sh->shard[i]);
 		mcp_shard_flush(sh->shard[i]);
 	}
-	sh->epoch_end[sh->epoch % 4] = sh->last_seq;
 	sh->epoch++;
 	sh->in_epoch = 0;
 	sh->epoch_start_ms = sh->clock_ms;
@@ -229,8 +238,6 @@ static void close_epoch(struct mcp_shards *sh)
 		return;
 	for (uint32_t i = 0; i < sh->n; i++)
 		merge_next(sh, i);
-	/* every shard handed over this epoch's batch: it has read all of its packets */
-	sh->retired = sh->epoch_end[sh->merged % 4];
 	sh->merged++;
 }
 
@@ -269,11 +276,6 @@ static void resolve_user(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 		m->attr.user_side = 2;
 }
 
-uint64_t mcp_shards_retired(const struct mcp_shards *sh)
-{
-	return sh->retired;
-}
-
 /* The packet's attribution, from its pin's cache while the session table is unchanged. */
 static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int side,
 			const struct mcp_pkt *pkt, struct mcp_attrib *a)
@@ -296,11 +298,17 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 static uint32_t owner_shard(const struct mcp_shards *sh, const struct mcp_attrib *a,
 			    uint32_t hash)
 {
-	if (!a->has_sub)
-		return hash % sh->n;
-	if (sh->owner_by_sub_id)
+	uint64_t h;
+
+	if (a->has_sub && sh->owner_by_sub_id)
 		return a->sub_id % sh->n;
-	return (uint32_t)(XXH3_64bits(a->imsi, strlen(a->imsi)) % sh->n);
+	h = a->has_sub ? XXH3_64bits(a->imsi, strlen(a->imsi)) : hash;
+	if (!sh->first_inline)
+		return (uint32_t)(h % sh->n);
+	/* the inline shard takes its share of the hash space, the threads the rest evenly */
+	if (h % SHARE_SCALE < sh->inline_share)
+		return 0;
+	return 1 + (uint32_t)((h / SHARE_SCALE) % (sh->n - 1));
 }
 
 /* A flow stays where it began: the pin (if any) keeps idx, the shard chosen for its first
@@ -330,8 +338,7 @@ static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 	return m;
 }
 
-void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
-		       uint64_t frame_seq)
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, uint64_t frame_seq)
 {
 	struct mcp_attrib a;
 	struct mcp_flow_key key;
@@ -350,10 +357,7 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, hash), frame_seq);
 	m = packet_msg(sh, idx, pkt, &a, frame_seq);
 	resolve_user(sh, pkt, m);
-	if (!frame_stable || (pkt->flags & MCP_PKTF_REASSEMBLED))
-		copy_inner(sh, m, pkt);
-	else
-		sh->referenced++;
+	copy_inner(sh, m, pkt);
 	mcp_shard_publish(sh->shard[idx]);
 	sh->dispatched[idx]++;
 	sh->last_seq = frame_seq;
@@ -467,21 +471,35 @@ void mcp_shards_stats(const struct mcp_shards *sh, struct mcp_worker_stats *ws,
 	*ds = sh->ds;
 }
 
+/* The part of the hash space shard i owns. */
+static double intended_share(const struct mcp_shards *sh, uint32_t i)
+{
+	double inline_part = (double)sh->inline_share / SHARE_SCALE;
+
+	if (!sh->first_inline)
+		return 1.0 / sh->n;
+	return i == 0 ? inline_part : (1.0 - inline_part) / (sh->n - 1);
+}
+
 void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 {
-	uint64_t total = 0, largest = 0;
+	uint64_t total = 0;
+	double largest = 0;
 
-	for (uint32_t i = 0; i < sh->n; i++) {
-		total += sh->dispatched[i];
-		if (sh->dispatched[i] > largest)
-			largest = sh->dispatched[i];
-	}
-	fprintf(f, "  shards                       %u (largest %.3f of a fair share)\n", sh->n,
-		total ? (double)largest * sh->n / (double)total : 0.0);
 	for (uint32_t i = 0; i < sh->n; i++)
-		fprintf(f, "    shard %-2u user packets      %" PRIu64 "\n", i, sh->dispatched[i]);
-	fprintf(f, "    packets read in place        %" PRIu64 " (copied %" PRIu64 ", lost to OOM %"
-		   PRIu64 ")\n", sh->referenced, sh->copied, sh->copy_failures);
+		total += sh->dispatched[i];
+	for (uint32_t i = 0; i < sh->n && total; i++) {
+		double r = (double)sh->dispatched[i] / (double)total / intended_share(sh, i);
+
+		largest = r > largest ? r : largest;
+	}
+	fprintf(f, "  shards                       %u%s (largest %.3f of its share)\n", sh->n,
+		sh->first_inline ? ", shard 0 in the reader's thread" : "", largest);
+	for (uint32_t i = 0; i < sh->n; i++)
+		fprintf(f, "    shard %-2u user packets      %" PRIu64 " (share %.4f)\n", i,
+			sh->dispatched[i], intended_share(sh, i));
+	fprintf(f, "    packets copied to shards     %" PRIu64 " (lost to OOM %" PRIu64 ")\n",
+		sh->copied, sh->copy_failures);
 	fprintf(f, "    dispatcher waits (full ring) %" PRIu64 "\n", sh->waits);
 	fprintf(f, "    session lookups (dispatcher) %" PRIu64 "\n", sh->resolved);
 	fprintf(f, "    records bound by the merger  %" PRIu64 " (%" PRIu64 " flows)\n",

@@ -42,17 +42,19 @@ struct mcp_shards_cfg {
 	int owner_by_sub_id;             /* live: a subscriber's shard is its id % n, as the XDP
 					  * program steers (include/mcp_meta.h); else a hash of
 					  * its IMSI */
+	int first_inline;                /* shard 0 runs in the caller's thread: n workers are
+					  * the reader and n - 1 shard threads, so that the reader
+					  * does not take a core of its own from them (offline) */
 };
 
 struct mcp_shards;
 
 /* NULL on failure (logged). */
 struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
-/* One MCP_PKT_USER packet. frame_stable: its bytes stay valid until mcp_shards_finish (a
- * mapped capture file), so the shard reads them in place; otherwise the inner packet is
- * copied into the message. */
-void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
-		       uint64_t frame_seq);
+/* One MCP_PKT_USER packet; its inner packet is copied into the message (the reader's buffer
+ * moves on: a copy in a ring slot costs less than reading a mapped file in place, whose 4 KiB
+ * pages miss the TLB at every frame). */
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, uint64_t frame_seq);
 /* Live mode, a T-PDU the XDP program found in a known tunnel: its attribution a comes from
  * the metadata (sub_idx, dir) and owner is the metadata's worker. The flow's pin still wins
  * (a flow that began before its tunnel was in the kernel stays where it began). The inner
@@ -70,9 +72,6 @@ void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *c
  * (instead of in bursts), so that a flow's verdict and kernel bypass come without delay. */
 void mcp_shards_flush(struct mcp_shards *sh);
 uint32_t mcp_shards_count(const struct mcp_shards *sh);
-/* Frames up to this sequence number (the frame_seq given above) are no longer read by any
- * shard: a mapped input may drop them. */
-uint64_t mcp_shards_retired(const struct mcp_shards *sh);
 /* End of input: every shard exports its flows; every record reaches the sinks. */
 void mcp_shards_finish(struct mcp_shards *sh);
 void mcp_shards_destroy(struct mcp_shards *sh);
