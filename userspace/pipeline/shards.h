@@ -1,4 +1,5 @@
-/* shards.h - N pipeline shards behind one dispatcher (docs/design.md, "Shards").
+/* shards.h - N pipeline shards behind one dispatcher (docs/design.md, "Shards"). Live, every
+ * shard is a thread; offline, shard 0 runs in the dispatcher's thread (first_inline).
  *
  * The thread that calls mcp_shards_packet (the reader) owns the session and RADIUS tables:
  * it resolves each user packet's subscriber in frame order and sends the packet, with that
