@@ -15,19 +15,29 @@
 #include "flow/worker.h"
 #include "mcp_map_layout.h"
 
-/* One pinned flow. It also caches the attribution each direction of the flow resolved to,
- * valid while the session table has not changed since (attr_gen == table generation + 1),
- * so the dispatcher looks the session table up once per flow and direction, as one worker
- * does, not once per packet. */
+/* The session part of a struct mcp_attrib (RADIUS users are looked up per packet). */
+struct mcp_pin_attr {
+	uint8_t has_sub, src_is_up, deleted, pad;
+	uint32_t sub_id;
+	uint64_t changed_ms;
+	char imsi[16];
+};
+
+/* One pinned flow, two cache lines. It also caches the attribution each direction of the
+ * flow resolved to, valid while the session table has not changed since (attr_gen == the
+ * table generation + 1, modulo 2^32), so the dispatcher looks the session table up once per
+ * flow and direction, as one worker does, not once per packet. */
 struct mcp_flow_pin {
 	struct mcp_flow_key key;
 	uint32_t hash;
 	uint16_t shard;
 	uint16_t used;
 	uint64_t last_seq;          /* seq of the last packet dispatched under the pin */
-	uint64_t attr_gen[2];       /* [0] the packet's source is the key's lo side, [1] hi */
-	struct mcp_attrib attr[2];  /* user and user_side unused */
-};
+	uint32_t attr_gen[2];       /* [0] the packet's source is the key's lo side, [1] hi */
+	struct mcp_pin_attr attr[2];
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct mcp_flow_pin) == 128, "a pin is two cache lines");
 
 struct mcp_flow_pins;
 

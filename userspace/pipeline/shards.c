@@ -280,16 +280,26 @@ static void resolve_user(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int side,
 			const struct mcp_pkt *pkt, struct mcp_attrib *a)
 {
-	uint64_t gen = sh->session_gen ? *sh->session_gen + 1 : 0;
+	uint32_t gen = sh->session_gen ? (uint32_t)*sh->session_gen + 1 : 0;
+	struct mcp_pin_attr *c = pin ? &pin->attr[side] : NULL;
 
-	if (pin && gen && pin->attr_gen[side] == gen) {
-		*a = pin->attr[side];
+	if (c && gen && pin->attr_gen[side] == gen) {
+		memset(a, 0, sizeof(*a));
+		a->has_sub = c->has_sub;
+		a->src_is_up = c->src_is_up;
+		a->deleted = c->deleted;
+		a->sub_id = c->sub_id;
+		a->changed_ms = c->changed_ms;
+		memcpy(a->imsi, c->imsi, sizeof(a->imsi));
 		return;
 	}
 	mcp_attrib_resolve(sh->sessions, pkt, a);
 	sh->resolved++;
-	if (pin) {
-		pin->attr[side] = *a;
+	if (c) {
+		*c = (struct mcp_pin_attr){ .has_sub = a->has_sub, .src_is_up = a->src_is_up,
+					    .deleted = a->deleted, .sub_id = a->sub_id,
+					    .changed_ms = a->changed_ms };
+		memcpy(c->imsi, a->imsi, sizeof(c->imsi));
 		pin->attr_gen[side] = gen;
 	}
 }
