@@ -924,3 +924,52 @@ Test(microcloud, slow_redis_times_out_and_recovers, .init = setup, .fini = teard
 				    mcp_ip_str(&s0.tunnels[1].addr, a), s0.tunnels[1].teid), "");
 	mcp_mc_destroy(m);
 }
+
+/* A detach coalesced with the re-attach that follows (the writer was held up, here by a
+ * stopped Redis) is never written as such: the detached value's keys the new value does not
+ * own (its old UE IP, old tunnels) must still get their grace, not stay without TTL forever. */
+Test(microcloud, coalesced_detach_reattach_keeps_grace, .init = setup, .fini = teardown)
+{
+	struct mcp_mc_cfg c;
+	struct mcp_subscriber s, o, s2;
+	struct mcp_mc *m;
+	char v[64], ip[MCP_IP_STRLEN], ip2[MCP_IP_STRLEN], tep[MCP_IP_STRLEN];
+	long long pttl;
+
+	cfg_for(&c, rs.port);
+	c.grace_ms = 60000;
+	m = mcp_mc_create(&c);
+	tr_make_sub(&s, 21, 0);
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &s, 1);
+	cr_assert_eq(mcp_mc_flush(m, 3000), 0);
+	mcp_ip_str(&s.ue_ipv4, ip);
+	cr_assert_eq(tr_cmd_int(rc, "PTTL t.ip.%s", ip), -1, "active: no TTL");
+
+	/* Redis stopped: another subscriber's write leaves the writer waiting for its replies,
+	 * so the detach and the re-attach below reach the local copy together */
+	kill(rs.pid, SIGSTOP);
+	tr_make_sub(&o, 22, 0);
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &o, 1);
+	tr_sleep_ms(200);
+	s.state = MCP_SUB_DELETED;
+	mcp_mc_session_event(m, MCP_EV_DETACH, &s, 2);
+	tr_make_sub(&s2, 21, 1); /* new tunnels */
+	s2.ue_ipv4.b[15] ^= 0x80; /* and a new UE IP */
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &s2, 3);
+	tr_sleep_ms(300);
+	kill(rs.pid, SIGCONT);
+	cr_assert_eq(mcp_mc_flush(m, 5000), 0);
+
+	check_facts(rc, &s2, "active");
+	mcp_ip_str(&s2.ue_ipv4, ip2);
+	cr_assert_eq(tr_cmd_int(rc, "PTTL t.ip.%s", ip2), -1, "the new IP is active");
+	/* the old IP and tunnel still name the subscriber for their grace, then go */
+	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.ip.%s", ip), s.imsi);
+	pttl = tr_cmd_int(rc, "PTTL t.ip.%s", ip);
+	cr_assert(pttl > 0 && pttl <= 60000, "old ip.%s: pttl %lld (no grace: never expires)", ip,
+		  pttl);
+	mcp_ip_str(&s.tunnels[0].addr, tep);
+	pttl = tr_cmd_int(rc, "PTTL t.teid.%s.%u", tep, s.tunnels[0].teid);
+	cr_assert(pttl > 0 && pttl <= 60000, "old teid: pttl %lld", pttl);
+	mcp_mc_destroy(m);
+}
