@@ -272,7 +272,9 @@ static int mc_resync_entry(struct mcp_mc *m, struct mcp_mc_batch *b,
 	/* stale keys stay with the entry: its queued write deletes them */
 	err = mc_entry_cmds(m, b, &cur, NULL, 0, mcp_mc_wall_ms());
 	for (i = 0; i < n && !err; i++)
-		err = mc_linger_cmd(b, linger[i], cur.f.sub.sub.imsi, ttl_ms[i]);
+		err = mc_linger_cmd(b, linger[i],
+				    cur.kind == MCP_MC_ENTRY_SUB ? cur.f.sub.sub.imsi : cur.f.user.name,
+				    ttl_ms[i]);
 	return err;
 }
 
