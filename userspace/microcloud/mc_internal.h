@@ -334,7 +334,8 @@ void mcp_mc_entry_linger(struct mcp_mc_entry *e, const char *key, uint64_t expir
  * in ttl_ms[], at most max) and marks them written; returns how many (m->lock held). */
 int mcp_mc_entry_take_unsent(struct mcp_mc_entry *e, char **keys, uint64_t *ttl_ms, int max,
 			     uint64_t now_wall_ms);
-/* Forgets lingering keys the value owns again (keys[0..n)) and those expired by now. */
+/* Forgets lingering keys the value owns again (keys[0..n)) and those expired by now (once
+ * their grace was written: an unsent one stays until a write gives it its TTL). */
 void mcp_mc_entry_unlinger(struct mcp_mc_entry *e, char (*keys)[MCP_MC_KEY_LEN], int n,
 			   uint64_t now_wall_ms);
 void mcp_mc_enqueue_fact(struct mcp_mc *m, struct mcp_mc_entry *e);
