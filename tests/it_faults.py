@@ -18,7 +18,8 @@ that lost none exits 0.
     "Redis requires a password" said once, exit 1, nothing written; a wrong password: said
     once, exit 1.
 Bounded: each probe run is limited to 60 s. Env: BUILD, MCP_SAN=1 (fewer runs),
-MCP_FAULT_RUNS, MCP_FAULT_SEED. Exit 0 = pass.
+MCP_FAULT_RUNS, MCP_FAULT_SEED, MCP_FAULT_STREAM_S (seconds, default 3.0; shorter packs more changes
+into the 1 s pause). Exit 0 = pass.
 """
 import os
 import random
@@ -39,7 +40,7 @@ MCPROBE = os.path.join(ROOT, BUILD, "mcprobe")
 SAN = os.environ.get("MCP_SAN") == "1"
 RUNS = int(os.environ.get("MCP_FAULT_RUNS", "5" if SAN else "8"))
 SEED = int(os.environ.get("MCP_FAULT_SEED", str(int(time.time()) % 100000)))
-STREAM_S = 3.0
+STREAM_S = float(os.environ.get("MCP_FAULT_STREAM_S", "3.0"))
 FACTS = ("imsi.", "ip.", "teid.", "msisdn.", "user.")
 SECRET = "f4ult-Pa55"
 errors = []

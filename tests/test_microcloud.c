@@ -5,7 +5,8 @@
  * Covers: key slots vs the cluster spec, facts exact, modify drops stale keys, events
  * (subscribed before), aggregates exact, detach expiry after grace, Redis down at start,
  * killed/restarted mid-run (compared with a Redis that never failed), reload into the session
- * table, AUTH (requirepass and ACL user), queue-full coalescing, UNIX socket, sync lookups.
+ * table, AUTH (requirepass and ACL user), queue-full coalescing, UNIX socket, sync lookups,
+ * a coalesced detach + re-attach (the old keys keep their grace).
  * Cluster tests: tests/test_microcloud_cluster.c.
  */
 #include <criterion/criterion.h>
@@ -922,5 +923,67 @@ Test(microcloud, slow_redis_times_out_and_recovers, .init = setup, .fini = teard
 			 "a stale key survived the failed pipeline");
 	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.teid.%s.%u",
 				    mcp_ip_str(&s0.tunnels[1].addr, a), s0.tunnels[1].teid), "");
+	mcp_mc_destroy(m);
+}
+
+/* A detach coalesced with the re-attach that follows (the writer was held up, here by a
+ * stopped Redis) is never written as such: the detached value's keys the new value does not
+ * own (its old UE IP, old tunnels) must still get their grace, not stay without TTL forever.
+ * The same for a RADIUS user's Stop and Start with another address. */
+Test(microcloud, coalesced_detach_reattach_keeps_grace, .init = setup, .fini = teardown)
+{
+	struct mcp_mc_cfg c;
+	struct mcp_subscriber s, o, s2;
+	struct mcp_ip u1, u2;
+	struct mcp_mc *m;
+	char v[64], ip[MCP_IP_STRLEN], ip2[MCP_IP_STRLEN], tep[MCP_IP_STRLEN];
+	long long pttl;
+
+	cfg_for(&c, rs.port);
+	c.grace_ms = 60000;
+	m = mcp_mc_create(&c);
+	tr_make_sub(&s, 21, 0);
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &s, 1);
+	cr_assert_eq(mcp_mc_flush(m, 3000), 0);
+	mcp_ip_str(&s.ue_ipv4, ip);
+	cr_assert_eq(tr_cmd_int(rc, "PTTL t.ip.%s", ip), -1, "active: no TTL");
+
+	/* Redis stopped: another subscriber's write leaves the writer waiting for its replies,
+	 * so the detach and the re-attach below reach the local copy together */
+	mcp_ip_parse(&u1, "100.64.9.1");
+	mcp_ip_parse(&u2, "100.64.9.2");
+	mcp_mc_radius_user(m, "bob@isp", &u1, NULL, 1, 1000);
+	cr_assert_eq(mcp_mc_flush(m, 3000), 0);
+	kill(rs.pid, SIGSTOP);
+	tr_make_sub(&o, 22, 0);
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &o, 1);
+	tr_sleep_ms(200);
+	s.state = MCP_SUB_DELETED;
+	mcp_mc_session_event(m, MCP_EV_DETACH, &s, 2);
+	tr_make_sub(&s2, 21, 1); /* new tunnels */
+	s2.ue_ipv4.b[15] ^= 0x80; /* and a new UE IP */
+	mcp_mc_session_event(m, MCP_EV_ATTACH, &s2, 3);
+	mcp_mc_radius_user(m, "bob@isp", &u1, NULL, 0, 2000); /* Stop, then Start elsewhere */
+	mcp_mc_radius_user(m, "bob@isp", &u2, NULL, 1, 3000);
+	tr_sleep_ms(300);
+	kill(rs.pid, SIGCONT);
+	cr_assert_eq(mcp_mc_flush(m, 5000), 0);
+	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.ip.100.64.9.2"), "bob@isp");
+	cr_assert_eq(tr_cmd_int(rc, "PTTL t.ip.100.64.9.2"), -1);
+	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.ip.100.64.9.1"), "bob@isp");
+	pttl = tr_cmd_int(rc, "PTTL t.ip.100.64.9.1");
+	cr_assert(pttl > 0 && pttl <= 60000, "user's old ip: pttl %lld", pttl);
+
+	check_facts(rc, &s2, "active");
+	mcp_ip_str(&s2.ue_ipv4, ip2);
+	cr_assert_eq(tr_cmd_int(rc, "PTTL t.ip.%s", ip2), -1, "the new IP is active");
+	/* the old IP and tunnel still name the subscriber for their grace, then go */
+	cr_assert_str_eq(tr_cmd_str(rc, v, sizeof(v), "GET t.ip.%s", ip), s.imsi);
+	pttl = tr_cmd_int(rc, "PTTL t.ip.%s", ip);
+	cr_assert(pttl > 0 && pttl <= 60000, "old ip.%s: pttl %lld (no grace: never expires)", ip,
+		  pttl);
+	mcp_ip_str(&s.tunnels[0].addr, tep);
+	pttl = tr_cmd_int(rc, "PTTL t.teid.%s.%u", tep, s.tunnels[0].teid);
+	cr_assert(pttl > 0 && pttl <= 60000, "old teid: pttl %lld", pttl);
 	mcp_mc_destroy(m);
 }

@@ -17,6 +17,18 @@
 
 #define MC_RESYNC_CHUNK 64
 
+/* A lingering key gets its remaining grace if it still names the subscriber (another one
+ * may own it by now: left alone). */
+static int mc_linger_cmd(struct mcp_mc_batch *b, const char *key, const char *imsi,
+			 uint64_t ttl_ms)
+{
+	char ttl[24];
+
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, ttl_ms);
+	return mcp_mc_batch_addf(b, key, "EVAL %s 1 %s %s %s", mcp_mc_lua_pexpire_if, key, imsi,
+				 ttl);
+}
+
 /* Appends the commands for one entry snapshot (taken under the lock). */
 static int mc_entry_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, const struct mcp_mc_entry *snap,
 			 char **stale, int nstale, uint64_t now)
@@ -40,8 +52,10 @@ static int mc_entry_cmds(struct mcp_mc *m, struct mcp_mc_batch *b, const struct 
 
 struct mc_drained {
 	struct mcp_mc_op op;
-	int nstale;
+	int nstale, nlinger;
 	char *stale[MCP_MC_MAX_STALE];
+	char *linger[MCP_MC_MAX_LINGER]; /* lingering keys whose grace this write sends */
+	uint64_t linger_ttl_ms[MCP_MC_MAX_LINGER];
 };
 
 /* Session changes applied at a time, when the ring runs low: enough that an attach and the
@@ -70,13 +84,18 @@ static int mc_take_ops(struct mcp_mc *m, struct mc_drained *d, struct mcp_mc_ent
 		} else {
 			break;
 		}
-		x->nstale = 0;
+		x->nstale = x->nlinger = 0;
 		if (x->op.type == MCP_MC_OP_FACT) {
 			snap[n] = *x->op.e;
 			x->nstale = x->op.e->nstale;
 			memcpy(x->stale, x->op.e->stale, sizeof(x->stale));
 			x->op.e->nstale = 0;
 			x->op.e->queued = 0;
+			if (x->op.e->nlinger)
+				x->nlinger = mcp_mc_entry_take_unsent(x->op.e, x->linger,
+								      x->linger_ttl_ms,
+								      MCP_MC_MAX_LINGER,
+								      mcp_mc_wall_ms());
 		}
 		n++;
 	}
@@ -89,15 +108,22 @@ static int mc_take_ops(struct mcp_mc *m, struct mc_drained *d, struct mcp_mc_ent
  * dropped and counted. */
 static void mc_requeue(struct mcp_mc *m, struct mc_drained *x)
 {
-	int i;
+	struct mcp_mc_entry *e = x->op.e;
+	int i, j;
 
 	pthread_mutex_lock(&m->lock);
 	if (x->op.type == MCP_MC_OP_FACT) {
 		for (i = 0; i < x->nstale; i++) {
-			mcp_mc_entry_add_stale(x->op.e, x->stale[i]);
+			mcp_mc_entry_add_stale(e, x->stale[i]);
 			free(x->stale[i]);
 		}
-		mcp_mc_enqueue_fact(m, x->op.e);
+		for (i = 0; i < x->nlinger; i++) { /* their grace is still to be written */
+			for (j = 0; j < e->nlinger; j++)
+				if (!strcmp(e->linger[j].key, x->linger[i]))
+					e->linger[j].unsent = 1;
+			free(x->linger[i]);
+		}
+		mcp_mc_enqueue_fact(m, e);
 	} else {
 		m->st.events_dropped++;
 	}
@@ -119,6 +145,12 @@ static int mc_drain_op(struct mcp_mc *m, struct mcp_mc_batch *b, struct mc_drain
 		err = mc_entry_cmds(m, b, snap, x->stale, x->nstale, mcp_mc_wall_ms());
 		for (i = 0; i < x->nstale; i++)
 			mcp_mc_inflight_add(m, snap->kind, name, x->stale[i]);
+		/* after the fact's own commands, as a resync writes them; a failed pipeline
+		 * leads to a resync, which writes every lingering key again */
+		for (i = 0; i < x->nlinger; i++) {
+			err |= mc_linger_cmd(b, x->linger[i], name, x->linger_ttl_ms[i]);
+			free(x->linger[i]);
+		}
 	} else {
 		err = mcp_mc_event_cmds(m, b, &x->op);
 		free(x->op.json);
@@ -239,13 +271,10 @@ static int mc_resync_entry(struct mcp_mc *m, struct mcp_mc_batch *b,
 		return 0;
 	/* stale keys stay with the entry: its queued write deletes them */
 	err = mc_entry_cmds(m, b, &cur, NULL, 0, mcp_mc_wall_ms());
-	for (i = 0; i < n && !err; i++) {
-		char ttl[24];
-
-		snprintf(ttl, sizeof(ttl), "%" PRIu64, ttl_ms[i]);
-		err = mcp_mc_batch_addf(b, linger[i], "EVAL %s 1 %s %s %s", mcp_mc_lua_pexpire_if,
-					linger[i], cur.f.sub.sub.imsi, ttl);
-	}
+	for (i = 0; i < n && !err; i++)
+		err = mc_linger_cmd(b, linger[i],
+				    cur.kind == MCP_MC_ENTRY_SUB ? cur.f.sub.sub.imsi : cur.f.user.name,
+				    ttl_ms[i]);
 	return err;
 }
 

@@ -186,9 +186,20 @@ void mcp_mc_radius_user(struct mcp_mc *m, const char *name, const struct mcp_ip 
 		return;
 	}
 	u = &e->f.user;
-	if (u->has_ip && !u->deleted && (!ip || mcp_ip_cmp(ip, &u->ip)) &&
-	    mcp_mc_key_ip(&m->keys, key, sizeof(key), &u->ip) > 0)
-		mcp_mc_entry_add_stale(e, key);
+	/* the old IP key: stale when the value was active; a stopped value's keeps its grace
+	 * (lingering: its Stop may never have been written, coalesced with this Start) */
+	if (u->has_ip && (!ip || mcp_ip_cmp(ip, &u->ip)) &&
+	    mcp_mc_key_ip(&m->keys, key, sizeof(key), &u->ip) > 0) {
+		if (!u->deleted)
+			mcp_mc_entry_add_stale(e, key);
+		else if (active)
+			mcp_mc_entry_linger(e, key, u->expire_wall_ms);
+	}
+	if (e->nlinger) { /* a lingering key the new value owns again is its own */
+		int n = ip && mcp_mc_key_ip(&m->keys, key, sizeof(key), ip) > 0;
+
+		mcp_mc_entry_unlinger(e, &key, n, mcp_mc_wall_ms());
+	}
 	if (ip) {
 		u->ip = *ip;
 		u->has_ip = 1;

@@ -179,6 +179,9 @@ enum mcp_mc_entry_kind { MCP_MC_ENTRY_SUB = 's', MCP_MC_ENTRY_USER = 'u' };
 struct mcp_mc_linger {
 	char *key;
 	uint64_t expire_wall_ms;
+	/* its grace was not written yet: the detach that owned it was coalesced with the next
+	 * value, so Redis still holds it without TTL; the entry's next write sends it */
+	uint8_t unsent;
 };
 
 /* One persistent fact in the local copy (the source of truth for resyncs). */
@@ -327,7 +330,12 @@ struct mcp_mc_entry *mcp_mc_store_get(struct mcp_mc *m, uint8_t kind, const char
 void mcp_mc_entry_add_stale(struct mcp_mc_entry *e, const char *key);
 /* Remembers a key the fact's earlier (detached) value owned, until expire_wall_ms. */
 void mcp_mc_entry_linger(struct mcp_mc_entry *e, const char *key, uint64_t expire_wall_ms);
-/* Forgets lingering keys the value owns again (keys[0..n)) and those expired by now. */
+/* Takes the lingering keys whose grace was not written (strdup'd into keys[], remaining grace
+ * in ttl_ms[], at most max) and marks them written; returns how many (m->lock held). */
+int mcp_mc_entry_take_unsent(struct mcp_mc_entry *e, char **keys, uint64_t *ttl_ms, int max,
+			     uint64_t now_wall_ms);
+/* Forgets lingering keys the value owns again (keys[0..n)) and those expired by now (once
+ * their grace was written: an unsent one stays until a write gives it its TTL). */
 void mcp_mc_entry_unlinger(struct mcp_mc_entry *e, char (*keys)[MCP_MC_KEY_LEN], int n,
 			   uint64_t now_wall_ms);
 void mcp_mc_enqueue_fact(struct mcp_mc *m, struct mcp_mc_entry *e);

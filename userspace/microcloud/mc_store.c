@@ -117,6 +117,7 @@ void mcp_mc_entry_linger(struct mcp_mc_entry *e, const char *key, uint64_t expir
 	for (i = 0; i < e->nlinger; i++)
 		if (!strcmp(e->linger[i].key, key)) {
 			e->linger[i].expire_wall_ms = expire_wall_ms;
+			e->linger[i].unsent = 1;
 			return;
 		}
 	if (e->nlinger == MCP_MC_MAX_LINGER)
@@ -127,8 +128,29 @@ void mcp_mc_entry_linger(struct mcp_mc_entry *e, const char *key, uint64_t expir
 	e->linger = nl;
 	nl[e->nlinger].key = strdup(key);
 	nl[e->nlinger].expire_wall_ms = expire_wall_ms;
+	nl[e->nlinger].unsent = 1;
 	if (nl[e->nlinger].key)
 		e->nlinger++;
+}
+
+int mcp_mc_entry_take_unsent(struct mcp_mc_entry *e, char **keys, uint64_t *ttl_ms, int max,
+			     uint64_t now_wall_ms)
+{
+	int i, n = 0;
+
+	for (i = 0; i < e->nlinger && n < max; i++) {
+		struct mcp_mc_linger *l = &e->linger[i];
+
+		if (!l->unsent)
+			continue;
+		keys[n] = strdup(l->key);
+		if (!keys[n])
+			break; /* stays unsent: the next write or a resync sends it */
+		/* grace already over: expire at once (left without TTL it would never go) */
+		ttl_ms[n++] = l->expire_wall_ms > now_wall_ms ? l->expire_wall_ms - now_wall_ms : 1;
+		l->unsent = 0;
+	}
+	return n;
 }
 
 void mcp_mc_entry_unlinger(struct mcp_mc_entry *e, char (*keys)[MCP_MC_KEY_LEN], int n,
@@ -137,7 +159,8 @@ void mcp_mc_entry_unlinger(struct mcp_mc_entry *e, char (*keys)[MCP_MC_KEY_LEN],
 	int i = 0, j;
 
 	while (i < e->nlinger) {
-		int drop = e->linger[i].expire_wall_ms <= now_wall_ms;
+		/* an unsent one stays until written, expired or not (it has no TTL in Redis yet) */
+		int drop = e->linger[i].expire_wall_ms <= now_wall_ms && !e->linger[i].unsent;
 
 		for (j = 0; j < n && !drop; j++)
 			drop = !strcmp(e->linger[i].key, keys[j]);
