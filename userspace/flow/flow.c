@@ -74,6 +74,21 @@ static uint32_t flow_idx(const struct mcp_flow_table *t, const struct mcp_flow *
 	return (uint32_t)(f - t->flows);
 }
 
+void mcp_flow_table_prefetch(const struct mcp_flow_table *t, uint32_t hash, int stage)
+{
+	uint32_t pos, idx;
+
+	if (!stage) {
+		mcp_oa_index_prefetch(&t->index, hash);
+		return;
+	}
+	idx = mcp_oa_index_first(&t->index, hash, &pos);
+	if (idx != MCP_OA_NONE) {
+		__builtin_prefetch(&t->flows[idx]);
+		__builtin_prefetch((const char *)&t->flows[idx] + 64);
+	}
+}
+
 struct mcp_flow *mcp_flow_table_lookup(struct mcp_flow_table *t, const struct mcp_flow_key *k,
 				       uint32_t hash)
 {

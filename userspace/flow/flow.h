@@ -67,6 +67,9 @@ struct mcp_flow_table;
 struct mcp_flow_table *mcp_flow_table_create(uint32_t max_flows);
 void mcp_flow_table_destroy(struct mcp_flow_table *t);
 
+/* Starts loading what a lookup of hash reads: stage 0 its index pairs; stage 1 (the pairs
+ * loaded by an earlier stage 0) the first flow stored under hash. Touches nothing else. */
+void mcp_flow_table_prefetch(const struct mcp_flow_table *t, uint32_t hash, int stage);
 /* Finds a flow; NULL if absent. */
 struct mcp_flow *mcp_flow_table_lookup(struct mcp_flow_table *t, const struct mcp_flow_key *k,
 				       uint32_t hash);

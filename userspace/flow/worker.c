@@ -341,6 +341,11 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	w->stats.flows_with_subscriber++;
 }
 
+void mcp_worker_prefetch(const struct mcp_worker *w, uint32_t flow_hash, int stage)
+{
+	mcp_flow_table_prefetch(w->flows, flow_hash, stage);
+}
+
 /* The packet's flow, created unless the kernel already counted the packet (its flow ended
  * while the packet was on its way up). */
 static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt,

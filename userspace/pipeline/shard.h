@@ -28,6 +28,8 @@ struct mcp_shard_msg {
 	uint32_t type;     /* enum mcp_shard_msg_type */
 	uint32_t copied;   /* bytes of the inner packet copied into data (0: pkt references) */
 	uint64_t epoch;    /* MCP_SHARD_EPOCH */
+	uint32_t flow_hash; /* MCP_SHARD_PKT: mcp_flow_key_hash of the worker's key (prefetch) */
+	uint32_t pad;
 	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count);
 			    * MCP_SHARD_TICK: the next one (records it exports end their flows
 			    * before it) */

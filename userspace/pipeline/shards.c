@@ -335,11 +335,13 @@ static uint32_t pin_to(struct mcp_flow_pin *pin, uint32_t idx, uint64_t frame_se
 /* A packet message for shard idx, reserved and filled but for its inner packet's bytes. */
 static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 					const struct mcp_pkt *pkt, const struct mcp_attrib *a,
-					uint64_t frame_seq)
+					const struct mcp_flow_key *key, uint64_t frame_seq)
 {
 	struct mcp_shard_msg *m = reserve_wait(sh, sh->shard[idx]);
 
 	m->type = MCP_SHARD_PKT;
+	/* for the shard thread's prefetch (an inline shard has nothing ahead to prefetch) */
+	m->flow_hash = idx || !sh->first_inline ? mcp_flow_key_hash(key) : 0;
 	m->seq = frame_seq;
 	m->pkt = *pkt;
 	m->attr = *a;
@@ -365,7 +367,7 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, uint64_
 	pin = mcp_flow_pins_get(sh->pins, &key, hash, &added);
 	attribution(sh, pin, side, pkt, &a);
 	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, hash), frame_seq);
-	m = packet_msg(sh, idx, pkt, &a, frame_seq);
+	m = packet_msg(sh, idx, pkt, &a, &key, frame_seq);
 	resolve_user(sh, pkt, m);
 	copy_inner(sh, m, pkt);
 	mcp_shard_publish(sh->shard[idx]);
@@ -532,7 +534,7 @@ void mcp_shards_packet_owned(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 			  pkt->l4_proto, 0);
 	pin = mcp_flow_pins_get(sh->pins, &key, mcp_flow_key_symhash(&key), &added);
 	idx = pin_to(pin, pin && !added ? pin->shard : owner % sh->n, frame_seq);
-	m = packet_msg(sh, idx, pkt, a, frame_seq);
+	m = packet_msg(sh, idx, pkt, a, &key, frame_seq);
 	m->attr.user_side = 0; /* tunneled: no RADIUS user */
 	copy_inner(sh, m, pkt);
 	mcp_shard_publish(sh->shard[idx]);
