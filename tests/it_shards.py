@@ -84,7 +84,7 @@ SAME_STATS = ("packets ", "user packets", "user bytes", "gtp-c messages", "malfo
 
 def stat_lines(text):
 	return [l.strip() for l in text.splitlines() if l.strip().startswith(SAME_STATS) and
-		not l.strip().startswith("packets copied to shards")]
+		not l.strip().startswith("packets read in place")]
 
 
 def shard_counts(text):

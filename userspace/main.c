@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 		if (mcp_offline_open(&in, o.read_file))
 			return 2;
 		in.progress = isatty(STDERR_FILENO) && !o.quiet;
+		in.in_place = o.pipe.shards > 1; /* shards read frames where the reader put them */
 	}
 	o.pipe.records_write_through = !o.read_file || input_streams(o.read_file);
 	p = mcp_pipeline_create(&o.pipe);

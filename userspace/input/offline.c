@@ -13,6 +13,9 @@
 
 #define MCP_PCAPNG_MAGIC 0x0a0d0d0a
 #define STREAM_WINDOW (1u << 20) /* holds the largest record whole (pcapfile.h, pcapng.h) */
+/* Each of the two buffers of a file read in place: a refill waits for the shards only if
+ * they are this far behind, which epochs (shards.h) never let them be. */
+#define IN_PLACE_WINDOW (32u << 20)
 
 static double now_s(void)
 {
@@ -215,7 +218,12 @@ static int run_pcapfile(struct mcp_offline *in, struct mcp_pipeline *p,
 			continue;
 		if (libpcap_rules && !in->pf.resyncs && pkt.caplen > snap)
 			pkt.caplen = snap;
-		mcp_pipeline_frame(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len, pkt.ts_us);
+		if (in->in_place)
+			mcp_pipeline_frame_stable(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len,
+						  pkt.ts_us);
+		else
+			mcp_pipeline_frame(p, in->dlt, pkt.data, pkt.caplen, pkt.wire_len,
+					   pkt.ts_us);
 	}
 	in->skipped_bytes += in->pf.skipped_bytes;
 	in->resyncs += in->pf.resyncs;
@@ -223,6 +231,16 @@ static int run_pcapfile(struct mcp_offline *in, struct mcp_pipeline *p,
 	if (rc < 0)
 		mcp_err("%s: %s\n", in->path, in->pf.err);
 	return rc < 0 ? 1 : 0;
+}
+
+/* A buffer of a file read in place is about to be refilled: the frames in it must be done
+ * with; the frames taken so far sit in the other one, refilled next time. */
+static void before_reuse(void *ctx)
+{
+	struct mcp_offline *in = ctx;
+
+	mcp_pipeline_retire(in->pipe, in->reuse_upto);
+	in->reuse_upto = mcp_pipeline_frame_count(in->pipe);
 }
 
 /* libpcap stopped early on a regular file: the own reader goes on from where it stopped
@@ -252,6 +270,10 @@ static int run_rest(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 		mcp_err("%s: %s\n", in->path, in->pf.err);
 		return 2;
 	}
+	in->pipe = p;
+	in->reuse_upto = mcp_pipeline_frame_count(p);
+	if (in->in_place && mcp_window_stable(&in->pf.w, IN_PLACE_WINDOW, before_reuse, in))
+		in->in_place = 0; /* no memory for it: frames are copied */
 	return run_pcapfile(in, p, stop, done, snap);
 }
 
@@ -306,6 +328,7 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 	int rc = 0;
 
 	if (in->stream) {
+		in->in_place = 0; /* the window slides over what was read: frames are copied */
 		/* a stream may wait for data: the RESP view is served meanwhile */
 		in->ng.w.idle = in->pf.w.idle = mcp_pipeline_idle;
 		in->ng.w.idle_ctx = in->pf.w.idle_ctx = p;

@@ -36,6 +36,12 @@ struct mcp_offline {
 	struct mcp_pcapng_pkt first;
 	/* damage found on the way (from the own readers) */
 	uint64_t skipped_bytes, resyncs, trunc_bytes;
+	/* Frames go to the pipeline in place (set before the run, for shards): a classic pcap
+	 * file is read into two large buffers taking turns, and a buffer is refilled only once
+	 * the pipeline has retired every frame in it. */
+	int in_place;
+	struct mcp_pipeline *pipe; /* in_place: whom to ask */
+	uint64_t reuse_upto;       /* in_place: frames in the buffer to be refilled next */
 };
 
 /* Opens and checks the capture before any output exists. 0, or -1 after one message saying

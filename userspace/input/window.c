@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/hugemem.h"
+
 int mcp_window_init(struct mcp_window *w, FILE *fp, size_t cap)
 {
 	memset(w, 0, sizeof(*w));
@@ -18,11 +20,41 @@ int mcp_window_init(struct mcp_window *w, FILE *fp, size_t cap)
 	return 0;
 }
 
+int mcp_window_stable(struct mcp_window *w, size_t cap, void (*before_reuse)(void *ctx),
+		      void *ctx)
+{
+	uint8_t *a, *b;
+
+	if (w->alt || cap < w->len - w->pos)
+		return -EINVAL;
+	a = mcp_huge_zalloc(cap);
+	b = a ? mcp_huge_zalloc(cap) : NULL;
+	if (!b) {
+		mcp_huge_free(a, cap);
+		return -ENOMEM;
+	}
+	memcpy(a, w->buf + w->pos, w->len - w->pos);
+	free(w->buf);
+	w->buf = a;
+	w->alt = b;
+	w->len -= w->pos;
+	w->pos = 0;
+	w->cap = cap;
+	w->before_reuse = before_reuse;
+	w->reuse_ctx = ctx;
+	return 0;
+}
+
 void mcp_window_free(struct mcp_window *w)
 {
 	if (w->fp)
 		fclose(w->fp);
-	free(w->buf);
+	if (w->alt) {
+		mcp_huge_free(w->buf, w->cap);
+		mcp_huge_free(w->alt, w->cap);
+	} else {
+		free(w->buf);
+	}
 	memset(w, 0, sizeof(*w));
 }
 
@@ -41,7 +73,17 @@ size_t mcp_window_fill(struct mcp_window *w, size_t n)
 		n = w->cap;
 	if (w->len - w->pos >= n || w->eof)
 		return w->len - w->pos;
-	if (w->pos + n > w->cap) { /* slide what is left to the front */
+	if (w->pos + n > w->cap && w->alt) { /* what is left goes to the other buffer */
+		uint8_t *next = w->alt;
+
+		if (w->before_reuse)
+			w->before_reuse(w->reuse_ctx);
+		memcpy(next, w->buf + w->pos, w->len - w->pos);
+		w->alt = w->buf;
+		w->buf = next;
+		w->len -= w->pos;
+		w->pos = 0;
+	} else if (w->pos + n > w->cap) { /* slide what is left to the front */
 		memmove(w->buf, w->buf + w->pos, w->len - w->pos);
 		w->len -= w->pos;
 		w->pos = 0;

@@ -21,6 +21,12 @@ struct mcp_window {
 	/* Called every MCP_WINDOW_IDLE_MS while a read would wait for data (a stream), if set */
 	void (*idle)(void *ctx);
 	void *idle_ctx;
+	/* Stable mode (mcp_window_stable): the bytes left at a slide go to the other buffer, so a
+	 * record taken stays where it is until the slide after next; before_reuse is called
+	 * before that buffer is overwritten. */
+	uint8_t *alt;
+	void (*before_reuse)(void *ctx);
+	void *reuse_ctx;
 };
 
 #define MCP_WINDOW_IDLE_MS 50
@@ -28,6 +34,11 @@ struct mcp_window {
 /* 0 or -ENOMEM. The window owns fp from now on (mcp_window_free closes it). */
 int mcp_window_init(struct mcp_window *w, FILE *fp, size_t cap);
 void mcp_window_free(struct mcp_window *w);
+/* Switches w to two buffers of cap bytes each, in 2 MiB pages (util/hugemem), keeping what
+ * is buffered: records stay in place until before_reuse(ctx) returns at the slide after the
+ * next. 0 or -ENOMEM (w unchanged). */
+int mcp_window_stable(struct mcp_window *w, size_t cap, void (*before_reuse)(void *ctx),
+		      void *ctx);
 /* Makes up to n bytes available (n <= cap) and returns how many are (fewer only at the end
  * of the stream). */
 size_t mcp_window_fill(struct mcp_window *w, size_t n);

@@ -232,19 +232,19 @@ err:
 }
 
 static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-		     uint32_t wire_len, uint64_t ts_us)
+		     uint32_t wire_len, uint64_t ts_us, int stable)
 {
 	struct mcp_pkt pkt;
 	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
 
-	mcp_pipeline_packet(p, kind, &pkt, NULL);
+	mcp_pipeline_packet(p, kind, &pkt, stable, NULL);
 }
 
 /* With the RESP view on, a pending snapshot request is answered after the frame (one load). */
 static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
-			 uint32_t wire_len, uint64_t ts_us)
+			 uint32_t wire_len, uint64_t ts_us, int stable)
 {
-	frame_in(p, dlt, frame, caplen, wire_len, ts_us);
+	frame_in(p, dlt, frame, caplen, wire_len, ts_us, stable);
 	if (p->view)
 		mcp_pipeline_view_serve(p);
 }
@@ -252,10 +252,27 @@ static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, 
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 			uint32_t wire_len, uint64_t ts_us)
 {
-	frame_served(p, dlt, frame, caplen, wire_len, ts_us);
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 0);
 }
 
-void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt,
+void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
+			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us)
+{
+	frame_served(p, dlt, frame, caplen, wire_len, ts_us, 1);
+}
+
+void mcp_pipeline_retire(struct mcp_pipeline *p, uint64_t frames)
+{
+	if (p->shards)
+		mcp_shards_retire(p->shards, frames);
+}
+
+uint64_t mcp_pipeline_frame_count(const struct mcp_pipeline *p)
+{
+	return p->frames;
+}
+
+void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
 			 const struct mcp_pipeline_owned *own)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
@@ -277,7 +294,7 @@ void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt,
 		if (own && p->shards)
 			mcp_shards_packet_owned(p->shards, pkt, &own->attr, own->owner, p->frames);
 		else if (p->shards)
-			mcp_shards_packet(p->shards, pkt, p->frames);
+			mcp_shards_packet(p->shards, pkt, stable, p->frames);
 		else if (own)
 			mcp_worker_packet_attr(p->worker, pkt, &own->attr);
 		else

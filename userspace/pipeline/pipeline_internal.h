@@ -63,7 +63,7 @@ struct mcp_pipeline_owned {
 
 /* The decoded frame into the session table or the worker(s); own (live, known tunnel) or
  * NULL (the pipeline resolves the subscriber). pipeline.c. */
-void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt,
+void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
 			 const struct mcp_pipeline_owned *own);
 /* The part of a tick that is the same for one worker and for shards. pipeline.c. */
 void mcp_pipeline_tick_common(struct mcp_pipeline *p, uint64_t now_ms);

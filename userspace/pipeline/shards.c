@@ -34,11 +34,13 @@ struct mcp_shards {
 	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
+	uint64_t epoch_end[4];   /* last_seq at the close of epoch e, at [e % 4] */
+	uint64_t retired;        /* frames up to this seq are read by no shard any more */
 	uint64_t clock_ms;       /* the latest packet time dispatched */
 	uint64_t epoch_start_ms; /* clock_ms when the open epoch began */
 	uint64_t merged;         /* epochs merged so far */
 	uint64_t last_seq;       /* frame_seq of the last packet dispatched */
-	uint64_t copied, copy_failures, waits;
+	uint64_t copied, referenced, copy_failures, waits;
 	uint64_t bound_records;  /* records without an IMSI that the merger resolved */
 	uint64_t bound_flows;    /* ... that were their flow's last */
 	uint64_t bound_gtpu;     /* GTP-U packets in those records */
@@ -231,6 +233,7 @@ static void close_epoch(struct mcp_shards *sh)
 		mcp_shard_publish(sh->shard[i]);
 		mcp_shard_flush(sh->shard[i]);
 	}
+	sh->epoch_end[sh->epoch % 4] = sh->last_seq;
 	sh->epoch++;
 	sh->in_epoch = 0;
 	sh->epoch_start_ms = sh->clock_ms;
@@ -238,7 +241,16 @@ static void close_epoch(struct mcp_shards *sh)
 		return;
 	for (uint32_t i = 0; i < sh->n; i++)
 		merge_next(sh, i);
+	/* every shard handed over this epoch's batch: it has read all of its packets */
+	sh->retired = sh->epoch_end[sh->merged % 4];
 	sh->merged++;
+}
+
+void mcp_shards_retire(struct mcp_shards *sh, uint64_t seq)
+{
+	/* epochs closed early: at most three closes reach a merge past seq */
+	while (sh->retired < seq && !sh->finished)
+		close_epoch(sh);
 }
 
 /* Fills m's inner-packet copy; the shard points pkt at it (shard.c). */
@@ -350,7 +362,8 @@ static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 	return m;
 }
 
-void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, uint64_t frame_seq)
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
+		       uint64_t frame_seq)
 {
 	struct mcp_attrib a;
 	struct mcp_flow_key key;
@@ -369,7 +382,10 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, uint64_
 	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, hash), frame_seq);
 	m = packet_msg(sh, idx, pkt, &a, &key, frame_seq);
 	resolve_user(sh, pkt, m);
-	copy_inner(sh, m, pkt);
+	if (!frame_stable || (pkt->flags & MCP_PKTF_REASSEMBLED))
+		copy_inner(sh, m, pkt);
+	else
+		sh->referenced++;
 	mcp_shard_publish(sh->shard[idx]);
 	sh->dispatched[idx]++;
 	sh->last_seq = frame_seq;
@@ -510,8 +526,8 @@ void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 	for (uint32_t i = 0; i < sh->n; i++)
 		fprintf(f, "    shard %-2u user packets      %" PRIu64 " (share %.4f)\n", i,
 			sh->dispatched[i], intended_share(sh, i));
-	fprintf(f, "    packets copied to shards     %" PRIu64 " (lost to OOM %" PRIu64 ")\n",
-		sh->copied, sh->copy_failures);
+	fprintf(f, "    packets read in place        %" PRIu64 " (copied %" PRIu64 ", lost to OOM %"
+		   PRIu64 ")\n", sh->referenced, sh->copied, sh->copy_failures);
 	fprintf(f, "    dispatcher waits (full ring) %" PRIu64 "\n", sh->waits);
 	fprintf(f, "    session lookups (dispatcher) %" PRIu64 "\n", sh->resolved);
 	fprintf(f, "    records bound by the merger  %" PRIu64 " (%" PRIu64 " flows)\n",

@@ -52,10 +52,14 @@ struct mcp_shards;
 
 /* NULL on failure (logged). */
 struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
-/* One MCP_PKT_USER packet; its inner packet is copied into the message (the reader's buffer
- * moves on: a copy in a ring slot costs less than reading a mapped file in place, whose 4 KiB
- * pages miss the TLB at every frame). */
-void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, uint64_t frame_seq);
+/* One MCP_PKT_USER packet. frame_stable: its bytes stay where they are until frame_seq is
+ * retired (mcp_shards_retire), so the shard reads them in place; otherwise the inner packet
+ * is copied into the message. */
+void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
+		       uint64_t frame_seq);
+/* Returns once no shard reads a frame up to seq any more (closing epochs early if it must:
+ * the reader is about to reuse their memory). */
+void mcp_shards_retire(struct mcp_shards *sh, uint64_t seq);
 /* Live mode, a T-PDU the XDP program found in a known tunnel: its attribution a comes from
  * the metadata (sub_idx, dir) and owner is the metadata's worker. The flow's pin still wins
  * (a flow that began before its tunnel was in the kernel stays where it began). The inner
