@@ -9,6 +9,8 @@
 
 #include "util/hugemem.h"
 
+#define WINDOW_READ_MAX (256u << 10)
+
 int mcp_window_init(struct mcp_window *w, FILE *fp, size_t cap)
 {
 	memset(w, 0, sizeof(*w));
@@ -96,8 +98,11 @@ size_t mcp_window_fill(struct mcp_window *w, size_t n)
 
 		if (fd >= 0 && w->idle)
 			wait_readable(w, fd);
-		got = fd >= 0 ? read(fd, w->buf + w->len, w->cap - w->len)
-			      : (ssize_t)fread(w->buf + w->len, 1, w->cap - w->len, w->fp);
+		/* a bounded read: what it copies is still in cache when the records are parsed */
+		size_t want = w->cap - w->len < WINDOW_READ_MAX ? w->cap - w->len : WINDOW_READ_MAX;
+
+		got = fd >= 0 ? read(fd, w->buf + w->len, want)
+			      : (ssize_t)fread(w->buf + w->len, 1, want, w->fp);
 
 		if (got < 0 && errno == EINTR)
 			continue;
