@@ -18,6 +18,7 @@ Env: BUILD, MCP_PCAPS, MCP_SAN (smaller captures under ASan). Exit 0 = pass.
 """
 
 import collections
+import concurrent.futures
 import glob
 import json
 import os
@@ -25,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -35,14 +37,36 @@ BUILD = os.environ.get("BUILD", "build")
 PCAPS = os.environ.get("MCP_PCAPS", "/work/shared/pcaps")
 SAN = bool(os.environ.get("MCP_SAN"))
 MCPROBE = os.path.join(ROOT, BUILD, "mcprobe")
+WORKERS = 2  # comparisons at a time: each probe run is mostly startup (0.5-1 s under ASan)
 failures = []
+_task = threading.local()  # per comparison: its failures and its lines, printed in order
+
+
+def say(line):
+	out = getattr(_task, "out", None)
+	if out is None:
+		print(line)
+	else:
+		out.append(line)
 
 
 def check(cond, msg):
 	if not cond:
 		failures.append(msg)
-		print("FAIL: " + msg)
+		if getattr(_task, "fails", None) is not None:
+			_task.fails.append(msg)
+		say("FAIL: " + msg)
 	return cond
+
+
+def task(fn, *args, **kw):
+	"""Runs fn in a pool thread; returns the lines it said."""
+	_task.out, _task.fails = [], []
+	try:
+		fn(*args, **kw)
+		return _task.out
+	finally:
+		_task.out = _task.fails = None
 
 
 def run(pcap, workers, tmp, tag, extra=()):
@@ -94,7 +118,6 @@ def shard_counts(text):
 
 
 def compare(pcap, tmp, tag, balanced=False, show_shares=False):
-	nfail = len(failures)
 	base = run(pcap, 1, tmp, tag)
 	if not base:
 		return
@@ -125,15 +148,15 @@ def compare(pcap, tmp, tag, balanced=False, show_shares=False):
 			check(not balanced or share <= 1.1,
 			      "%s --workers %d: largest shard %.3f of its share (%s)" %
 			      (tag, w, share, counts))
-			print("  %s --workers %d: shard packets %s, largest %.3f of its share" %
+			say("  %s --workers %d: shard packets %s, largest %.3f of its share" %
 			      (tag, w, counts, share))
 		if w == 4:
 			again = run(pcap, w, tmp, tag + "-again")
 			if again:
 				check(open(again[0], "rb").read() == open(got[0], "rb").read(),
 				      "%s --workers 4: two runs wrote different flow files" % tag)
-	if len(failures) == nfail:
-		print("ok   %s: %d 5-tuples equal for 1/2/4 workers" % (tag, len(ref)))
+	if not _task.fails:
+		say("ok   %s: %d 5-tuples equal for 1/2/4 workers" % (tag, len(ref)))
 
 
 def redis_dump(port):
@@ -182,7 +205,7 @@ def compare_microcloud(pcap, tmp):
 		if check(len(keys) > 50 and not diff,
 			 "microcloud: %d of %d keys differ between 1 and 4 workers, e.g. %s"
 			 % (len(diff), len(keys), diff[:3])):
-			print("ok   microcloud: %d counter/aggregate/subscriber keys equal for 1 and 4 "
+			say("ok   microcloud: %d counter/aggregate/subscriber keys equal for 1 and 4 "
 			      "workers" % len(keys))
 
 
@@ -207,20 +230,25 @@ def main():
 		print("FAIL: no captures in %s (set MCP_PCAPS)" % PCAPS)
 		return 1
 	tmp = tempfile.mkdtemp(prefix="mcp-shards-")
-	for pcap in caps:
-		compare(pcap, tmp, os.path.basename(pcap))
 	scen = os.path.join(tmp, "scenario.pcap")
 	subprocess.run(["/usr/bin/python3", os.path.join(HERE, "gen_scenario.py"), "--out", scen,
 			"--expect", os.path.join(tmp, "scenario.json"), "--subscribers",
 			"20" if SAN else "60"], check=True, stdout=subprocess.DEVNULL)
-	compare(scen, tmp, "scenario")
 	frames = 50000 if SAN else 200000
+	jobs = [(compare, (pcap, tmp, os.path.basename(pcap)), {}) for pcap in caps]
+	jobs.append((compare, (scen, tmp, "scenario"), {}))
 	# balance is required on the uniform mix (make bench's capture); the mobile mix's heavy
 	# tail puts whole elephant subscribers on one shard: its shares are printed only
 	for mix in ("uniform", "mobile"):
-		compare(bench_capture(tmp, mix, frames, 2000), tmp, "bench-" + mix,
-			balanced=(mix == "uniform"), show_shares=True)
-	compare_microcloud(scen, tmp)
+		jobs.append((compare, (bench_capture(tmp, mix, frames, 2000), tmp, "bench-" + mix),
+			     dict(balanced=(mix == "uniform"), show_shares=True)))
+	jobs.append((compare_microcloud, (scen, tmp), {}))
+	# independent comparisons (own files per tag); the largest first, for an even finish
+	order = sorted(range(len(jobs)), key=lambda i: -os.path.getsize(jobs[i][1][0]))
+	with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+		futs = {i: pool.submit(task, jobs[i][0], *jobs[i][1], **jobs[i][2]) for i in order}
+		for i in range(len(jobs)):
+			print("\n".join(futs[i].result()))
 	subprocess.run(["rm", "-rf", tmp])
 	print("it_shards: %s" % ("FAIL (%d)" % len(failures) if failures else "PASS"))
 	return 1 if failures else 0
