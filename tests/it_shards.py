@@ -14,7 +14,8 @@ captures of bench/gen_bench_pcap.c (the benchmark's generator: uniform and mobil
   * microcloud contents after the scenario capture, in a real redis-server on loopback: every
     key the flow records feed (counters, aggregates, subscriber hashes) has the same type and
     value for 1 and 4 workers.
-Env: BUILD, MCP_PCAPS, MCP_SAN (smaller captures under ASan). Exit 0 = pass.
+Env: BUILD, MCP_PCAPS, MCP_SAN (smaller bench captures and scenario, and no second --workers 4
+run on the shared captures, under ASan; it says so). Comparisons run two at a time. Exit 0 = pass.
 """
 
 import collections
@@ -117,7 +118,7 @@ def shard_counts(text):
 		re.finditer(r"shard \d+\s+user packets\s+(\d+) \(share ([0-9.]+)\)", text)]
 
 
-def compare(pcap, tmp, tag, balanced=False, show_shares=False):
+def compare(pcap, tmp, tag, balanced=False, show_shares=False, again=True):
 	base = run(pcap, 1, tmp, tag)
 	if not base:
 		return
@@ -150,7 +151,7 @@ def compare(pcap, tmp, tag, balanced=False, show_shares=False):
 			      (tag, w, share, counts))
 			say("  %s --workers %d: shard packets %s, largest %.3f of its share" %
 			      (tag, w, counts, share))
-		if w == 4:
+		if w == 4 and again:
 			again = run(pcap, w, tmp, tag + "-again")
 			if again:
 				check(open(again[0], "rb").read() == open(got[0], "rb").read(),
@@ -235,7 +236,12 @@ def main():
 			"--expect", os.path.join(tmp, "scenario.json"), "--subscribers",
 			"20" if SAN else "60"], check=True, stdout=subprocess.DEVNULL)
 	frames = 50000 if SAN else 200000
-	jobs = [(compare, (pcap, tmp, os.path.basename(pcap)), {}) for pcap in caps]
+	# MCP_SAN: the shared captures skip the second --workers 4 run (the deterministic-merge
+	# check); the scenario and both bench captures still make it, all do without MCP_SAN.
+	if SAN:
+		print("MCP_SAN: reduced: no second --workers 4 run (deterministic merge) on the %d "
+		      "shared captures; scenario and bench captures keep it" % len(caps))
+	jobs = [(compare, (pcap, tmp, os.path.basename(pcap)), dict(again=not SAN)) for pcap in caps]
 	jobs.append((compare, (scen, tmp, "scenario"), {}))
 	# balance is required on the uniform mix (make bench's capture); the mobile mix's heavy
 	# tail puts whole elephant subscribers on one shard: its shares are printed only
