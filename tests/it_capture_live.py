@@ -7,8 +7,9 @@ subscribers are captured by IMSI before they attach: a GTPv2 one with an X2 hand
 and a delete + re-attach with a new UE IP, and a GTPv1 one with a delete + re-attach. Checks:
   * the pcap equals, packet for packet (MD5 of the bytes, in order), the T-PDUs of those two
     subscribers' tunnels in the replayed capture, as tshark dissects it, with no other frame;
-  * the capture entries are in the pinned capture map (bpftool, mcp-load status) while it
-    runs, under the subscriber indexes the probe gave the two IMSIs, and gone after SIGINT;
+  * the capture entries are in the pinned capture map (a bpf(2) batch read of the whole map,
+    bpftool map lookup of each entry, mcp-load status) while it runs, under the subscriber
+    indexes the probe gave the two IMSIs, and gone after SIGINT;
   * exit 0 and "lost: 0" in the summary; --count N stops by itself after N frames and
     removes its entries while the probe keeps running;
   * an interface without a probe, and --redis refusing with -i: one line, exit 2, no file,
