@@ -124,9 +124,10 @@ def main():
 
 		# Redis dies in the middle and comes back
 		out2 = os.path.join(tmp, "outage.pcap")
-		cap = subprocess.Popen(INNS + [live.CAP, "-m", imsi2, "-m", imsi1, "-i", live.PEER,
+		cap = subprocess.Popen(INNS + [live.CAP, "-v", "-m", imsi2, "-m", imsi1, "-i", live.PEER,
 					       "--redis", ep, "-w", out2], stderr=open(cerr, "w"))
-		live.wait_for(cerr, "capture running", cap)
+		# -v: "capture running" is only said verbosely (without it this waited out 30 s)
+		check(live.wait_for(cerr, "capture running", cap), "outage capture started")
 		rp = subprocess.Popen(["ip", "netns", "exec", live.NS, "tcpreplay", "-q", "-i",
 				       live.PEER, "--multiplier", "8", pcap], stdout=subprocess.DEVNULL)
 		time.sleep(2)

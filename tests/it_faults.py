@@ -17,10 +17,11 @@ that lost none exits 0.
   - auth required: requirepass and the password in --redis-auth-file: same facts; no password:
     "Redis requires a password" said once, exit 1, nothing written; a wrong password: said
     once, exit 1.
-Bounded: each probe run is limited to 60 s. Env: BUILD, MCP_SAN=1 (fewer runs),
-MCP_FAULT_RUNS, MCP_FAULT_SEED, MCP_FAULT_STREAM_S (seconds, default 3.0; shorter packs more changes
-into the 1 s pause). Exit 0 = pass.
+Bounded: each probe run is limited to 60 s; 4 cases run at a time (each has its own Redis).
+Env: BUILD, MCP_SAN=1 (fewer runs), MCP_FAULT_RUNS, MCP_FAULT_SEED, MCP_FAULT_STREAM_S
+(seconds, default 3.0; shorter packs more changes into the 1 s pause). Exit 0 = pass.
 """
+import concurrent.futures
 import os
 import random
 import signal
@@ -41,6 +42,8 @@ SAN = os.environ.get("MCP_SAN") == "1"
 RUNS = int(os.environ.get("MCP_FAULT_RUNS", "5" if SAN else "8"))
 SEED = int(os.environ.get("MCP_FAULT_SEED", str(int(time.time()) % 100000)))
 STREAM_S = float(os.environ.get("MCP_FAULT_STREAM_S", "3.0"))
+WORKERS = 4
+_ports, _ports_lock = set(), threading.Lock()
 FACTS = ("imsi.", "ip.", "teid.", "msisdn.", "user.")
 SECRET = "f4ult-Pa55"
 errors = []
@@ -150,7 +153,7 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         data = open(pcap, "rb").read()
 
-        r = RedisServer()
+        r = RedisServer(port=own_port())
         try:
             rc, err = run_probe(data, r.port)
             check(rc == 0, "reference run: exit %d: %s" % (rc, err[-600:]))
@@ -161,69 +164,101 @@ def main():
             return report()
         print("reference: %d facts (seed %d)" % (len(ref), SEED))
 
-        for i in range(RUNS):  # kill at a random moment, restart empty
-            r = RedisServer()
-            kill_at, down = rnd.uniform(0.1, STREAM_S), rnd.uniform(0.1, 1.0)
-
-            def fault(t0, r=r, kill_at=kill_at, down=down):
-                time.sleep(max(0, t0 + kill_at - time.time()))
-                r.kill()
-                time.sleep(down)
-                r.start()
-            try:
-                rc, err = run_probe(data, r.port, during=fault)
-                name = "kill at %.2f s, down %.2f s" % (kill_at, down)
-                ok = honest(name, rc, err) & compare(name, ref, r.port)
-                print("%-32s %s (exit %d)" % (name, "ok" if ok else "FAIL", rc))
-            finally:
-                r.stop()
-
-        r = RedisServer()  # pause within the command timeout
-        try:
-            def pause(t0):
-                time.sleep(STREAM_S / 3)
-                r.p.send_signal(signal.SIGSTOP)
-                time.sleep(1.0)
-                r.p.send_signal(signal.SIGCONT)
-            rc, err = run_probe(data, r.port, during=pause)
-            ok = honest("pause 1 s", rc, err) & compare("pause 1 s", ref, r.port)
-            print("%-32s %s (exit %d)" % ("SIGSTOP 1 s", "ok" if ok else "FAIL", rc))
-        finally:
-            r.p.send_signal(signal.SIGCONT)
-            r.stop()
-
-        r = RedisServer()  # paused until the final flush gave up
-        try:
-            r.p.send_signal(signal.SIGSTOP)
-            rc, err = run_probe(data, r.port)
-            ok = check(rc == 1 and "writes lost" in err,
-                       "paused past the deadline: exit %d: %s" % (rc, err[-500:]))
-            print("%-32s %s (exit %d)" % ("SIGSTOP past the deadline", "ok" if ok else "FAIL",
-                                          rc))
-        finally:
-            r.p.send_signal(signal.SIGCONT)
-            r.stop()
-
-        port = free_port()  # late start
-        holder = {}
-
-        def late(t0):
-            time.sleep(1.5)
-            holder["r"] = RedisServer(port=port)
-        rc, err = run_probe(data, port, during=late)
-        try:
-            ok = honest("late start", rc, err) & compare("late start", ref, port)
-            print("%-32s %s (exit %d)" % ("Redis up 1.5 s late", "ok" if ok else "FAIL", rc))
-        finally:
-            if "r" in holder:
-                holder["r"].stop()
-
-        auth_cases(data, ref, tmp)
+        # The cases are independent (own Redis, own probe) and wait on sleeps, not the CPU
+        # (4 s of CPU in 60 s serially): they run WORKERS at a time, results printed in order.
+        draws = [(rnd.uniform(0.1, STREAM_S), rnd.uniform(0.1, 1.0)) for _ in range(RUNS)]
+        jobs = [(auth_cases, (data, ref, tmp))]  # longest (three runs in a row) first
+        jobs += [(kill_case, (data, ref, k, d)) for k, d in draws]
+        jobs += [(pause_case, (data, ref)), (past_deadline_case, (data,)),
+                 (late_case, (data, ref))]
+        with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
+            futs = [pool.submit(f, *a) for f, a in jobs]
+            lines = [f.result() for f in futs]
+        for out in lines[1:] + lines[:1]:  # the order of the serial version
+            print("\n".join(out))
     return report()
 
 
+def own_port():
+    """A free port no other case of this run holds: a killed Redis restarts on its port,
+    a late one starts on it, and a case running beside it must not take it meanwhile."""
+    with _ports_lock:
+        while True:
+            p = free_port()
+            if p not in _ports:
+                _ports.add(p)
+                return p
+
+
+def kill_case(data, ref, kill_at, down):
+    """Kill at a random moment, restart empty on the same port."""
+    r = RedisServer(port=own_port())
+
+    def fault(t0):
+        time.sleep(max(0, t0 + kill_at - time.time()))
+        r.kill()
+        time.sleep(down)
+        r.start()
+    try:
+        rc, err = run_probe(data, r.port, during=fault)
+        name = "kill at %.2f s, down %.2f s" % (kill_at, down)
+        ok = honest(name, rc, err) & compare(name, ref, r.port)
+        return ["%-32s %s (exit %d)" % (name, "ok" if ok else "FAIL", rc)]
+    finally:
+        r.stop()
+
+
+def pause_case(data, ref):
+    """Pause within the command timeout."""
+    r = RedisServer(port=own_port())
+    try:
+        def pause(t0):
+            time.sleep(STREAM_S / 3)
+            r.p.send_signal(signal.SIGSTOP)
+            time.sleep(1.0)
+            r.p.send_signal(signal.SIGCONT)
+        rc, err = run_probe(data, r.port, during=pause)
+        ok = honest("pause 1 s", rc, err) & compare("pause 1 s", ref, r.port)
+        return ["%-32s %s (exit %d)" % ("SIGSTOP 1 s", "ok" if ok else "FAIL", rc)]
+    finally:
+        r.p.send_signal(signal.SIGCONT)
+        r.stop()
+
+
+def past_deadline_case(data):
+    """Paused until the final flush gave up."""
+    r = RedisServer(port=own_port())
+    try:
+        r.p.send_signal(signal.SIGSTOP)
+        rc, err = run_probe(data, r.port)
+        ok = check(rc == 1 and "writes lost" in err,
+                   "paused past the deadline: exit %d: %s" % (rc, err[-500:]))
+        return ["%-32s %s (exit %d)" % ("SIGSTOP past the deadline", "ok" if ok else "FAIL", rc)]
+    finally:
+        r.p.send_signal(signal.SIGCONT)
+        r.stop()
+
+
+def late_case(data, ref):
+    """Redis comes up 1.5 s after the probe."""
+    port = own_port()
+    holder = {}
+
+    def late(t0):
+        time.sleep(1.5)
+        holder["r"] = RedisServer(port=port)
+    rc, err = run_probe(data, port, during=late)
+    try:
+        ok = honest("late start", rc, err) & compare("late start", ref, port)
+        return ["%-32s %s (exit %d)" % ("Redis up 1.5 s late", "ok" if ok else "FAIL", rc)]
+    finally:
+        if "r" in holder:
+            holder["r"].stop()
+
+
 def auth_cases(data, ref, tmp):
-    r = RedisServer(extra=["--requirepass", SECRET])
+    out = []
+    r = RedisServer(port=own_port(), extra=["--requirepass", SECRET])
     try:
         af = os.path.join(tmp, "redis.auth")
         with open(af, "w") as f:
@@ -232,7 +267,7 @@ def auth_cases(data, ref, tmp):
         rc, err = run_probe(data, r.port, ["--redis-auth-file", af])
         ok = honest("auth file", rc, err) & compare("auth file", ref, r.port, SECRET)
         ok &= check(SECRET not in err, "auth file: the password was echoed")
-        print("%-32s %s (exit %d)" % ("requirepass, --redis-auth-file", "ok" if ok else "FAIL",
+        out.append("%-32s %s (exit %d)" % ("requirepass, --redis-auth-file", "ok" if ok else "FAIL",
                                       rc))
         c = Resp(r.port)
         c.cmd("AUTH", SECRET)
@@ -242,16 +277,17 @@ def auth_cases(data, ref, tmp):
         n = err.count("Redis requires a password")
         ok = check(rc == 1 and n == 1 and "writes lost" in err and not facts(r.port, SECRET),
                    "no password: exit %d, message %d times: %s" % (rc, n, err[-600:]))
-        print("%-32s %s (exit %d, said %d time(s))" % ("requirepass, no password",
+        out.append("%-32s %s (exit %d, said %d time(s))" % ("requirepass, no password",
                                                        "ok" if ok else "FAIL", rc, n))
         rc, err = run_probe(data, r.port, ["--redis-auth", "wrong-" + SECRET])
         n = err.count("AUTH refused")
         ok = check(rc == 1 and n == 1 and SECRET not in err,
                    "wrong password: exit %d, message %d times: %s" % (rc, n, err[-600:]))
-        print("%-32s %s (exit %d, said %d time(s))" % ("requirepass, wrong password",
+        out.append("%-32s %s (exit %d, said %d time(s))" % ("requirepass, wrong password",
                                                        "ok" if ok else "FAIL", rc, n))
     finally:
         r.stop()
+    return out
 
 
 def report():

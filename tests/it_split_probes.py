@@ -66,6 +66,17 @@ def since(exp, recs, t_ms):
 	return dict(exp, flows=flows, imsi_totals=tot), \
 		[r for r in recs if it_scenario.flow_key(r) in keys]
 
+def fail_list(say, title, items):
+	"""it_scenario.fail_list, said through say."""
+	if not items:
+		return 0
+	say("FAIL %s: %d" % (title, len(items)))
+	for it in items[:it_scenario.MAX_SHOWN]:
+		say("    %s" % (it,))
+	if len(items) > it_scenario.MAX_SHOWN:
+		say("    ... %d more" % (len(items) - it_scenario.MAX_SHOWN))
+	return len(items)
+
 def write(w, data):
 	w.write(data)
 	w.flush()
@@ -98,12 +109,13 @@ def open_probe(mcprobe, fifo, port, name, flows, stats, hdr):
 	w.flush()
 	return p, w
 
-def run_pair(mcprobe, tmp, hdr, wins, exp, mode):
+def run_pair(mcprobe, tmp, hdr, wins, exp, mode, say):
 	"""One run of the two probes; returns the number of problems. mode: control-first,
 	user-first (each window's GTP-U is written before its GTP-C), or late-join (the user-plane
 	probe starts, without reload, after the control probe has handled the first quarter of
 	the capture, and sees the traffic from there on: the sessions set up before it started
-	it can only learn by looking their tunnels up; flows that began before are left out)."""
+	it can only learn by looking their tunnels up; flows that began before are left out).
+	say(line) reports: the runs go side by side, each collects its own lines."""
 	fc, fu = os.path.join(tmp, mode + "-c.fifo"), os.path.join(tmp, mode + "-u.fifo")
 	for f in (fc, fu):
 		if os.path.exists(f):
@@ -120,7 +132,7 @@ def run_pair(mcprobe, tmp, hdr, wins, exp, mode):
 		time.sleep(0.5)  # its facts are in Redis, its events gone
 		pu, wu = open_probe(mcprobe, fu, redis.port, "probe-u", flu, stu, hdr)
 		if not wait_subscribed(redis.port, 2):
-			print("FAIL: the probes did not both subscribe to events.imsi within 10 s")
+			say("FAIL: the probes did not both subscribe to events.imsi within 10 s")
 			pc.kill()
 			pu.kill()
 			return 1
@@ -134,41 +146,41 @@ def run_pair(mcprobe, tmp, hdr, wins, exp, mode):
 		rc_u = pu.wait(timeout=120)
 	finally:
 		redis.stop()
-	print("--- %s" % mode)
+	say("--- %s" % mode)
 	if rc_c or rc_u:
-		print("FAIL: probes exited %d (control) and %d (user): %s" % (
+		say("FAIL: probes exited %d (control) and %d (user): %s" % (
 			rc_c, rc_u, open(stu).read()[-1500:]))
 		return 1
 	su = open(stu).read()
 	recs, bad = it_scenario.read_jsonl(flu, "flows")
-	nfail = it_scenario.fail_list("unparsable flow lines", bad)
+	nfail = fail_list(say, "unparsable flow lines", bad)
 	tunneled = [r for r in recs if r.get("teid_up") or r.get("teid_down")]
 	pk = sum(r["pkts_up"] + r["pkts_down"] for r in tunneled)
 	tagged = sum(r["pkts_up"] + r["pkts_down"] for r in tunneled if r.get("imsi"))
 	unknown_ue = sum(f["pkts_up"] + f["pkts_down"] for f in exp["flows"]
 			 if f.get("imsi") is None and f.get("teid_up") is not None)
-	print("user-plane probe: %d records, GTP-U packets %d, in IMSI-tagged records %d "
+	say("user-plane probe: %d records, GTP-U packets %d, in IMSI-tagged records %d "
 	      "(%.3f%% of those with a session in the capture)" % (
 		      len(recs), pk, tagged, 100.0 * tagged / max(1, pk - unknown_ue)))
 	for name in ("peer events", "peer tunnel lookups", "peer lookup latency",
 		     "flows attributed late"):
-		print("   ", stat_line(su, name))
+		say("    " + stat_line(su, name))
 	if join:
 		exp, recs = since(exp, recs, wins[join][2])
 	for title, items in sorted(it_scenario.check_flows(exp, recs).items()):
-		nfail += it_scenario.fail_list(title, items)
-	nfail += it_scenario.fail_list("per-IMSI totals differ (want->got)",
+		nfail += fail_list(say, title, items)
+	nfail += fail_list(say, "per-IMSI totals differ (want->got)",
 				       it_scenario.check_imsi_totals(exp, recs))
 	if stat_line(su, "peer events").split()[2:3] in ([], ["0"]):
-		print("FAIL: the user-plane probe received no event: nothing was tested")
+		say("FAIL: the user-plane probe received no event: nothing was tested")
 		nfail += 1
 	late = stat_line(su, "flows attributed late").split()[-1:]
 	if mode != "control-first" and late in ([], ["0"]):
-		print("FAIL: no flow was attributed late: nothing was tested")
+		say("FAIL: no flow was attributed late: nothing was tested")
 		nfail += 1
 	found = stat_line(su, "peer tunnel lookups").split("(")[1:2]
 	if mode == "late-join" and (not found or found[0].startswith("0 ")):
-		print("FAIL: late join, yet no tunnel was found by a lookup")
+		say("FAIL: late join, yet no tunnel was found by a lookup")
 		nfail += 1
 	return nfail
 
@@ -191,8 +203,19 @@ def main():
 	modes = ["control-first", "user-first"]
 	if os.environ.get("SPLIT_LATE_JOIN"):
 		modes.append("late-join")  # not exact yet: see docs/microcloud.md
+	# The runs are independent (own Redis, FIFOs and files) and mostly wait out the pauses
+	# between windows: side by side they take the time of one.
+	logs = {m: [] for m in modes}
+	res = {}
+	threads = [threading.Thread(target=lambda m=m: res.__setitem__(
+		m, run_pair(mcprobe, tmp, hdr, wins, exp, m, logs[m].append))) for m in modes]
+	for t in threads:
+		t.start()
+	for t in threads:
+		t.join()
 	for mode in modes:
-		nfail += run_pair(mcprobe, tmp, hdr, wins, exp, mode)
+		print("\n".join(logs[mode]))
+		nfail += res.get(mode, 1)  # a run that raised counts as a failure
 	print("PASS" if not nfail else "FAIL: %d problems" % nfail)
 	return 1 if nfail else 0
 
