@@ -114,11 +114,11 @@ void mcp_worker_destroy(struct mcp_worker *w);
 
 /* Accounts one MCP_PKT_USER packet; time is the packet's (expiry runs from it too). */
 void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt);
-/* The same with the attribution already resolved (a is not NULL; cfg.sessions and
- * cfg.user_by_ip are not consulted for it). */
 /* A packet's flow will be looked up soon: flow_hash is mcp_flow_key_hash of its key (as
  * the worker makes it); stage as mcp_flow_table_prefetch. */
 void mcp_worker_prefetch(const struct mcp_worker *w, uint32_t flow_hash, int stage);
+/* The same as mcp_worker_packet with the attribution already resolved (a is not NULL;
+ * cfg.sessions and cfg.user_by_ip are not consulted for it). */
 void mcp_worker_packet_attr(struct mcp_worker *w, const struct mcp_pkt *pkt,
 			    const struct mcp_attrib *a);
 /* Exports flows idle, closed or past their active timeout at now_ms. */

@@ -239,9 +239,11 @@ static int run_pcapfile(struct mcp_offline *in, struct mcp_pipeline *p,
 static void before_reuse(void *ctx)
 {
 	struct mcp_offline *in = ctx;
+	struct mcp_pipeline_totals t;
 
 	mcp_pipeline_retire(in->pipe, in->reuse_upto);
-	in->reuse_upto = mcp_pipeline_frame_count(in->pipe);
+	mcp_pipeline_totals(in->pipe, &t);
+	in->reuse_upto = t.frames;
 }
 
 /* libpcap stopped early on a regular file: the own reader goes on from where it stopped
@@ -272,7 +274,7 @@ static int run_rest(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 		return 2;
 	}
 	in->pipe = p;
-	in->reuse_upto = mcp_pipeline_frame_count(p);
+	in->reuse_upto = 0; /* nothing read in place yet */
 	if (in->in_place && mcp_window_stable(&in->pf.w, IN_PLACE_WINDOW, before_reuse, in))
 		in->in_place = 0; /* no memory for it: frames are copied */
 	return run_pcapfile(in, p, stop, done, snap);

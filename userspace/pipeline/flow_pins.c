@@ -45,11 +45,6 @@ void mcp_flow_pins_destroy(struct mcp_flow_pins *p)
 	free(p);
 }
 
-void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash)
-{
-	mcp_oa_index_prefetch(&p->index, hash);
-}
-
 static struct mcp_flow_pin *find(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 				 uint32_t hash)
 {
@@ -96,7 +91,6 @@ struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp
 	memset(s, 0, sizeof(*s));
 	s->key = *k;
 	s->hash = hash;
-	s->used = 1;
 	*added = 1;
 	return s;
 }
@@ -111,7 +105,6 @@ void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k,
 		return;
 	i = (uint32_t)(s - p->pins);
 	mcp_oa_index_remove(&p->index, hash, i);
-	s->used = 0;
 	s->last_seq = p->free_head;
 	p->free_head = i;
 }

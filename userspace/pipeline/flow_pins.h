@@ -31,7 +31,6 @@ struct mcp_flow_pin {
 	struct mcp_flow_key key;
 	uint32_t hash;
 	uint16_t shard;
-	uint16_t used;
 	uint64_t last_seq;          /* seq of the last packet dispatched under the pin */
 	uint32_t attr_gen[2];       /* [0] the packet's source is the key's lo side, [1] hi */
 	struct mcp_pin_attr attr[2];
@@ -44,8 +43,6 @@ struct mcp_flow_pins;
 /* Room for max_pins flows (the flow bound of all shards together). */
 struct mcp_flow_pins *mcp_flow_pins_create(uint32_t max_pins);
 void mcp_flow_pins_destroy(struct mcp_flow_pins *p);
-/* Starts loading what a lookup of hash will read first. */
-void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash);
 /* k's pin; a new one (*added = 1, shard 0) when k has none. NULL when max_pins are in use
  * (counted): the caller dispatches unpinned. Valid until it is removed. */
 struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp_flow_key *k,

@@ -267,11 +267,6 @@ void mcp_pipeline_retire(struct mcp_pipeline *p, uint64_t frames)
 		mcp_shards_retire(p->shards, frames);
 }
 
-uint64_t mcp_pipeline_frame_count(const struct mcp_pipeline *p)
-{
-	return p->frames;
-}
-
 void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
 			 const struct mcp_pipeline_owned *own)
 {

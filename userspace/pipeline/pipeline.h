@@ -54,8 +54,6 @@ void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, u
  * shards read it in place instead of a copy. */
 void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *frame,
 			       uint32_t caplen, uint32_t wire_len, uint64_t ts_us);
-/* Frames processed so far (the last one's number, counted from 1). */
-uint64_t mcp_pipeline_frame_count(const struct mcp_pipeline *p);
 /* Returns when frames up to this number are read by nobody any more. */
 void mcp_pipeline_retire(struct mcp_pipeline *p, uint64_t frames);
 /* Live mode: an Ethernet frame with the XDP program's metadata (NULL if none). A T-PDU of a
