@@ -11,6 +11,9 @@ captures of bench/gen_bench_pcap.c (the benchmark's generator: uniform and mobil
   * --stats shows the shards, each with packets on the bench captures (on the uniform mix each
     within 1.1x its intended share, or 3/sqrt(subscribers it owns) if that is more), and the
     same decoder / session / flow totals as 1 worker;
+  * a capture with two stretches of 20 MiB that hold no user packet (non-IP frames, GTP-U
+    echo requests: more than the in-place reader's two buffers) finishes, with the same
+    results for 1/2/4 workers (it hung forever before);
   * microcloud contents after the scenario capture, in a real redis-server on loopback: every
     key the flow records feed (counters, aggregates, subscriber hashes) has the same type and
     value for 1 and 4 workers.
@@ -25,6 +28,7 @@ import json
 import os
 import math
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -38,8 +42,10 @@ from mc_resp import Resp, RedisServer  # noqa: E402
 BUILD = os.environ.get("BUILD", "build")
 PCAPS = os.environ.get("MCP_PCAPS", "/work/shared/pcaps")
 SAN = bool(os.environ.get("MCP_SAN"))
+GAP_BYTES = 20 << 20  # each stretch without user packets (gap_capture)
 BENCH_SUBS = 2000  # subscribers of the bench captures: the shares are of them
 MCPROBE = os.path.join(ROOT, BUILD, "mcprobe")
+RUN_TIMEOUT = 300  # s per probe run: a hung reader fails the test instead of stalling make check
 WORKERS = 2  # comparisons at a time: each probe run is mostly startup (0.5-1 s under ASan)
 failures = []
 _task = threading.local()  # per comparison: its failures and its lines, printed in order
@@ -75,9 +81,15 @@ def task(fn, *args, **kw):
 def run(pcap, workers, tmp, tag, extra=()):
 	flows = os.path.join(tmp, "%s-w%d.flows" % (tag, workers))
 	sess = os.path.join(tmp, "%s-w%d.sessions" % (tag, workers))
-	p = subprocess.run([MCPROBE, "-r", pcap, "--workers", str(workers), "--flows-json", flows,
-			    "--sessions-json", sess, "--stats"] + list(extra),
-			   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+	try:
+		p = subprocess.run([MCPROBE, "-r", pcap, "--workers", str(workers), "--flows-json",
+				    flows, "--sessions-json", sess, "--stats"] + list(extra),
+				   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+				   timeout=RUN_TIMEOUT)
+	except subprocess.TimeoutExpired:
+		check(False, "%s --workers %d: still running after %d s (killed)" %
+		      (tag, workers, RUN_TIMEOUT))
+		return None
 	if not check(p.returncode == 0, "%s --workers %d: exit %d: %s" %
 		     (tag, workers, p.returncode, p.stderr[-400:])):
 		return None
@@ -228,6 +240,55 @@ def bench_capture(tmp, mix, frames, subs):
 	return out
 
 
+def gap_capture(tmp, src):
+	"""src with two stretches of frames no shard gets (non-IP frames and GTP-U echo requests,
+	GAP_BYTES each, more than the reader's two 8 MiB in-place buffers): one in the middle, one
+	at the end. Returns the new capture's path."""
+	with open(src, "rb") as f:
+		data = f.read()
+	check(struct.unpack("<I", data[:4])[0] == 0xa1b2c3d4, "gap capture: %s is not a "
+	      "microsecond little-endian pcap" % src)
+	recs, off = [], 24
+	while off + 16 <= len(data):
+		cap = struct.unpack("<I", data[off + 8:off + 12])[0]
+		recs.append(data[off:off + 16 + cap])
+		off += 16 + cap
+	non_ip = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + bytes(1000)
+	# GTP-U echo request (TS 29.281 7.2.1): counted as GTP-U signalling, never dispatched
+	gtp = bytes([0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0])
+	udp = struct.pack(">HHHH", 2152, 2152, 8 + len(gtp), 0) + gtp
+	ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+			 bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+	ip = ip[:10] + struct.pack(">H", inet_checksum(ip)) + ip[12:]
+	echo = b"\x02" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + udp
+
+	def gap(ts_rec):
+		sec, usec = struct.unpack("<II", ts_rec[:8])
+		out, n = [], 0
+		while n < GAP_BYTES:
+			fr = non_ip if len(out) % 4 else echo
+			out.append(struct.pack("<IIII", sec, usec, len(fr), len(fr)) + fr)
+			n += 16 + len(fr)
+		return b"".join(out)
+
+	half = len(recs) // 2
+	out = os.path.join(tmp, "gaps.pcap")
+	with open(out, "wb") as f:
+		f.write(data[:24])
+		f.write(b"".join(recs[:half]))
+		f.write(gap(recs[half - 1]))
+		f.write(b"".join(recs[half:]))
+		f.write(gap(recs[-1]))
+	return out
+
+
+def inet_checksum(b):
+	s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+	while s >> 16:
+		s = (s & 0xffff) + (s >> 16)
+	return ~s & 0xffff
+
+
 def main():
 	if not os.access(MCPROBE, os.X_OK):
 		print("FAIL: %s not built (make BUILD=%s)" % (MCPROBE, BUILD))
@@ -250,6 +311,8 @@ def main():
 		      "shared captures; scenario and bench captures keep it" % len(caps))
 	jobs = [(compare, (pcap, tmp, os.path.basename(pcap)), dict(again=not SAN)) for pcap in caps]
 	jobs.append((compare, (scen, tmp, "scenario"), {}))
+	# long stretches without user packets: the in-place reader must not wait for them
+	jobs.append((compare, (gap_capture(tmp, scen), tmp, "gaps"), dict(again=False)))
 	# balance is required on the uniform mix (make bench's capture); the mobile mix's heavy
 	# tail puts whole elephant subscribers on one shard: its shares are printed only
 	for mix in ("uniform", "mobile"):

@@ -248,6 +248,10 @@ static void close_epoch(struct mcp_shards *sh)
 
 void mcp_shards_retire(struct mcp_shards *sh, uint64_t seq)
 {
+	/* frames after the last packet dispatched (GTP-C, non-IP, ...) went to no shard: without
+	 * this bound a buffer of them would be waited for forever */
+	if (seq > sh->last_seq)
+		seq = sh->last_seq;
 	/* epochs closed early: at most three closes reach a merge past seq */
 	while (sh->retired < seq && !sh->finished)
 		close_epoch(sh);
