@@ -5,7 +5,9 @@ On every capture in MCP_PCAPS, on tests/gen_scenario.py's subscriber scenario an
 captures of bench/gen_bench_pcap.c (the benchmark's generator: uniform and mobile mixes,
 2,000 subscribers, smaller than make bench's), it runs 1, 2 and 4 workers and requires:
   * per 5-tuple (proto, src, sport, dst, dport, vlan): the packets and bytes in each
-    direction, the record count, the IMSI and the application equal those of --workers 1;
+    direction, the record count, the IMSI, the application and the records' end reasons
+    equal those of --workers 1, also on the scenario with stamps that jump an hour ahead
+    and two minutes back;
   * the session log (--sessions-json) is byte for byte the one of --workers 1;
   * the same run twice gives the same flow file byte for byte (deterministic merge);
   * --stats shows the shards, each with packets on the bench captures (on the uniform mix each
@@ -97,7 +99,7 @@ def run(pcap, workers, tmp, tag, extra=()):
 
 
 def per_tuple(path):
-	out = collections.defaultdict(lambda: [0, 0, 0, 0, 0, set(), set()])
+	out = collections.defaultdict(lambda: [0, 0, 0, 0, 0, set(), set(), []])
 	with open(path) as f:
 		for line in f:
 			r = json.loads(line)
@@ -110,6 +112,9 @@ def per_tuple(path):
 			v[4] += 1
 			v[5].add(r.get("imsi", ""))
 			v[6].add((r.get("master_app", ""), r.get("app", "")))
+			v[7].append(r["end_reason"])
+	for v in out.values():
+		v[7].sort()
 	return dict(out)
 
 
@@ -282,6 +287,29 @@ def gap_capture(tmp, src):
 	return out
 
 
+def jumping_capture(tmp, src):
+	"""src with stamps that jump: every 97th record an hour ahead, every 89th two minutes
+	back (a damaged or merged capture). Expiry must not depend on which flows share a
+	worker."""
+	with open(src, "rb") as f:
+		data = bytearray(f.read())
+	off, i = 24, 0
+	while off + 16 <= len(data):
+		sec, cap = struct.unpack("<I", data[off:off + 4])[0], struct.unpack(
+			"<I", data[off + 8:off + 12])[0]
+		if i % 97 == 96:
+			sec += 3600
+		elif i % 89 == 88:
+			sec -= 120
+		data[off:off + 4] = struct.pack("<I", sec)
+		off += 16 + cap
+		i += 1
+	out = os.path.join(tmp, "jumps.pcap")
+	with open(out, "wb") as f:
+		f.write(data)
+	return out
+
+
 def inet_checksum(b):
 	s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
 	while s >> 16:
@@ -313,6 +341,7 @@ def main():
 	jobs.append((compare, (scen, tmp, "scenario"), {}))
 	# long stretches without user packets: the in-place reader must not wait for them
 	jobs.append((compare, (gap_capture(tmp, scen), tmp, "gaps"), dict(again=False)))
+	jobs.append((compare, (jumping_capture(tmp, scen), tmp, "jumps"), dict(again=False)))
 	# balance is required on the uniform mix (make bench's capture); the mobile mix's heavy
 	# tail puts whole elephant subscribers on one shard: its shares are printed only
 	for mix in ("uniform", "mobile"):

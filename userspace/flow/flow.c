@@ -175,7 +175,7 @@ void mcp_flow_table_touch(struct mcp_flow_table *t, struct mcp_flow *f)
 {
 	struct flow_list *l = flow_list_of(t, f);
 
-	if (l->tail == flow_idx(t, f))
+	if ((f->flags & MCP_FLOWF_CLOSING) || l->tail == flow_idx(t, f))
 		return;
 	list_unlink(t, l, f);
 	list_append(t, l, f);

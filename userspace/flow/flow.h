@@ -47,7 +47,12 @@ struct mcp_flow {
 	 * has a subscriber (worker_bypass.c, live mode only) */
 	uint32_t uncredited_pkts[2];
 	uint64_t uncredited_bytes[2];
-	uint64_t first_ms, last_ms, close_ms;
+	uint64_t first_ms, last_ms; /* its packets' earliest and latest time (reported) */
+	/* The worker's clock (the latest packet time it has seen) when the flow took its place
+	 * in its list: at its last packet on the LRU, at its close on the closing FIFO. Each
+	 * list is thus in time order however the capture's stamps jump, and expiry ends a prefix
+	 * of it: the same flows whichever other flows share the worker (shards, docs/design.md). */
+	uint64_t list_ms;
 	struct mcp_ip outer_src, outer_dst;
 	struct mcp_dpi_flow dpi;
 	struct mcp_flow_bypass *bypass; /* non-NULL while installed in the kernel flow map */
@@ -83,7 +88,7 @@ struct mcp_flow *mcp_flow_table_insert(struct mcp_flow_table *t, const struct mc
 /* Removes f from the table and its list; the caller has already released its contents. */
 void mcp_flow_table_remove(struct mcp_flow_table *t, struct mcp_flow *f);
 
-/* Marks f as just used (tail of the LRU). */
+/* Marks f as just used (tail of the LRU); a closing flow keeps its place in the FIFO. */
 void mcp_flow_table_touch(struct mcp_flow_table *t, struct mcp_flow *f);
 /* Moves f to the closing FIFO (FIN/RST): it expires after the linger time. */
 void mcp_flow_table_close(struct mcp_flow_table *t, struct mcp_flow *f);

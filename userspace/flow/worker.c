@@ -521,10 +521,12 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 		    (f->flags & (MCP_FLOWF_FIN_A | MCP_FLOWF_FIN_B)) ==
 			    (MCP_FLOWF_FIN_A | MCP_FLOWF_FIN_B)) {
 			if (!(f->flags & MCP_FLOWF_CLOSING))
-				f->close_ms = ts_ms;
+				f->list_ms = w->now_ms;
 			mcp_flow_table_close(w->flows, f);
 		}
 	}
+	if (!(f->flags & MCP_FLOWF_CLOSING))
+		f->list_ms = w->now_ms;
 	mcp_flow_table_touch(w->flows, f);
 }
 
@@ -535,10 +537,11 @@ void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms)
 	if (now_ms > w->now_ms)
 		w->now_ms = now_ms;
 	while ((f = mcp_flow_table_oldest_closing(w->flows)) &&
-	       f->close_ms + w->cfg.linger_ms <= now_ms)
+	       f->list_ms + w->cfg.linger_ms <= now_ms)
 		end_flow(w, f, (f->flags & MCP_FLOWF_RST) ? MCP_END_RST : MCP_END_FIN);
 	while ((f = mcp_flow_table_oldest(w->flows)) &&
-	       f->last_ms + w->cfg.idle_timeout_ms <= now_ms)
+	       (f->list_ms > f->last_ms ? f->list_ms : f->last_ms) + w->cfg.idle_timeout_ms <=
+		       now_ms) /* last_ms: a bypassed flow's kernel time (worker_bypass.c) */
 		end_flow(w, f, MCP_END_IDLE);
 }
 

@@ -35,6 +35,7 @@ struct mcp_shard {
 	struct mcp_shard_batch *cur;
 	uint32_t slot_data;
 	uint64_t cur_seq;        /* seq of the packet in the worker (records are stamped) */
+	uint64_t clock_ms;       /* the reader's packet clock of the last message (offline) */
 	uint32_t unpublished;    /* dispatcher: filled slots past in.head not yet visible */
 	/* An idle shard sleeps on a futex instead of spinning (the host may have fewer cores
 	 * than threads): it sets sleeping, re-checks the ring, waits on wake_seq; the
@@ -211,6 +212,10 @@ static int handle(struct mcp_shard *s, struct mcp_shard_msg *m)
 		else if (m->attr.user_side)
 			m->attr.user = m->user;
 		s->cur_seq = m->seq;
+		if (m->now_ms > s->clock_ms) { /* a packet of another shard moved the clock */
+			s->clock_ms = m->now_ms;
+			mcp_worker_expire(s->worker, m->now_ms);
+		}
 		mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
 		free(m->heap);
 	} else if (m->type == MCP_SHARD_EPOCH) {

@@ -33,8 +33,9 @@ struct mcp_shard_msg {
 	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count);
 			    * MCP_SHARD_TICK: the next one (records it exports end their flows
 			    * before it) */
-	uint64_t now_ms;   /* MCP_SHARD_TICK: the wall clock; MCP_SHARD_EPOCH: the reader's packet
-			    * clock (the shard expires to it) */
+	uint64_t now_ms;   /* MCP_SHARD_TICK: the wall clock; MCP_SHARD_EPOCH and, offline,
+			    * MCP_SHARD_PKT: the reader's packet clock (the shard expires to it
+			    * first; 0: none) */
 	const struct mcp_bypass_ops *ops; /* MCP_SHARD_BYPASS */
 	struct mcp_sessions *lent;        /* MCP_SHARD_BYPASS off: the table, for late binding */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */

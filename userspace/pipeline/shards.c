@@ -359,6 +359,7 @@ static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 	/* for the shard thread's prefetch (an inline shard has nothing ahead to prefetch) */
 	m->flow_hash = idx || !sh->first_inline ? mcp_flow_key_hash(key) : 0;
 	m->seq = frame_seq;
+	m->now_ms = sh->clock_ms;
 	m->pkt = *pkt;
 	m->attr = *a;
 	m->heap = NULL;
@@ -381,6 +382,12 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	uint32_t hash = mcp_flow_key_symhash(&key), idx;
 	int added;
 
+	/* the clock goes with the packet: a shard expires as one worker would have by then */
+	if (pkt->ts_us / 1000 > sh->clock_ms) {
+		sh->clock_ms = pkt->ts_us / 1000;
+		if (!sh->epoch_start_ms)
+			sh->epoch_start_ms = sh->clock_ms;
+	}
 	pin = mcp_flow_pins_get(sh->pins, &key, hash, &added);
 	attribution(sh, pin, side, pkt, &a);
 	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, hash), frame_seq);
@@ -393,11 +400,6 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	mcp_shard_publish(sh->shard[idx]);
 	sh->dispatched[idx]++;
 	sh->last_seq = frame_seq;
-	if (pkt->ts_us / 1000 > sh->clock_ms) {
-		sh->clock_ms = pkt->ts_us / 1000;
-		if (!sh->epoch_start_ms)
-			sh->epoch_start_ms = sh->clock_ms;
-	}
 	if (++sh->in_epoch == MCP_SHARDS_EPOCH ||
 	    sh->clock_ms >= sh->epoch_start_ms + MCP_SHARDS_EPOCH_MS)
 		close_epoch(sh);
