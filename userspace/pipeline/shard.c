@@ -231,6 +231,10 @@ static int handle(struct mcp_shard *s, struct mcp_shard_msg *m)
 			mcp_worker_bypass_off_lent(s->worker, m->lent);
 		__atomic_add_fetch(&s->acks, 1, __ATOMIC_RELEASE);
 	} else {
+		/* what one worker ended at the last packets' clock, before the flush */
+		s->cur_seq = m->seq;
+		if (m->now_ms > s->clock_ms)
+			mcp_worker_expire(s->worker, m->now_ms);
 		s->cur_seq = UINT64_MAX; /* the flush follows every packet */
 		mcp_worker_flush(s->worker);
 		publish_batch(s, 0, 1);

@@ -31,11 +31,11 @@ struct mcp_shard_msg {
 	uint32_t flow_hash; /* MCP_SHARD_PKT: mcp_flow_key_hash of the worker's key (prefetch) */
 	uint32_t pad;
 	uint64_t seq;      /* MCP_SHARD_PKT: the frame's sequence number (dispatcher's count);
-			    * MCP_SHARD_TICK: the next one (records it exports end their flows
-			    * before it) */
+			    * MCP_SHARD_TICK, MCP_SHARD_FINISH: the next one (records it exports
+			    * end their flows before it) */
 	uint64_t now_ms;   /* MCP_SHARD_TICK: the wall clock; MCP_SHARD_EPOCH and, offline,
-			    * MCP_SHARD_PKT: the reader's packet clock (the shard expires to it
-			    * first; 0: none) */
+			    * MCP_SHARD_PKT and MCP_SHARD_FINISH: the reader's packet clock (the
+			    * shard expires to it first; 0: none) */
 	const struct mcp_bypass_ops *ops; /* MCP_SHARD_BYPASS */
 	struct mcp_sessions *lent;        /* MCP_SHARD_BYPASS off: the table, for late binding */
 	void *heap;        /* a copy too large for the slot (freed by the shard), or NULL */

@@ -429,6 +429,8 @@ void mcp_shards_finish(struct mcp_shards *sh)
 			continue;
 		m = reserve_wait(sh, sh->shard[i]);
 		m->type = MCP_SHARD_FINISH;
+		m->seq = sh->last_seq + 1;
+		m->now_ms = sh->clock_ms; /* offline; live leaves it 0 */
 		mcp_shard_publish(sh->shard[i]);
 		mcp_shard_flush(sh->shard[i]);
 		left++;
