@@ -21,7 +21,8 @@ CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PKGS := libpcap libndpi libbpf libxdp hiredis json-c libxxhash libnghttp2 libcap
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
+# -lgcrypt: flow/dpi.c initialises libgcrypt once before the shards create their nDPI modules
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lgcrypt -lelf -lz -lpthread -lm
 
 WERROR ?= 0
 SAN ?= 0

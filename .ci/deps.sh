@@ -2,7 +2,7 @@
 # Installs every build, test, bench and demo dependency from Debian packages. Idempotent:
 # apt-get runs only when a package is missing.
 set -euo pipefail
-pkgs=(build-essential pkg-config clang llvm lld libpcap-dev libndpi-dev libndpi-bin
+pkgs=(build-essential pkg-config clang llvm lld libpcap-dev libndpi-dev libgcrypt20-dev libndpi-bin
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev libhiredis-dev
 	libjson-c-dev libxxhash-dev libnghttp2-dev libcap-dev libssl-dev libcriterion-dev libfuzzer-14-dev libclang-rt-14-dev
 	tshark tcpreplay redis-server redis-tools python3-scapy python3-redis python3-cryptography python3-hpack softflowd nfdump

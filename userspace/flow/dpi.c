@@ -8,10 +8,12 @@
 #include "flow/dpi.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <gcrypt.h>
 #include <ndpi_api.h>
 
 #include "util/log.h"
@@ -29,13 +31,26 @@ struct mcp_dpi {
 	struct mcp_dpi_stats stats;
 };
 
+/* libgcrypt (nDPI's QUIC decryption) must be initialised once before threads use it; nDPI
+ * does it in its first module's init, so pipeline shards creating theirs at the same time
+ * would race there. */
+static void gcrypt_init_once(void)
+{
+	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+		gcry_check_version(NULL);
+		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	}
+}
+
 struct mcp_dpi *mcp_dpi_create(void)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct mcp_dpi *d = calloc(1, sizeof(*d));
 	NDPI_PROTOCOL_BITMASK all;
 
 	if (!d)
 		return NULL;
+	pthread_once(&once, gcrypt_init_once);
 	d->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
 	if (!d->ndpi) {
 		mcp_err("nDPI initialisation failed\n");

@@ -26,6 +26,10 @@
  * a full ring): one wake-up per burst, not per batch (a futex wake is a system call). */
 #define SHARD_WAKE_AT 256
 
+/* A shard thread creates its worker itself (nDPI's init is tens of ms per shard: the shards
+ * make theirs side by side, and each touches its memory first on its own core). */
+enum { SHARD_STARTING, SHARD_READY, SHARD_FAILED };
+
 struct mcp_shard {
 	struct mcp_spsc in;      /* dispatcher -> shard: struct mcp_shard_msg */
 	struct mcp_spsc out;     /* shard -> merger: struct mcp_shard_batch * */
@@ -50,6 +54,8 @@ struct mcp_shard {
 	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
 	pthread_t thread;
 	int started;
+	struct mcp_worker_cfg cfg; /* for the thread, which creates its own worker */
+	uint32_t state;          /* SHARD_STARTING, then _READY or _FAILED (futex word) */
 	struct mcp_shard_msg *one; /* inline: the message being filled (no thread, no ring) */
 };
 
@@ -130,6 +136,11 @@ static void futex_wait(uint32_t *addr, uint32_t val)
 static void futex_wake(uint32_t *addr)
 {
 	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void futex_wake_all(uint32_t *addr)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
 }
 
 /* The shard's wait for input: a short spin, then sleep until the dispatcher publishes. */
@@ -273,6 +284,15 @@ static void *shard_main(void *arg)
 	unsigned spins = 0;
 	int done = 0;
 
+	s->worker = mcp_worker_create(&s->cfg);
+	if (!s->worker)
+		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI)\n", s->index,
+			s->cfg.max_flows);
+	__atomic_store_n(&s->state, s->worker ? SHARD_READY : SHARD_FAILED, __ATOMIC_RELEASE);
+	futex_wake_all(&s->state);
+	if (!s->worker)
+		return NULL;
+
 	while (!done) {
 		struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->in);
 
@@ -303,17 +323,21 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 	s->slot_data = slot_data;
 	cfg.nexporters = 1;
 	cfg.exporters[0] = (struct mcp_exporter){ .flow = shard_export, .ctx = s };
+	s->cfg = cfg;
 	if ((inline_mode ? !(s->one = malloc(msg_bytes))
 			 : mcp_spsc_init(&s->in, SHARD_RING_SLOTS, (uint32_t)msg_bytes) != 0) ||
 	    mcp_spsc_init(&s->out, SHARD_BATCH_SLOTS, sizeof(void *)) ||
 	    mcp_spsc_init(&s->spare, SHARD_BATCH_SLOTS, sizeof(void *)) ||
-	    !(s->cur = batch_next(s, 0)) || !(s->worker = mcp_worker_create(&cfg))) {
+	    !(s->cur = batch_next(s, 0)) ||
+	    (inline_mode && !(s->worker = mcp_worker_create(&cfg)))) {
 		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI, rings)\n", index,
 			cfg.max_flows);
 		goto err;
 	}
-	if (inline_mode)
+	if (inline_mode) {
+		s->state = SHARD_READY;
 		return s;
+	}
 	err = pthread_create(&s->thread, NULL, shard_main, s);
 	if (err) {
 		mcp_err("shard %d: cannot start its thread: %s\n", index, strerror(err));
@@ -439,6 +463,15 @@ void mcp_shard_set_view(struct mcp_shard *s, struct mcp_view_slot *slot)
 uint32_t mcp_shard_flow_count(const struct mcp_shard *s)
 {
 	return __atomic_load_n(&s->flow_count, __ATOMIC_RELAXED);
+}
+
+int mcp_shard_wait_ready(struct mcp_shard *s)
+{
+	uint32_t st;
+
+	while ((st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE)) == SHARD_STARTING)
+		futex_wait(&s->state, SHARD_STARTING);
+	return st == SHARD_READY ? 0 : -1;
 }
 
 void mcp_shard_join(struct mcp_shard *s)

@@ -62,6 +62,9 @@ struct mcp_shard;
  * published, in the publisher's thread. NULL on failure (logged). */
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 				   uint32_t slot_data, int inline_mode);
+/* A thread's shard creates its worker in its thread: waits for that; 0, or -1 if it could
+ * not (the thread logged it and ended: destroy the shard). Before any other use of it. */
+int mcp_shard_wait_ready(struct mcp_shard *s);
 
 /* Producer (dispatcher): a free message slot, or NULL while the ring is full. */
 struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);

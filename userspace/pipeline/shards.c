@@ -109,12 +109,25 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 		mcp_err("shards: out of memory\n");
 		goto err;
 	}
-	for (uint32_t i = 0; i < sh->n; i++)
+	/* the threads first: they create their workers while the inline one is made here */
+	for (uint32_t k = 0; k < sh->n; k++) {
+		uint32_t i = (k + 1) % sh->n;
+
 		if (!(sh->shard[i] = mcp_shard_create((int)i, &wcfg, SHARD_SLOT_DATA,
 						      i == 0 && cfg->first_inline)))
 			goto err;
+	}
+	for (uint32_t i = 0; i < sh->n; i++)
+		if (mcp_shard_wait_ready(sh->shard[i]) < 0)
+			goto err;
 	return sh;
 err:
+	/* no thread left creating its worker, and none that failed left to be finished */
+	for (uint32_t i = 0; i < sh->n; i++)
+		if (sh->shard[i] && mcp_shard_wait_ready(sh->shard[i]) < 0) {
+			mcp_shard_destroy(sh->shard[i]);
+			sh->shard[i] = NULL;
+		}
 	mcp_shards_finish(sh);
 	mcp_shards_destroy(sh);
 	return NULL;
