@@ -3,13 +3,19 @@
 Tests scan whole maps (the 500000-entry capture map) several times per run; bpftool -j prints
 each entry as JSON (tens of MB) and took 10-15 s per scan on the 2-core CI VM, this takes
 milliseconds. It reads through the kernel like bpftool does, independent of the product code.
-x86_64 only (the bpf syscall number)."""
+The bpf syscall number is per architecture (asm/unistd.h); another one fails with its name."""
 
 import ctypes
 import os
+import platform
 import struct
 
-NR_BPF = 321  # x86_64
+# __NR_bpf of each architecture (arch/*/include/uapi/asm/unistd*.h; asm-generic for arm64,
+# riscv64 and loongarch64)
+NR_BPF_BY_ARCH = {"x86_64": 321, "aarch64": 280, "riscv64": 280, "loongarch64": 280,
+		  "ppc64le": 361, "s390x": 351, "i686": 357, "armv7l": 386}
+ARCH = platform.machine()
+NR_BPF = NR_BPF_BY_ARCH.get(ARCH)
 BPF_OBJ_GET, BPF_OBJ_GET_INFO_BY_FD, BPF_MAP_LOOKUP_BATCH = 7, 15, 24
 BPF_MAP_TYPE_ARRAY = 2
 
@@ -18,6 +24,9 @@ _libc.syscall.restype = ctypes.c_long
 
 
 def _bpf(cmd, attr):
+	if NR_BPF is None:
+		raise OSError("bpf_array_read: bpf syscall number unknown for %s (add it to "
+			      "NR_BPF_BY_ARCH)" % ARCH)
 	buf = ctypes.create_string_buffer(bytes(attr), 128)
 	r = _libc.syscall(ctypes.c_long(NR_BPF), ctypes.c_long(cmd), buf, ctypes.c_long(128))
 	return r, ctypes.get_errno(), buf.raw
