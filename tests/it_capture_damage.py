@@ -9,6 +9,8 @@ exactly which packets were read. Cases (pcap and pcapng, file and standard input
   - 37 bytes of garbage between packets 30 and 31: all 60 packets, exit 3;
   - a pcapng block whose total length is wrong (packet 20): the other 59, exit 3;
   - the last record cut short: 59 packets, exit 0 and a "truncated" warning;
+  - SIGTERM while a FIFO's writer is quiet with a record half sent (pcap, pcapng): the
+    probe stops at once, exit 0, the 40 whole records read, no damage or truncation line;
   - an undamaged pcapng with two interfaces of different link types (Ethernet and raw IP,
     which libpcap 1.10 refuses past the first) from a file, standard input and a FIFO: the
     same 60 flow records each time, exit 0.
@@ -16,11 +18,13 @@ Env: BUILD. Exit 0 = all cases pass.
 """
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from scapy.all import Ether, IP, UDP, Raw, wrpcap
 
@@ -111,6 +115,35 @@ def run_fifo(tmp, data):
     return res
 
 
+def run_fifo_stopped(tmp, data):
+    """mcprobe -r FIFO fed data, then the FIFO stays open and quiet until mcprobe got SIGTERM:
+    (exit status or None if it did not stop within 10 s, ports, stderr)."""
+    fifo = os.path.join(tmp, "quiet.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    fj = os.path.join(tmp, "quiet.json")
+    p = subprocess.Popen([MCPROBE, "-r", fifo, "--flows-json", fj], stderr=subprocess.PIPE)
+    with open(fifo, "wb") as f:
+        f.write(data)
+        f.flush()
+        time.sleep(1.0)  # read and handled; the writer stays, silent
+        p.send_signal(signal.SIGTERM)
+        try:
+            _, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+            return None, {}, err.decode(errors="replace")
+    ports = {}
+    with open(fj) as f:
+        for line in f:
+            rec = json.loads(line)
+            ports[rec["src_port"]] = ports.get(rec["src_port"], 0) + rec["pkts_up"] + \
+                rec["pkts_down"]
+    return p.returncode, ports, err.decode(errors="replace")
+
+
 def main():
     if not os.access(MCPROBE, os.X_OK):
         print("FAIL missing %s: run make BUILD=%s" % (MCPROBE, BUILD))
@@ -169,6 +202,22 @@ def main():
                 extra = {k: v for k, v in ports.items() if want_ports.get(k) != v}
                 errs.append("%s via %s: exit %d (want %d), missing %s, wrong %s" %
                             (name, via, rc, want_rc, missing[:5], list(extra.items())[:5]))
+        # SIGTERM while a FIFO's writer is quiet, with a record half sent: the probe stops at
+        # once (it waited for data forever before), exit 0, the whole records read, the cut
+        # one neither damage nor truncation
+        first40 = {20000 + i: 1 for i in range(40)}
+        for name, blob in (("pcap", data[:offs[40] + 30]),
+                           ("pcapng", ng2[:blocks[40][0] + 30])):
+            rc, ports, err = run_fifo_stopped(tmp, blob)
+            ok = rc == 0 and ports == first40 and "damaged" not in err and \
+                "truncated" not in err and "incomplete" not in err
+            print("%-30s %-5s %s: exit %s, %d flows%s" %
+                  ("SIGTERM on a quiet " + name, "fifo", "ok" if ok else "FAIL", rc, len(ports),
+                   (": " + err.strip().replace("\n", " | ")) if err.strip() else ""))
+            if not ok:
+                errs.append("SIGTERM on a quiet %s FIFO: exit %s (want 0; None: still running "
+                            "10 s later), %d of 40 flows, stderr %r" % (name, rc, len(ports),
+                                                                       err[-200:]))
     for e in errs:
         print("  " + e)
     print("FAIL" if errs else "PASS")

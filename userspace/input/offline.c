@@ -335,6 +335,7 @@ int mcp_offline_run(struct mcp_offline *in, struct mcp_pipeline *p, volatile sig
 		/* a stream may wait for data: the RESP view is served meanwhile */
 		in->ng.w.idle = in->pf.w.idle = mcp_pipeline_idle;
 		in->ng.w.idle_ctx = in->pf.w.idle_ctx = p;
+		in->ng.w.stop = in->pf.w.stop = stop;
 		rc = in->format == MCP_FMT_PCAPNG ? run_pcapng(in, p, stop, 0)
 						  : run_pcapfile(in, p, stop, 0, 0);
 	} else if (in->format == MCP_FMT_PCAP) {

@@ -96,12 +96,14 @@ static int end_of_stream(struct mcp_pcapfile *r)
 	size_t rest = r->w.len - r->w.pos;
 
 	if (r->tail) { /* see pcapng.c: damage that began at a cut record is truncation */
-		r->trunc_bytes += r->skipped_bytes - r->tail_skipped;
+		if (!r->w.stopped) /* a record cut by the stop is neither damage nor truncation */
+			r->trunc_bytes += r->skipped_bytes - r->tail_skipped;
 		r->skipped_bytes = r->tail_skipped;
 		r->resyncs = r->tail_resyncs;
 		r->tail = 0;
 	}
-	r->trunc_bytes += rest;
+	if (!r->w.stopped)
+		r->trunc_bytes += rest;
 	mcp_window_take(&r->w, rest);
 	if (r->w.err) {
 		snprintf(r->err, sizeof(r->err), "%s", strerror(r->w.err));
@@ -129,6 +131,8 @@ int mcp_pcapfile_next(struct mcp_pcapfile *r, struct mcp_pcapfile_pkt *pkt, int 
 			ok = header_sane(r, h);
 		if (ok) {
 			avail = mcp_window_fill(&r->w, 16 + (size_t)cap + (r->scanning ? 16 : 0));
+			if (r->w.stopped && avail < 16 + (size_t)cap + (r->scanning ? 16 : 0))
+				return end_of_stream(r); /* cut by the stop: not damage */
 			h = mcp_window_peek(&r->w);
 			if (r->scanning)
 				ok = header_resyncs(r, avail);

@@ -222,12 +222,14 @@ static void end_of_stream(struct mcp_pcapng *r)
 	size_t rest = r->w.len - r->w.pos;
 
 	if (r->tail) {
-		r->trunc_bytes += r->skipped_bytes - r->tail_skipped;
+		if (!r->w.stopped) /* a block cut by the stop is neither damage nor truncation */
+			r->trunc_bytes += r->skipped_bytes - r->tail_skipped;
 		r->skipped_bytes = r->tail_skipped;
 		r->resyncs = r->tail_resyncs;
 		r->tail = 0;
 	}
-	r->trunc_bytes += rest;
+	if (!r->w.stopped)
+		r->trunc_bytes += rest;
 	mcp_window_take(&r->w, rest);
 }
 
@@ -238,6 +240,10 @@ int mcp_pcapng_next(struct mcp_pcapng *r, struct mcp_pcapng_pkt *pkt)
 		const uint8_t *b;
 		int swap, ok = block_header(r, &type, &len, &swap);
 
+		if (r->w.stopped && (ok <= 0 || mcp_window_fill(&r->w, len) < len)) {
+			end_of_stream(r); /* cut by the stop: not damage */
+			return 0;
+		}
 		if (ok < 0 || (!ok && r->w.eof && mcp_window_fill(&r->w, 12) < 12)) {
 			end_of_stream(r);
 			return r->w.err ? fail(r, -r->w.err, strerror(r->w.err)) : 0;
@@ -253,6 +259,10 @@ int mcp_pcapng_next(struct mcp_pcapng *r, struct mcp_pcapng_pkt *pkt)
 			continue;
 		}
 		if (mcp_window_fill(&r->w, len) < len) {
+			if (r->w.stopped) {
+				end_of_stream(r); /* cut by the stop: not damage */
+				return 0;
+			}
 			/* the stream ends inside the block: truncation, unless a block follows */
 			if (!r->tail && !r->scanning) {
 				r->tail = 1;

@@ -60,13 +60,26 @@ void mcp_window_free(struct mcp_window *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* Until fd has data (or its end, or an error), calling the idle hook now and then. */
-static void wait_readable(struct mcp_window *w, int fd)
+static int stop_requested(const struct mcp_window *w)
+{
+	return w->stop && *w->stop;
+}
+
+/* Until fd has data (or its end, or an error), calling the idle hook now and then; 0 once a
+ * stop is requested (a signal interrupts the poll). */
+static int wait_readable(struct mcp_window *w, int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n;
 
-	while (poll(&pfd, 1, MCP_WINDOW_IDLE_MS) == 0)
-		w->idle(w->idle_ctx);
+	while (!stop_requested(w)) {
+		n = poll(&pfd, 1, MCP_WINDOW_IDLE_MS);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return 1; /* the read says which */
+		if (n == 0)
+			w->idle(w->idle_ctx);
+	}
+	return 0;
 }
 
 size_t mcp_window_fill(struct mcp_window *w, size_t n)
@@ -96,16 +109,23 @@ size_t mcp_window_fill(struct mcp_window *w, size_t n)
 		int fd = fileno(w->fp); /* -1 for a memory stream (fuzz targets) */
 		ssize_t got;
 
-		if (fd >= 0 && w->idle)
-			wait_readable(w, fd);
+		if (fd >= 0 && w->idle && !wait_readable(w, fd)) {
+			w->eof = w->stopped = 1;
+			break;
+		}
 		/* a bounded read: what it copies is still in cache when the records are parsed */
 		size_t want = w->cap - w->len < WINDOW_READ_MAX ? w->cap - w->len : WINDOW_READ_MAX;
 
 		got = fd >= 0 ? read(fd, w->buf + w->len, want)
 			      : (ssize_t)fread(w->buf + w->len, 1, want, w->fp);
 
-		if (got < 0 && errno == EINTR)
+		if (got < 0 && errno == EINTR) {
+			if (stop_requested(w)) {
+				w->eof = w->stopped = 1;
+				break;
+			}
 			continue;
+		}
 		if (got <= 0) {
 			w->eof = 1;
 			w->err = got < 0 ? errno : 0;

@@ -8,6 +8,7 @@
 #ifndef MCP_INPUT_WINDOW_H
 #define MCP_INPUT_WINDOW_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,10 @@ struct mcp_window {
 	/* Called every MCP_WINDOW_IDLE_MS while a read would wait for data (a stream), if set */
 	void (*idle)(void *ctx);
 	void *idle_ctx;
+	/* If set and non-zero (SIGINT/SIGTERM), a read that would wait ends the stream instead,
+	 * with stopped set: a quiet FIFO must not keep the probe from stopping */
+	volatile sig_atomic_t *stop;
+	int stopped;
 	/* Stable mode (mcp_window_stable): the bytes left at a slide go to the other buffer, so a
 	 * record taken stays where it is until the slide after next; before_reuse is called
 	 * before that buffer is overwritten. */
