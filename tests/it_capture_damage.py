@@ -11,6 +11,7 @@ exactly which packets were read. Cases (pcap and pcapng, file and standard input
   - the last record cut short: 59 packets, exit 0 and a "truncated" warning;
   - SIGTERM while a FIFO's writer is quiet with a record half sent (pcap, pcapng): the
     probe stops at once, exit 0, the 40 whole records read, no damage or truncation line;
+    before the file header came, SIGTERM ends it (by the signal) with no output file;
   - an undamaged pcapng with two interfaces of different link types (Ethernet and raw IP,
     which libpcap 1.10 refuses past the first) from a file, standard input and a FIFO: the
     same 60 flow records each time, exit 0.
@@ -117,12 +118,15 @@ def run_fifo(tmp, data):
 
 def run_fifo_stopped(tmp, data):
     """mcprobe -r FIFO fed data, then the FIFO stays open and quiet until mcprobe got SIGTERM:
-    (exit status or None if it did not stop within 10 s, ports, stderr)."""
+    (exit status or None if it did not stop within 10 s, ports, stderr). With no data at all
+    the flow file must not exist (ports None)."""
     fifo = os.path.join(tmp, "quiet.fifo")
     if os.path.exists(fifo):
         os.unlink(fifo)
     os.mkfifo(fifo)
     fj = os.path.join(tmp, "quiet.json")
+    if os.path.exists(fj):
+        os.unlink(fj)
     p = subprocess.Popen([MCPROBE, "-r", fifo, "--flows-json", fj], stderr=subprocess.PIPE)
     with open(fifo, "wb") as f:
         f.write(data)
@@ -134,7 +138,9 @@ def run_fifo_stopped(tmp, data):
         except subprocess.TimeoutExpired:
             p.kill()
             _, err = p.communicate()
-            return None, {}, err.decode(errors="replace")
+            return None, None, err.decode(errors="replace")
+    if not os.path.exists(fj):
+        return p.returncode, None, err.decode(errors="replace")
     ports = {}
     with open(fj) as f:
         for line in f:
@@ -212,12 +218,23 @@ def main():
             ok = rc == 0 and ports == first40 and "damaged" not in err and \
                 "truncated" not in err and "incomplete" not in err
             print("%-30s %-5s %s: exit %s, %d flows%s" %
-                  ("SIGTERM on a quiet " + name, "fifo", "ok" if ok else "FAIL", rc, len(ports),
+                  ("SIGTERM on a quiet " + name, "fifo", "ok" if ok else "FAIL", rc,
+                   len(ports or {}),
                    (": " + err.strip().replace("\n", " | ")) if err.strip() else ""))
             if not ok:
                 errs.append("SIGTERM on a quiet %s FIFO: exit %s (want 0; None: still running "
-                            "10 s later), %d of 40 flows, stderr %r" % (name, rc, len(ports),
-                                                                       err[-200:]))
+                            "10 s later), %d of 40 flows, stderr %r" %
+                            (name, rc, len(ports or {}), err[-200:]))
+        # ... and before the file header came: nothing to flush, it ends by the signal and
+        # has created no output file
+        rc, ports, err = run_fifo_stopped(tmp, b"")
+        ok = rc == -signal.SIGTERM and ports is None  # (rc None: still running, killed)
+        print("%-30s %-5s %s: exit %s, flow file %s" % ("SIGTERM before the file header", "fifo",
+              "ok" if ok else "FAIL", rc, "absent" if ports is None else "created"))
+        if not ok:
+            errs.append("SIGTERM before a FIFO's file header: exit %s (want -15; None: still "
+                        "running 10 s later)%s" % (rc, "" if ports is None else
+                                                   ", flow file created"))
     for e in errs:
         print("  " + e)
     print("FAIL" if errs else "PASS")

@@ -124,18 +124,20 @@ int main(int argc, char **argv)
 	set_log_level(&o);
 	if (setup_redis(&o))
 		return 2;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, on_hangup);
-
-	/* Validate the input before creating outputs: no partial files on bad input. */
+	/* Validate the input before creating outputs: no partial files on bad input. Until it is
+	 * open (a FIFO waits for its writer, then for the file header) SIGINT and SIGTERM keep
+	 * their default action: there is nothing to flush yet, and a stop flag nobody reads
+	 * would leave the probe waiting. */
 	if (o.read_file) {
 		if (mcp_offline_open(&in, o.read_file))
 			return 2;
 		in.progress = isatty(STDERR_FILENO) && !o.quiet;
 		in.in_place = o.pipe.shards > 1; /* shards read frames where the reader put them */
 	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_hangup);
 	o.pipe.records_write_through = !o.read_file || input_streams(o.read_file);
 	p = mcp_pipeline_create(&o.pipe);
 	if (!p) {
