@@ -32,21 +32,9 @@ sys.path.insert(0, HERE)
 import it_scenario  # noqa: E402
 from it_shards import redis_dump  # noqa: E402
 from mc_resp import Resp, RedisServer  # noqa: E402
+from scenario_lib import read_pcap  # noqa: E402,F401 (it_split_probes, it_live_queues)
 
 GTPC_PORT = 2123
-
-def read_pcap(path):
-	with open(path, "rb") as f:
-		data = f.read()
-	magic = struct.unpack_from("<I", data, 0)[0]
-	if magic != 0xa1b2c3d4:
-		raise SystemExit("FAIL: %s: expected a little-endian microsecond pcap" % path)
-	frames, off = [], 24
-	while off + 16 <= len(data):
-		sec, usec, incl, orig = struct.unpack_from("<IIII", data, off)
-		frames.append((sec * 1000000 + usec, data[off:off + 16 + incl]))
-		off += 16 + incl
-	return data[:24], frames
 
 def is_gtpc(rec):
 	"""Ethernet (VLAN tags skipped) / IPv4 or IPv6 / UDP with port 2123 on either side."""

@@ -41,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from mc_resp import Resp, RedisServer  # noqa: E402
+from scenario_lib import csum16, read_pcap  # noqa: E402
 
 BUILD = os.environ.get("BUILD", "build")
 PCAPS = os.environ.get("MCP_PCAPS", "/work/shared/pcaps")
@@ -251,22 +252,15 @@ def gap_capture(tmp, src):
 	"""src with two stretches of frames no shard gets (non-IP frames and GTP-U echo requests,
 	GAP_BYTES each, more than the reader's two 8 MiB in-place buffers): one in the middle, one
 	at the end. Returns the new capture's path."""
-	with open(src, "rb") as f:
-		data = f.read()
-	check(struct.unpack("<I", data[:4])[0] == 0xa1b2c3d4, "gap capture: %s is not a "
-	      "microsecond little-endian pcap" % src)
-	recs, off = [], 24
-	while off + 16 <= len(data):
-		cap = struct.unpack("<I", data[off + 8:off + 12])[0]
-		recs.append(data[off:off + 16 + cap])
-		off += 16 + cap
+	hdr, frames = read_pcap(src)
+	recs = [rec for _, rec in frames]
 	non_ip = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + bytes(1000)
 	# GTP-U echo request (TS 29.281 7.2.1): counted as GTP-U signalling, never dispatched
 	gtp = bytes([0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0])
 	udp = struct.pack(">HHHH", 2152, 2152, 8 + len(gtp), 0) + gtp
 	ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
 			 bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
-	ip = ip[:10] + struct.pack(">H", inet_checksum(ip)) + ip[12:]
+	ip = ip[:10] + struct.pack(">H", csum16(ip)) + ip[12:]
 	echo = b"\x02" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + udp
 
 	def gap(ts_rec):
@@ -281,7 +275,7 @@ def gap_capture(tmp, src):
 	half = len(recs) // 2
 	out = os.path.join(tmp, "gaps.pcap")
 	with open(out, "wb") as f:
-		f.write(data[:24])
+		f.write(hdr)
 		f.write(b"".join(recs[:half]))
 		f.write(gap(recs[half - 1]))
 		f.write(b"".join(recs[half:]))
@@ -293,22 +287,14 @@ def jumping_capture(tmp, src):
 	"""src with stamps that jump: every 97th record an hour ahead, every 89th two minutes
 	back (a damaged or merged capture). Expiry must not depend on which flows share a
 	worker."""
-	with open(src, "rb") as f:
-		data = bytearray(f.read())
-	off, i = 24, 0
-	while off + 16 <= len(data):
-		sec, cap = struct.unpack("<I", data[off:off + 4])[0], struct.unpack(
-			"<I", data[off + 8:off + 12])[0]
-		if i % 97 == 96:
-			sec += 3600
-		elif i % 89 == 88:
-			sec -= 120
-		data[off:off + 4] = struct.pack("<I", sec)
-		off += 16 + cap
-		i += 1
+	hdr, frames = read_pcap(src)
 	out = os.path.join(tmp, "jumps.pcap")
 	with open(out, "wb") as f:
-		f.write(data)
+		f.write(hdr)
+		for i, (_, rec) in enumerate(frames):
+			sec = struct.unpack("<I", rec[:4])[0]
+			sec += 3600 if i % 97 == 96 else -120 if i % 89 == 88 else 0
+			f.write(struct.pack("<I", sec) + rec[4:])
 	return out
 
 
@@ -328,13 +314,6 @@ def damaged_capture(tmp, src):
 	with open(out, "wb") as f:
 		f.write(data)
 	return out
-
-
-def inet_checksum(b):
-	s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
-	while s >> 16:
-		s = (s & 0xffff) + (s >> 16)
-	return ~s & 0xffff
 
 
 def main():

@@ -42,6 +42,19 @@ def csum16(data):
 		s = (s & 0xFFFF) + (s >> 16)
 	return (~s) & 0xFFFF
 
+def read_pcap(path):
+	with open(path, "rb") as f:
+		data = f.read()
+	magic = struct.unpack_from("<I", data, 0)[0]
+	if magic != 0xa1b2c3d4:
+		raise SystemExit("FAIL: %s: expected a little-endian microsecond pcap" % path)
+	frames, off = [], 24
+	while off + 16 <= len(data):
+		sec, usec, incl, orig = struct.unpack_from("<IIII", data, off)
+		frames.append((sec * 1000000 + usec, data[off:off + 16 + incl]))
+		off += 16 + incl
+	return data[:24], frames
+
 def mac_for(ip):
 	"""A stable locally administered MAC per IPv4 address."""
 	return b"\x02\x00" + ip4(ip)
