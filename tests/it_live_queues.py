@@ -7,7 +7,9 @@ deletes, TEID reuse, re-attaches; its expectations JSON is the scapy-side ledger
 sent) is rewritten with every GTP-C frame 500 ms later in the file (tests/it_attrib_order.py:
 the documented bound, docs/sessions.md), so the GTP-U of each session is sent before the
 Create Session / Create PDP Context Response that names its tunnels. The frames are sent in
-file order into a 4-queue veth pair in a network namespace this test creates. veth delivers a
+file order, but each GTP-C frame 8 frames late (CTL_SHIFT), so that user frames also overtake
+the control just before them (a re-attach whose new session reuses a TEID that another
+subscriber's earlier session replaced, still in its handover grace), into a 4-queue veth pair in a network namespace this test creates. veth delivers a
 frame on the RX queue it was transmitted on, and the sending veth's XPS maps pick that queue by
 the sender's CPU (tc's skbedit is not in every kernel; this one lacks it): the sender moves to
 CPU 1 for each GTP-C frame (XPS: queue 3 only) and to CPU 0 for the rest (queues 0-2, one of
@@ -17,7 +19,8 @@ The XDP program is attached by mcp-load (so its maps outlive the probe) and `mcp
 picks one run). Checks, in each run:
   * no loss: frames in userspace + frames counted on bypassed flows = frames replayed; every
     queue received frames, queue 3 exactly the GTP-C frames;
-  * the reordering was effective: flows were attributed late;
+  * the reordering was effective: flows were attributed late, and flows found through a
+    tunnel in its grace moved to its new owner;
   * per-IMSI totals (packets and bytes up and down) of the live records = the ledger;
   * live records = records of `mcprobe -r` on the same file (per 5-tuple and IMSI);
   * the kernel's per-subscriber counters (`mcp-load status --subscribers`: per-CPU slots plus
@@ -26,6 +29,7 @@ Needs root, iproute2, nsenter and CPUs 0 and 1. Run with flock /tmp/mcp-net.lock
 Env: BUILD, LIVE_WORKERS, SCN_SUBSCRIBERS (default 60), SCN_SEED, LIVE_PPS (default 1500), SCN_KEEP=dir.
 """
 
+import bisect
 import json
 import os
 import re
@@ -44,6 +48,9 @@ import it_scenario  # noqa: E402
 OPTS = ["--delete-grace", "600", "--idle-timeout", "30"]
 COUNTS = ("pkts_up", "pkts_down", "bytes_up", "bytes_down")
 GTPC_QUEUE = 3
+# GTP-C goes on the wire this many frames after its place in the file (about 5 ms at
+# LIVE_PPS): deterministic overtaking, beside what the queues' polling order adds.
+CTL_SHIFT = 8
 
 
 def die(msg):
@@ -79,12 +86,29 @@ def steer(ns, dev):
 		   % (cpus, dev, q))
 
 
-def send(dev, pcap, pps):
-	"""Sends the frames of pcap in file order on dev (AF_PACKET, through the qdisc layer so
-	that XPS picks the queue), GTP-C from CPU 1 and everything else from CPU 0, pps frames a
-	second. Run inside the namespace (--send)."""
+def send_order(frames, shift):
+	"""The frames in file order but every GTP-C frame shift frames later: the user plane of a
+	session overtakes the control just before it on the wire, as when RSS polls the control
+	queue late. Returns (frames, user frames sent before a GTP-C frame that preceded them)."""
+	keyed = sorted(((i + shift if it_attrib_order.is_gtpc(rec) else i, i, rec)
+			for i, (_, rec) in enumerate(frames)), key=lambda k: (k[0], k[1]))
+	ctl_before = sorted(i for i, (_, rec) in enumerate(frames) if it_attrib_order.is_gtpc(rec))
+	overtook, sent_ctl = 0, 0
+	for _, i, rec in keyed:
+		if it_attrib_order.is_gtpc(rec):
+			sent_ctl += 1
+		elif bisect.bisect_left(ctl_before, i) > sent_ctl:
+			overtook += 1
+	return [(0, rec) for _, _, rec in keyed], overtook
+
+
+def send(dev, pcap, pps, shift):
+	"""Sends the frames of pcap on dev (AF_PACKET, through the qdisc layer so that XPS picks
+	the queue), in file order but GTP-C shift frames late (send_order), GTP-C from CPU 1 and
+	everything else from CPU 0, pps frames a second. Run inside the namespace (--send)."""
 	import socket
 	_, frames = it_attrib_order.read_pcap(pcap)
+	frames, _ = send_order(frames, shift)
 	s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 	s.bind((dev, 0))
 	cpu, gap, t0 = None, 1.0 / pps, time.monotonic()
@@ -204,8 +228,11 @@ def main(workers):
 		text = err.read()
 		if "live capture running" not in text:
 			die("probe did not start: " + text[-2000:])
+		_, overtook = send_order(frames, CTL_SHIFT)
+		print("sent with GTP-C %d frames late: %d user frames overtook control that preceded "
+		      "them in the file" % (CTL_SHIFT, overtook))
 		sh("ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__), "--send", peer,
-		   late, pps)
+		   late, pps, str(CTL_SHIFT))
 		time.sleep(1)
 		probe.send_signal(signal.SIGINT)
 		rc = probe.wait(timeout=30)
@@ -239,10 +266,16 @@ def main(workers):
 			      (GTPC_QUEUE, queues.get(GTPC_QUEUE), ngtpc))
 			nfail += 1
 		late_flows = stat(text, "flows attributed late")
+		moved = stat(text, "flows moved to a tunnel's new owner")
 		credited = stat(text, "packets credited to kernel subscribers")
-		print("flows attributed late %s, packets credited to kernel subscribers %s, "
-		      "kernel known_tunnel %s, no_tunnel %s" %
-		      (late_flows, credited, kcounters.get("known_tunnel"), kcounters.get("no_tunnel")))
+		print("flows attributed late %s, moved to a tunnel's new owner %s, packets credited to "
+		      "kernel subscribers %s, kernel known_tunnel %s, no_tunnel %s" %
+		      (late_flows, moved, credited, kcounters.get("known_tunnel"),
+		       kcounters.get("no_tunnel")))
+		if not moved:
+			print("FAIL: no flow moved from a tunnel in its grace to its new owner: the "
+			      "overtaking tested nothing")
+			nfail += 1
 		if not late_flows:
 			print("FAIL: no flow was attributed late: the order tested nothing")
 			nfail += 1
@@ -278,8 +311,8 @@ def main(workers):
 
 
 if __name__ == "__main__":
-	if len(sys.argv) == 5 and sys.argv[1] == "--send":
-		send(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+	if len(sys.argv) == 6 and sys.argv[1] == "--send":
+		send(sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5]))
 		sys.exit(0)
 	runs = [os.environ["LIVE_WORKERS"]] if os.environ.get("LIVE_WORKERS") else ["1", "2"]
 	status = 0

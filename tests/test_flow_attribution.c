@@ -416,3 +416,97 @@ Test(attribution, shard_flow_bound_by_a_later_packet)
 	mcp_worker_destroy(w);
 	mcp_sessions_destroy(s);
 }
+
+/* RSS disorder (docs/sessions.md, "Late binding"): subscriber A's re-attach replaced tunnel
+ * T, which keeps resolving to A for its handover grace; B's new session reuses T. B's first
+ * packet is polled before B's Create Session: found through T in its grace, the flow is A's
+ * only tentatively, stays out of the kernel bypass, and B's next packet moves it to B. A's
+ * kernel counters give back exactly what they received for it; what XDP credited to B itself
+ * stays. */
+#define IMSI_A "001010000000001"
+#define IMSI_B "001010000000002"
+static int64_t net_pkts[64];
+static int ninstalls;
+
+static void net_credit(void *ctx, uint32_t sub_id, const uint64_t pkts[2],
+		       const uint64_t bytes[2])
+{
+	(void)ctx, (void)bytes;
+	cr_assert_lt(sub_id, 64);
+	net_pkts[sub_id] += (int64_t)(pkts[0] + pkts[1]);
+}
+
+static int net_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub_id, int pending)
+{
+	ninstalls++;
+	return k_install(ctx, key, sub_id, pending);
+}
+
+static void restore(struct mcp_sessions *s, const char *imsi, uint32_t teid, const char *ue,
+		    uint64_t ts_ms)
+{
+	struct mcp_subscriber sub;
+
+	memset(&sub, 0, sizeof(sub));
+	snprintf(sub.imsi, sizeof(sub.imsi), "%s", imsi);
+	sub.ntunnels = 1;
+	sub.tunnels[0] = (struct mcp_tunnel){ .teid = teid, .dir = MCP_DIR_UP, .ebi = 5,
+					      .iface = 1 };
+	cr_assert_eq(mcp_ip_parse(&sub.tunnels[0].addr, "10.0.1.2"), 0);
+	cr_assert_eq(mcp_ip_parse(&sub.ue_ipv4, ue), 0);
+	sub.has_ipv4 = 1;
+	sub.last_change_ms = ts_ms;
+	cr_assert_eq(mcp_sessions_restore(s, &sub), 0);
+}
+
+static void overtaken_run(uint64_t b_at, const char *want_imsi)
+{
+	struct mcp_bypass_ops ops = { .install = net_install, .unpend = k_unpend,
+				      .peek = k_peek, .take = k_peek, .walk = k_walk,
+				      .credit = net_credit };
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(s);
+	struct mcp_pkt up = gtpu(user("10.45.0.9", 40000, "8.8.8.8", 53, 60, 3000), 0x100,
+				 "10.0.2.1", "10.0.1.2");
+	uint32_t a_id, b_id;
+
+	memset(net_pkts, 0, sizeof(net_pkts));
+	memset(&kval, 0, sizeof(kval));
+	ninstalls = 0;
+	mcp_worker_set_bypass(w, &ops);
+	restore(s, IMSI_A, 0x100, "10.45.0.1", 1000);
+	restore(s, IMSI_A, 0x200, "10.45.0.1", 2000); /* 0x100 replaced: in its grace */
+	mcp_worker_packet(w, &up); /* XDP: no tunnel entry, nothing credited */
+	cr_expect_eq(ninstalls, 0, "tentative: not in the kernel while it may move");
+	restore(s, IMSI_B, 0x100, "10.45.0.9", b_at);
+	up.ts_us += 200000;
+	up.flags |= MCP_PKTF_KSUB; /* XDP found 0x100 (B's now) and credited B */
+	mcp_worker_packet(w, &up);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_expect_str_eq(recs[0].imsi, want_imsi);
+	cr_expect_eq(recs[0].pkts_up, 2);
+	a_id = mcp_sessions_by_imsi(s, IMSI_A)->id;
+	b_id = mcp_sessions_by_imsi(s, IMSI_B)->id;
+	if (!strcmp(want_imsi, IMSI_B)) {
+		cr_expect_eq(mcp_worker_stats(w)->flows_moved_owner, 1);
+		cr_expect_eq(net_pkts[a_id], 0, "A gives back the packet it was credited");
+		cr_expect_eq(net_pkts[b_id], 1, "B: that packet (XDP credited it the other)");
+		cr_expect_eq(ninstalls, 1, "settled: installed at the move");
+	} else {
+		cr_expect_eq(mcp_worker_stats(w)->flows_moved_owner, 0);
+		cr_expect_eq(net_pkts[a_id], 1);
+	}
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}
+
+Test(attribution, flow_on_a_replaced_tunnel_moves_to_its_new_owner)
+{
+	overtaken_run(3100, IMSI_B);
+}
+
+Test(attribution, new_owner_past_the_bound_does_not_take_the_flow)
+{
+	overtaken_run(3600, IMSI_A);
+}

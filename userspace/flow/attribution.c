@@ -17,6 +17,8 @@
 struct attr_hit {
 	const struct mcp_subscriber *sub;
 	int up_index; /* which of the flow's sides (0 = its current "up") is the uplink */
+	int in_grace; /* sub holds the key only for its grace: a deleted subscriber's, or a
+		       * tunnel its session replaced (handover, re-attach) */
 };
 
 static int tunnel_try(struct mcp_sessions *s, uint32_t teid, const struct mcp_ip *addr,
@@ -29,6 +31,8 @@ static int tunnel_try(struct mcp_sessions *s, uint32_t teid, const struct mcp_ip
 	hit->sub = mcp_sessions_by_tunnel(s, teid, addr, &dir);
 	if (!hit->sub)
 		return 0;
+	hit->in_grace = hit->sub->state == MCP_SUB_DELETED ||
+			!mcp_sub_holds_tunnel(hit->sub, teid, addr);
 	/* side carries packets travelling in dir: it is the uplink iff dir is UP */
 	hit->up_index = dir == MCP_DIR_UP ? side : !side;
 	return 1;
@@ -54,15 +58,15 @@ static int by_tunnel(struct mcp_sessions *s, const struct attr_keys *k, struct a
 
 static int by_ue_ip(struct mcp_sessions *s, const struct attr_keys *k, struct attr_hit *hit)
 {
-	if ((hit->sub = mcp_sessions_by_ue_ip(s, k->up))) {
+	if ((hit->sub = mcp_sessions_by_ue_ip(s, k->up)))
 		hit->up_index = 0;
-		return 1;
-	}
-	if ((hit->sub = mcp_sessions_by_ue_ip(s, k->down))) {
+	else if ((hit->sub = mcp_sessions_by_ue_ip(s, k->down)))
 		hit->up_index = 1;
-		return 1;
-	}
-	return 0;
+	else
+		return 0;
+	/* an active session's replaced address is unmapped at once: only a deleted one lingers */
+	hit->in_grace = hit->sub->state == MCP_SUB_DELETED;
+	return 1;
 }
 
 static enum mcp_attr_result lookup(struct mcp_sessions *s, const struct attr_keys *k,
@@ -99,14 +103,14 @@ void mcp_attr_turn_round(struct mcp_flow *f)
 	}
 }
 
-/* A flow given to a deleted subscriber looks again: the tunnel's new owner takes it if its
+/* A flow found through a key in its grace looks again: the key's new owner takes it if its
  * session appeared within the bound after the flow began (it was late, not the flow). */
 static enum mcp_attr_result recheck(struct mcp_flow *f, const struct attr_hit *hit)
 {
 	const struct mcp_subscriber *sub = hit->sub;
 
-	if (sub->state == MCP_SUB_DELETED)
-		return MCP_ATTR_NONE; /* still the deleted one's (grace) or another deleted one */
+	if (hit->in_grace)
+		return MCP_ATTR_NONE; /* still a key in its grace: no new owner yet */
 	f->attr_tentative = 0;
 	if (!strcmp(sub->imsi, f->imsi) || sub->last_change_ms > f->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 		return MCP_ATTR_NONE;
@@ -143,17 +147,17 @@ enum mcp_attr_result mcp_attr_resolve(struct mcp_sessions *s, struct mcp_flow *f
 	f->dir_known = 1;
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = hit.sub->id;
-	f->attr_tentative = hit.sub->state == MCP_SUB_DELETED;
+	f->attr_tentative = (uint8_t)hit.in_grace;
 	mcp_strcopy(f->imsi, sizeof(f->imsi), hit.sub->imsi);
 	return how;
 }
 
-void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, const struct mcp_subscriber *sub)
+void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, int in_grace)
 {
 	if (!s)
 		return;
 	f->attr_gen = (uint32_t)mcp_sessions_generation(s);
-	f->attr_tentative = sub && sub->state == MCP_SUB_DELETED;
+	f->attr_tentative = (uint8_t)in_grace;
 }
 
 /* The record's side swap: what mcp_attr_turn_round does to its flow. */
@@ -195,7 +199,7 @@ enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_
 	if (!s || (r->imsi[0] && !r->attr_tentative))
 		return MCP_ATTR_NONE;
 	how = lookup(s, &k, &hit);
-	if (how == MCP_ATTR_NONE || (r->imsi[0] && hit.sub->state == MCP_SUB_DELETED))
+	if (how == MCP_ATTR_NONE || (r->imsi[0] && hit.in_grace))
 		return MCP_ATTR_NONE;
 	if (r->imsi[0]) { /* mcp_attr_resolve's recheck */
 		r->attr_tentative = 0;
@@ -209,6 +213,6 @@ enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_
 	if (hit.up_index == 1 && !r->user[0])
 		record_turn_round(r);
 	snprintf(r->imsi, sizeof(r->imsi), "%s", hit.sub->imsi);
-	r->attr_tentative = hit.sub->state == MCP_SUB_DELETED;
+	r->attr_tentative = (uint8_t)hit.in_grace;
 	return how;
 }

@@ -39,7 +39,8 @@ struct mcp_flow {
 	uint32_t teid[2];       /* [0] uplink TEID, [1] downlink TEID; 0 = not seen */
 	uint32_t sub_id;        /* session table id when MCP_FLOWF_HAS_SUB */
 	uint32_t attr_gen;      /* session generation of the last lookup (attribution.h) */
-	uint8_t attr_tentative; /* the subscriber was a deleted one: a new owner may come */
+	uint8_t attr_tentative; /* found through a key in its grace (attribution.h): a new owner
+				 * may come */
 	char imsi[16];          /* kept so the record names the subscriber after it is removed */
 	char *user;             /* RADIUS user owning the up side when the flow began (heap) */
 	uint64_t pkts[2], bytes[2];
@@ -47,6 +48,11 @@ struct mcp_flow {
 	 * has a subscriber (worker_bypass.c, live mode only) */
 	uint32_t uncredited_pkts[2];
 	uint64_t uncredited_bytes[2];
+	/* live: what sub_id's kernel counters received on the flow's behalf ([0] up): this
+	 * worker's credits, and XDP's for a tentative flow's packets through sub_id's own tunnel.
+	 * A move to a key's new owner takes exactly this along (mcp_worker_credit_move). */
+	uint32_t owner_credit_pkts[2];
+	uint64_t owner_credit_bytes[2];
 	uint64_t first_ms, last_ms; /* its packets' earliest and latest time (reported) */
 	/* The worker's clock (the latest packet time it has seen) when the flow took its place
 	 * in its list: at its last packet on the LRU, at its close on the closing FIFO. Each

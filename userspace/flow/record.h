@@ -37,7 +37,8 @@ struct mcp_flow_record {
 	uint8_t has_qfi, qfi;          /* 5G: QoS flow id of the first PDU Session Container */
 	struct mcp_ip outer_src, outer_dst; /* outer endpoints of the first uplink (else first) packet */
 	uint8_t outer_up;              /* outer_src/dst are an uplink packet's (late binding) */
-	uint8_t attr_tentative;        /* imsi is a deleted subscriber's: a new owner may come */
+	uint8_t attr_tentative;        /* imsi held the flow's key only for its grace: a new owner
+					* may come */
 	/* live: of pkts/bytes ([0] up), those no kernel subscriber counter has yet (the flow had
 	 * no subscriber at export): the shards' merger credits them when it binds the record */
 	uint64_t uncredited_pkts[2], uncredited_bytes[2];

@@ -162,19 +162,21 @@ int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f)
 	how = mcp_attr_retry(w->cfg.sessions, f);
 	if (how == MCP_ATTR_NONE)
 		return 0;
-	mcp_worker_credit_flush(w, f);
 	if (how == MCP_ATTR_MOVED) {
-		mcp_worker_credit_move(w, f, was_sub);
+		mcp_worker_credit_move(w, f, was_sub); /* before the new owner is credited */
+		mcp_worker_credit_flush(w, f);
 		w->stats.flows_moved_owner++;
 		return 0;
 	}
+	mcp_worker_credit_flush(w, f);
 	w->stats.flows_with_subscriber++;
 	w->stats.flows_attributed_late++;
 	return f->up_is_a != up_was_a;
 }
 
 /* Shards: the dispatcher found this packet's subscriber while its flow has none (it began
- * before its session) or a deleted one's (mcp_attr_resolve's rule for a tunnel's new owner).
+ * before its session) or one found through a key in its grace (mcp_attr_resolve's rule for a
+ * key's new owner).
  * is_up: the packet went the flow's up side. 1 if that turned the flow round. */
 static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_attrib *a,
 			 int is_up)
@@ -182,8 +184,8 @@ static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct 
 	int turn = (!!a->src_is_up != !!is_up) && !f->dir_known;
 
 	if (f->flags & MCP_FLOWF_HAS_SUB) {
-		if (a->deleted)
-			return 0; /* still the deleted one's, or another deleted one */
+		if (a->in_grace)
+			return 0; /* still a key in its grace: the new owner is not known yet */
 		f->attr_tentative = 0;
 		if (!strcmp(a->imsi, f->imsi) || a->changed_ms > f->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 			return 0;
@@ -195,7 +197,7 @@ static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct 
 		w->stats.flows_moved_owner++;
 		return 0;
 	}
-	f->attr_tentative = a->deleted;
+	f->attr_tentative = a->in_grace;
 	if (turn)
 		mcp_attr_turn_round(f);
 	f->dir_known = 1;
@@ -292,6 +294,7 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 	if (pkt->tunnel == MCP_TUN_GTPU &&
 	    (sub = mcp_sessions_by_tunnel(s, pkt->teid, &pkt->outer_dst, &dir))) {
 		a->src_is_up = dir == MCP_DIR_UP;
+		a->in_grace = !mcp_sub_holds_tunnel(sub, pkt->teid, &pkt->outer_dst);
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->src))) {
 		a->src_is_up = 1;
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
@@ -300,7 +303,7 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 	if (!sub)
 		return;
 	a->has_sub = 1;
-	a->deleted = sub->state == MCP_SUB_DELETED;
+	a->in_grace |= sub->state == MCP_SUB_DELETED;
 	a->changed_ms = sub->last_change_ms;
 	a->sub_id = sub->id;
 	mcp_strcopy(a->imsi, sizeof(a->imsi), sub->imsi);
@@ -320,10 +323,8 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 			classify_fixed_user(w, f, pkt, src_is_a);
 		mcp_attrib_resolve(w->cfg.sessions, pkt, &own);
 		a = &own;
-		if (w->cfg.sessions) /* late binding (docs/sessions.md); not in shards yet */
-			mcp_attr_mark(w->cfg.sessions, f,
-				      own.has_sub ? mcp_sessions_by_id(w->cfg.sessions, own.sub_id)
-						  : NULL);
+		if (w->cfg.sessions) /* late binding (docs/sessions.md) */
+			mcp_attr_mark(w->cfg.sessions, f, own.has_sub && own.in_grace);
 	} else if (pre->user_side && pre->user) {
 		f->up_is_a = (uint8_t)(pre->user_side == 1 ? src_is_a : !src_is_a);
 		f->dir_known = 1;
@@ -336,7 +337,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = a->sub_id;
 	if (pre)
-		f->attr_tentative = pre->deleted;
+		f->attr_tentative = pre->in_grace;
 	mcp_strcopy(f->imsi, sizeof(f->imsi), a->imsi);
 	w->stats.flows_with_subscriber++;
 }
@@ -400,10 +401,27 @@ static void restart_flow(struct mcp_worker *w, struct mcp_flow *f, uint64_t ts_m
 	f->first_ms = ts_ms;
 }
 
+/* A packet XDP credited to a subscriber: whether that was the tentative flow's own, which a
+ * move must then debit. XDP's tunnel map mirrors the session table: the packet's tunnel owner
+ * now (pre: as the pipeline resolved it) is the one it credited. */
+static int kernel_credited_owner(struct mcp_worker *w, const struct mcp_flow *f,
+				 const struct mcp_pkt *pkt, const struct mcp_attrib *pre)
+{
+	const struct mcp_subscriber *sub;
+
+	if (!f->attr_tentative || !(f->flags & MCP_FLOWF_HAS_SUB) || pkt->tunnel != MCP_TUN_GTPU)
+		return 0;
+	if (pre)
+		return pre->has_sub && pre->sub_id == f->sub_id;
+	sub = w->cfg.sessions ? mcp_sessions_by_tunnel(w->cfg.sessions, pkt->teid,
+						       &pkt->outer_dst, NULL) : NULL;
+	return sub && sub->id == f->sub_id;
+}
+
 /* Counts the packet as on the wire (IPFIX): each fragment of a reassembled datagram is a
  * packet, its IP length its bytes. d: 0 up, 1 down. */
 static void count_packet(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_pkt *pkt,
-			 int d)
+			 const struct mcp_attrib *pre, int d)
 {
 	uint32_t np = pkt->frag_pkts ? pkt->frag_pkts : 1;
 	uint32_t nb = pkt->frag_pkts ? pkt->frag_bytes : pkt->ip_len;
@@ -425,6 +443,8 @@ static void count_packet(struct mcp_worker *w, struct mcp_flow *f, const struct 
 	w->stats.bytes += nb;
 	if (!(pkt->flags & MCP_PKTF_KSUB))
 		mcp_worker_credit_add(w, f, d, np, nb); /* XDP credited no subscriber with it */
+	else if (kernel_credited_owner(w, f, pkt, pre))
+		mcp_worker_owner_credited(f, d, np, nb);
 }
 
 /* What the record and late binding keep of the tunnel: first TEID per direction, and the
@@ -482,7 +502,7 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 		f->first_ms = ts_ms; /* captures with out-of-order timestamps */
 	if (ts_ms > f->last_ms)
 		f->last_ms = ts_ms;
-	count_packet(w, f, pkt, d);
+	count_packet(w, f, pkt, pre, d);
 	if (pkt->tunnel == MCP_TUN_GTPU)
 		note_tunnel(w, f, pkt, is_up);
 	if (mcp_worker_late_bind(w, f) ||
@@ -498,8 +518,11 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 	}
 	if (w->dpi && !f->dpi.done)
 		mcp_dpi_feed(w->dpi, &f->dpi, pkt->l4_proto, pkt->l3, pkt->l3_caplen, ts_ms);
-	/* The kernel keeps the first TEID of each direction for the record (bypass_credit). */
-	if (w->bypass_on && !(f->flags & MCP_FLOWF_BYPASS_TRIED)) {
+	/* The kernel keeps the first TEID of each direction for the record (bypass_credit). A
+	 * tentative flow stays up while it may still move: its next packet after the new owner's
+	 * session moves it at once, with the kernel credits it had so far (credit_move). */
+	if (w->bypass_on && !(f->flags & MCP_FLOWF_BYPASS_TRIED) &&
+	    !(f->attr_tentative && w->now_ms <= f->first_ms + MCP_ATTR_REUSE_BOUND_MS)) {
 		if (!w->dpi || f->dpi.done) {
 			f->flags |= MCP_FLOWF_BYPASS_TRIED;
 			mcp_worker_bypass_install(w, f);

@@ -73,7 +73,7 @@ struct mcp_worker_stats {
 	uint64_t exported_by_reason[MCP_END_REASONS];
 	uint64_t flows_with_subscriber;
 	uint64_t flows_attributed_late;        /* of them resolved after their first packet */
-	uint64_t flows_moved_owner;            /* from a deleted subscriber to the tunnel's new one */
+	uint64_t flows_moved_owner;            /* from a key's owner in grace to its new owner */
 	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
 	uint64_t bypass_pending;                   /* of them installed at the SYN (pending) */
 	uint64_t kcounted_packets;                 /* sent up for nDPI, counted by the kernel */
@@ -94,7 +94,8 @@ struct mcp_attrib {
 	uint8_t has_sub;      /* a subscriber owns the packet */
 	uint8_t src_is_up;    /* with has_sub: the packet's source is the UE side */
 	uint8_t user_side;    /* RADIUS: 0 none, 1 user owns the source, 2 the destination */
-	uint8_t deleted;      /* with has_sub: a deleted subscriber's (grace): a new owner may come */
+	uint8_t in_grace;     /* with has_sub: found through a key in its grace (a deleted
+			       * subscriber's, or a tunnel its session replaced): a new owner may come */
 	uint32_t sub_id;
 	uint64_t changed_ms;  /* with has_sub: the subscriber's last_change_ms (late binding) */
 	char imsi[16];

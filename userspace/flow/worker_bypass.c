@@ -39,25 +39,31 @@ void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f)
 		bytes[0] = f->uncredited_bytes[0], bytes[1] = f->uncredited_bytes[1];
 		w->bypass.credit(w->bypass.ctx, f->sub_id, pkts, bytes);
 		w->stats.kernel_credited_packets += pkts[0] + pkts[1];
+		mcp_worker_owner_credited(f, 0, pkts[0], bytes[0]);
+		mcp_worker_owner_credited(f, 1, pkts[1], bytes[1]);
 	}
 	f->uncredited_pkts[0] = f->uncredited_pkts[1] = 0;
 	f->uncredited_bytes[0] = f->uncredited_bytes[1] = 0;
 }
 
-/* A flow moved from a deleted subscriber to its tunnel's new owner (attribution.h): what XDP
- * or this worker credited to the old one goes to the new one (a debit is a wrapping add). The
- * move comes within MCP_ATTR_REUSE_BOUND_MS of the flow's start, before any active-timeout
- * restart, so the flow's counters are all it ever credited. */
+/* A flow moved from a key's owner in grace to its new owner (attribution.h): what XDP or this
+ * worker credited to the old one on the flow's behalf goes to the new one (a debit is a
+ * wrapping add). What XDP credited to the new owner directly (its tunnel was in the kernel
+ * map first) stays. Call before crediting anything to the new owner. */
 void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from)
 {
-	uint64_t pkts[2], bytes[2];
+	uint64_t pkts[2], bytes[2], neg_pkts[2], neg_bytes[2];
 
 	if (!w->bypass_on || !w->bypass.credit || from == f->sub_id)
 		return;
-	pkts[0] = -f->pkts[0], pkts[1] = -f->pkts[1];
-	bytes[0] = -f->bytes[0], bytes[1] = -f->bytes[1];
-	w->bypass.credit(w->bypass.ctx, from, pkts, bytes);
-	w->bypass.credit(w->bypass.ctx, f->sub_id, f->pkts, f->bytes);
+	for (int d = 0; d < 2; d++) {
+		pkts[d] = f->owner_credit_pkts[d];
+		bytes[d] = f->owner_credit_bytes[d];
+		neg_pkts[d] = -pkts[d];
+		neg_bytes[d] = -bytes[d];
+	}
+	w->bypass.credit(w->bypass.ctx, from, neg_pkts, neg_bytes);
+	w->bypass.credit(w->bypass.ctx, f->sub_id, pkts, bytes);
 }
 
 /* Adds what the kernel counted since the last credit and moves last_ms to the kernel's time of

@@ -44,8 +44,15 @@ void mcp_worker_bypass_count_never(struct mcp_worker *w, const struct mcp_flow *
 void mcp_worker_credit_add(struct mcp_worker *w, struct mcp_flow *f, int d, uint64_t np,
 			   uint64_t nb);
 void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f);
-/* f moved from subscriber `from` to f->sub_id: its counters go along. */
+/* f moved from subscriber `from` to f->sub_id: what `from` received for it goes along. */
 void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from);
+/* Notes np/nb on side d (0 up) as received by f->sub_id's kernel counters (flow.h). */
+static inline void mcp_worker_owner_credited(struct mcp_flow *f, int d, uint64_t np,
+					     uint64_t nb)
+{
+	f->owner_credit_pkts[d] += (uint32_t)np;
+	f->owner_credit_bytes[d] += nb;
+}
 /* worker.c: the session of a flow that had none may have appeared since (attribution.h); 1 if
  * that turned the flow round. */
 int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f);

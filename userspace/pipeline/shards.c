@@ -44,7 +44,7 @@ struct mcp_shards {
 	uint64_t bound_records;  /* records without an IMSI that the merger resolved */
 	uint64_t bound_flows;    /* ... that were their flow's last */
 	uint64_t bound_gtpu;     /* GTP-U packets in those records */
-	uint64_t moved_flows;    /* flows moved from a deleted subscriber to the new owner */
+	uint64_t moved_flows;    /* flows moved from a key's owner in grace to its new owner */
 	const struct mcp_bypass_ops *credit; /* live, bypass on: shard 0's ops, for the merger's
 					      * kernel subscriber credit (atomic adds, any thread) */
 	uint64_t credited;       /* packets the merger credited to kernel subscriber counters */
@@ -316,7 +316,7 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 		memset(a, 0, sizeof(*a));
 		a->has_sub = c->has_sub;
 		a->src_is_up = c->src_is_up;
-		a->deleted = c->deleted;
+		a->in_grace = c->in_grace;
 		a->sub_id = c->sub_id;
 		a->changed_ms = c->changed_ms;
 		memcpy(a->imsi, c->imsi, sizeof(a->imsi));
@@ -326,7 +326,7 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 	sh->resolved++;
 	if (c) {
 		*c = (struct mcp_pin_attr){ .has_sub = a->has_sub, .src_is_up = a->src_is_up,
-					    .deleted = a->deleted, .sub_id = a->sub_id,
+					    .in_grace = a->in_grace, .sub_id = a->sub_id,
 					    .changed_ms = a->changed_ms };
 		memcpy(c->imsi, a->imsi, sizeof(c->imsi));
 		pin->attr_gen[side] = gen;

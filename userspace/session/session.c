@@ -400,6 +400,15 @@ const struct mcp_subscriber *mcp_sessions_by_tunnel(struct mcp_sessions *s, uint
 	return &mcp_sess_ent(s, *v & ~MCP_DIR_BIT)->sub;
 }
 
+int mcp_sub_holds_tunnel(const struct mcp_subscriber *sub, uint32_t teid,
+			 const struct mcp_ip *addr)
+{
+	for (int i = 0; i < sub->ntunnels; i++)
+		if (sub->tunnels[i].teid == teid && !mcp_ip_cmp(&sub->tunnels[i].addr, addr))
+			return 1;
+	return 0;
+}
+
 const struct mcp_subscriber *mcp_sessions_by_ue_ip(struct mcp_sessions *s, const struct mcp_ip *ip)
 {
 	uint32_t *v = mcp_htab_find(&s->by_ue, ip);

@@ -115,6 +115,10 @@ int mcp_sessions_handle_gtpc(struct mcp_sessions *s, const struct mcp_pkt *pkt);
 const struct mcp_subscriber *mcp_sessions_by_tunnel(struct mcp_sessions *s, uint32_t teid,
 						    const struct mcp_ip *addr, uint8_t *dir);
 const struct mcp_subscriber *mcp_sessions_by_ue_ip(struct mcp_sessions *s, const struct mcp_ip *ip);
+/* 1 when (teid, addr) is one of sub's current tunnels; 0 when mcp_sessions_by_tunnel found sub
+ * only because a tunnel its session replaced keeps resolving for handover_grace_ms. */
+int mcp_sub_holds_tunnel(const struct mcp_subscriber *sub, uint32_t teid,
+			 const struct mcp_ip *addr);
 const struct mcp_subscriber *mcp_sessions_by_imsi(struct mcp_sessions *s, const char *imsi);
 const struct mcp_subscriber *mcp_sessions_by_id(struct mcp_sessions *s, uint32_t id);
 
