@@ -510,3 +510,93 @@ Test(attribution, new_owner_past_the_bound_does_not_take_the_flow)
 {
 	overtaken_run(3600, IMSI_A);
 }
+
+/* The same with the UE address: B's first packet carries a TEID nobody announced yet and B's
+ * address, still A's (A's Delete is on the control queue too). Provisional, then B's. A's own
+ * packet on a tunnel its Modify has not announced yet stays A's once the Modify names it. */
+static void by_address_run(int a_leaves, const char *want_imsi)
+{
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(s);
+	struct mcp_pkt up = gtpu(user("10.45.0.9", 40000, "8.8.8.8", 53, 60, 3000), 0x300,
+				 "10.0.2.1", "10.0.1.2");
+	struct mcp_subscriber gone;
+
+	restore(s, IMSI_A, 0x100, "10.45.0.9", 1000);
+	mcp_worker_packet(w, &up);
+	if (a_leaves) {
+		gone = *mcp_sessions_by_imsi(s, IMSI_A);
+		gone.state = MCP_SUB_DELETED;
+		gone.deleted_ms = 3050;
+		gone.has_ipv4 = 0;
+		cr_assert_eq(mcp_sessions_restore(s, &gone), 0);
+		restore(s, IMSI_B, 0x300, "10.45.0.9", 3100);
+	} else {
+		restore(s, IMSI_A, 0x300, "10.45.0.9", 3100); /* A's Modify: its new tunnel */
+	}
+	up.ts_us += 200000;
+	mcp_worker_packet(w, &up);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	cr_expect_str_eq(recs[0].imsi, want_imsi);
+	cr_expect_eq(recs[0].pkts_up, 2);
+	cr_expect_eq(mcp_worker_stats(w)->flows_moved_owner, a_leaves);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}
+
+Test(attribution, flow_on_a_reused_address_moves_to_its_new_owner)
+{
+	by_address_run(1, IMSI_B);
+}
+
+Test(attribution, own_packet_before_its_modify_stays_with_its_owner)
+{
+	by_address_run(0, IMSI_A);
+}
+
+/* Shards, live: the shard's worker reads no table. B's only packets come before B's session,
+ * found through A's replaced tunnel by the dispatcher; the record leaves A's, tentative, with
+ * what A's counters received for it. The merger moves it to B, and those counters with it. */
+Test(attribution, merger_moves_a_tentative_record_and_its_credit)
+{
+	struct mcp_bypass_ops ops = { .install = net_install, .unpend = k_unpend,
+				      .peek = k_peek, .take = k_peek, .walk = k_walk,
+				      .credit = net_credit };
+	struct mcp_sessions *s = sessions();
+	struct mcp_worker *w = worker(NULL);
+	struct mcp_pkt up = gtpu(user("10.45.0.9", 40000, "8.8.8.8", 53, 60, 3000), 0x100,
+				 "10.0.2.1", "10.0.1.2");
+	struct mcp_attrib a;
+	struct mcp_flow_record r;
+	uint32_t a_id, b_id;
+
+	memset(net_pkts, 0, sizeof(net_pkts));
+	memset(&kval, 0, sizeof(kval));
+	mcp_worker_set_bypass(w, &ops);
+	restore(s, IMSI_A, 0x100, "10.45.0.1", 1000);
+	restore(s, IMSI_A, 0x200, "10.45.0.1", 2000);
+	a_id = mcp_sessions_by_imsi(s, IMSI_A)->id;
+	for (int i = 0; i < 3; i++) {
+		mcp_attrib_resolve(s, &up, &a);
+		cr_assert(a.has_sub && a.provisional);
+		mcp_worker_packet_attr(w, &up, &a); /* XDP: no entry for 0x100, none credited */
+		up.ts_us += 10000;
+	}
+	mcp_worker_set_bypass(w, NULL);
+	mcp_worker_flush(w);
+	cr_assert_eq(nrecs, 1);
+	r = recs[0];
+	cr_assert_str_eq(r.imsi, IMSI_A);
+	cr_assert(r.attr_tentative);
+	cr_assert_eq(net_pkts[a_id], 3, "the worker credited A");
+	restore(s, IMSI_B, 0x100, "10.45.0.9", 3100);
+	b_id = mcp_sessions_by_imsi(s, IMSI_B)->id;
+	cr_assert_eq(mcp_attr_resolve_record(s, &r), MCP_ATTR_MOVED);
+	cr_assert_str_eq(r.imsi, IMSI_B);
+	mcp_record_credit_move(&ops, &r, a_id, b_id);
+	cr_expect_eq(net_pkts[a_id], 0);
+	cr_expect_eq(net_pkts[b_id], 3);
+	mcp_worker_destroy(w);
+	mcp_sessions_destroy(s);
+}

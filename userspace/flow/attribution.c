@@ -17,8 +17,8 @@
 struct attr_hit {
 	const struct mcp_subscriber *sub;
 	int up_index; /* which of the flow's sides (0 = its current "up") is the uplink */
-	int in_grace; /* sub holds the key only for its grace: a deleted subscriber's, or a
-		       * tunnel its session replaced (handover, re-attach) */
+	int provisional; /* the key may be passing to an owner whose session is late (see
+			  * struct mcp_attrib): a new owner may take the flow */
 };
 
 static int tunnel_try(struct mcp_sessions *s, uint32_t teid, const struct mcp_ip *addr,
@@ -31,7 +31,7 @@ static int tunnel_try(struct mcp_sessions *s, uint32_t teid, const struct mcp_ip
 	hit->sub = mcp_sessions_by_tunnel(s, teid, addr, &dir);
 	if (!hit->sub)
 		return 0;
-	hit->in_grace = hit->sub->state == MCP_SUB_DELETED ||
+	hit->provisional = hit->sub->state == MCP_SUB_DELETED ||
 			!mcp_sub_holds_tunnel(hit->sub, teid, addr);
 	/* side carries packets travelling in dir: it is the uplink iff dir is UP */
 	hit->up_index = dir == MCP_DIR_UP ? side : !side;
@@ -64,8 +64,9 @@ static int by_ue_ip(struct mcp_sessions *s, const struct attr_keys *k, struct at
 		hit->up_index = 1;
 	else
 		return 0;
-	/* an active session's replaced address is unmapped at once: only a deleted one lingers */
-	hit->in_grace = hit->sub->state == MCP_SUB_DELETED;
+	/* an active session's replaced address is unmapped at once: only a deleted one lingers;
+	 * but a tunneled flow whose TEIDs name nobody may be the address's next holder's */
+	hit->provisional = hit->sub->state == MCP_SUB_DELETED || k->tunneled;
 	return 1;
 }
 
@@ -103,14 +104,14 @@ void mcp_attr_turn_round(struct mcp_flow *f)
 	}
 }
 
-/* A flow found through a key in its grace looks again: the key's new owner takes it if its
- * session appeared within the bound after the flow began (it was late, not the flow). */
+/* A provisionally attributed flow looks again: the key's new owner takes it if its session
+ * appeared within the bound after the flow began (it was late, not the flow). */
 static enum mcp_attr_result recheck(struct mcp_flow *f, const struct attr_hit *hit)
 {
 	const struct mcp_subscriber *sub = hit->sub;
 
-	if (hit->in_grace)
-		return MCP_ATTR_NONE; /* still a key in its grace: no new owner yet */
+	if (hit->provisional)
+		return MCP_ATTR_NONE; /* the key still names nobody else for sure */
 	f->attr_tentative = 0;
 	if (!strcmp(sub->imsi, f->imsi) || sub->last_change_ms > f->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 		return MCP_ATTR_NONE;
@@ -147,17 +148,17 @@ enum mcp_attr_result mcp_attr_resolve(struct mcp_sessions *s, struct mcp_flow *f
 	f->dir_known = 1;
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = hit.sub->id;
-	f->attr_tentative = (uint8_t)hit.in_grace;
+	f->attr_tentative = (uint8_t)hit.provisional;
 	mcp_strcopy(f->imsi, sizeof(f->imsi), hit.sub->imsi);
 	return how;
 }
 
-void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, int in_grace)
+void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, int provisional)
 {
 	if (!s)
 		return;
 	f->attr_gen = (uint32_t)mcp_sessions_generation(s);
-	f->attr_tentative = (uint8_t)in_grace;
+	f->attr_tentative = (uint8_t)provisional;
 }
 
 /* The record's side swap: what mcp_attr_turn_round does to its flow. */
@@ -199,7 +200,7 @@ enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_
 	if (!s || (r->imsi[0] && !r->attr_tentative))
 		return MCP_ATTR_NONE;
 	how = lookup(s, &k, &hit);
-	if (how == MCP_ATTR_NONE || (r->imsi[0] && hit.in_grace))
+	if (how == MCP_ATTR_NONE || (r->imsi[0] && hit.provisional))
 		return MCP_ATTR_NONE;
 	if (r->imsi[0]) { /* mcp_attr_resolve's recheck */
 		r->attr_tentative = 0;
@@ -213,6 +214,6 @@ enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_
 	if (hit.up_index == 1 && !r->user[0])
 		record_turn_round(r);
 	snprintf(r->imsi, sizeof(r->imsi), "%s", hit.sub->imsi);
-	r->attr_tentative = (uint8_t)hit.in_grace;
+	r->attr_tentative = (uint8_t)hit.provisional;
 	return how;
 }

@@ -18,11 +18,13 @@
 #include "flow/record.h"
 #include "session/session.h"
 
-/* A tunnel or UE IP in its grace period (its subscriber was deleted, or its session replaced
- * the tunnel in a handover or re-attach) may already have a new owner whose session has not
- * been seen yet: live, control and user plane come on different queues. A flow found through
- * such a key is tentative; it moves to the key's new owner if that one's session appeared at
- * most this long after the flow began (docs/sessions.md, "Late binding"). */
+/* The key that names a flow's subscriber may be passing to a new owner whose session has not
+ * been seen yet (live, control and user plane come on different queues): a tunnel or UE IP
+ * in its grace period (its subscriber was deleted, or its session replaced the tunnel in a
+ * handover or re-attach), or the UE address of a GTP-U flow whose TEIDs name nobody yet. A
+ * flow found through such a key is tentative; it moves to the key's new owner if that one's
+ * session appeared at most this long after the flow began (docs/sessions.md, "Late
+ * binding"). */
 #ifndef MCP_ATTR_REUSE_BOUND_MS
 #define MCP_ATTR_REUSE_BOUND_MS 500
 #endif
@@ -32,14 +34,14 @@ enum mcp_attr_result {
 	MCP_ATTR_NONE = 0,   /* no subscriber (yet) */
 	MCP_ATTR_TUNNEL,     /* by a TEID and the endpoint that received it */
 	MCP_ATTR_UE_IP,      /* by the inner address of the UE */
-	MCP_ATTR_MOVED,      /* from a key's owner in grace to its new owner */
+	MCP_ATTR_MOVED,      /* from a provisional owner to the key's new one */
 };
 
 /* Looks the flow's subscriber up from its TEIDs, endpoints and inner addresses; on success
  * sets MCP_FLOWF_HAS_SUB, sub_id, imsi and dir_known, and turns the flow round if the lookup
  * says its up side was the other one. A flow that has a subscriber keeps it (through a
- * handover too) unless it was found through a key in its grace and a new owner appeared
- * within MCP_ATTR_REUSE_BOUND_MS of the flow's start. Records the table's generation. */
+ * handover too) unless it was tentative and a new owner appeared within
+ * MCP_ATTR_REUSE_BOUND_MS of the flow's start. Records the table's generation. */
 enum mcp_attr_result mcp_attr_resolve(struct mcp_sessions *s, struct mcp_flow *f);
 
 /* The same only when the table changed since this flow last looked: the per-packet check. */
@@ -52,8 +54,8 @@ static inline enum mcp_attr_result mcp_attr_retry(struct mcp_sessions *s, struct
 }
 
 /* For a flow resolved elsewhere on its first packet: remembers the table's generation and
- * whether the subscriber was found through a key in its grace (struct mcp_attrib.in_grace). */
-void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, int in_grace);
+ * whether that attribution was provisional (struct mcp_attrib), which makes it tentative. */
+void mcp_attr_mark(struct mcp_sessions *s, struct mcp_flow *f, int provisional);
 
 /* The same for an exported record that has no IMSI, from the TEIDs, outer endpoints and
  * inner addresses it carries (a shard's record, resolved by the session table's owner when

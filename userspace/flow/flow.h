@@ -39,8 +39,8 @@ struct mcp_flow {
 	uint32_t teid[2];       /* [0] uplink TEID, [1] downlink TEID; 0 = not seen */
 	uint32_t sub_id;        /* session table id when MCP_FLOWF_HAS_SUB */
 	uint32_t attr_gen;      /* session generation of the last lookup (attribution.h) */
-	uint8_t attr_tentative; /* found through a key in its grace (attribution.h): a new owner
-				 * may come */
+	uint8_t attr_tentative; /* attributed provisionally (attribution.h): a new owner may
+				 * come */
 	char imsi[16];          /* kept so the record names the subscriber after it is removed */
 	char *user;             /* RADIUS user owning the up side when the flow began (heap) */
 	uint64_t pkts[2], bytes[2];

@@ -37,11 +37,14 @@ struct mcp_flow_record {
 	uint8_t has_qfi, qfi;          /* 5G: QoS flow id of the first PDU Session Container */
 	struct mcp_ip outer_src, outer_dst; /* outer endpoints of the first uplink (else first) packet */
 	uint8_t outer_up;              /* outer_src/dst are an uplink packet's (late binding) */
-	uint8_t attr_tentative;        /* imsi held the flow's key only for its grace: a new owner
-					* may come */
+	uint8_t attr_tentative;        /* imsi was found provisionally (attribution.h): a new
+					* owner may come */
 	/* live: of pkts/bytes ([0] up), those no kernel subscriber counter has yet (the flow had
 	 * no subscriber at export): the shards' merger credits them when it binds the record */
 	uint64_t uncredited_pkts[2], uncredited_bytes[2];
+	/* live, attr_tentative: what imsi's kernel counters received for the flow ([0] up); the
+	 * merger moves it if it moves the record (mcp_record_credit_move) */
+	uint64_t owner_credit_pkts[2], owner_credit_bytes[2];
 	/* DPI */
 	uint16_t app_id, master_id;    /* nDPI protocol ids */
 	char app[MCP_APP_NAME_LEN];    /* e.g. "TLS.YouTube" style: app name */

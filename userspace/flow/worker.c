@@ -136,6 +136,10 @@ static void fill_record(struct mcp_worker *w, struct mcp_flow *f, enum mcp_end_r
 		r->outer_dst = f->outer_dst;
 		r->outer_up = !!(f->flags & MCP_FLOWF_OUTER_UP);
 		r->attr_tentative = f->attr_tentative;
+		for (int d = 0; d < 2; d++) {
+			r->owner_credit_pkts[d] = f->owner_credit_pkts[d];
+			r->owner_credit_bytes[d] = f->owner_credit_bytes[d];
+		}
 		r->has_qfi = !!f->qfi;
 		r->qfi = f->qfi & 0x3f;
 	}
@@ -175,8 +179,7 @@ int mcp_worker_late_bind(struct mcp_worker *w, struct mcp_flow *f)
 }
 
 /* Shards: the dispatcher found this packet's subscriber while its flow has none (it began
- * before its session) or one found through a key in its grace (mcp_attr_resolve's rule for a
- * key's new owner).
+ * before its session) or a provisional one (mcp_attr_resolve's rule for a key's new owner).
  * is_up: the packet went the flow's up side. 1 if that turned the flow round. */
 static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct mcp_attrib *a,
 			 int is_up)
@@ -184,8 +187,8 @@ static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct 
 	int turn = (!!a->src_is_up != !!is_up) && !f->dir_known;
 
 	if (f->flags & MCP_FLOWF_HAS_SUB) {
-		if (a->in_grace)
-			return 0; /* still a key in its grace: the new owner is not known yet */
+		if (a->provisional)
+			return 0; /* still provisional: the new owner is not known yet */
 		f->attr_tentative = 0;
 		if (!strcmp(a->imsi, f->imsi) || a->changed_ms > f->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 			return 0;
@@ -197,7 +200,7 @@ static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct 
 		w->stats.flows_moved_owner++;
 		return 0;
 	}
-	f->attr_tentative = a->in_grace;
+	f->attr_tentative = a->provisional;
 	if (turn)
 		mcp_attr_turn_round(f);
 	f->dir_known = 1;
@@ -294,16 +297,18 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 	if (pkt->tunnel == MCP_TUN_GTPU &&
 	    (sub = mcp_sessions_by_tunnel(s, pkt->teid, &pkt->outer_dst, &dir))) {
 		a->src_is_up = dir == MCP_DIR_UP;
-		a->in_grace = !mcp_sub_holds_tunnel(sub, pkt->teid, &pkt->outer_dst);
+		a->provisional = !mcp_sub_holds_tunnel(sub, pkt->teid, &pkt->outer_dst);
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->src))) {
 		a->src_is_up = 1;
+		a->provisional = pkt->tunnel == MCP_TUN_GTPU;
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->dst))) {
 		a->src_is_up = 0;
+		a->provisional = pkt->tunnel == MCP_TUN_GTPU;
 	}
 	if (!sub)
 		return;
 	a->has_sub = 1;
-	a->in_grace |= sub->state == MCP_SUB_DELETED;
+	a->provisional |= sub->state == MCP_SUB_DELETED;
 	a->changed_ms = sub->last_change_ms;
 	a->sub_id = sub->id;
 	mcp_strcopy(a->imsi, sizeof(a->imsi), sub->imsi);
@@ -324,7 +329,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 		mcp_attrib_resolve(w->cfg.sessions, pkt, &own);
 		a = &own;
 		if (w->cfg.sessions) /* late binding (docs/sessions.md) */
-			mcp_attr_mark(w->cfg.sessions, f, own.has_sub && own.in_grace);
+			mcp_attr_mark(w->cfg.sessions, f, own.has_sub && own.provisional);
 	} else if (pre->user_side && pre->user) {
 		f->up_is_a = (uint8_t)(pre->user_side == 1 ? src_is_a : !src_is_a);
 		f->dir_known = 1;
@@ -337,7 +342,7 @@ static void classify_new_flow(struct mcp_worker *w, struct mcp_flow *f, const st
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = a->sub_id;
 	if (pre)
-		f->attr_tentative = pre->in_grace;
+		f->attr_tentative = pre->provisional;
 	mcp_strcopy(f->imsi, sizeof(f->imsi), a->imsi);
 	w->stats.flows_with_subscriber++;
 }
@@ -455,8 +460,11 @@ static void note_tunnel(struct mcp_worker *w, struct mcp_flow *f, const struct m
 	int d = is_up ? 0 : 1;
 
 	w->stats.tunneled_packets++;
-	if (!f->teid[d])
+	if (!f->teid[d]) {
 		f->teid[d] = pkt->teid;
+		if (f->attr_tentative)
+			f->attr_gen--; /* a new key to look up: the next retry looks */
+	}
 	if (!f->qfi && (pkt->flags & MCP_PKTF_GTPU_QFI))
 		f->qfi = (uint8_t)(0x80 | pkt->qfi);
 	if (is_up && !(f->flags & MCP_FLOWF_OUTER_UP)) {

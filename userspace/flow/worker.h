@@ -73,7 +73,7 @@ struct mcp_worker_stats {
 	uint64_t exported_by_reason[MCP_END_REASONS];
 	uint64_t flows_with_subscriber;
 	uint64_t flows_attributed_late;        /* of them resolved after their first packet */
-	uint64_t flows_moved_owner;            /* from a key's owner in grace to its new owner */
+	uint64_t flows_moved_owner;            /* from a provisional owner to the key's new one */
 	uint64_t bypass_installed, bypass_failed;  /* flows handed to the kernel */
 	uint64_t bypass_pending;                   /* of them installed at the SYN (pending) */
 	uint64_t kcounted_packets;                 /* sent up for nDPI, counted by the kernel */
@@ -94,8 +94,10 @@ struct mcp_attrib {
 	uint8_t has_sub;      /* a subscriber owns the packet */
 	uint8_t src_is_up;    /* with has_sub: the packet's source is the UE side */
 	uint8_t user_side;    /* RADIUS: 0 none, 1 user owns the source, 2 the destination */
-	uint8_t in_grace;     /* with has_sub: found through a key in its grace (a deleted
-			       * subscriber's, or a tunnel its session replaced): a new owner may come */
+	uint8_t provisional;  /* with has_sub: the key that named it may be passing to an owner
+			       * whose session is late (a deleted subscriber's key, a tunnel its
+			       * session replaced, the UE address of a GTP-U packet whose TEID
+			       * names nobody): a new owner may take the flow (attribution.h) */
 	uint32_t sub_id;
 	uint64_t changed_ms;  /* with has_sub: the subscriber's last_change_ms (late binding) */
 	char imsi[16];
@@ -105,6 +107,12 @@ struct mcp_attrib {
 /* The subscriber and direction a packet resolves to in s (by tunnel, else by UE address), as
  * a worker decides for a new flow; a->has_sub 0 when none (or s is NULL). No RADIUS user. */
 void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struct mcp_attrib *a);
+
+/* The shards' merger moved a tentative record from subscriber `from` (MCP_FLOW_NONE: gone
+ * from the table, and its counters with it) to `to` (attribution.h): what `from`'s kernel
+ * counters received for it goes along, as when a worker moves its flow. */
+void mcp_record_credit_move(const struct mcp_bypass_ops *ops, const struct mcp_flow_record *r,
+			    uint32_t from, uint32_t to);
 
 struct mcp_worker;
 

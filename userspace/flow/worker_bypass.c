@@ -46,24 +46,34 @@ void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f)
 	f->uncredited_bytes[0] = f->uncredited_bytes[1] = 0;
 }
 
-/* A flow moved from a key's owner in grace to its new owner (attribution.h): what XDP or this
- * worker credited to the old one on the flow's behalf goes to the new one (a debit is a
+/* A flow moved from a provisional owner to its key's new owner (attribution.h): what XDP or
+ * this worker credited to the old one on the flow's behalf goes to the new one (a debit is a
  * wrapping add). What XDP credited to the new owner directly (its tunnel was in the kernel
  * map first) stays. Call before crediting anything to the new owner. */
+static void credit_transfer(const struct mcp_bypass_ops *ops, uint32_t from, uint32_t to,
+			    const uint64_t pkts[2], const uint64_t bytes[2])
+{
+	uint64_t neg_pkts[2] = { -pkts[0], -pkts[1] }, neg_bytes[2] = { -bytes[0], -bytes[1] };
+
+	if (from != MCP_FLOW_NONE)
+		ops->credit(ops->ctx, from, neg_pkts, neg_bytes);
+	ops->credit(ops->ctx, to, pkts, bytes);
+}
+
 void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from)
 {
-	uint64_t pkts[2], bytes[2], neg_pkts[2], neg_bytes[2];
+	uint64_t pkts[2] = { f->owner_credit_pkts[0], f->owner_credit_pkts[1] };
 
 	if (!w->bypass_on || !w->bypass.credit || from == f->sub_id)
 		return;
-	for (int d = 0; d < 2; d++) {
-		pkts[d] = f->owner_credit_pkts[d];
-		bytes[d] = f->owner_credit_bytes[d];
-		neg_pkts[d] = -pkts[d];
-		neg_bytes[d] = -bytes[d];
-	}
-	w->bypass.credit(w->bypass.ctx, from, neg_pkts, neg_bytes);
-	w->bypass.credit(w->bypass.ctx, f->sub_id, pkts, bytes);
+	credit_transfer(&w->bypass, from, f->sub_id, pkts, f->owner_credit_bytes);
+}
+
+void mcp_record_credit_move(const struct mcp_bypass_ops *ops, const struct mcp_flow_record *r,
+			    uint32_t from, uint32_t to)
+{
+	if (ops && ops->credit && from != to)
+		credit_transfer(ops, from, to, r->owner_credit_pkts, r->owner_credit_bytes);
 }
 
 /* Adds what the kernel counted since the last credit and moves last_ms to the kernel's time of

@@ -17,7 +17,7 @@
 
 /* The session part of a struct mcp_attrib (RADIUS users are looked up per packet). */
 struct mcp_pin_attr {
-	uint8_t has_sub, src_is_up, in_grace, pad;
+	uint8_t has_sub, src_is_up, provisional, pad;
 	uint32_t sub_id;
 	uint64_t changed_ms;
 	char imsi[16];

@@ -44,7 +44,7 @@ struct mcp_shards {
 	uint64_t bound_records;  /* records without an IMSI that the merger resolved */
 	uint64_t bound_flows;    /* ... that were their flow's last */
 	uint64_t bound_gtpu;     /* GTP-U packets in those records */
-	uint64_t moved_flows;    /* flows moved from a key's owner in grace to its new owner */
+	uint64_t moved_flows;    /* flows moved from a provisional owner to the new one */
 	const struct mcp_bypass_ops *credit; /* live, bypass on: shard 0's ops, for the merger's
 					      * kernel subscriber credit (atomic adds, any thread) */
 	uint64_t credited;       /* packets the merger credited to kernel subscriber counters */
@@ -180,16 +180,22 @@ static void credit_kernel(struct mcp_shards *sh, struct mcp_flow_record *r)
 
 static void late_bind(struct mcp_shards *sh, struct mcp_flow_record *r)
 {
+	const struct mcp_subscriber *sub;
 	enum mcp_attr_result how;
+	uint32_t was = MCP_FLOW_NONE;
 
 	if (!sh->sessions || (r->imsi[0] && !r->attr_tentative))
 		return;
+	if (r->imsi[0] && (sub = mcp_sessions_by_imsi(sh->sessions, r->imsi)))
+		was = sub->id;
 	how = mcp_attr_resolve_record(sh->sessions, r);
 	if (how == MCP_ATTR_NONE)
 		return;
 	sh->bound_records++;
 	if (how == MCP_ATTR_MOVED) {
 		sh->moved_flows += r->end_reason != MCP_END_ACTIVE;
+		if ((sub = mcp_sessions_by_imsi(sh->sessions, r->imsi)))
+			mcp_record_credit_move(sh->credit, r, was, sub->id);
 		return;
 	}
 	if (r->end_reason != MCP_END_ACTIVE)
@@ -316,7 +322,7 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 		memset(a, 0, sizeof(*a));
 		a->has_sub = c->has_sub;
 		a->src_is_up = c->src_is_up;
-		a->in_grace = c->in_grace;
+		a->provisional = c->provisional;
 		a->sub_id = c->sub_id;
 		a->changed_ms = c->changed_ms;
 		memcpy(a->imsi, c->imsi, sizeof(a->imsi));
@@ -326,7 +332,7 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 	sh->resolved++;
 	if (c) {
 		*c = (struct mcp_pin_attr){ .has_sub = a->has_sub, .src_is_up = a->src_is_up,
-					    .in_grace = a->in_grace, .sub_id = a->sub_id,
+					    .provisional = a->provisional, .sub_id = a->sub_id,
 					    .changed_ms = a->changed_ms };
 		memcpy(c->imsi, a->imsi, sizeof(c->imsi));
 		pin->attr_gen[side] = gen;
