@@ -442,6 +442,17 @@ static int net_install(void *ctx, const struct mcp_flow_key *key, uint32_t sub_i
 	return k_install(ctx, key, sub_id, pending);
 }
 
+static const struct mcp_bypass_ops net_ops = { .install = net_install, .unpend = k_unpend,
+					       .peek = k_peek, .take = k_peek, .walk = k_walk,
+					       .credit = net_credit };
+
+static void net_reset(void)
+{
+	memset(net_pkts, 0, sizeof(net_pkts));
+	memset(&kval, 0, sizeof(kval));
+	ninstalls = 0;
+}
+
 static void restore(struct mcp_sessions *s, const char *imsi, uint32_t teid, const char *ue,
 		    uint64_t ts_ms)
 {
@@ -461,19 +472,14 @@ static void restore(struct mcp_sessions *s, const char *imsi, uint32_t teid, con
 
 static void overtaken_run(uint64_t b_at, const char *want_imsi)
 {
-	struct mcp_bypass_ops ops = { .install = net_install, .unpend = k_unpend,
-				      .peek = k_peek, .take = k_peek, .walk = k_walk,
-				      .credit = net_credit };
 	struct mcp_sessions *s = sessions();
 	struct mcp_worker *w = worker(s);
 	struct mcp_pkt up = gtpu(user("10.45.0.9", 40000, "8.8.8.8", 53, 60, 3000), 0x100,
 				 "10.0.2.1", "10.0.1.2");
 	uint32_t a_id, b_id;
 
-	memset(net_pkts, 0, sizeof(net_pkts));
-	memset(&kval, 0, sizeof(kval));
-	ninstalls = 0;
-	mcp_worker_set_bypass(w, &ops);
+	net_reset();
+	mcp_worker_set_bypass(w, &net_ops);
 	restore(s, IMSI_A, 0x100, "10.45.0.1", 1000);
 	restore(s, IMSI_A, 0x200, "10.45.0.1", 2000); /* 0x100 replaced: in its grace */
 	mcp_worker_packet(w, &up); /* XDP: no tunnel entry, nothing credited */
@@ -560,9 +566,6 @@ Test(attribution, own_packet_before_its_modify_stays_with_its_owner)
  * what A's counters received for it. The merger moves it to B, and those counters with it. */
 Test(attribution, merger_moves_a_tentative_record_and_its_credit)
 {
-	struct mcp_bypass_ops ops = { .install = net_install, .unpend = k_unpend,
-				      .peek = k_peek, .take = k_peek, .walk = k_walk,
-				      .credit = net_credit };
 	struct mcp_sessions *s = sessions();
 	struct mcp_worker *w = worker(NULL);
 	struct mcp_pkt up = gtpu(user("10.45.0.9", 40000, "8.8.8.8", 53, 60, 3000), 0x100,
@@ -571,9 +574,8 @@ Test(attribution, merger_moves_a_tentative_record_and_its_credit)
 	struct mcp_flow_record r;
 	uint32_t a_id, b_id;
 
-	memset(net_pkts, 0, sizeof(net_pkts));
-	memset(&kval, 0, sizeof(kval));
-	mcp_worker_set_bypass(w, &ops);
+	net_reset();
+	mcp_worker_set_bypass(w, &net_ops);
 	restore(s, IMSI_A, 0x100, "10.45.0.1", 1000);
 	restore(s, IMSI_A, 0x200, "10.45.0.1", 2000);
 	a_id = mcp_sessions_by_imsi(s, IMSI_A)->id;
@@ -594,7 +596,7 @@ Test(attribution, merger_moves_a_tentative_record_and_its_credit)
 	b_id = mcp_sessions_by_imsi(s, IMSI_B)->id;
 	cr_assert_eq(mcp_attr_resolve_record(s, &r), MCP_ATTR_MOVED);
 	cr_assert_str_eq(r.imsi, IMSI_B);
-	mcp_record_credit_move(&ops, &r, a_id, b_id);
+	mcp_record_credit_move(&net_ops, &r, a_id, b_id);
 	cr_expect_eq(net_pkts[a_id], 0);
 	cr_expect_eq(net_pkts[b_id], 3);
 	mcp_worker_destroy(w);
