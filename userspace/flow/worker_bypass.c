@@ -46,10 +46,7 @@ void mcp_worker_credit_flush(struct mcp_worker *w, struct mcp_flow *f)
 	f->uncredited_bytes[0] = f->uncredited_bytes[1] = 0;
 }
 
-/* A flow moved from a provisional owner to its key's new owner (attribution.h): what XDP or
- * this worker credited to the old one on the flow's behalf goes to the new one (a debit is a
- * wrapping add). What XDP credited to the new owner directly (its tunnel was in the kernel
- * map first) stays. Call before crediting anything to the new owner. */
+/* Debits from (unless MCP_FLOW_NONE) and credits to the same counts. */
 static void credit_transfer(const struct mcp_bypass_ops *ops, uint32_t from, uint32_t to,
 			    const uint64_t pkts[2], const uint64_t bytes[2])
 {
@@ -60,6 +57,10 @@ static void credit_transfer(const struct mcp_bypass_ops *ops, uint32_t from, uin
 	ops->credit(ops->ctx, to, pkts, bytes);
 }
 
+/* A flow moved from a provisional owner to its key's new owner (attribution.h): what XDP or
+ * this worker credited to the old one on the flow's behalf goes to the new one (a debit is a
+ * wrapping add). What XDP credited to the new owner directly (its tunnel was in the kernel
+ * map first) stays. Call before crediting anything to the new owner. */
 void mcp_worker_credit_move(struct mcp_worker *w, const struct mcp_flow *f, uint32_t from)
 {
 	uint64_t pkts[2] = { f->owner_credit_pkts[0], f->owner_credit_pkts[1] };
