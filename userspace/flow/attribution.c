@@ -207,13 +207,13 @@ enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_
 		if (!strcmp(hit.sub->imsi, r->imsi) ||
 		    hit.sub->last_change_ms > r->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 			return MCP_ATTR_NONE;
-		snprintf(r->imsi, sizeof(r->imsi), "%s", hit.sub->imsi);
+		mcp_strcopy(r->imsi, sizeof(r->imsi), hit.sub->imsi);
 		return MCP_ATTR_MOVED;
 	}
 	/* a side set by a fixed-network user stays, as in mcp_attr_resolve */
 	if (hit.up_index == 1 && !r->user[0])
 		record_turn_round(r);
-	snprintf(r->imsi, sizeof(r->imsi), "%s", hit.sub->imsi);
+	mcp_strcopy(r->imsi, sizeof(r->imsi), hit.sub->imsi);
 	r->attr_tentative = (uint8_t)hit.provisional;
 	return how;
 }

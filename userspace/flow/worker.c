@@ -195,7 +195,7 @@ static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct 
 		uint32_t was_sub = f->sub_id;
 
 		f->sub_id = a->sub_id;
-		snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
+		mcp_strcopy(f->imsi, sizeof(f->imsi), a->imsi);
 		mcp_worker_credit_move(w, f, was_sub);
 		w->stats.flows_moved_owner++;
 		return 0;
@@ -206,7 +206,7 @@ static int late_bind_pre(struct mcp_worker *w, struct mcp_flow *f, const struct 
 	f->dir_known = 1;
 	f->flags |= MCP_FLOWF_HAS_SUB;
 	f->sub_id = a->sub_id;
-	snprintf(f->imsi, sizeof(f->imsi), "%s", a->imsi);
+	mcp_strcopy(f->imsi, sizeof(f->imsi), a->imsi);
 	mcp_worker_credit_flush(w, f); /* what XDP could not credit, as mcp_worker_late_bind does */
 	w->stats.flows_with_subscriber++;
 	w->stats.flows_attributed_late++;

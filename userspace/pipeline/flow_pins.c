@@ -57,6 +57,21 @@ static struct mcp_flow_pin *find(struct mcp_flow_pins *p, const struct mcp_flow_
 	return NULL;
 }
 
+void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash, int stage)
+{
+	uint32_t pos, i;
+
+	if (!stage) {
+		mcp_oa_index_prefetch(&p->index, hash);
+		return;
+	}
+	i = mcp_oa_index_first(&p->index, hash, &pos);
+	if (i != MCP_OA_NONE) {
+		__builtin_prefetch(&p->pins[i]);
+		__builtin_prefetch((const char *)&p->pins[i] + 64);
+	}
+}
+
 /* A free slot of pins[]; UINT32_MAX when all max_pins are in use. */
 static uint32_t slot_take(struct mcp_flow_pins *p)
 {

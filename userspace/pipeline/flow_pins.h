@@ -51,6 +51,9 @@ struct mcp_flow_pin *mcp_flow_pins_get(struct mcp_flow_pins *p, const struct mcp
  * began a new flow on the pinned shard, which must stay there. */
 void mcp_flow_pins_remove(struct mcp_flow_pins *p, const struct mcp_flow_key *k, uint32_t hash,
 			  uint64_t end_seq);
+/* Starts loading hash's pin, in two stages some packets apart: 0 the index pairs it is
+ * probed at, 1 the pin the first matching pair names (none if there is none yet). */
+void mcp_flow_pins_prefetch(const struct mcp_flow_pins *p, uint32_t hash, int stage);
 uint32_t mcp_flow_pins_count(const struct mcp_flow_pins *p);
 uint64_t mcp_flow_pins_failures(const struct mcp_flow_pins *p);
 

@@ -231,12 +231,61 @@ err:
 	return NULL;
 }
 
+static struct mcp_pipe_ahead *ahead_at(struct mcp_pipeline *p, uint32_t i)
+{
+	return &p->ahead[(p->ahead_head + i) % (MCP_PIPE_AHEAD + 1)];
+}
+
+static void ahead_handle_oldest(struct mcp_pipeline *p)
+{
+	struct mcp_pipe_ahead *a = ahead_at(p, 0);
+
+	p->ahead_head = (p->ahead_head + 1) % (MCP_PIPE_AHEAD + 1);
+	p->ahead_n--;
+	mcp_pipeline_packet(p, MCP_PKT_USER, &a->pkt, 1, NULL);
+}
+
+void mcp_pipeline_drain(struct mcp_pipeline *p)
+{
+	while (p->ahead_n)
+		ahead_handle_oldest(p);
+}
+
+/* A frame read in place, with shards (MCP_PIPE_AHEAD): decoded into the look-ahead ring; a
+ * user packet waits there, anything else drains the ring and is handled at once. */
+static void frame_ahead(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
+			uint32_t wire_len, uint64_t ts_us)
+{
+	struct mcp_pipe_ahead *a = ahead_at(p, p->ahead_n);
+	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &a->pkt);
+
+	if (kind != MCP_PKT_USER || (a->pkt.flags & MCP_PKTF_REASSEMBLED)) {
+		/* a reassembled datagram lives in the decoder's buffer, valid until the next
+		 * decode: it is handled now, after the packets before it */
+		mcp_pipeline_drain(p);
+		mcp_pipeline_packet(p, kind, &a->pkt, 1, NULL);
+		return;
+	}
+	a->hash = mcp_shards_pin_hash(&a->pkt);
+	mcp_shards_prefetch(p->shards, a->hash, 0);
+	if (p->ahead_n)
+		mcp_shards_prefetch(p->shards, ahead_at(p, p->ahead_n - 1)->hash, 1);
+	if (++p->ahead_n > MCP_PIPE_AHEAD)
+		ahead_handle_oldest(p);
+}
+
 static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
 		     uint32_t wire_len, uint64_t ts_us, int stable)
 {
 	struct mcp_pkt pkt;
-	int kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
+	int kind;
 
+	if (p->shards && stable) {
+		frame_ahead(p, dlt, frame, caplen, wire_len, ts_us);
+		return;
+	}
+	mcp_pipeline_drain(p);
+	kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
 	mcp_pipeline_packet(p, kind, &pkt, stable, NULL);
 }
 
@@ -245,8 +294,11 @@ static void frame_served(struct mcp_pipeline *p, int dlt, const uint8_t *frame, 
 			 uint32_t wire_len, uint64_t ts_us, int stable)
 {
 	frame_in(p, dlt, frame, caplen, wire_len, ts_us, stable);
-	if (p->view)
+	if (p->view) {
+		if (p->ahead_n && mcp_view_wanted(&p->view->slots[0]))
+			mcp_pipeline_drain(p); /* a snapshot counts every frame read */
 		mcp_pipeline_view_serve(p);
+	}
 }
 
 void mcp_pipeline_frame(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint32_t caplen,
@@ -263,6 +315,7 @@ void mcp_pipeline_frame_stable(struct mcp_pipeline *p, int dlt, const uint8_t *f
 
 void mcp_pipeline_retire(struct mcp_pipeline *p, uint64_t frames)
 {
+	mcp_pipeline_drain(p); /* their frames are among those retired */
 	if (p->shards)
 		mcp_shards_retire(p->shards, frames);
 }
@@ -331,6 +384,7 @@ int mcp_pipeline_finish(struct mcp_pipeline *p)
 
 	if (p->finished)
 		return 0;
+	mcp_pipeline_drain(p);
 	p->finished = 1;
 	if (p->peer) /* the last answers from other probes, before the final export */
 		mcp_peer_settle(p->peer, p->sessions, 2000);

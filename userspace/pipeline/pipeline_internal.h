@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "decode/pkt.h"
 #include "mcp_meta.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/view_pub.h"
@@ -21,6 +22,17 @@ static inline uint8_t mcp_pipeline_meta_pkt_flags(uint16_t meta_flags)
 struct session_listener {
 	mcp_session_event_fn fn;
 	void *ctx;
+};
+
+/* Offline with shards, frames read in place: a user packet is dispatched MCP_PIPE_AHEAD
+ * frames after it was decoded, while its flow pin is fetched in two steps (the index pair,
+ * then the pin); the reader's one lookup per packet would otherwise wait for memory twice.
+ * Frames are still handled in their order: only decoding runs ahead (pipeline.c). */
+#define MCP_PIPE_AHEAD 2
+
+struct mcp_pipe_ahead {
+	struct mcp_pkt pkt;
+	uint32_t hash; /* mcp_shards_pin_hash */
 };
 
 struct mcp_pipeline {
@@ -50,8 +62,12 @@ struct mcp_pipeline {
 	uint64_t meta_known, meta_inner, meta_no_sub;
 	int shard_by_sub_id;
 	struct mcp_view_pub *view;       /* --resp-listen: snapshot requests (view_pub.h) */
+	struct mcp_pipe_ahead ahead[MCP_PIPE_AHEAD + 1]; /* decoded, not yet handled ... */
+	uint32_t ahead_head, ahead_n;    /* ... the oldest, and how many */
 };
 
+/* Handles the user packets decoded ahead (before anything that must see them). pipeline.c. */
+void mcp_pipeline_drain(struct mcp_pipeline *p);
 /* Answers a pending snapshot request of the RESP view (pipeline_view.c). */
 void mcp_pipeline_view_serve(struct mcp_pipeline *p);
 

@@ -201,6 +201,7 @@ void mcp_pipeline_idle(void *ctx)
 {
 	struct mcp_pipeline *p = ctx;
 
+	mcp_pipeline_drain(p);
 	if (p->shards) /* the shards see the packets the dispatcher holds back for a batch */
 		mcp_shards_publish_pending(p->shards);
 	if (p->view)

@@ -13,6 +13,7 @@
 #include "pipeline/flow_pins.h"
 #include "pipeline/shard.h"
 #include "util/log.h"
+#include "util/strcopy.h"
 
 /* Inner-packet bytes a message carries inline when it must copy (a larger packet, e.g. a
  * reassembled datagram, is copied to the heap). */
@@ -140,10 +141,10 @@ static void fill_subscriber(struct mcp_shards *sh, struct mcp_flow_record *r)
 
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
-	snprintf(r->supi, sizeof(r->supi), "%s", sub->supi);
-	snprintf(r->msisdn, sizeof(r->msisdn), "%s", sub->msisdn);
-	snprintf(r->imei, sizeof(r->imei), "%s", sub->imei);
-	snprintf(r->apn, sizeof(r->apn), "%s", sub->apn);
+	mcp_strcopy(r->supi, sizeof(r->supi), sub->supi);
+	mcp_strcopy(r->msisdn, sizeof(r->msisdn), sub->msisdn);
+	mcp_strcopy(r->imei, sizeof(r->imei), sub->imei);
+	mcp_strcopy(r->apn, sizeof(r->apn), sub->apn);
 	r->rat = sub->rat;
 	r->gtp_version = sub->gtp_version;
 	r->ue_ip = r->src_ip;
@@ -386,6 +387,30 @@ static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 	return m;
 }
 
+/* The worker's key of pkt's flow (flow_get); the side its source is on. */
+static int packet_key(const struct mcp_pkt *pkt, struct mcp_flow_key *key)
+{
+	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
+	/* an ICMP echo and its reply meet on the identifier */
+	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
+
+	return mcp_flow_key_make(key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport,
+				 pkt->dport, pkt->l4_proto, vlan);
+}
+
+uint32_t mcp_shards_pin_hash(const struct mcp_pkt *pkt)
+{
+	struct mcp_flow_key key;
+
+	packet_key(pkt, &key);
+	return mcp_flow_key_symhash(&key);
+}
+
+void mcp_shards_prefetch(const struct mcp_shards *sh, uint32_t hash, int stage)
+{
+	mcp_flow_pins_prefetch(sh->pins, hash, stage);
+}
+
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq)
 {
@@ -393,11 +418,7 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 	struct mcp_flow_key key;
 	struct mcp_flow_pin *pin;
 	struct mcp_shard_msg *m;
-	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	/* the worker's key (flow_get): an ICMP echo and its reply meet on the identifier */
-	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
-	int side = mcp_flow_key_make(&key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport,
-				     pkt->dport, pkt->l4_proto, vlan);
+	int side = packet_key(pkt, &key);
 	uint32_t hash = mcp_flow_key_symhash(&key), idx;
 	int added;
 

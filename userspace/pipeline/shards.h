@@ -57,6 +57,10 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
  * is copied into the message. */
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq);
+/* The hash of pkt's flow pin, and the pin's prefetch in two stages, a few packets before
+ * mcp_shards_packet: stage 0 the index pairs, stage 1 (later) the pin they name. */
+uint32_t mcp_shards_pin_hash(const struct mcp_pkt *pkt);
+void mcp_shards_prefetch(const struct mcp_shards *sh, uint32_t hash, int stage);
 /* Returns once no shard reads a frame up to seq any more (closing epochs early if it must:
  * the reader is about to reuse their memory). */
 void mcp_shards_retire(struct mcp_shards *sh, uint64_t seq);
