@@ -335,13 +335,15 @@ static void *shard_main(void *arg)
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 				   uint32_t slot_data, int inline_mode)
 {
-	struct mcp_shard *s = calloc(1, sizeof(*s));
+	/* its lines split by writer (_Alignas above): calloc only promises 16 bytes */
+	struct mcp_shard *s = aligned_alloc(_Alignof(struct mcp_shard), sizeof(*s));
 	struct mcp_worker_cfg cfg = *wcfg;
 	size_t msg_bytes = sizeof(struct mcp_shard_msg) + slot_data;
 	int err;
 
 	if (!s)
 		return NULL;
+	memset(s, 0, sizeof(*s));
 	s->index = index;
 	s->slot_data = slot_data;
 	cfg.nexporters = 1;
