@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flow/record_pack.h"
 #include "util/log.h"
 #include "util/prefetch.h"
 #include "util/spsc.h"
@@ -74,7 +75,7 @@ struct mcp_shard {
 static void batch_free(struct mcp_shard_batch *b)
 {
 	if (b) {
-		free(b->recs);
+		free(b->packed);
 		free(b->seqs);
 		free(b);
 	}
@@ -90,6 +91,7 @@ static struct mcp_shard_batch *batch_next(struct mcp_shard *s, uint64_t epoch)
 		memcpy(&b, slot->data, sizeof(b));
 		mcp_spsc_release(&s->spare);
 		b->n = 0;
+		b->used = 0;
 		b->last = 0;
 	} else if (!(b = calloc(1, sizeof(*b)))) {
 		return NULL;
@@ -104,26 +106,31 @@ static void shard_export(void *ctx, const struct mcp_flow_record *r)
 	struct mcp_shard *s = ctx;
 	struct mcp_shard_batch *b = s->cur;
 
-	if (b && b->n == b->cap) {
-		uint32_t cap = b->cap ? b->cap * 2 : 64;
-		struct mcp_flow_record *p = realloc(b->recs, cap * sizeof(*p));
+	if (!b)
+		return;
+	if (b->n == b->cap || b->packed_cap - b->used < MCP_RECORD_PACK_MAX) {
+		uint32_t cap = b->n < b->cap ? b->cap : b->cap ? b->cap * 2 : 64;
+		size_t bytes = b->packed_cap - b->used >= MCP_RECORD_PACK_MAX ? b->packed_cap
+			       : b->packed_cap ? 2 * b->packed_cap : 64 * MCP_RECORD_PACK_MAX;
+		uint8_t *p = realloc(b->packed, bytes);
 		uint64_t *q = p ? realloc(b->seqs, cap * sizeof(*q)) : NULL;
 
-		if (p)
-			b->recs = p;
-		if (q)
+		if (p) {
+			b->packed = p;
+			b->packed_cap = bytes;
+		}
+		if (q) {
 			b->seqs = q;
+			b->cap = cap;
+		}
 		if (!p || !q) {
 			if (!s->alloc_failed++)
 				mcp_err("shard %d: out of memory: flow records lost\n", s->index);
 			return;
 		}
-		b->cap = cap;
 	}
-	if (b) {
-		b->seqs[b->n] = s->cur_seq;
-		b->recs[b->n++] = *r;
-	}
+	b->seqs[b->n++] = s->cur_seq;
+	b->used += mcp_record_pack(r, b->packed + b->used);
 }
 
 /* Waits with growing patience: spin, then yield, then sleep (an idle shard costs no core). */

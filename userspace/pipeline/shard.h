@@ -48,9 +48,10 @@ struct mcp_shard_msg {
 /* Records of one epoch of one shard, in the order the worker exported them. */
 struct mcp_shard_batch {
 	uint64_t epoch;
-	uint32_t n, cap;
+	uint32_t n, cap;   /* records, and room in seqs */
 	int last;          /* the shard's final batch (after MCP_SHARD_FINISH) */
-	struct mcp_flow_record *recs;
+	uint8_t *packed;   /* the n records back to back, packed (flow/record_pack.h) */
+	size_t used, packed_cap;
 	uint64_t *seqs;    /* per record: seq of the packet being handled when it was exported */
 };
 

@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "flow/attribution.h"
+#include "flow/record_pack.h"
 #include "pipeline/flow_pins.h"
 #include "pipeline/shard.h"
 #include "util/log.h"
@@ -52,6 +53,7 @@ struct mcp_shards {
 	int finished;
 	struct mcp_worker_stats ws;
 	struct mcp_dpi_stats ds;
+	struct mcp_flow_record rec; /* the record being merged, unpacked from its batch */
 };
 
 /* The hash space is SHARE_SCALE parts; the inline shard takes a quarter of a fair share,
@@ -208,10 +210,12 @@ static void late_bind(struct mcp_shards *sh, struct mcp_flow_record *r)
 
 static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
 {
+	struct mcp_flow_record *r = &sh->rec;
 	struct mcp_flow_key k;
+	size_t at = 0;
 
 	for (uint32_t i = 0; i < b->n; i++) {
-		struct mcp_flow_record *r = &b->recs[i];
+		at += mcp_record_unpack(b->packed + at, r);
 
 		late_bind(sh, r);
 		if (r->imsi[0] && sh->sessions)
