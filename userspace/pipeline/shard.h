@@ -73,6 +73,10 @@ struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);
  * latest at mcp_shard_flush (also done when the ring is full). */
 void mcp_shard_publish(struct mcp_shard *s);
 void mcp_shard_flush(struct mcp_shard *s);
+/* Live, after a round of polls: publishes like mcp_shard_flush, but wakes a sleeping shard
+ * only once SHARD_WAKE_BATCH messages wait or the oldest has waited 1 ms (a sleeping shard
+ * also looks at its ring every 10 ms). */
+void mcp_shard_flush_lazy(struct mcp_shard *s);
 uint32_t mcp_shard_slot_data(const struct mcp_shard *s);
 
 /* Live: sets the worker's kernel bypass (worker.h) in the shard's thread and returns once it

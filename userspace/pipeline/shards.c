@@ -638,7 +638,7 @@ void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *c
 void mcp_shards_flush(struct mcp_shards *sh)
 {
 	for (uint32_t i = 0; i < sh->n && !sh->finished; i++)
-		mcp_shard_flush(sh->shard[i]);
+		mcp_shard_flush_lazy(sh->shard[i]);
 }
 
 uint32_t mcp_shards_count(const struct mcp_shards *sh)

@@ -78,7 +78,8 @@ void mcp_shards_tick(struct mcp_shards *sh, uint64_t now_ms);
  * its own context); NULL turns the bypass off in every shard (done when this returns). */
 void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *const *ops);
 /* Live mode, after each batch of frames: the shards see every packet dispatched so far
- * (instead of in bursts), so that a flow's verdict and kernel bypass come without delay. */
+ * (instead of in bursts), so that a flow's verdict and kernel bypass come soon; a sleeping
+ * shard is woken once a few packets or 1 ms have waited (mcp_shard_flush_lazy). */
 void mcp_shards_flush(struct mcp_shards *sh);
 uint32_t mcp_shards_count(const struct mcp_shards *sh);
 /* End of input: every shard exports its flows; every record reaches the sinks. */
