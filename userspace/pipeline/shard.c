@@ -107,6 +107,31 @@ static struct mcp_shard_batch *batch_next(struct mcp_shard *s, uint64_t epoch)
 	return b;
 }
 
+/* Doubles a batch's room: 0, or -1 (the batch unchanged). */
+static int grow_seqs(struct mcp_shard_batch *b)
+{
+	uint32_t cap = b->cap ? b->cap * 2 : 64;
+	uint64_t *q = realloc(b->seqs, cap * sizeof(*q));
+
+	if (!q)
+		return -1;
+	b->seqs = q;
+	b->cap = cap;
+	return 0;
+}
+
+static int grow_packed(struct mcp_shard_batch *b)
+{
+	size_t bytes = b->packed_cap ? 2 * b->packed_cap : 64 * MCP_RECORD_PACK_MAX;
+	uint8_t *p = realloc(b->packed, bytes);
+
+	if (!p)
+		return -1;
+	b->packed = p;
+	b->packed_cap = bytes;
+	return 0;
+}
+
 /* Exporter of the shard's worker: the record joins the current batch. */
 static void shard_export(void *ctx, const struct mcp_flow_record *r)
 {
@@ -115,26 +140,11 @@ static void shard_export(void *ctx, const struct mcp_flow_record *r)
 
 	if (!b)
 		return;
-	if (b->n == b->cap || b->packed_cap - b->used < MCP_RECORD_PACK_MAX) {
-		uint32_t cap = b->n < b->cap ? b->cap : b->cap ? b->cap * 2 : 64;
-		size_t bytes = b->packed_cap - b->used >= MCP_RECORD_PACK_MAX ? b->packed_cap
-			       : b->packed_cap ? 2 * b->packed_cap : 64 * MCP_RECORD_PACK_MAX;
-		uint8_t *p = realloc(b->packed, bytes);
-		uint64_t *q = p ? realloc(b->seqs, cap * sizeof(*q)) : NULL;
-
-		if (p) {
-			b->packed = p;
-			b->packed_cap = bytes;
-		}
-		if (q) {
-			b->seqs = q;
-			b->cap = cap;
-		}
-		if (!p || !q) {
-			if (!s->alloc_failed++)
-				mcp_err("shard %d: out of memory: flow records lost\n", s->index);
-			return;
-		}
+	if ((b->n == b->cap && grow_seqs(b)) ||
+	    (b->packed_cap - b->used < MCP_RECORD_PACK_MAX && grow_packed(b))) {
+		if (!s->alloc_failed++)
+			mcp_err("shard %d: out of memory: flow records lost\n", s->index);
+		return;
 	}
 	b->seqs[b->n++] = s->cur_seq;
 	b->used += mcp_record_pack(r, b->packed + b->used);
@@ -414,7 +424,12 @@ struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s)
 	return (struct mcp_shard_msg *)mcp_spsc_slot_at(r, idx)->data;
 }
 
-static void wake(struct mcp_shard *s);
+static void wake(struct mcp_shard *s)
+{
+	s->wait_since_ns = 0;
+	__atomic_add_fetch(&s->wake_seq, 1, __ATOMIC_RELEASE);
+	futex_wake(&s->wake_seq);
+}
 
 /* Makes the filled messages visible; wakes a sleeping shard when forced or enough waits. */
 static void flush(struct mcp_shard *s, int force)
@@ -426,13 +441,6 @@ static void flush(struct mcp_shard *s, int force)
 	if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST) &&
 	    (force || s->in.head - __atomic_load_n(&s->in.tail, __ATOMIC_ACQUIRE) >= SHARD_WAKE_AT))
 		wake(s);
-}
-
-static void wake(struct mcp_shard *s)
-{
-	s->wait_since_ns = 0;
-	__atomic_add_fetch(&s->wake_seq, 1, __ATOMIC_RELEASE);
-	futex_wake(&s->wake_seq);
 }
 
 static uint64_t mono_ns(void)
