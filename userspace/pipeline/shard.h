@@ -69,6 +69,9 @@ int mcp_shard_wait_ready(struct mcp_shard *s);
 
 /* Producer (dispatcher): a free message slot, or NULL while the ring is full. */
 struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s);
+/* Producer, after mcp_shard_reserve found the ring full: sleeps until a quarter of it is
+ * free (returns at once for an inline shard). */
+void mcp_shard_wait_space(struct mcp_shard *s);
 /* Marks the reserved message filled; the shard sees filled messages in batches, at the
  * latest at mcp_shard_flush (also done when the ring is full). */
 void mcp_shard_publish(struct mcp_shard *s);

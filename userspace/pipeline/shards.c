@@ -76,13 +76,12 @@ static void backoff(unsigned *spins)
 static struct mcp_shard_msg *reserve_wait(struct mcp_shards *sh, struct mcp_shard *s)
 {
 	struct mcp_shard_msg *m = mcp_shard_reserve(s);
-	unsigned spins = 0;
 
 	if (m)
 		return m;
 	sh->waits++;
 	while (!(m = mcp_shard_reserve(s)))
-		backoff(&spins);
+		mcp_shard_wait_space(s);
 	return m;
 }
 
