@@ -208,12 +208,14 @@ enum mcp_attr_result mcp_attr_resolve_record(struct mcp_sessions *s, struct mcp_
 		    hit.sub->last_change_ms > r->first_ms + MCP_ATTR_REUSE_BOUND_MS)
 			return MCP_ATTR_NONE;
 		mcp_strcopy(r->imsi, sizeof(r->imsi), hit.sub->imsi);
+		r->sub_id = hit.sub->id;
 		return MCP_ATTR_MOVED;
 	}
 	/* a side set by a fixed-network user stays, as in mcp_attr_resolve */
 	if (hit.up_index == 1 && !r->user[0])
 		record_turn_round(r);
 	mcp_strcopy(r->imsi, sizeof(r->imsi), hit.sub->imsi);
+	r->sub_id = hit.sub->id;
 	r->attr_tentative = (uint8_t)hit.provisional;
 	return how;
 }

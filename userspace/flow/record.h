@@ -67,6 +67,8 @@ struct mcp_flow_record {
 	uint8_t has_ue_ip;
 	uint8_t rat;
 	uint8_t gtp_version;
+	uint32_t sub_id;               /* with imsi: the session table's id of it when the flow
+					* had it, a hint (the id may name another subscriber since) */
 	char user[MCP_HOST_LEN];       /* RADIUS User-Name on fixed networks; empty if none */
 };
 

@@ -89,6 +89,7 @@ static void fill_subscriber(struct mcp_worker *w, const struct mcp_flow *f,
 			sub = mcp_sessions_by_imsi(w->cfg.sessions, f->imsi);
 	}
 	mcp_strcopy(r->imsi, sizeof(r->imsi), f->imsi);
+	r->sub_id = f->sub_id;
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
 	mcp_strcopy(r->supi, sizeof(r->supi), sub->supi);

@@ -53,7 +53,7 @@ struct mcp_shards {
 	int finished;
 	struct mcp_worker_stats ws;
 	struct mcp_dpi_stats ds;
-	struct mcp_flow_record rec; /* the record being merged, unpacked from its batch */
+	struct mcp_flow_record rec[2]; /* the record being merged and the next, unpacked */
 };
 
 /* The hash space is SHARE_SCALE parts; the inline shard takes a quarter of a fair share,
@@ -138,8 +138,11 @@ err:
 /* The facts of a merged record's subscriber, from the table as it stands now. */
 static void fill_subscriber(struct mcp_shards *sh, struct mcp_flow_record *r)
 {
-	const struct mcp_subscriber *sub = mcp_sessions_by_imsi(sh->sessions, r->imsi);
+	/* by id first, as one worker does: one entry read instead of the IMSI index's probe */
+	const struct mcp_subscriber *sub = mcp_sessions_by_id(sh->sessions, r->sub_id);
 
+	if (!sub || strcmp(sub->imsi, r->imsi))
+		sub = mcp_sessions_by_imsi(sh->sessions, r->imsi);
 	if (!sub)
 		return; /* removed since: the IMSI alone still names it */
 	mcp_strcopy(r->supi, sizeof(r->supi), sub->supi);
@@ -207,15 +210,22 @@ static void late_bind(struct mcp_shards *sh, struct mcp_flow_record *r)
 	credit_kernel(sh, r);
 }
 
+/* Each record is unpacked a record ahead, and its subscriber's entry fetched meanwhile: the
+ * entry is cold, and a miss per record was a third of the merge. */
 static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
 {
-	struct mcp_flow_record *r = &sh->rec;
+	struct mcp_flow_record *r = &sh->rec[0], *next = &sh->rec[1], *t;
 	struct mcp_flow_key k;
 	size_t at = 0;
 
-	for (uint32_t i = 0; i < b->n; i++) {
-		at += mcp_record_unpack(b->packed + at, r);
-
+	if (b->n)
+		at += mcp_record_unpack(b->packed, r);
+	for (uint32_t i = 0; i < b->n; i++, t = r, r = next, next = t) {
+		if (i + 1 < b->n) {
+			at += mcp_record_unpack(b->packed + at, next);
+			if (next->imsi[0] && sh->sessions)
+				mcp_sessions_prefetch_id(sh->sessions, next->sub_id);
+		}
 		late_bind(sh, r);
 		if (r->imsi[0] && sh->sessions)
 			fill_subscriber(sh, r);

@@ -433,6 +433,18 @@ const struct mcp_subscriber *mcp_sessions_by_id(struct mcp_sessions *s, uint32_t
 	return e->used ? &e->sub : NULL;
 }
 
+void mcp_sessions_prefetch_id(struct mcp_sessions *s, uint32_t id)
+{
+	const char *e;
+
+	if (id >= s->nalloc)
+		return;
+	e = (const char *)mcp_sess_ent(s, id);
+	for (size_t at = 0; at <= offsetof(struct mcp_subscriber, gtp_version); at += 64)
+		__builtin_prefetch(e + at);
+	__builtin_prefetch(e + offsetof(struct mcp_sess_ent, used));
+}
+
 static void mcp_stale_expire(struct mcp_sessions *s, struct mcp_ring *r, uint64_t now_ms)
 {
 	struct mcp_stale_q *q;

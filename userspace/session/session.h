@@ -121,6 +121,9 @@ int mcp_sub_holds_tunnel(const struct mcp_subscriber *sub, uint32_t teid,
 			 const struct mcp_ip *addr);
 const struct mcp_subscriber *mcp_sessions_by_imsi(struct mcp_sessions *s, const char *imsi);
 const struct mcp_subscriber *mcp_sessions_by_id(struct mcp_sessions *s, uint32_t id);
+/* Starts loading what mcp_sessions_by_id(s, id) and a record's subscriber facts read (the
+ * merger fills one record while the next one's entry comes in). */
+void mcp_sessions_prefetch_id(struct mcp_sessions *s, uint32_t id);
 
 /* Advances time: removes deleted sessions and stale tunnels past their grace. Call with
  * packet time (offline) or wall time (live). */
