@@ -33,6 +33,8 @@
  * futex calls for 92,600 frames up). Waiting for a few messages or 1 ms bounds that to
  * 1,000 wake-ups a second per shard. */
 #define SHARD_WAKE_BATCH 32
+/* Records per chunk of a shard's final flush (publish_chunk): about 90 KiB packed. */
+#define SHARD_FINAL_CHUNK 256
 /* A dispatcher that finds the ring full sleeps until this many slots are free (a quarter of
  * the ring, a few hundred microseconds of the shard's work), not just one: it took each slot
  * as it came free, a sched_yield and a transfer of the ring's tail line per packet, 12% of
@@ -82,6 +84,11 @@ struct mcp_shard {
 	int started;
 	struct mcp_worker_cfg cfg; /* for the thread, which creates its own worker */
 	uint32_t state;          /* SHARD_STARTING, then _READY or _FAILED (futex word) */
+	int finishing;           /* in the final flush: records go out in chunks */
+	/* a thread's shard: its worker's counters, kept when it frees the worker at its end */
+	struct mcp_worker_stats end_ws;
+	struct mcp_dpi_stats end_ds;
+	int end_has_dpi;
 	/* A dispatcher that found the ring full sleeps until the shard's tail reaches
 	 * space_want (mcp_shard_wait_space); the shard reads space_waiting per message, a line
 	 * written only around such a wait. */
@@ -111,6 +118,7 @@ static struct mcp_shard_batch *batch_next(struct mcp_shard *s, uint64_t epoch)
 		b->n = 0;
 		b->used = 0;
 		b->last = 0;
+		b->more = 0;
 	} else if (!(b = calloc(1, sizeof(*b)))) {
 		return NULL;
 	}
@@ -143,6 +151,8 @@ static int grow_packed(struct mcp_shard_batch *b)
 	return 0;
 }
 
+static void publish_chunk(struct mcp_shard *s);
+
 /* Exporter of the shard's worker: the record joins the current batch. */
 static void shard_export(void *ctx, const struct mcp_flow_record *r)
 {
@@ -159,6 +169,8 @@ static void shard_export(void *ctx, const struct mcp_flow_record *r)
 	}
 	b->seqs[b->n++] = s->cur_seq;
 	b->used += mcp_record_pack(r, b->packed + b->used);
+	if (s->finishing && b->n >= SHARD_FINAL_CHUNK)
+		publish_chunk(s);
 }
 
 /* Waits with growing patience: spin, then yield, then sleep (an idle shard costs no core). */
@@ -238,6 +250,17 @@ static void publish_batch(struct mcp_shard *s, uint64_t next_epoch, int last)
 	__atomic_store_n(&s->flow_count, mcp_worker_flow_count(s->worker), __ATOMIC_RELAXED);
 }
 
+/* In the final flush of a thread's shard: hands over the records so far as part of the
+ * final batch, so that the merger writes them while the shard packs the rest (the flush of
+ * the capture's last 11,000 flows, then their merge, ran one after the other). */
+static void publish_chunk(struct mcp_shard *s)
+{
+	uint64_t epoch = s->cur->epoch;
+
+	s->cur->more = 1;
+	publish_batch(s, epoch, 0);
+}
+
 /* Points a copied packet's pointers at the slot's copy. */
 static void relocate(struct mcp_shard_msg *m)
 {
@@ -309,6 +332,8 @@ static int handle(struct mcp_shard *s, struct mcp_shard_msg *m)
 		if (m->now_ms > s->clock_ms)
 			mcp_worker_expire(s->worker, m->now_ms);
 		s->cur_seq = UINT64_MAX; /* the flush follows every packet */
+		/* an inline shard's chunks would wait for a merger in its own thread */
+		s->finishing = !s->one;
 		mcp_worker_flush(s->worker);
 		publish_batch(s, 0, 1);
 		return 1;
@@ -380,6 +405,13 @@ static void *shard_main(void *arg)
 		mcp_spsc_release(&s->in);
 		space_check(s);
 	}
+	/* freeing the worker (nDPI's tables, the flow table) here overlaps the merge of the
+	 * last records; the counters stay for mcp_shard_stats */
+	s->end_ws = *mcp_worker_stats(s->worker);
+	if ((s->end_has_dpi = mcp_worker_dpi(s->worker) != NULL))
+		s->end_ds = *mcp_dpi_stats(mcp_worker_dpi(s->worker));
+	mcp_worker_destroy(s->worker);
+	s->worker = NULL;
 	return NULL;
 }
 
@@ -624,9 +656,16 @@ void mcp_shard_join(struct mcp_shard *s)
 	}
 }
 
-const struct mcp_worker *mcp_shard_worker(const struct mcp_shard *s)
+void mcp_shard_stats(const struct mcp_shard *s, const struct mcp_worker_stats **ws,
+		     const struct mcp_dpi_stats **ds)
 {
-	return s->worker;
+	if (!s->worker) {
+		*ws = &s->end_ws;
+		*ds = s->end_has_dpi ? &s->end_ds : NULL;
+		return;
+	}
+	*ws = mcp_worker_stats(s->worker);
+	*ds = mcp_worker_dpi(s->worker) ? mcp_dpi_stats(mcp_worker_dpi(s->worker)) : NULL;
 }
 
 void mcp_shard_destroy(struct mcp_shard *s)

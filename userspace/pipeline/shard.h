@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "decode/pkt.h"
+#include "flow/dpi.h"
 #include "flow/record.h"
 #include "flow/worker.h"
 #include "pipeline/view_pub.h"
@@ -50,6 +51,7 @@ struct mcp_shard_batch {
 	uint64_t epoch;
 	uint32_t n, cap;   /* records, and room in seqs */
 	int last;          /* the shard's final batch (after MCP_SHARD_FINISH) */
+	int more;          /* the final flush goes on in the next batch (one batch to merge) */
 	uint8_t *packed;   /* the n records back to back, packed (flow/record_pack.h) */
 	size_t used, packed_cap;
 	uint64_t *seqs;    /* per record: seq of the packet being handled when it was exported */
@@ -100,10 +102,13 @@ void mcp_shard_set_view(struct mcp_shard *s, struct mcp_view_slot *slot);
 
 /* Flows in the shard's table (approximate while it runs). */
 uint32_t mcp_shard_flow_count(const struct mcp_shard *s);
-/* Waits for the thread (after its MCP_SHARD_FINISH), then frees everything. The worker stays
- * readable between join and destroy. */
+/* Waits for the thread (after its MCP_SHARD_FINISH; it has freed its worker by then). */
 void mcp_shard_join(struct mcp_shard *s);
-const struct mcp_worker *mcp_shard_worker(const struct mcp_shard *s);
+/* The worker's counters, and nDPI's (NULL when the worker has no DPI): a thread's shard
+ * snapshots them when it ends, and frees its worker there. After mcp_shard_join. */
+void mcp_shard_stats(const struct mcp_shard *s, const struct mcp_worker_stats **ws,
+		     const struct mcp_dpi_stats **ds);
+/* Joins, then frees everything. */
 void mcp_shard_destroy(struct mcp_shard *s);
 
 #endif /* MCP_SHARD_H */

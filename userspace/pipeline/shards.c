@@ -238,18 +238,23 @@ static void emit_batch(struct mcp_shards *sh, struct mcp_shard_batch *b)
 	}
 }
 
-/* Takes shard i's next batch (waiting for it), emits it; returns its last flag. */
+/* Takes shard i's next batch (waiting for it, and for the chunks that continue it), emits
+ * it; returns its last flag. */
 static int merge_next(struct mcp_shards *sh, uint32_t i)
 {
 	struct mcp_shard_batch *b;
-	unsigned spins = 0;
-	int last;
+	int last, more;
 
-	while (!(b = mcp_shard_batch_peek(sh->shard[i])))
-		backoff(&spins);
-	emit_batch(sh, b);
-	last = b->last;
-	mcp_shard_batch_release(sh->shard[i]);
+	do {
+		unsigned spins = 0;
+
+		while (!(b = mcp_shard_batch_peek(sh->shard[i])))
+			backoff(&spins);
+		emit_batch(sh, b);
+		last = b->last;
+		more = b->more;
+		mcp_shard_batch_release(sh->shard[i]);
+	} while (more);
 	return last;
 }
 
@@ -500,18 +505,16 @@ void mcp_shards_finish(struct mcp_shards *sh)
 		}
 	}
 	for (uint32_t i = 0; i < sh->n; i++) {
-		const struct mcp_worker *w;
+		const struct mcp_worker_stats *ws;
+		const struct mcp_dpi_stats *ds;
 
 		if (!sh->shard[i])
 			continue;
 		mcp_shard_join(sh->shard[i]);
-		w = mcp_shard_worker(sh->shard[i]);
-		add_counters((uint64_t *)&sh->ws, (const uint64_t *)mcp_worker_stats(w),
-			     sizeof(sh->ws));
-		if (mcp_worker_dpi(w))
-			add_counters((uint64_t *)&sh->ds,
-				     (const uint64_t *)mcp_dpi_stats(mcp_worker_dpi(w)),
-				     sizeof(sh->ds));
+		mcp_shard_stats(sh->shard[i], &ws, &ds);
+		add_counters((uint64_t *)&sh->ws, (const uint64_t *)ws, sizeof(sh->ws));
+		if (ds)
+			add_counters((uint64_t *)&sh->ds, (const uint64_t *)ds, sizeof(sh->ds));
 	}
 	/* the merger's late bindings, counted as one worker counts its own */
 	sh->ws.flows_with_subscriber += sh->bound_flows;
