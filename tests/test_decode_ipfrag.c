@@ -235,3 +235,25 @@ Test(ipfrag, outer_output_survives_inner_completion, .init = init_payload)
 	cr_expect_eq(memcmp(copy, outer, olen), 0, "outer datagram intact");
 	mcp_ipfrag_destroy(f);
 }
+
+/* A full table evicts its oldest datagram; a completed datagram's entry is taken again
+ * before any the table never used (both halves of its free list). */
+Test(ipfrag, full_table_evicts_oldest_and_reuses_entries, .init = init_payload)
+{
+	struct mcp_ipfrag *f = mcp_ipfrag_create(2, 10000);
+	const uint8_t *out;
+	uint32_t len;
+
+	cr_assert_eq(add4(f, 1, 0, 800, 1, 1000, &out, &len), 0);
+	cr_assert_eq(add4(f, 2, 0, 800, 1, 2000, &out, &len), 0);
+	cr_expect_eq(add4(f, 3, 0, 800, 1, 3000, &out, &len), 0);
+	cr_expect_eq(mcp_ipfrag_take_drops(f), 1, "datagram 1, the oldest, made room");
+	cr_expect_eq(add4(f, 2, 800, 8, 0, 4000, &out, &len), 1, "2 was kept");
+	cr_expect_eq(len, 20 + 808);
+	cr_expect_eq(add4(f, 1, 800, 8, 0, 5000, &out, &len), 0, "1 starts over");
+	cr_expect_eq(mcp_ipfrag_take_drops(f), 0, "2's entry was free for it");
+	cr_expect_eq(add4(f, 3, 800, 8, 0, 6000, &out, &len), 1, "3 was kept");
+	cr_expect_eq(add4(f, 4, 0, 800, 1, 7000, &out, &len), 0);
+	cr_expect_eq(mcp_ipfrag_take_drops(f), 0, "3's entry was free for it");
+	mcp_ipfrag_destroy(f);
+}
