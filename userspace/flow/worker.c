@@ -355,17 +355,23 @@ void mcp_worker_prefetch(const struct mcp_worker *w, uint32_t flow_hash, int sta
 
 /* The packet's flow, created unless the kernel already counted the packet (its flow ended
  * while the packet was on its way up). */
-static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt,
-				 const struct mcp_attrib *pre, int *is_up)
+int mcp_worker_flow_key(const struct mcp_pkt *pkt, struct mcp_flow_key *key)
 {
-	struct mcp_flow_key key;
 	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
 	/* an echo request and its reply are one flow, keyed on the identifier */
 	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
-	int src_is_a = !mcp_flow_key_make(&key, &pkt->src, &pkt->dst,
-					  echo ? pkt->dport : pkt->sport, pkt->dport,
-					  pkt->l4_proto, vlan);
-	uint32_t hash = mcp_flow_key_hash(&key);
+
+	return mcp_flow_key_make(key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport,
+				 pkt->dport, pkt->l4_proto, vlan);
+}
+
+/* hash: mcp_flow_key_hash of the packet's key when the caller has it, else NULL. */
+static struct mcp_flow *flow_get(struct mcp_worker *w, const struct mcp_pkt *pkt,
+				 const struct mcp_attrib *pre, const uint32_t *hash_in, int *is_up)
+{
+	struct mcp_flow_key key;
+	int src_is_a = !mcp_worker_flow_key(pkt, &key);
+	uint32_t hash = hash_in ? *hash_in : mcp_flow_key_hash(&key);
 	struct mcp_flow *f = mcp_flow_table_lookup(w->flows, &key, hash);
 
 	if (!f && (pkt->flags & MCP_PKTF_KCOUNTED))
@@ -477,21 +483,27 @@ static void note_tunnel(struct mcp_worker *w, struct mcp_flow *f, const struct m
 }
 
 static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
-			  const struct mcp_attrib *pre);
+			  const struct mcp_attrib *pre, const uint32_t *hash);
 
 void mcp_worker_packet(struct mcp_worker *w, const struct mcp_pkt *pkt)
 {
-	handle_packet(w, pkt, NULL);
+	handle_packet(w, pkt, NULL, NULL);
 }
 
 void mcp_worker_packet_attr(struct mcp_worker *w, const struct mcp_pkt *pkt,
 			    const struct mcp_attrib *a)
 {
-	handle_packet(w, pkt, a);
+	handle_packet(w, pkt, a, NULL);
+}
+
+void mcp_worker_packet_hashed(struct mcp_worker *w, const struct mcp_pkt *pkt,
+			      const struct mcp_attrib *a, uint32_t flow_hash)
+{
+	handle_packet(w, pkt, a, &flow_hash);
 }
 
 static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
-			  const struct mcp_attrib *pre)
+			  const struct mcp_attrib *pre, const uint32_t *hash)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
 	struct mcp_flow *f;
@@ -501,7 +513,7 @@ static void handle_packet(struct mcp_worker *w, const struct mcp_pkt *pkt,
 		w->now_ms = ts_ms;
 		mcp_worker_expire(w, ts_ms);
 	}
-	f = flow_get(w, pkt, pre, &is_up);
+	f = flow_get(w, pkt, pre, hash, &is_up);
 	if (!f)
 		return;
 	d = is_up ? 0 : 1;

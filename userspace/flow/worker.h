@@ -130,6 +130,12 @@ void mcp_worker_prefetch(const struct mcp_worker *w, uint32_t flow_hash, int sta
  * cfg.sessions and cfg.user_by_ip are not consulted for it). */
 void mcp_worker_packet_attr(struct mcp_worker *w, const struct mcp_pkt *pkt,
 			    const struct mcp_attrib *a);
+/* ... and with flow_hash, mcp_flow_key_hash of mcp_worker_flow_key's key, computed already
+ * (the pipeline shards' dispatcher hashes each packet's key once for all). */
+void mcp_worker_packet_hashed(struct mcp_worker *w, const struct mcp_pkt *pkt,
+			      const struct mcp_attrib *a, uint32_t flow_hash);
+/* The key a worker keeps pkt's flow under; 1 when pkt's source is the key's hi side. */
+int mcp_worker_flow_key(const struct mcp_pkt *pkt, struct mcp_flow_key *key);
 /* Exports flows idle, closed or past their active timeout at now_ms. */
 void mcp_worker_expire(struct mcp_worker *w, uint64_t now_ms);
 /* Exports every flow (end of input, shutdown) with end_reason flush. */

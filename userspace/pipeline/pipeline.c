@@ -242,7 +242,7 @@ static void ahead_handle_oldest(struct mcp_pipeline *p)
 
 	p->ahead_head = (p->ahead_head + 1) % (MCP_PIPE_AHEAD + 1);
 	p->ahead_n--;
-	mcp_pipeline_packet(p, MCP_PKT_USER, &a->pkt, 1, NULL);
+	mcp_pipeline_packet(p, MCP_PKT_USER, &a->pkt, 1, NULL, &a->key);
 }
 
 void mcp_pipeline_drain(struct mcp_pipeline *p)
@@ -263,13 +263,13 @@ static void frame_ahead(struct mcp_pipeline *p, int dlt, const uint8_t *frame, u
 		/* a reassembled datagram lives in the decoder's buffer, valid until the next
 		 * decode: it is handled now, after the packets before it */
 		mcp_pipeline_drain(p);
-		mcp_pipeline_packet(p, kind, &a->pkt, 1, NULL);
+		mcp_pipeline_packet(p, kind, &a->pkt, 1, NULL, NULL);
 		return;
 	}
-	a->hash = mcp_shards_pin_hash(&a->pkt);
-	mcp_shards_prefetch(p->shards, a->hash, 0);
+	mcp_shards_key_of(&a->pkt, &a->key);
+	mcp_shards_prefetch(p->shards, a->key.pin_hash, 0);
 	if (p->ahead_n)
-		mcp_shards_prefetch(p->shards, ahead_at(p, p->ahead_n - 1)->hash, 1);
+		mcp_shards_prefetch(p->shards, ahead_at(p, p->ahead_n - 1)->key.pin_hash, 1);
 	if (++p->ahead_n > MCP_PIPE_AHEAD)
 		ahead_handle_oldest(p);
 }
@@ -286,7 +286,7 @@ static void frame_in(struct mcp_pipeline *p, int dlt, const uint8_t *frame, uint
 	}
 	mcp_pipeline_drain(p);
 	kind = mcp_decode(p->decoder, dlt, frame, caplen, wire_len, ts_us, &pkt);
-	mcp_pipeline_packet(p, kind, &pkt, stable, NULL);
+	mcp_pipeline_packet(p, kind, &pkt, stable, NULL, NULL);
 }
 
 /* With the RESP view on, a pending snapshot request is answered after the frame (one load). */
@@ -321,7 +321,7 @@ void mcp_pipeline_retire(struct mcp_pipeline *p, uint64_t frames)
 }
 
 void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
-			 const struct mcp_pipeline_owned *own)
+			 const struct mcp_pipeline_owned *own, const struct mcp_shards_key *key)
 {
 	uint64_t ts_ms = pkt->ts_us / 1000;
 
@@ -342,7 +342,7 @@ void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, 
 		if (own && p->shards)
 			mcp_shards_packet_owned(p->shards, pkt, &own->attr, own->owner, p->frames);
 		else if (p->shards)
-			mcp_shards_packet(p->shards, pkt, stable, p->frames);
+			mcp_shards_packet(p->shards, pkt, stable, p->frames, key);
 		else if (own)
 			mcp_worker_packet_attr(p->worker, pkt, &own->attr);
 		else

@@ -8,6 +8,7 @@
 #include "decode/pkt.h"
 #include "mcp_meta.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/shards.h"
 #include "pipeline/view_pub.h"
 
 /* Live mode: what the XDP metadata's flags tell the worker (worker.h): the kernel counted the
@@ -32,7 +33,7 @@ struct session_listener {
 
 struct mcp_pipe_ahead {
 	struct mcp_pkt pkt;
-	uint32_t hash; /* mcp_shards_pin_hash */
+	struct mcp_shards_key key; /* its flow, keyed and hashed when decoded */
 };
 
 struct mcp_pipeline {
@@ -78,9 +79,10 @@ struct mcp_pipeline_owned {
 };
 
 /* The decoded frame into the session table or the worker(s); own (live, known tunnel) or
- * NULL (the pipeline resolves the subscriber). pipeline.c. */
+ * NULL (the pipeline resolves the subscriber); key: the user packet's flow keyed already
+ * (decoding ahead), or NULL. pipeline.c. */
 void mcp_pipeline_packet(struct mcp_pipeline *p, int kind, struct mcp_pkt *pkt, int stable,
-			 const struct mcp_pipeline_owned *own);
+			 const struct mcp_pipeline_owned *own, const struct mcp_shards_key *key);
 /* The part of a tick that is the same for one worker and for shards. pipeline.c. */
 void mcp_pipeline_tick_common(struct mcp_pipeline *p, uint64_t now_ms);
 /* The metadata counters for --stats. pipeline_live.c. */

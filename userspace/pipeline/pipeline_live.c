@@ -63,9 +63,9 @@ static void frame_meta(struct mcp_pipeline *p, const uint8_t *frame, uint32_t ca
 	pkt.flags |= mcp_pipeline_meta_pkt_flags(meta ? meta->flags : MCP_META_F_ABSENT);
 	if (kind == MCP_PKT_USER && pkt.tunnel == MCP_TUN_GTPU && meta_known_tpdu(meta) &&
 	    meta_attrib(p, meta, &own))
-		mcp_pipeline_packet(p, kind, &pkt, 0, &own);
+		mcp_pipeline_packet(p, kind, &pkt, 0, &own, NULL);
 	else
-		mcp_pipeline_packet(p, kind, &pkt, 0, NULL);
+		mcp_pipeline_packet(p, kind, &pkt, 0, NULL, NULL);
 }
 
 void mcp_pipeline_frame_meta(struct mcp_pipeline *p, const uint8_t *frame, uint32_t caplen,

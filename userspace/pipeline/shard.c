@@ -312,7 +312,7 @@ static int handle(struct mcp_shard *s, struct mcp_shard_msg *m)
 			s->clock_ms = m->now_ms;
 			mcp_worker_expire(s->worker, m->now_ms);
 		}
-		mcp_worker_packet_attr(s->worker, &m->pkt, &m->attr);
+		mcp_worker_packet_hashed(s->worker, &m->pkt, &m->attr, m->flow_hash);
 		free(m->heap);
 	} else if (m->type == MCP_SHARD_EPOCH) {
 		/* a shard without packets of late still ends its idle flows in time */

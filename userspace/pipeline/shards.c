@@ -389,13 +389,12 @@ static uint32_t pin_to(struct mcp_flow_pin *pin, uint32_t idx, uint64_t frame_se
 /* A packet message for shard idx, reserved and filled but for its inner packet's bytes. */
 static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 					const struct mcp_pkt *pkt, const struct mcp_attrib *a,
-					const struct mcp_flow_key *key, uint64_t frame_seq)
+					uint32_t flow_hash, uint64_t frame_seq)
 {
 	struct mcp_shard_msg *m = reserve_wait(sh, sh->shard[idx]);
 
 	m->type = MCP_SHARD_PKT;
-	/* for the shard thread's prefetch (an inline shard has nothing ahead to prefetch) */
-	m->flow_hash = idx || !sh->first_inline ? mcp_flow_key_hash(key) : 0;
+	m->flow_hash = flow_hash; /* the shard's prefetch, and its worker's lookup */
 	m->seq = frame_seq;
 	m->now_ms = sh->clock_ms;
 	m->pkt = *pkt;
@@ -405,40 +404,32 @@ static struct mcp_shard_msg *packet_msg(struct mcp_shards *sh, uint32_t idx,
 	return m;
 }
 
-/* The worker's key of pkt's flow (flow_get); the side its source is on. */
-static int packet_key(const struct mcp_pkt *pkt, struct mcp_flow_key *key)
+void mcp_shards_key_of(const struct mcp_pkt *pkt, struct mcp_shards_key *k)
 {
-	uint16_t vlan = pkt->tunnel == MCP_TUN_NONE ? pkt->vlan : 0;
-	/* an ICMP echo and its reply meet on the identifier */
-	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport);
-
-	return mcp_flow_key_make(key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport,
-				 pkt->dport, pkt->l4_proto, vlan);
+	k->side = mcp_worker_flow_key(pkt, &k->key);
+	k->pin_hash = mcp_flow_key_symhash(&k->key);
+	k->flow_hash = mcp_flow_key_hash(&k->key);
 }
 
-uint32_t mcp_shards_pin_hash(const struct mcp_pkt *pkt)
+void mcp_shards_prefetch(const struct mcp_shards *sh, uint32_t pin_hash, int stage)
 {
-	struct mcp_flow_key key;
-
-	packet_key(pkt, &key);
-	return mcp_flow_key_symhash(&key);
-}
-
-void mcp_shards_prefetch(const struct mcp_shards *sh, uint32_t hash, int stage)
-{
-	mcp_flow_pins_prefetch(sh->pins, hash, stage);
+	mcp_flow_pins_prefetch(sh->pins, pin_hash, stage);
 }
 
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
-		       uint64_t frame_seq)
+		       uint64_t frame_seq, const struct mcp_shards_key *k)
 {
 	struct mcp_attrib a;
-	struct mcp_flow_key key;
+	struct mcp_shards_key own;
 	struct mcp_flow_pin *pin;
 	struct mcp_shard_msg *m;
-	int side = packet_key(pkt, &key);
-	uint32_t hash = mcp_flow_key_symhash(&key), idx;
+	uint32_t idx;
 	int added;
+
+	if (!k) {
+		mcp_shards_key_of(pkt, &own);
+		k = &own;
+	}
 
 	/* the clock goes with the packet: a shard expires as one worker would have by then */
 	if (pkt->ts_us / 1000 > sh->clock_ms) {
@@ -446,10 +437,11 @@ void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int fra
 		if (!sh->epoch_start_ms)
 			sh->epoch_start_ms = sh->clock_ms;
 	}
-	pin = mcp_flow_pins_get(sh->pins, &key, hash, &added);
-	attribution(sh, pin, side, pkt, &a);
-	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, hash), frame_seq);
-	m = packet_msg(sh, idx, pkt, &a, &key, frame_seq);
+	pin = mcp_flow_pins_get(sh->pins, &k->key, k->pin_hash, &added);
+	attribution(sh, pin, k->side, pkt, &a);
+	idx = pin_to(pin, pin && !added ? pin->shard : owner_shard(sh, &a, k->pin_hash),
+		     frame_seq);
+	m = packet_msg(sh, idx, pkt, &a, k->flow_hash, frame_seq);
 	resolve_user(sh, pkt, m);
 	if (!frame_stable || (pkt->flags & MCP_PKTF_REASSEMBLED))
 		copy_inner(sh, m, pkt);
@@ -604,17 +596,16 @@ void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 void mcp_shards_packet_owned(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 			     const struct mcp_attrib *a, uint32_t owner, uint64_t frame_seq)
 {
-	struct mcp_flow_key key;
+	struct mcp_shards_key k;
 	struct mcp_flow_pin *pin;
 	struct mcp_shard_msg *m;
-	int echo = mcp_icmp_is_echo(pkt->l4_proto, pkt->sport), added;
 	uint32_t idx;
+	int added;
 
-	mcp_flow_key_make(&key, &pkt->src, &pkt->dst, echo ? pkt->dport : pkt->sport, pkt->dport,
-			  pkt->l4_proto, 0);
-	pin = mcp_flow_pins_get(sh->pins, &key, mcp_flow_key_symhash(&key), &added);
+	mcp_shards_key_of(pkt, &k); /* tunneled: no VLAN in the key */
+	pin = mcp_flow_pins_get(sh->pins, &k.key, k.pin_hash, &added);
 	idx = pin_to(pin, pin && !added ? pin->shard : owner % sh->n, frame_seq);
-	m = packet_msg(sh, idx, pkt, a, &key, frame_seq);
+	m = packet_msg(sh, idx, pkt, a, k.flow_hash, frame_seq);
 	m->attr.user_side = 0; /* tunneled: no RADIUS user */
 	copy_inner(sh, m, pkt);
 	mcp_shard_publish(sh->shard[idx]);

@@ -21,6 +21,7 @@
 #include "control/radius.h"
 #include "flow/dpi.h"
 #include "flow/worker.h"
+#include "mcp_map_layout.h"
 #include "pipeline/view_pub.h"
 #include "session/session.h"
 
@@ -55,12 +56,22 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
 /* One MCP_PKT_USER packet. frame_stable: its bytes stay where they are until frame_seq is
  * retired (mcp_shards_retire), so the shard reads them in place; otherwise the inner packet
  * is copied into the message. */
+/* A user packet's flow as the dispatcher sees it: the worker's key (mcp_worker_flow_key),
+ * the side the packet's source is on, the pin's hash and the worker's. */
+struct mcp_shards_key {
+	struct mcp_flow_key key;
+	int side;
+	uint32_t pin_hash;  /* mcp_flow_key_symhash */
+	uint32_t flow_hash; /* mcp_flow_key_hash */
+};
+
+void mcp_shards_key_of(const struct mcp_pkt *pkt, struct mcp_shards_key *k);
+/* k: pkt's mcp_shards_key_of when the caller made it already (decoding ahead), else NULL. */
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
-		       uint64_t frame_seq);
-/* The hash of pkt's flow pin, and the pin's prefetch in two stages, a few packets before
- * mcp_shards_packet: stage 0 the index pairs, stage 1 (later) the pin they name. */
-uint32_t mcp_shards_pin_hash(const struct mcp_pkt *pkt);
-void mcp_shards_prefetch(const struct mcp_shards *sh, uint32_t hash, int stage);
+		       uint64_t frame_seq, const struct mcp_shards_key *k);
+/* The pin's prefetch in two stages, a few packets before mcp_shards_packet: stage 0 the index
+ * pairs, stage 1 (later) the pin they name. */
+void mcp_shards_prefetch(const struct mcp_shards *sh, uint32_t pin_hash, int stage);
 /* Returns once no shard reads a frame up to seq any more (closing epochs early if it must:
  * the reader is about to reuse their memory). */
 void mcp_shards_retire(struct mcp_shards *sh, uint64_t seq);
