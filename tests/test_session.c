@@ -541,3 +541,36 @@ Test(session, supi_key_form)
 	cr_expect_str_neq(a, c);
 	cr_expect(mcp_key_is_supi(a) && !mcp_key_is_supi("001010000000001"));
 }
+
+/* The tunnel epoch (mcp_sessions_tunnel_epoch) moves at every change of what a tunnel key
+ * resolves to, including the end of a handover's grace, which emits no event, and stays
+ * through lookups and expiries that change nothing: the dispatcher's tunnel cache relies on
+ * both (pipeline/tunnel_attrs.h). */
+Test(session, tunnel_epoch_moves_with_what_tunnels_resolve_to)
+{
+	uint64_t e;
+
+	e = mcp_sessions_tunnel_epoch(s);
+	exchange("v2_csr", "v2_csrsp", 1000);
+	cr_expect_neq(mcp_sessions_tunnel_epoch(s), e, "attach");
+	e = mcp_sessions_tunnel_epoch(s);
+	assert_tun(0x44444444, "10.0.1.2", IMSI_V2, MCP_DIR_UP);
+	mcp_sessions_expire(s, 1500);
+	cr_expect_eq(mcp_sessions_tunnel_epoch(s), e, "lookups and an empty expiry");
+	exchange("v2_mbr", "v2_mbrsp", 2000);
+	cr_expect_neq(mcp_sessions_tunnel_epoch(s), e, "modify");
+	exchange("v2_mbr_ho", "v2_mbrsp_ho", 3000);
+	e = mcp_sessions_tunnel_epoch(s);
+	mcp_sessions_expire(s, 3001 + HO_GRACE - 1);
+	cr_expect_eq(mcp_sessions_tunnel_epoch(s), e, "grace not over");
+	mcp_sessions_expire(s, 3001 + HO_GRACE);
+	cr_assert_null(tun(0x66666666, "10.0.2.1", NULL));
+	cr_expect_neq(mcp_sessions_tunnel_epoch(s), e, "the old tunnel's grace ended");
+	e = mcp_sessions_tunnel_epoch(s);
+	exchange("v2_dsr", "v2_dsrsp", 9000);
+	cr_expect_neq(mcp_sessions_tunnel_epoch(s), e, "delete");
+	e = mcp_sessions_tunnel_epoch(s);
+	mcp_sessions_expire(s, 9001 + DEL_GRACE);
+	cr_assert_null(mcp_sessions_by_imsi(s, IMSI_V2));
+	cr_expect_neq(mcp_sessions_tunnel_epoch(s), e, "remove");
+}

@@ -288,17 +288,25 @@ static void classify_fixed_user(struct mcp_worker *w, struct mcp_flow *f,
 
 void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struct mcp_attrib *a)
 {
+	mcp_attrib_resolve_by_tunnel(s, pkt, a);
+}
+
+int mcp_attrib_resolve_by_tunnel(struct mcp_sessions *s, const struct mcp_pkt *pkt,
+				 struct mcp_attrib *a)
+{
 	const struct mcp_subscriber *sub = NULL;
+	int by_tunnel = 0;
 	uint8_t dir;
 
 	memset(a, 0, sizeof(*a));
 	a->src_is_up = 1;
 	if (!s)
-		return;
+		return 0;
 	if (pkt->tunnel == MCP_TUN_GTPU &&
 	    (sub = mcp_sessions_by_tunnel(s, pkt->teid, &pkt->outer_dst, &dir))) {
 		a->src_is_up = dir == MCP_DIR_UP;
 		a->provisional = !mcp_sub_holds_tunnel(sub, pkt->teid, &pkt->outer_dst);
+		by_tunnel = 1;
 	} else if ((sub = mcp_sessions_by_ue_ip(s, &pkt->src))) {
 		a->src_is_up = 1;
 		a->provisional = pkt->tunnel == MCP_TUN_GTPU;
@@ -307,12 +315,13 @@ void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struc
 		a->provisional = pkt->tunnel == MCP_TUN_GTPU;
 	}
 	if (!sub)
-		return;
+		return 0;
 	a->has_sub = 1;
 	a->provisional |= sub->state == MCP_SUB_DELETED;
 	a->changed_ms = sub->last_change_ms;
 	a->sub_id = sub->id;
 	mcp_strcopy(a->imsi, sizeof(a->imsi), sub->imsi);
+	return by_tunnel;
 }
 
 /* Decides the up side and the subscriber of a new flow (pre, when given, was resolved by the

@@ -107,6 +107,10 @@ struct mcp_attrib {
 /* The subscriber and direction a packet resolves to in s (by tunnel, else by UE address), as
  * a worker decides for a new flow; a->has_sub 0 when none (or s is NULL). No RADIUS user. */
 void mcp_attrib_resolve(struct mcp_sessions *s, const struct mcp_pkt *pkt, struct mcp_attrib *a);
+/* The same; 1 when the packet's tunnel key named the subscriber (the answer then depends on
+ * that key and the table alone). */
+int mcp_attrib_resolve_by_tunnel(struct mcp_sessions *s, const struct mcp_pkt *pkt,
+				 struct mcp_attrib *a);
 
 /* The shards' merger moved a tentative record from subscriber `from` (MCP_FLOW_NONE: gone
  * from the table, and its counters with it) to `to` (attribution.h): what `from`'s kernel

@@ -13,6 +13,7 @@
 #include "flow/record_pack.h"
 #include "pipeline/flow_pins.h"
 #include "pipeline/shard.h"
+#include "pipeline/tunnel_attrs.h"
 #include "util/log.h"
 #include "util/strcopy.h"
 
@@ -29,11 +30,13 @@ struct mcp_shards {
 	struct mcp_sessions *sessions;
 	struct mcp_radius_users *radius;
 	struct mcp_flow_pins *pins;
+	struct mcp_tunnel_attrs *tunnel_attrs; /* NULL without a session table */
 	const uint64_t *session_gen;
 	int owner_by_sub_id;
 	int first_inline;        /* shard 0 runs in the reader's thread (shards.h) */
 	uint32_t inline_share;   /* ... and gets this part of SHARE_SCALE */
 	uint64_t resolved;       /* session table lookups (once per flow, direction, change) */
+	uint64_t tunnel_hits;    /* ... answered by the tunnel cache instead */
 	uint64_t epoch;          /* the open epoch */
 	uint32_t in_epoch;       /* packets dispatched in it */
 	uint64_t epoch_end[4];   /* last_seq at the close of epoch e, at [e % 4] */
@@ -61,6 +64,9 @@ struct mcp_shards {
  * merged (bench/bench_workers.sh measured 2 workers on 2 cores with 1/8 and 1/4 of the
  * subscribers inline; the fewer, the sooner the reader is not the bottleneck). */
 #define SHARE_SCALE 1024u
+/* Tunnel keys the dispatcher's cache holds (tunnel_attrs.h), 4 MiB: a busy site's active
+ * tunnels; others share slots and are looked up in the table again. */
+#define TUNNEL_ATTR_SLOTS 65536u
 
 /* Waits with growing patience for a full ring: yield, then sleep. */
 static void backoff(unsigned *spins)
@@ -107,7 +113,9 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 	wcfg.user_by_ip = NULL;
 	wcfg.max_flows = wcfg.max_flows / sh->n ? wcfg.max_flows / sh->n : 1;
 	sh->pins = mcp_flow_pins_create(cfg->worker.max_flows ? cfg->worker.max_flows : 1);
-	if (!sh->pins) {
+	if (sh->sessions)
+		sh->tunnel_attrs = mcp_tunnel_attrs_create(TUNNEL_ATTR_SLOTS);
+	if (!sh->pins || (sh->sessions && !sh->tunnel_attrs)) {
 		mcp_err("shards: out of memory\n");
 		goto err;
 	}
@@ -330,6 +338,27 @@ static void resolve_user(struct mcp_shards *sh, const struct mcp_pkt *pkt,
 		m->attr.user_side = 2;
 }
 
+/* The packet's attribution looked up: from the tunnel cache while the table's tunnel epoch
+ * stands, else in the table (kept in the cache when the tunnel key answered). */
+static void resolve(struct mcp_shards *sh, const struct mcp_pkt *pkt, struct mcp_attrib *a)
+{
+	uint64_t epoch;
+
+	if (!sh->tunnel_attrs || pkt->tunnel != MCP_TUN_GTPU) {
+		mcp_attrib_resolve(sh->sessions, pkt, a);
+		sh->resolved++;
+		return;
+	}
+	epoch = mcp_sessions_tunnel_epoch(sh->sessions);
+	if (mcp_tunnel_attrs_get(sh->tunnel_attrs, pkt->teid, &pkt->outer_dst, epoch, a)) {
+		sh->tunnel_hits++;
+		return;
+	}
+	if (mcp_attrib_resolve_by_tunnel(sh->sessions, pkt, a))
+		mcp_tunnel_attrs_put(sh->tunnel_attrs, pkt->teid, &pkt->outer_dst, epoch, a);
+	sh->resolved++;
+}
+
 /* The packet's attribution, from its pin's cache while the session table is unchanged. */
 static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int side,
 			const struct mcp_pkt *pkt, struct mcp_attrib *a)
@@ -347,8 +376,7 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 		memcpy(a->imsi, c->imsi, sizeof(a->imsi));
 		return;
 	}
-	mcp_attrib_resolve(sh->sessions, pkt, a);
-	sh->resolved++;
+	resolve(sh, pkt, a);
 	if (c) {
 		*c = (struct mcp_pin_attr){ .has_sub = a->has_sub, .src_is_up = a->src_is_up,
 					    .provisional = a->provisional, .sub_id = a->sub_id,
@@ -524,6 +552,7 @@ void mcp_shards_destroy(struct mcp_shards *sh)
 	for (uint32_t i = 0; i < sh->n; i++)
 		mcp_shard_destroy(sh->shard[i]);
 	mcp_flow_pins_destroy(sh->pins);
+	mcp_tunnel_attrs_destroy(sh->tunnel_attrs);
 	free(sh);
 }
 
@@ -585,7 +614,8 @@ void mcp_shards_print_stats(const struct mcp_shards *sh, FILE *f)
 	fprintf(f, "    packets read in place        %" PRIu64 " (copied %" PRIu64 ", lost to OOM %"
 		   PRIu64 ")\n", sh->referenced, sh->copied, sh->copy_failures);
 	fprintf(f, "    dispatcher waits (full ring) %" PRIu64 "\n", sh->waits);
-	fprintf(f, "    session lookups (dispatcher) %" PRIu64 "\n", sh->resolved);
+	fprintf(f, "    session lookups (dispatcher) %" PRIu64 " (tunnel cache hits %" PRIu64 ")\n",
+		sh->resolved, sh->tunnel_hits);
 	fprintf(f, "    records bound by the merger  %" PRIu64 " (%" PRIu64 " flows)\n",
 		sh->bound_records, sh->bound_flows);
 	fprintf(f, "    flows pinned at the end      %u\n", mcp_flow_pins_count(sh->pins));

@@ -149,6 +149,7 @@ struct mcp_sess_ent *mcp_sess_alloc(struct mcp_sessions *s, const char *imsi)
 	e->used = 1;
 	e->sub.id = id;
 	mcp_sess_strcpy(e->sub.imsi, imsi, MCP_IMSI_LEN);
+	s->tunnel_epoch++;
 	mcp_imsi_key(key, imsi);
 	if (mcp_htab_put(&s->by_imsi, key, id) < 0) {
 		e->used = 0;
@@ -185,12 +186,14 @@ static void mcp_sess_free(struct mcp_sessions *s, struct mcp_sess_ent *e)
 	e->next_free = s->free_head;
 	s->free_head = e->sub.id;
 	s->nused--;
+	s->tunnel_epoch++;
 }
 
 void mcp_sess_emit(struct mcp_sessions *s, enum mcp_session_event ev, struct mcp_sess_ent *e,
 		   uint64_t ts_ms)
 {
 	e->sub.last_change_ms = ts_ms;
+	s->tunnel_epoch++;
 	switch (ev) {
 	case MCP_EV_ATTACH:
 		s->stats.created++;
@@ -245,6 +248,7 @@ static void mcp_sess_stale(struct mcp_sessions *s, struct mcp_sess_ent *e,
 	}
 	mcp_teid_key(&k, t->teid, &t->addr);
 	mcp_sess_unmap(&s->by_tunnel, &k, e->sub.id);
+	s->tunnel_epoch++;
 }
 
 void mcp_sess_drop_tunnel(struct mcp_sessions *s, struct mcp_sess_ent *e, int i,
@@ -256,6 +260,7 @@ void mcp_sess_drop_tunnel(struct mcp_sessions *s, struct mcp_sess_ent *e, int i,
 	e->sub.tunnels[i] = e->sub.tunnels[last];
 	e->tun_lbi[i] = e->tun_lbi[last];
 	e->sub.ntunnels--;
+	s->tunnel_epoch++;
 	mcp_sess_stale(s, e, &t, grace_ms, ts_ms);
 }
 
@@ -283,6 +288,7 @@ int mcp_sess_set_tunnel(struct mcp_sessions *s, struct mcp_sess_ent *e, uint8_t 
 		return 0;
 	}
 	mcp_teid_key(&k, teid, addr);
+	s->tunnel_epoch++;
 	if (mcp_htab_put(&s->by_tunnel, &k, e->sub.id | (dir == MCP_DIR_DOWN ? MCP_DIR_BIT : 0)))
 		return 0;
 	t = &e->sub.tunnels[e->sub.ntunnels];
@@ -369,6 +375,7 @@ void mcp_sess_reset(struct mcp_sessions *s, struct mcp_sess_ent *e, uint64_t ts_
 	e->sub.state = MCP_SUB_ACTIVE;
 	e->sub.deleted_ms = 0;
 	e->gen++;
+	s->tunnel_epoch++;
 }
 
 void mcp_sess_mark_deleted(struct mcp_sessions *s, struct mcp_sess_ent *e, uint64_t ts_ms)
@@ -378,6 +385,7 @@ void mcp_sess_mark_deleted(struct mcp_sessions *s, struct mcp_sess_ent *e, uint6
 
 	e->sub.state = MCP_SUB_DELETED;
 	e->sub.deleted_ms = ts_ms;
+	s->tunnel_epoch++;
 	if (mcp_ring_push(&s->q_del, &q) < 0)
 		e->sub.deleted_ms = 0; /* cannot schedule: removed by the next expire */
 	mcp_sess_emit(s, MCP_EV_DETACH, e, ts_ms);
@@ -464,8 +472,10 @@ static void mcp_stale_expire(struct mcp_sessions *s, struct mcp_ring *r, uint64_
 				if (e->sub.tunnels[i].teid == q->teid &&
 				    !mcp_ip_cmp(&e->sub.tunnels[i].addr, &q->addr))
 					active = 1;
-			if (!active)
+			if (!active) {
 				mcp_htab_del(&s->by_tunnel, &k);
+				s->tunnel_epoch++;
+			}
 		}
 		mcp_ring_pop(r);
 	}
@@ -525,6 +535,7 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 	copy.has_ipv4 = copy.has_ipv6 = 0;
 	memset(copy.ctrl_teid, 0, sizeof(copy.ctrl_teid));
 	e->sub = copy;
+	s->tunnel_epoch++;
 	for (i = 0; i < n; i++) {
 		const struct mcp_tunnel *t = &sub->tunnels[i];
 
@@ -551,6 +562,11 @@ int mcp_sessions_restore(struct mcp_sessions *s, const struct mcp_subscriber *su
 uint64_t mcp_sessions_generation(const struct mcp_sessions *s)
 {
 	return s->generation;
+}
+
+uint64_t mcp_sessions_tunnel_epoch(const struct mcp_sessions *s)
+{
+	return s->tunnel_epoch;
 }
 
 const struct mcp_session_stats *mcp_sessions_stats(const struct mcp_sessions *s)

@@ -147,5 +147,8 @@ void mcp_sessions_print_pressure(FILE *f, const struct mcp_session_stats *st);
 /* Changes whenever a tunnel or UE IP may have become resolvable (attach, modify, restore):
  * a flow that found no subscriber need only look again when it moved (flow/attribution.h). */
 uint64_t mcp_sessions_generation(const struct mcp_sessions *s);
+/* Changes whenever what mcp_sessions_by_tunnel and the subscriber it returns say for any
+ * tunnel key may have changed: a cache of tunnel attributions is valid while it stays. */
+uint64_t mcp_sessions_tunnel_epoch(const struct mcp_sessions *s);
 
 #endif /* MCP_SESSION_H */

@@ -66,6 +66,9 @@ struct mcp_sessions {
 	uint32_t free_head;                   /* UINT32_MAX when empty */
 	uint32_t nused;
 	uint64_t generation; /* bumped whenever a tunnel or UE IP may have become resolvable */
+	/* bumped at every change of what a tunnel key resolves to: the tunnel index, a
+	 * subscriber's tunnels, state, last change or its entry (mcp_sessions_tunnel_epoch) */
+	uint64_t tunnel_epoch;
 
 	struct mcp_htab by_tunnel, by_ctrl, by_ue, by_imsi;
 	struct mcp_ring q_stale_ho, q_stale_del, q_del;
