@@ -59,10 +59,11 @@ struct mcp_shards {
 	struct mcp_flow_record rec[2]; /* the record being merged and the next, unpacked */
 };
 
-/* The hash space is SHARE_SCALE parts; the inline shard takes a quarter of a fair share,
+/* The hash space is SHARE_SCALE parts; the inline shard takes an eighth of a fair share,
  * about what is left of the reader's thread once it has read, decoded, dispatched and
- * merged (bench/bench_workers.sh measured 2 workers on 2 cores with 1/8 and 1/4 of the
- * subscribers inline; the fewer, the sooner the reader is not the bottleneck). */
+ * merged: with a quarter, 2 workers on 2 cores left the reader 54% of the run's samples and
+ * the shard thread 46%; an eighth balances them (13 same-round pairs: 1.57x one worker at
+ * best against 1.52x). */
 #define SHARE_SCALE 1024u
 /* Tunnel keys the dispatcher's cache holds (tunnel_attrs.h), 4 MiB: a busy site's active
  * tunnels; others share slots and are looked up in the table again. */
@@ -105,7 +106,7 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 	sh->owner_by_sub_id = cfg->owner_by_sub_id;
 	sh->first_inline = cfg->first_inline;
 	if (cfg->first_inline)
-		sh->inline_share = SHARE_SCALE / (4 * sh->n);
+		sh->inline_share = SHARE_SCALE / (8 * sh->n);
 	sh->nsinks = cfg->worker.nexporters;
 	memcpy(sh->sinks, cfg->worker.exporters, sizeof(sh->sinks));
 	/* shards never read the reader's tables: attribution comes with each packet */
