@@ -279,7 +279,10 @@ static void serve_view(struct mcp_shard *s)
 	struct mcp_view_slot *vs = __atomic_load_n(&s->view, __ATOMIC_ACQUIRE);
 	struct mcp_view_part *part;
 
-	if (!vs || !mcp_view_wanted(vs) || !(part = mcp_view_part_new()))
+	/* an inline shard's worker may still be in the making: the request waits for it */
+	if (!vs || !mcp_view_wanted(vs) ||
+	    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SHARD_READY ||
+	    !(part = mcp_view_part_new()))
 		return;
 	mcp_view_add_worker(part, s->worker);
 	mcp_view_publish(vs, part);
@@ -376,19 +379,33 @@ static void prefetch_ahead(struct mcp_shard *s)
 	}
 }
 
-static void *shard_main(void *arg)
+/* Creates the shard's worker, then says so (mcp_shard_wait_ready): 0, or -1 (logged). */
+static int create_worker(struct mcp_shard *s)
 {
-	struct mcp_shard *s = arg;
-	unsigned spins = 0;
-	int done = 0;
-
 	s->worker = mcp_worker_create(&s->cfg);
 	if (!s->worker)
 		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI)\n", s->index,
 			s->cfg.max_flows);
 	__atomic_store_n(&s->state, s->worker ? SHARD_READY : SHARD_FAILED, __ATOMIC_RELEASE);
 	futex_wake_all(&s->state);
-	if (!s->worker)
+	return s->worker ? 0 : -1;
+}
+
+/* An inline shard's worker is made by a short-lived thread, so that nDPI's init overlaps the
+ * reader's first frames (GTP-C needs no shard) instead of holding it up. */
+static void *inline_init_main(void *arg)
+{
+	create_worker(arg);
+	return NULL;
+}
+
+static void *shard_main(void *arg)
+{
+	struct mcp_shard *s = arg;
+	unsigned spins = 0;
+	int done = 0;
+
+	if (create_worker(s) < 0)
 		return NULL;
 
 	while (!done) {
@@ -436,17 +453,11 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 			 : mcp_spsc_init(&s->in, SHARD_RING_SLOTS, (uint32_t)msg_bytes) != 0) ||
 	    mcp_spsc_init(&s->out, SHARD_BATCH_SLOTS, sizeof(void *)) ||
 	    mcp_spsc_init(&s->spare, SHARD_BATCH_SLOTS, sizeof(void *)) ||
-	    !(s->cur = batch_next(s, 0)) ||
-	    (inline_mode && !(s->worker = mcp_worker_create(&cfg)))) {
-		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI, rings)\n", index,
-			cfg.max_flows);
+	    !(s->cur = batch_next(s, 0))) {
+		mcp_err("shard %d: out of memory (rings)\n", index);
 		goto err;
 	}
-	if (inline_mode) {
-		s->state = SHARD_READY;
-		return s;
-	}
-	err = pthread_create(&s->thread, NULL, shard_main, s);
+	err = pthread_create(&s->thread, NULL, inline_mode ? inline_init_main : shard_main, s);
 	if (err) {
 		mcp_err("shard %d: cannot start its thread: %s\n", index, strerror(err));
 		goto err;

@@ -65,8 +65,9 @@ struct mcp_shard;
  * published, in the publisher's thread. NULL on failure (logged). */
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 				   uint32_t slot_data, int inline_mode);
-/* A thread's shard creates its worker in its thread: waits for that; 0, or -1 if it could
- * not (the thread logged it and ended: destroy the shard). Before any other use of it. */
+/* A shard's worker is made in a thread of its own (the shard's, or for an inline shard a
+ * short-lived one): waits for that; 0, or -1 if it could not (logged; destroy the shard).
+ * Before the first message to the shard. */
 int mcp_shard_wait_ready(struct mcp_shard *s);
 
 /* Producer (dispatcher): a free message slot, or NULL while the ring is full. */

@@ -54,6 +54,7 @@ struct mcp_shards {
 					      * kernel subscriber credit (atomic adds, any thread) */
 	uint64_t credited;       /* packets the merger credited to kernel subscriber counters */
 	int finished;
+	int ready;               /* every shard's worker is made (shards_ready) */
 	struct mcp_worker_stats ws;
 	struct mcp_dpi_stats ds;
 	struct mcp_flow_record rec[2]; /* the record being merged and the next, unpacked */
@@ -80,10 +81,31 @@ static void backoff(unsigned *spins)
 		nanosleep(&ts, NULL);
 }
 
+/* The shards make their workers (nDPI's init, tens of ms each) side by side with the
+ * reader's first frames, and are waited for at the first message the reader sends. A shard
+ * whose worker could not be made (out of memory, logged) stops the probe there: exit 1,
+ * before any user packet was counted. */
+static void shards_ready(struct mcp_shards *sh)
+{
+	int failed = 0;
+
+	if (sh->ready)
+		return;
+	for (uint32_t i = 0; i < sh->n; i++)
+		failed |= sh->shard[i] && mcp_shard_wait_ready(sh->shard[i]) < 0;
+	if (failed) {
+		mcp_err("shards: a shard has no worker: cannot go on\n");
+		exit(1);
+	}
+	sh->ready = 1;
+}
+
 static struct mcp_shard_msg *reserve_wait(struct mcp_shards *sh, struct mcp_shard *s)
 {
-	struct mcp_shard_msg *m = mcp_shard_reserve(s);
+	struct mcp_shard_msg *m;
 
+	shards_ready(sh);
+	m = mcp_shard_reserve(s);
 	if (m)
 		return m;
 	sh->waits++;
@@ -120,18 +142,11 @@ struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg)
 		mcp_err("shards: out of memory\n");
 		goto err;
 	}
-	/* the threads first: they create their workers while the inline one is made here */
-	for (uint32_t k = 0; k < sh->n; k++) {
-		uint32_t i = (k + 1) % sh->n;
-
+	for (uint32_t i = 0; i < sh->n; i++)
 		if (!(sh->shard[i] = mcp_shard_create((int)i, &wcfg, SHARD_SLOT_DATA,
 						      i == 0 && cfg->first_inline)))
 			goto err;
-	}
-	for (uint32_t i = 0; i < sh->n; i++)
-		if (mcp_shard_wait_ready(sh->shard[i]) < 0)
-			goto err;
-	return sh;
+	return sh; /* their workers are waited for at the first message (shards_ready) */
 err:
 	/* no thread left creating its worker, and none that failed left to be finished */
 	for (uint32_t i = 0; i < sh->n; i++)
@@ -664,6 +679,7 @@ void mcp_shards_tick(struct mcp_shards *sh, uint64_t now_ms)
 
 void mcp_shards_set_bypass(struct mcp_shards *sh, const struct mcp_bypass_ops *const *ops)
 {
+	shards_ready(sh);
 	for (uint32_t i = 0; i < sh->n && !sh->finished; i++)
 		mcp_shard_set_bypass(sh->shard[i], ops ? ops[i] : NULL, sh->sessions);
 	sh->credit = ops ? ops[0] : NULL;
