@@ -11,17 +11,39 @@
 #define MCP_FLOW_PINS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "flow/worker.h"
 #include "mcp_map_layout.h"
 
-/* The session part of a struct mcp_attrib (RADIUS users are looked up per packet). */
+/* The session part of a struct mcp_attrib (RADIUS users are looked up per packet), as the
+ * dispatcher's caches keep it (the pins, pipeline/tunnel_attrs.h). */
 struct mcp_pin_attr {
 	uint8_t has_sub, src_is_up, provisional, pad;
 	uint32_t sub_id;
 	uint64_t changed_ms;
 	char imsi[16];
 };
+
+static inline void mcp_pin_attr_keep(struct mcp_pin_attr *c, const struct mcp_attrib *a)
+{
+	*c = (struct mcp_pin_attr){ .has_sub = a->has_sub, .src_is_up = a->src_is_up,
+				    .provisional = a->provisional, .sub_id = a->sub_id,
+				    .changed_ms = a->changed_ms };
+	memcpy(c->imsi, a->imsi, sizeof(c->imsi));
+}
+
+/* *a as c kept it, with no RADIUS user. */
+static inline void mcp_pin_attr_load(const struct mcp_pin_attr *c, struct mcp_attrib *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->has_sub = c->has_sub;
+	a->src_is_up = c->src_is_up;
+	a->provisional = c->provisional;
+	a->sub_id = c->sub_id;
+	a->changed_ms = c->changed_ms;
+	memcpy(a->imsi, c->imsi, sizeof(a->imsi));
+}
 
 /* One pinned flow, two cache lines. It also caches the attribution each direction of the
  * flow resolved to, valid while the session table has not changed since (attr_gen == the

@@ -383,21 +383,12 @@ static void attribution(struct mcp_shards *sh, struct mcp_flow_pin *pin, int sid
 	struct mcp_pin_attr *c = pin ? &pin->attr[side] : NULL;
 
 	if (c && gen && pin->attr_gen[side] == gen) {
-		memset(a, 0, sizeof(*a));
-		a->has_sub = c->has_sub;
-		a->src_is_up = c->src_is_up;
-		a->provisional = c->provisional;
-		a->sub_id = c->sub_id;
-		a->changed_ms = c->changed_ms;
-		memcpy(a->imsi, c->imsi, sizeof(a->imsi));
+		mcp_pin_attr_load(c, a);
 		return;
 	}
 	resolve(sh, pkt, a);
 	if (c) {
-		*c = (struct mcp_pin_attr){ .has_sub = a->has_sub, .src_is_up = a->src_is_up,
-					    .provisional = a->provisional, .sub_id = a->sub_id,
-					    .changed_ms = a->changed_ms };
-		memcpy(c->imsi, a->imsi, sizeof(c->imsi));
+		mcp_pin_attr_keep(c, a);
 		pin->attr_gen[side] = gen;
 	}
 }

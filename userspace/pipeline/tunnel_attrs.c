@@ -5,19 +5,17 @@
 #include <string.h>
 
 #include "mcp_map_layout.h"
+#include "pipeline/flow_pins.h"
 #include "util/hugemem.h"
 
 /* One line: the key, the epoch it was stored at (0: empty; epochs stored are + 1) and the
- * subscriber part of a struct mcp_attrib. */
+ * subscriber part of a struct mcp_attrib, as a pin keeps it. */
 struct slot {
 	uint32_t teid;
-	uint8_t has_sub, src_is_up, provisional, pad;
+	uint32_t pad;
 	uint64_t epoch;
 	struct mcp_ip addr;
-	uint32_t sub_id;
-	uint32_t pad2;
-	uint64_t changed_ms;
-	char imsi[16];
+	struct mcp_pin_attr attr;
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct slot) == 64, "a slot is one cache line");
@@ -68,13 +66,7 @@ int mcp_tunnel_attrs_get(const struct mcp_tunnel_attrs *t, uint32_t teid,
 
 	if (s->epoch != epoch + 1 || s->teid != teid || memcmp(&s->addr, addr, sizeof(*addr)))
 		return 0;
-	memset(a, 0, sizeof(*a));
-	a->has_sub = s->has_sub;
-	a->src_is_up = s->src_is_up;
-	a->provisional = s->provisional;
-	a->sub_id = s->sub_id;
-	a->changed_ms = s->changed_ms;
-	memcpy(a->imsi, s->imsi, sizeof(a->imsi));
+	mcp_pin_attr_load(&s->attr, a);
 	return 1;
 }
 
@@ -86,10 +78,5 @@ void mcp_tunnel_attrs_put(struct mcp_tunnel_attrs *t, uint32_t teid, const struc
 	s->teid = teid;
 	s->addr = *addr;
 	s->epoch = epoch + 1;
-	s->has_sub = a->has_sub;
-	s->src_is_up = a->src_is_up;
-	s->provisional = a->provisional;
-	s->sub_id = a->sub_id;
-	s->changed_ms = a->changed_ms;
-	memcpy(s->imsi, a->imsi, sizeof(s->imsi));
+	mcp_pin_attr_keep(&s->attr, a);
 }
