@@ -53,9 +53,6 @@ struct mcp_shards;
 
 /* NULL on failure (logged). */
 struct mcp_shards *mcp_shards_create(const struct mcp_shards_cfg *cfg);
-/* One MCP_PKT_USER packet. frame_stable: its bytes stay where they are until frame_seq is
- * retired (mcp_shards_retire), so the shard reads them in place; otherwise the inner packet
- * is copied into the message. */
 /* A user packet's flow as the dispatcher sees it: the worker's key (mcp_worker_flow_key),
  * the side the packet's source is on, the pin's hash and the worker's. */
 struct mcp_shards_key {
@@ -66,7 +63,10 @@ struct mcp_shards_key {
 };
 
 void mcp_shards_key_of(const struct mcp_pkt *pkt, struct mcp_shards_key *k);
-/* k: pkt's mcp_shards_key_of when the caller made it already (decoding ahead), else NULL. */
+/* One MCP_PKT_USER packet. frame_stable: its bytes stay where they are until frame_seq is
+ * retired (mcp_shards_retire), so the shard reads them in place; otherwise the inner packet
+ * is copied into the message. k: pkt's mcp_shards_key_of when the caller made it already
+ * (decoding ahead), else NULL. */
 void mcp_shards_packet(struct mcp_shards *sh, const struct mcp_pkt *pkt, int frame_stable,
 		       uint64_t frame_seq, const struct mcp_shards_key *k);
 /* The pin's prefetch in two stages, a few packets before mcp_shards_packet: stage 0 the index

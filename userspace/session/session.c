@@ -247,8 +247,7 @@ static void mcp_sess_stale(struct mcp_sessions *s, struct mcp_sess_ent *e,
 			return;
 	}
 	mcp_teid_key(&k, t->teid, &t->addr);
-	mcp_sess_unmap(&s->by_tunnel, &k, e->sub.id);
-	s->tunnel_epoch++;
+	mcp_sess_unmap(&s->by_tunnel, &k, e->sub.id); /* the epoch moved in drop_tunnel */
 }
 
 void mcp_sess_drop_tunnel(struct mcp_sessions *s, struct mcp_sess_ent *e, int i,
