@@ -10,6 +10,8 @@ captures of bench/gen_bench_pcap.c (the benchmark's generator: uniform and mobil
     and two minutes back, and on the scenario damaged by random bytes and a hole of zeros;
   * the session log (--sessions-json) is byte for byte the one of --workers 1;
   * the same run twice gives the same flow file byte for byte (deterministic merge);
+  * 4 workers whose shards each build a whole nDPI module (MCP_DPI_PRIVATE=1) write the same
+    flow file and session log, byte for byte, as shards sharing one module's tables;
   * --stats shows the shards, each with packets on the bench captures (on the uniform mix each
     within 1.1x its intended share, or 3/sqrt(subscribers it owns) if that is more), and the
     same decoder / session / flow totals as 1 worker;
@@ -82,14 +84,14 @@ def task(fn, *args, **kw):
 		_task.out = _task.fails = None
 
 
-def run(pcap, workers, tmp, tag, extra=(), ok_rc=(0,)):
+def run(pcap, workers, tmp, tag, extra=(), ok_rc=(0,), env=None):
 	flows = os.path.join(tmp, "%s-w%d.flows" % (tag, workers))
 	sess = os.path.join(tmp, "%s-w%d.sessions" % (tag, workers))
 	try:
 		p = subprocess.run([MCPROBE, "-r", pcap, "--workers", str(workers), "--flows-json",
 				    flows, "--sessions-json", sess, "--stats"] + list(extra),
 				   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-				   timeout=RUN_TIMEOUT)
+				   timeout=RUN_TIMEOUT, env=dict(os.environ, **(env or {})))
 	except subprocess.TimeoutExpired:
 		check(False, "%s --workers %d: still running after %d s (killed)" %
 		      (tag, workers, RUN_TIMEOUT))
@@ -139,8 +141,11 @@ def shard_counts(text):
 		re.finditer(r"shard \d+\s+user packets\s+(\d+) \(share ([0-9.]+)\)", text)]
 
 
-def compare(pcap, tmp, tag, balanced=0, show_shares=False, again=True, ok_rc=(0,)):
+def compare(pcap, tmp, tag, balanced=0, show_shares=False, again=True, private=True,
+	    ok_rc=(0,)):
 	# balanced: the capture's subscriber count, shares checked against it (0: not checked);
+	# private: also run 4 workers that each build a whole nDPI module (MCP_DPI_PRIVATE), whose
+	# files must be those of the shards sharing one module's tables, byte for byte;
 	# ok_rc: the exit statuses expected (3: a damaged capture read on, mcprobe.md)
 	base = run(pcap, 1, tmp, tag, ok_rc=ok_rc)
 	if not base:
@@ -183,6 +188,13 @@ def compare(pcap, tmp, tag, balanced=0, show_shares=False, again=True, ok_rc=(0,
 			if again:
 				check(open(again[0], "rb").read() == open(got[0], "rb").read(),
 				      "%s --workers 4: two runs wrote different flow files" % tag)
+		if w == 4 and private:
+			own = run(pcap, w, tmp, tag + "-private", ok_rc=ok_rc, env={"MCP_DPI_PRIVATE": "1"})
+			if own:
+				check(open(own[0], "rb").read() == open(got[0], "rb").read() and
+				      open(own[1], "rb").read() == open(got[1], "rb").read(),
+				      "%s --workers 4: shards with their own nDPI modules wrote other "
+				      "flows or sessions than shards sharing one module's tables" % tag)
 	if not _task.fails:
 		say("ok   %s: %d 5-tuples equal for 1/2/4 workers" % (tag, len(ref)))
 
@@ -332,14 +344,17 @@ def main():
 			"20" if SAN else "60"], check=True, stdout=subprocess.DEVNULL)
 	frames = 50000 if SAN else 200000
 	# MCP_SAN: the shared captures skip the second --workers 4 run (the deterministic-merge
-	# check); the scenario and both bench captures still make it, all do without MCP_SAN.
+	# check) and the one with private nDPI modules; the scenario and both bench captures
+	# still make them, all do without MCP_SAN.
 	if SAN:
-		print("MCP_SAN: reduced: no second --workers 4 run (deterministic merge) on the %d "
-		      "shared captures; scenario and bench captures keep it" % len(caps))
-	jobs = [(compare, (pcap, tmp, os.path.basename(pcap)), dict(again=not SAN)) for pcap in caps]
+		print("MCP_SAN: reduced: no second --workers 4 run (deterministic merge) and no run "
+		      "with private nDPI modules on the %d shared captures; scenario and bench "
+		      "captures keep them" % len(caps))
+	jobs = [(compare, (pcap, tmp, os.path.basename(pcap)), dict(again=not SAN, private=not SAN))
+		for pcap in caps]
 	jobs.append((compare, (scen, tmp, "scenario"), {}))
 	# long stretches without user packets: the in-place reader must not wait for them
-	jobs.append((compare, (gap_capture(tmp, scen), tmp, "gaps"), dict(again=False)))
+	jobs.append((compare, (gap_capture(tmp, scen), tmp, "gaps"), dict(again=False, private=False)))
 	jobs.append((compare, (jumping_capture(tmp, scen), tmp, "jumps"), dict(again=False)))
 	jobs.append((compare, (damaged_capture(tmp, scen), tmp, "damaged"), dict(again=False, ok_rc=(3,))))
 	# balance is required on the uniform mix (make bench's capture); the mobile mix's heavy

@@ -16,6 +16,7 @@
 #include <gcrypt.h>
 #include <ndpi_api.h>
 
+#include "flow/dpi_module.h"
 #include "util/log.h"
 #include "util/strcopy.h"
 
@@ -46,20 +47,15 @@ struct mcp_dpi *mcp_dpi_create(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct mcp_dpi *d = calloc(1, sizeof(*d));
-	NDPI_PROTOCOL_BITMASK all;
 
 	if (!d)
 		return NULL;
 	pthread_once(&once, gcrypt_init_once);
-	d->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+	d->ndpi = mcp_dpi_module_get();
 	if (!d->ndpi) {
-		mcp_err("nDPI initialisation failed\n");
 		free(d);
 		return NULL;
 	}
-	NDPI_BITMASK_SET_ALL(all);
-	ndpi_set_protocol_detection_bitmask2(d->ndpi, &all);
-	ndpi_finalize_initialization(d->ndpi);
 	return d;
 }
 
@@ -67,7 +63,7 @@ void mcp_dpi_destroy(struct mcp_dpi *d)
 {
 	if (!d)
 		return;
-	ndpi_exit_detection_module(d->ndpi);
+	mcp_dpi_module_put(d->ndpi);
 	free(d);
 }
 
