@@ -17,7 +17,6 @@
 #include <ndpi_api.h>
 
 #include "flow/dpi_module.h"
-#include "util/log.h"
 #include "util/strcopy.h"
 
 #define DPI_MAX_TCP_PKTS 80

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "flow/record_pack.h"
+#include "util/hugemem.h"
 #include "util/log.h"
 #include "util/prefetch.h"
 #include "util/spsc.h"
@@ -62,6 +63,7 @@ struct mcp_shard {
 	 * line both write bounces between the cores on every packet. */
 	_Alignas(64) uint32_t unpublished; /* filled slots past in.head not yet visible */
 	uint32_t slot_data;
+	uint8_t *copies;           /* the slots' rooms for copied packets (msg->data) */
 	struct mcp_shard_msg *one; /* inline: the message being filled (no thread, no ring) */
 	uint64_t wait_since_ns;    /* mcp_shard_flush_lazy: a sleeper was first left waiting */
 	/* the shard thread's */
@@ -432,13 +434,29 @@ static void *shard_main(void *arg)
 	return NULL;
 }
 
+/* The input ring holds message headers only, back to back (576 KiB for 1024), and each slot
+ * points at its room in a separate area for copied packets: frames read in place never touch
+ * that area, so its pages are never faulted in, and the headers the shard streams through
+ * sit four times closer than with the room inline. */
+static int in_ring_init(struct mcp_shard *s)
+{
+	if (mcp_spsc_init(&s->in, SHARD_RING_SLOTS, sizeof(struct mcp_shard_msg)))
+		return -1;
+	s->copies = mcp_huge_zalloc((size_t)(s->in.mask + 1) * s->slot_data);
+	if (!s->copies)
+		return -1;
+	for (uint32_t i = 0; i <= s->in.mask; i++)
+		((struct mcp_shard_msg *)mcp_spsc_slot_at(&s->in, i)->data)->data =
+			s->copies + (size_t)i * s->slot_data;
+	return 0;
+}
+
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 				   uint32_t slot_data, int inline_mode)
 {
 	/* its lines split by writer (_Alignas above): calloc only promises 16 bytes */
 	struct mcp_shard *s = aligned_alloc(_Alignof(struct mcp_shard), sizeof(*s));
 	struct mcp_worker_cfg cfg = *wcfg;
-	size_t msg_bytes = sizeof(struct mcp_shard_msg) + slot_data;
 	int err;
 
 	if (!s)
@@ -446,11 +464,12 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 	memset(s, 0, sizeof(*s));
 	s->index = index;
 	s->slot_data = slot_data;
+	if (inline_mode && (s->one = malloc(sizeof(*s->one) + slot_data)))
+		s->one->data = (uint8_t *)(s->one + 1);
 	cfg.nexporters = 1;
 	cfg.exporters[0] = (struct mcp_exporter){ .flow = shard_export, .ctx = s };
 	s->cfg = cfg;
-	if ((inline_mode ? !(s->one = malloc(msg_bytes))
-			 : mcp_spsc_init(&s->in, SHARD_RING_SLOTS, (uint32_t)msg_bytes) != 0) ||
+	if ((inline_mode ? !s->one : in_ring_init(s) != 0) ||
 	    mcp_spsc_init(&s->out, SHARD_BATCH_SLOTS, sizeof(void *)) ||
 	    mcp_spsc_init(&s->spare, SHARD_BATCH_SLOTS, sizeof(void *)) ||
 	    !(s->cur = batch_next(s, 0))) {
@@ -695,6 +714,7 @@ void mcp_shard_destroy(struct mcp_shard *s)
 		}
 		mcp_spsc_free(&s->in);
 	}
+	mcp_huge_free(s->copies, (size_t)(s->in.mask + 1) * s->slot_data);
 	if (s->out.mem)
 		mcp_spsc_free(&s->out);
 	if (s->spare.mem) {

@@ -43,7 +43,8 @@ struct mcp_shard_msg {
 	struct mcp_pkt pkt;
 	struct mcp_attrib attr;
 	char user[MCP_HOST_LEN]; /* attr.user's text when a RADIUS user was found */
-	uint8_t data[];    /* the copied inner packet */
+	uint8_t *data;     /* the slot's room for a copied inner packet (slot_data bytes), set
+			    * when the ring is made: frames read in place never touch it */
 };
 
 /* Records of one epoch of one shard, in the order the worker exported them. */
