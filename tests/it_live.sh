@@ -263,7 +263,7 @@ run_live() {
 			fail "metadata path: $mknown frames marked known in userspace, XDP counted $ktun"
 	fi
 	if [ "$W" -gt 1 ]; then
-		grep -q "^  shards *$W " "$TMP/probe.err" || fail "--workers $W: no shards in --stats"
+		grep -q "^  shards *$W, " "$TMP/probe.err" || fail "--workers $W: no shards in --stats"
 	fi
 
 	# --- what the kernel stack received ---

@@ -9,9 +9,12 @@ captures of bench/gen_bench_pcap.c (the benchmark's generator: uniform and mobil
     equal those of --workers 1, also on the scenario with stamps that jump an hour ahead
     and two minutes back, and on the scenario damaged by random bytes and a hole of zeros;
   * the session log (--sessions-json) is byte for byte the one of --workers 1;
-  * the same run twice gives the same flow file byte for byte (deterministic merge);
-  * 4 workers whose shards each build a whole nDPI module (MCP_DPI_PRIVATE=1) write the same
-    flow file and session log, byte for byte, as shards sharing one module's tables;
+  * the same run twice, the second with a thread per shard (--shard-threads 3; the first has
+    as many as the CPUs allow, 1 on 2 CPUs), gives the same flow file byte for byte
+    (deterministic merge, whatever the threads);
+  * 4 workers with a thread per shard (--shard-threads 3; the runs above have as many as
+    the CPUs allow, 1 on 2 CPUs) and a whole nDPI module per shard (MCP_DPI_PRIVATE=1; the
+    runs above share one module's tables) give the same per-5-tuple results and session log;
   * --stats shows the shards, each with packets on the bench captures (on the uniform mix each
     within 1.1x its intended share, or 3/sqrt(subscribers it owns) if that is more), and the
     same decoder / session / flow totals as 1 worker;
@@ -144,8 +147,7 @@ def shard_counts(text):
 def compare(pcap, tmp, tag, balanced=0, show_shares=False, again=True, private=True,
 	    ok_rc=(0,)):
 	# balanced: the capture's subscriber count, shares checked against it (0: not checked);
-	# private: also run 4 workers that each build a whole nDPI module (MCP_DPI_PRIVATE), whose
-	# files must be those of the shards sharing one module's tables, byte for byte;
+	# private: also run 4 workers on a thread each, each building a whole nDPI module;
 	# ok_rc: the exit statuses expected (3: a damaged capture read on, mcprobe.md)
 	base = run(pcap, 1, tmp, tag, ok_rc=ok_rc)
 	if not base:
@@ -189,12 +191,20 @@ def compare(pcap, tmp, tag, balanced=0, show_shares=False, again=True, private=T
 				check(open(again[0], "rb").read() == open(got[0], "rb").read(),
 				      "%s --workers 4: two runs wrote different flow files" % tag)
 		if w == 4 and private:
-			own = run(pcap, w, tmp, tag + "-private", ok_rc=ok_rc, env={"MCP_DPI_PRIVATE": "1"})
+			# and a thread per shard (the runs above: as many threads as the CPUs allow,
+			# 1 on 2 CPUs, a thread running its shards by turns)
+			own = run(pcap, w, tmp, tag + "-private", extra=("--shard-threads", "3"),
+				  ok_rc=ok_rc, env={"MCP_DPI_PRIVATE": "1"})
 			if own:
-				check(open(own[0], "rb").read() == open(got[0], "rb").read() and
-				      open(own[1], "rb").read() == open(got[1], "rb").read(),
-				      "%s --workers 4: shards with their own nDPI modules wrote other "
-				      "flows or sessions than shards sharing one module's tables" % tag)
+				pt = per_tuple(own[0])
+				diff = [k for k in set(ref) | set(pt) if ref.get(k) != pt.get(k)]
+				check(not diff and open(own[1], "rb").read() == ref_sess,
+				      "%s --workers 4, a thread and a whole nDPI module per shard: %d "
+				      "5-tuples or the session log differ from 1 worker, e.g. %s: %s vs %s" %
+				      (tag, len(diff), diff[:1], [ref.get(k) for k in diff[:1]],
+				       [pt.get(k) for k in diff[:1]]))
+				check("on 3 threads" in own[2],
+				      "%s --workers 4 --shard-threads 3: --stats does not say 3 threads" % tag)
 	if not _task.fails:
 		say("ok   %s: %d 5-tuples equal for 1/2/4 workers" % (tag, len(ref)))
 

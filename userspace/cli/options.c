@@ -71,6 +71,10 @@ static const struct opt_row rows[] = {
 	  "worker threads (default 1): N shards that own\n"
 	  "disjoint subscribers, fed by the reader (-r) or\n"
 	  "by the thread that polls the sockets (-i)" },
+	{ "shard-threads", 0, "N", K_U32, OFF(pipe.shard_threads), 1, 64, NULL,
+	  "threads that run the shards (default: one per\n"
+	  "shard, at most the CPUs usable less one; a thread\n"
+	  "runs its shards by turns)" },
 	{ "xsk-frames", 0, "N", K_FN, 0, 0, 0, opt_xsk_frames,
 	  "live: 2 KiB UMEM frames per queue, a power of two\n"
 	  "(default 256 MiB per interface split over its\n"

@@ -121,6 +121,7 @@ static struct mcp_pipeline *create_shards(struct mcp_pipeline *p, uint32_t n,
 		.session_gen = &p->session_gen, .owner_by_sub_id = p->shard_by_sub_id,
 		/* live, the thread that polls the sockets must not wait for DPI */
 		.first_inline = !p->shard_by_sub_id,
+		.threads = p->shard_threads,
 	};
 
 	p->shards = mcp_shards_create(&scfg);
@@ -216,6 +217,7 @@ struct mcp_pipeline *mcp_pipeline_create(const struct mcp_pipeline_cfg *cfg)
 		wcfg.exporters[wcfg.nexporters++] =
 			(struct mcp_exporter){ .flow = mcp_ipfix_flow, .ctx = p->ipfix };
 	p->shard_by_sub_id = cfg->shard_by_sub_id;
+	p->shard_threads = cfg->shard_threads;
 	if (cfg->shards > 1)
 		return create_shards(p, cfg->shards, &wcfg);
 	p->worker = mcp_worker_create(&wcfg);

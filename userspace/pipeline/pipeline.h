@@ -29,6 +29,7 @@ struct mcp_pipeline_cfg {
 	const struct mcp_mc_cfg *redis;  /* NULL = no microcloud */
 	int redis_reload;                /* restore sessions from the microcloud at start */
 	uint32_t shards;                 /* > 1: that many worker threads (shards.h) */
+	uint32_t shard_threads;          /* threads running them, 0: by the CPUs (shards.h) */
 	int shard_by_sub_id;             /* live: subscribers' shard as XDP steers (shards.h) */
 	int redis_peers;                 /* learn other probes' tunnels at run time (peer_attr.h) */
 	struct mcp_ipfix_cfg ipfix;      /* n == 0: no IPFIX / NetFlow v9 export */

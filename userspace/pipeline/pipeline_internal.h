@@ -62,6 +62,7 @@ struct mcp_pipeline {
 	 * their inner header on, and those whose sub_idx named no subscriber of ours */
 	uint64_t meta_known, meta_inner, meta_no_sub;
 	int shard_by_sub_id;
+	uint32_t shard_threads;  /* threads running the shards, 0: by the CPUs (shards.h) */
 	struct mcp_view_pub *view;       /* --resp-listen: snapshot requests (view_pub.h) */
 	struct mcp_pipe_ahead ahead[MCP_PIPE_AHEAD + 1]; /* decoded, not yet handled ... */
 	uint32_t ahead_head, ahead_n;    /* ... the oldest, and how many */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "flow/record_pack.h"
+#include "pipeline/shards.h"
 #include "util/hugemem.h"
 #include "util/log.h"
 #include "util/prefetch.h"
@@ -71,18 +72,15 @@ struct mcp_shard {
 	struct mcp_shard_batch *cur;
 	uint64_t cur_seq;        /* seq of the packet in the worker (records are stamped) */
 	uint64_t clock_ms;       /* the reader's packet clock of the last message (offline) */
-	/* An idle shard sleeps on a futex instead of spinning (the host may have fewer cores
-	 * than threads): it sets sleeping, re-checks the ring, waits on wake_seq; the
-	 * dispatcher bumps wake_seq and wakes it when it publishes to a sleeper. */
-	_Alignas(64) uint32_t sleeping;
-	uint32_t wake_seq;
-	uint32_t flow_count;     /* published for progress lines */
+	struct mcp_shard_runner *runner; /* the thread that runs it (none: inline) */
+	int ended;               /* its runner handled its MCP_SHARD_FINISH */
+	_Alignas(64) uint32_t flow_count; /* published for progress lines */
 	struct mcp_view_slot *view; /* --resp-listen (set once, read atomically) */
 	uint32_t acks;           /* MCP_SHARD_BYPASS messages done (mcp_shard_set_bypass) */
 	uint64_t last_sync_ms;   /* last bypass credit (ticks) */
 	int index;
 	int alloc_failed;        /* a batch could not grow: records were lost (logged once) */
-	pthread_t thread;
+	pthread_t thread;        /* inline: the short-lived thread that makes its worker */
 	int started;
 	struct mcp_worker_cfg cfg; /* for the thread, which creates its own worker */
 	uint32_t state;          /* SHARD_STARTING, then _READY or _FAILED (futex word) */
@@ -98,6 +96,24 @@ struct mcp_shard {
 	uint32_t space_want;
 	uint32_t space_seq;      /* futex word: bumped by the shard when it wakes the dispatcher */
 };
+
+/* A thread running one or more shards, each a turn of up to RUNNER_TURN messages. An idle
+ * runner sleeps on a futex instead of spinning (the host may have fewer cores than threads):
+ * it sets sleeping, re-checks its rings, waits on wake_seq; the dispatcher bumps wake_seq and
+ * wakes it when it publishes to a shard of a sleeper. */
+struct mcp_shard_runner {
+	_Alignas(64) uint32_t sleeping;
+	uint32_t wake_seq;
+	_Alignas(64) struct mcp_shard *shard[MCP_SHARDS_MAX];
+	uint32_t n;
+	uint32_t refs;           /* its shards not yet destroyed */
+	pthread_t thread;
+	int started;
+};
+
+/* Messages a runner handles from one shard before it looks at the next: long enough that a
+ * shard's tables stay in cache, short against the ring (the dispatcher waits on a full one). */
+#define RUNNER_TURN 128
 
 static void batch_free(struct mcp_shard_batch *b)
 {
@@ -218,21 +234,27 @@ static void space_check(struct mcp_shard *s)
 	futex_wake(&s->space_seq);
 }
 
-/* The shard's wait for input: a short spin, then sleep until the dispatcher publishes. */
-static void wait_input(struct mcp_shard *s, unsigned *spins)
+/* The runner's wait for input: a short spin, then sleep until the dispatcher publishes to
+ * one of its shards. */
+static void wait_input(struct mcp_shard_runner *r, unsigned *spins)
 {
 	uint32_t seq;
+	int ready = 0;
 
 	if (++*spins < 128) {
 		__builtin_ia32_pause();
 		return;
 	}
-	seq = __atomic_load_n(&s->wake_seq, __ATOMIC_ACQUIRE);
-	__atomic_store_n(&s->sleeping, 1, __ATOMIC_SEQ_CST);
-	space_check(s);
-	if (!mcp_spsc_peek(&s->in)) /* published between our check and the flag: go on */
-		futex_wait(&s->wake_seq, seq);
-	__atomic_store_n(&s->sleeping, 0, __ATOMIC_RELAXED);
+	seq = __atomic_load_n(&r->wake_seq, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < r->n; i++) {
+		space_check(r->shard[i]);
+		/* published between our check and the flag: go on */
+		ready |= !r->shard[i]->ended && mcp_spsc_peek(&r->shard[i]->in) != NULL;
+	}
+	if (!ready)
+		futex_wait(&r->wake_seq, seq);
+	__atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
 	*spins = 0;
 }
 
@@ -381,15 +403,13 @@ static void prefetch_ahead(struct mcp_shard *s)
 	}
 }
 
-/* Creates the shard's worker, then says so (mcp_shard_wait_ready): 0, or -1 (logged). */
+/* Creates the shard's worker: 0, or -1 (logged). */
 static int create_worker(struct mcp_shard *s)
 {
 	s->worker = mcp_worker_create(&s->cfg);
 	if (!s->worker)
 		mcp_err("shard %d: out of memory (flow table of %u flows, nDPI)\n", s->index,
 			s->cfg.max_flows);
-	__atomic_store_n(&s->state, s->worker ? SHARD_READY : SHARD_FAILED, __ATOMIC_RELEASE);
-	futex_wake_all(&s->state);
 	return s->worker ? 0 : -1;
 }
 
@@ -397,40 +417,90 @@ static int create_worker(struct mcp_shard *s)
  * reader's first frames (GTP-C needs no shard) instead of holding it up. */
 static void *inline_init_main(void *arg)
 {
-	create_worker(arg);
+	struct mcp_shard *s = arg;
+	int ok = create_worker(s) == 0;
+
+	__atomic_store_n(&s->state, ok ? SHARD_READY : SHARD_FAILED, __ATOMIC_RELEASE);
+	futex_wake_all(&s->state);
 	return NULL;
 }
 
-static void *shard_main(void *arg)
+/* A shard's turn in its runner: up to RUNNER_TURN messages; how many it handled. */
+static uint32_t shard_turn(struct mcp_shard *s)
 {
-	struct mcp_shard *s = arg;
-	unsigned spins = 0;
-	int done = 0;
+	uint32_t k;
 
-	if (create_worker(s) < 0)
-		return NULL;
-
-	while (!done) {
+	serve_view(s);
+	for (k = 0; k < RUNNER_TURN && !s->ended; k++) {
 		struct mcp_spsc_slot *slot = mcp_spsc_peek(&s->in);
 
-		serve_view(s);
-		if (!slot) {
-			wait_input(s, &spins);
-			continue;
-		}
-		spins = 0;
+		if (!slot)
+			break;
 		prefetch_ahead(s);
-		done = handle(s, (struct mcp_shard_msg *)slot->data);
+		s->ended = handle(s, (struct mcp_shard_msg *)slot->data);
 		mcp_spsc_release(&s->in);
 		space_check(s);
 	}
-	/* freeing the worker (nDPI's tables, the flow table) here overlaps the merge of the
-	 * last records; the counters stay for mcp_shard_stats */
-	s->end_ws = *mcp_worker_stats(s->worker);
-	if ((s->end_has_dpi = mcp_worker_dpi(s->worker) != NULL))
-		s->end_ds = *mcp_dpi_stats(mcp_worker_dpi(s->worker));
-	mcp_worker_destroy(s->worker);
-	s->worker = NULL;
+	if (s->ended) {
+		/* freeing the worker (nDPI's state, the flow table) here overlaps the merge of
+		 * the last records; the counters stay for mcp_shard_stats */
+		s->end_ws = *mcp_worker_stats(s->worker);
+		if ((s->end_has_dpi = mcp_worker_dpi(s->worker) != NULL))
+			s->end_ds = *mcp_dpi_stats(mcp_worker_dpi(s->worker));
+		mcp_worker_destroy(s->worker);
+		s->worker = NULL;
+	}
+	return k;
+}
+
+/* Makes the runner's workers, then says so for all of them at once: a runner that could not
+ * make one (logged) frees the others and ends, every one of its shards FAILED, so that no
+ * shard is ready without a thread to run it. */
+static int runner_workers(struct mcp_shard_runner *r)
+{
+	int failed = 0;
+	uint32_t st;
+
+	for (uint32_t i = 0; i < r->n && !failed; i++)
+		failed = create_worker(r->shard[i]) < 0;
+	for (uint32_t i = 0; i < r->n; i++) {
+		struct mcp_shard *s = r->shard[i];
+
+		if (failed) {
+			mcp_worker_destroy(s->worker);
+			s->worker = NULL;
+			s->ended = 1;
+		}
+		st = failed ? SHARD_FAILED : SHARD_READY;
+		__atomic_store_n(&s->state, st, __ATOMIC_RELEASE);
+		futex_wake_all(&s->state);
+	}
+	return failed ? -1 : 0;
+}
+
+static void *runner_main(void *arg)
+{
+	struct mcp_shard_runner *r = arg;
+	uint32_t live = r->n;
+	unsigned spins = 0;
+
+	if (runner_workers(r) < 0)
+		return NULL;
+	while (live) {
+		uint32_t handled = 0;
+
+		live = 0;
+		for (uint32_t i = 0; i < r->n; i++) {
+			if (r->shard[i]->ended)
+				continue;
+			handled += shard_turn(r->shard[i]);
+			live += !r->shard[i]->ended;
+		}
+		if (handled)
+			spins = 0;
+		else if (live)
+			wait_input(r, &spins);
+	}
 	return NULL;
 }
 
@@ -476,7 +546,9 @@ struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 		mcp_err("shard %d: out of memory (rings)\n", index);
 		goto err;
 	}
-	err = pthread_create(&s->thread, NULL, inline_mode ? inline_init_main : shard_main, s);
+	if (!inline_mode)
+		return s; /* its runner makes its worker (mcp_shard_runner_start) */
+	err = pthread_create(&s->thread, NULL, inline_init_main, s);
 	if (err) {
 		mcp_err("shard %d: cannot start its thread: %s\n", index, strerror(err));
 		goto err;
@@ -516,8 +588,13 @@ struct mcp_shard_msg *mcp_shard_reserve(struct mcp_shard *s)
 static void wake(struct mcp_shard *s)
 {
 	s->wait_since_ns = 0;
-	__atomic_add_fetch(&s->wake_seq, 1, __ATOMIC_RELEASE);
-	futex_wake(&s->wake_seq);
+	__atomic_add_fetch(&s->runner->wake_seq, 1, __ATOMIC_RELEASE);
+	futex_wake(&s->runner->wake_seq);
+}
+
+static int runner_sleeps(const struct mcp_shard *s)
+{
+	return __atomic_load_n(&s->runner->sleeping, __ATOMIC_SEQ_CST);
 }
 
 /* Makes the filled messages visible; wakes a sleeping shard when forced or enough waits. */
@@ -527,7 +604,7 @@ static void flush(struct mcp_shard *s, int force)
 		__atomic_store_n(&s->in.head, s->in.head + s->unpublished, __ATOMIC_SEQ_CST);
 		s->unpublished = 0;
 	}
-	if (__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST) &&
+	if (runner_sleeps(s) &&
 	    (force || s->in.head - __atomic_load_n(&s->in.tail, __ATOMIC_ACQUIRE) >= SHARD_WAKE_AT))
 		wake(s);
 }
@@ -572,7 +649,7 @@ void mcp_shard_flush_lazy(struct mcp_shard *s)
 		return;
 	}
 	flush(s, 0);
-	if (!__atomic_load_n(&s->sleeping, __ATOMIC_SEQ_CST)) {
+	if (!runner_sleeps(s)) {
 		s->wait_since_ns = 0;
 		return;
 	}
@@ -680,10 +757,43 @@ int mcp_shard_wait_ready(struct mcp_shard *s)
 
 void mcp_shard_join(struct mcp_shard *s)
 {
-	if (s && s->started) {
+	if (!s)
+		return;
+	if (s->started) {
 		pthread_join(s->thread, NULL);
 		s->started = 0;
 	}
+	if (s->runner && s->runner->started) {
+		pthread_join(s->runner->thread, NULL);
+		s->runner->started = 0;
+	}
+}
+
+struct mcp_shard_runner *mcp_shard_runner_start(struct mcp_shard *const *shards, uint32_t n)
+{
+	struct mcp_shard_runner *r = aligned_alloc(_Alignof(struct mcp_shard_runner), sizeof(*r));
+	int err = ENOMEM;
+
+	if (r) {
+		memset(r, 0, sizeof(*r));
+		r->n = n < MCP_SHARDS_MAX ? n : MCP_SHARDS_MAX;
+		r->refs = r->n;
+		for (uint32_t i = 0; i < r->n; i++) {
+			r->shard[i] = shards[i];
+			shards[i]->runner = r;
+		}
+		err = pthread_create(&r->thread, NULL, runner_main, r);
+		if (!err) {
+			r->started = 1;
+			return r;
+		}
+	}
+	mcp_err("shards: cannot start a thread: %s\n", strerror(err));
+	for (uint32_t i = 0; i < n; i++) {
+		__atomic_store_n(&shards[i]->state, SHARD_FAILED, __ATOMIC_RELEASE);
+		shards[i]->ended = 1;
+	}
+	return NULL;
 }
 
 void mcp_shard_stats(const struct mcp_shard *s, const struct mcp_worker_stats **ws,
@@ -732,5 +842,7 @@ void mcp_shard_destroy(struct mcp_shard *s)
 	batch_free(s->cur);
 	free(s->one);
 	mcp_worker_destroy(s->worker);
+	if (s->runner && --s->runner->refs == 0)
+		free(s->runner);
 	free(s);
 }

@@ -60,13 +60,19 @@ struct mcp_shard_batch {
 
 struct mcp_shard;
 
-/* Starts the shard's thread. wcfg's exporters are replaced by the shard's own (records go
- * to its batches); slot_data is the inner-packet bytes a message can carry inline. An
- * inline shard has no thread and no input ring: each message is handled when it is
- * published, in the publisher's thread. NULL on failure (logged). */
+struct mcp_shard_runner;
+
+/* Makes a shard. wcfg's exporters are replaced by the shard's own (records go to its
+ * batches); slot_data is the inner-packet bytes a message can carry inline. An inline shard
+ * has no thread and no input ring: each message is handled when it is published, in the
+ * publisher's thread. Any other shard is run by a runner (below). NULL on failure (logged). */
 struct mcp_shard *mcp_shard_create(int index, const struct mcp_worker_cfg *wcfg,
 				   uint32_t slot_data, int inline_mode);
-/* A shard's worker is made in a thread of its own (the shard's, or for an inline shard a
+/* Starts a thread that runs these n shards (not inline ones), a turn of messages each,
+ * after making their workers. NULL on failure (logged; the shards are FAILED). A runner is
+ * freed with the last of its shards. */
+struct mcp_shard_runner *mcp_shard_runner_start(struct mcp_shard *const *shards, uint32_t n);
+/* A shard's worker is made in another thread (its runner, or for an inline shard a
  * short-lived one): waits for that; 0, or -1 if it could not (logged; destroy the shard).
  * Before the first message to the shard. */
 int mcp_shard_wait_ready(struct mcp_shard *s);
@@ -104,7 +110,8 @@ void mcp_shard_set_view(struct mcp_shard *s, struct mcp_view_slot *slot);
 
 /* Flows in the shard's table (approximate while it runs). */
 uint32_t mcp_shard_flow_count(const struct mcp_shard *s);
-/* Waits for the thread (after its MCP_SHARD_FINISH; it has freed its worker by then). */
+/* Waits for its runner's thread (after MCP_SHARD_FINISH to each of the runner's shards;
+ * each has freed its worker by then). */
 void mcp_shard_join(struct mcp_shard *s);
 /* The worker's counters, and nDPI's (NULL when the worker has no DPI): a thread's shard
  * snapshots them when it ends, and frees its worker there. After mcp_shard_join. */

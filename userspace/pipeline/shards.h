@@ -47,6 +47,9 @@ struct mcp_shards_cfg {
 	int first_inline;                /* shard 0 runs in the caller's thread: n workers are
 					  * the reader and n - 1 shard threads, so that the reader
 					  * does not take a core of its own from them (offline) */
+	uint32_t threads;                /* threads running the other shards, each a share of
+					  * them; 0: one per shard, but no more than the CPUs this
+					  * process may run on, less the caller's (shards.c) */
 };
 
 struct mcp_shards;
