@@ -9,6 +9,10 @@
 #   vs nDPI    ndpiReader wall / mcprobe 1-worker wall     goal >= 3x
 #   RSS        peak RSS with 4 workers / ndpiReader's      goal < 1
 #   share      largest shard's user packets / its share  goal <= 1.1 (from --stats)
+# Shards run on as many threads as the CPUs allow (one CPU left to the reader): on 2 CPUs,
+# 4 and 8 workers are 3 and 7 shards taking turns on one thread. The row w8t7 (8 workers,
+# --shard-threads 7: a thread per shard, as before this default) is printed for comparison,
+# outside the goals; the threads column says what each run had.
 # Env: BUILD, BENCH_FRAMES, BENCH_SUBS, BENCH_CONC, BENCH_MIX, WORKER_RUNS (default 3),
 # WORKER_COUNTS (default "1 2 4 8"). Exit status: 1 only if a run failed.
 set -u
@@ -27,7 +31,7 @@ cat "$PCAP" >/dev/null
 HAVE_NDPI=0
 command -v ndpiReader >/dev/null && HAVE_NDPI=1
 status=0
-declare -A WALL CPU RSS A_ RSSM
+declare -A WALL CPU RSS A_ RSSM THREADS
 log=$(mktemp)
 # run NAME CMD...: one timed run; WALL/CPU/RSS[NAME,round] (seconds, seconds, KiB)
 run() {
@@ -46,11 +50,17 @@ run() {
 }
 SHARE=""
 for ((r = 0; r < RUNS; r++)); do
-	for n in $COUNTS; do
-		run "w$n" "$BUILD/mcprobe" -r "$PCAP" --workers "$n" --flows-json /dev/null \
+	for n in $COUNTS 8t7; do
+		case $n in
+		*t*) args=(--workers "${n%t*}" --shard-threads "${n#*t}") ;;
+		*) args=(--workers "$n") ;;
+		esac
+		run "w$n" "$BUILD/mcprobe" -r "$PCAP" "${args[@]}" --flows-json /dev/null \
 			--sessions-json /dev/null --stats
 		[ "$n" = 4 ] && [ -z "$SHARE" ] &&
 			SHARE=$(sed -n 's/^  shards .*(largest \([0-9.]*\) of its share)/\1/p' "$log")
+		[ -z "${THREADS[w$n]:-}" ] &&
+			THREADS[w$n]=$(sed -n 's/^  shards .* on \([0-9]*\) thread.*/\1/p' "$log")
 	done
 	[ $HAVE_NDPI -eq 1 ] && run ndpi ndpiReader -t -q -i "$PCAP" -C /dev/null
 done
@@ -66,9 +76,10 @@ ratio_med() {
 }
 echo
 echo "workers on $(basename "$PCAP") ($FRAMES frames; medians of $RUNS interleaved rounds, unpinned)"
-printf "%-8s %8s %10s %9s %12s %10s %10s\n" run "wall s" "frames/s" "CPU s" "peak RSS MiB" "speed" "CPU/1w"
+printf "%-8s %8s %10s %9s %12s %10s %10s %8s\n" run "wall s" "frames/s" "CPU s" "peak RSS MiB" "speed" \
+	"CPU/1w" "threads"
 
-for n in $COUNTS ndpi; do
+for n in $COUNTS 8t7 ndpi; do
 	name=w$n
 	[ "$n" = ndpi ] && name=ndpi
 	[ -n "${WALL[$name,0]:-}" ] || continue
@@ -79,8 +90,9 @@ for n in $COUNTS ndpi; do
 	sp=$(ratio_med w1 "$name")
 	for ((k = 0; k < RUNS; k++)); do A_[c$name,$k]=${CPU[$name,$k]:-}; A_[cw1,$k]=${CPU[w1,$k]:-}; done
 	cr=$(ratio_med "c$name" cw1)
-	printf "%-8s %8s %10.0f %9s %12.1f %9sx %9sx\n" "$name" "$w" "$(awk -v w="$w" -v f="$FRAMES" 'BEGIN {print f / w}')" \
-		"$c" "$(awk -v m="$m" 'BEGIN {print m / 1024}')" "$sp" "$cr"
+	# shard threads besides the reader (-: none, the one worker is in the reader)
+	printf "%-8s %8s %10.0f %9s %12.1f %9sx %9sx %8s\n" "$name" "$w" "$(awk -v w="$w" -v f="$FRAMES" 'BEGIN {print f / w}')" \
+		"$c" "$(awk -v m="$m" 'BEGIN {print m / 1024}')" "$sp" "$cr" "${THREADS[$name]:--}"
 	RSSM[$name]=$m
 done
 if [ -n "${A_[w2,0]:-}" ]; then
