@@ -384,10 +384,9 @@ void mcp_sess_mark_deleted(struct mcp_sessions *s, struct mcp_sess_ent *e, uint6
 
 	e->sub.state = MCP_SUB_DELETED;
 	e->sub.deleted_ms = ts_ms;
-	s->tunnel_epoch++;
 	if (mcp_ring_push(&s->q_del, &q) < 0)
 		e->sub.deleted_ms = 0; /* cannot schedule: removed by the next expire */
-	mcp_sess_emit(s, MCP_EV_DETACH, e, ts_ms);
+	mcp_sess_emit(s, MCP_EV_DETACH, e, ts_ms); /* moves the tunnel epoch */
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
